@@ -1,0 +1,362 @@
+//! The flows. Each public method is one thing a user does; read one to know
+//! exactly what happens, in order.
+
+use std::sync::Arc;
+
+use secrecy::{ExposeSecret, SecretString};
+use time::OffsetDateTime;
+
+use crate::clock::Clock;
+use crate::error::{AuthError, FieldError};
+use crate::password::PasswordHasher;
+use crate::ratelimit::{LoginGuard, LoginLimits};
+use crate::session::{Session, SessionId, SessionPolicy};
+use crate::store::{RateLimitStore, SessionStore, StoreError, UserStore};
+use crate::token::SessionToken;
+use crate::user::{self, User, UserId, UserRecord};
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AuthSettings {
+    pub sessions: SessionPolicy,
+    pub login_limits: LoginLimits,
+}
+
+/// Who is asking, as far as the edge could tell.
+#[derive(Clone, Debug, Default)]
+pub struct ClientInfo {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// A session that was just created, with the token to hand to the client.
+#[derive(Debug)]
+pub struct Started {
+    pub user: User,
+    pub session: Session,
+    pub token: SessionToken,
+}
+
+/// Input of [`Auth::register`] and `tessera user create`.
+#[derive(Debug)]
+pub struct Registration {
+    pub email: String,
+    pub password: SecretString,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Auth {
+    users: Arc<dyn UserStore>,
+    sessions: Arc<dyn SessionStore>,
+    hasher: PasswordHasher,
+    clock: Arc<dyn Clock>,
+    guard: LoginGuard,
+    settings: AuthSettings,
+}
+
+impl Auth {
+    pub fn new(
+        users: Arc<dyn UserStore>,
+        sessions: Arc<dyn SessionStore>,
+        limits: Arc<dyn RateLimitStore>,
+        hasher: PasswordHasher,
+        clock: Arc<dyn Clock>,
+        settings: AuthSettings,
+    ) -> Self {
+        Self {
+            guard: LoginGuard::new(limits, settings.login_limits),
+            users,
+            sessions,
+            hasher,
+            clock,
+            settings,
+        }
+    }
+
+    pub fn hasher(&self) -> &PasswordHasher {
+        &self.hasher
+    }
+
+    pub fn settings(&self) -> &AuthSettings {
+        &self.settings
+    }
+
+    pub fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    /// Creates a user without starting a session (the `tessera user create`
+    /// command; registration calls it too).
+    pub async fn create_user(&self, input: Registration) -> Result<User, AuthError> {
+        let mut errors = Vec::new();
+        let email = user::normalize_email(&input.email);
+        user::check_email(&email, "email", &mut errors);
+        user::check_password(input.password.expose_secret(), "password", &mut errors);
+        let name = user::normalize_name(input.name.as_deref(), &mut errors);
+        if !errors.is_empty() {
+            return Err(AuthError::Validation(errors));
+        }
+        // Cheap check first so a taken email costs no hashing.
+        if self.users.find_user_by_email(&email).await?.is_some() {
+            return Err(AuthError::EmailTaken);
+        }
+        let phc = self.hasher.hash(input.password).await?;
+        let record = UserRecord {
+            user: User {
+                id: UserId::new(),
+                email,
+                name,
+                email_verified: false,
+                roles: Vec::new(),
+                created_at: self.clock.now(),
+            },
+            password_hash: Some(phc),
+            disabled_at: None,
+        };
+        match self.users.insert_user(&record).await {
+            Err(StoreError::Conflict(_)) => Err(AuthError::EmailTaken),
+            other => other.map_err(AuthError::from),
+        }?;
+        Ok(record.user)
+    }
+
+    /// Creates a user and signs them in.
+    pub async fn register(
+        &self,
+        input: Registration,
+        client: &ClientInfo,
+    ) -> Result<Started, AuthError> {
+        let user = self.create_user(input).await?;
+        self.start_session(user, client).await
+    }
+
+    /// Checks credentials and starts a new session. A session the client
+    /// still presented is ended: login never reuses or keeps a token it was
+    /// handed (no fixation).
+    pub async fn login(
+        &self,
+        email: &str,
+        password: SecretString,
+        client: &ClientInfo,
+        presented: Option<&SessionToken>,
+    ) -> Result<Started, AuthError> {
+        let email = user::normalize_email(email);
+        let mut errors = Vec::new();
+        user::check_email(&email, "email", &mut errors);
+        if password.expose_secret().is_empty() {
+            errors.push(FieldError::new("password", "is required"));
+        } else if password.expose_secret().len() > user::PASSWORD_MAX_BYTES {
+            errors.push(FieldError::new("password", "must be at most 1024 bytes"));
+        }
+        if !errors.is_empty() {
+            return Err(AuthError::Validation(errors));
+        }
+        let now = self.clock.now();
+        let ip = client.ip.as_deref();
+        self.guard.check(&email, ip, now).await?;
+
+        let record = self.users.find_user_by_email(&email).await?;
+        let stored = record.as_ref().and_then(|r| r.password_hash.clone());
+        let verified = self.hasher.verify(password.clone(), stored).await?;
+        let record = match record {
+            Some(r) if verified.matches && r.disabled_at.is_none() => r,
+            _ => {
+                self.guard.failed(&email, ip, now).await?;
+                return Err(AuthError::InvalidCredentials);
+            }
+        };
+        self.guard.succeeded(&email).await?;
+        if verified.needs_rehash {
+            self.rehash(record.user.id, password).await;
+        }
+        if let Some(old) = presented
+            && let Some(old) = self.sessions.find_session(&old.hash()).await?
+        {
+            self.sessions
+                .delete_user_session(old.user.id, old.id)
+                .await?;
+        }
+        self.start_session(record.user, client).await
+    }
+
+    /// Best effort: a failed rehash leaves the old, still valid, hash.
+    async fn rehash(&self, id: UserId, password: SecretString) {
+        match self.hasher.hash(password).await {
+            Ok(phc) => {
+                if let Err(e) = self.users.set_password_hash(id, &phc).await {
+                    tracing::warn!(user = %id, error = %e, "could not store rehashed password");
+                }
+            }
+            Err(e) => tracing::info!(user = %id, error = %e, "rehash skipped"),
+        }
+    }
+
+    async fn start_session(&self, user: User, client: &ClientInfo) -> Result<Started, AuthError> {
+        let token = SessionToken::generate();
+        let session = self.settings.sessions.start(
+            user.clone(),
+            token.hash(),
+            self.clock.now(),
+            client.user_agent.as_deref(),
+            client.ip.as_deref(),
+        );
+        self.sessions.insert_session(&session).await?;
+        Ok(Started {
+            user,
+            session,
+            token,
+        })
+    }
+
+    /// Whoami: finds the live session for a token, sliding its idle expiry
+    /// when due. One store read in the common case.
+    pub async fn authenticate(&self, token: &SessionToken) -> Result<Session, AuthError> {
+        let now = self.clock.now();
+        let mut session = self
+            .sessions
+            .find_session(&token.hash())
+            .await?
+            .filter(|s| s.is_live(now))
+            .ok_or(AuthError::Unauthenticated)?;
+        let policy = &self.settings.sessions;
+        if policy.needs_touch(&session, now) {
+            let (last_seen, idle) = policy.touched(&session, now);
+            if !self
+                .sessions
+                .touch_session(session.id, last_seen, idle)
+                .await?
+            {
+                // Deleted between the read and the write.
+                return Err(AuthError::Unauthenticated);
+            }
+            session.last_seen_at = last_seen;
+            session.idle_expires_at = idle;
+        }
+        Ok(session)
+    }
+
+    pub async fn logout(&self, session: &Session) -> Result<bool, AuthError> {
+        Ok(self
+            .sessions
+            .delete_user_session(session.user.id, session.id)
+            .await?)
+    }
+
+    pub async fn list_sessions(&self, current: &Session) -> Result<Vec<Session>, AuthError> {
+        Ok(self
+            .sessions
+            .list_user_sessions(current.user.id, self.clock.now())
+            .await?)
+    }
+
+    /// Ends one of the caller's own sessions; someone else's id is
+    /// [`AuthError::NotFound`], exactly like an id that does not exist.
+    pub async fn revoke_session(&self, current: &Session, id: SessionId) -> Result<(), AuthError> {
+        if self
+            .sessions
+            .delete_user_session(current.user.id, id)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(AuthError::NotFound)
+        }
+    }
+
+    pub async fn revoke_other_sessions(&self, current: &Session) -> Result<u64, AuthError> {
+        Ok(self
+            .sessions
+            .delete_user_sessions(current.user.id, Some(current.id))
+            .await?)
+    }
+
+    /// Changes the password, ends every other session and gives the current
+    /// one a new token. A wrong current password counts as a login failure.
+    pub async fn change_password(
+        &self,
+        current: &Session,
+        current_password: SecretString,
+        new_password: SecretString,
+        client: &ClientInfo,
+    ) -> Result<(Session, SessionToken, u64), AuthError> {
+        let mut errors = Vec::new();
+        if current_password.expose_secret().is_empty() {
+            errors.push(FieldError::new("current_password", "is required"));
+        }
+        user::check_password(new_password.expose_secret(), "new_password", &mut errors);
+        if !errors.is_empty() {
+            return Err(AuthError::Validation(errors));
+        }
+        let now = self.clock.now();
+        let email = current.user.email.clone();
+        let ip = client.ip.as_deref();
+        self.guard.check(&email, ip, now).await?;
+        let record = self
+            .users
+            .find_user(current.user.id)
+            .await?
+            .filter(|r| r.disabled_at.is_none())
+            .ok_or(AuthError::Unauthenticated)?;
+        let verified = self
+            .hasher
+            .verify(current_password, record.password_hash)
+            .await?;
+        if !verified.matches {
+            self.guard.failed(&email, ip, now).await?;
+            return Err(AuthError::Validation(vec![FieldError::new(
+                "current_password",
+                "is incorrect",
+            )]));
+        }
+        let phc = self.hasher.hash(new_password).await?;
+        self.users.set_password_hash(current.user.id, &phc).await?;
+        let ended = self
+            .sessions
+            .delete_user_sessions(current.user.id, Some(current.id))
+            .await?;
+        let token = SessionToken::generate();
+        if !self
+            .sessions
+            .rotate_session_token(current.id, &token.hash())
+            .await?
+        {
+            return Err(AuthError::Unauthenticated);
+        }
+        let mut session = current.clone();
+        session.token_hash = token.hash();
+        Ok((session, token, ended))
+    }
+
+    /// Disables a user and ends all their sessions; returns how many ended.
+    pub async fn disable_user(&self, email: &str) -> Result<u64, AuthError> {
+        let email = user::normalize_email(email);
+        let record = self
+            .users
+            .find_user_by_email(&email)
+            .await?
+            .ok_or(AuthError::NotFound)?;
+        self.users
+            .set_disabled(record.user.id, Some(self.clock.now()))
+            .await?;
+        Ok(self
+            .sessions
+            .delete_user_sessions(record.user.id, None)
+            .await?)
+    }
+
+    pub async fn list_users(&self, limit: u32, offset: u32) -> Result<Vec<UserRecord>, AuthError> {
+        Ok(self.users.list_users(limit, offset).await?)
+    }
+
+    /// Deletes expired sessions.
+    pub async fn sweep(&self) -> Result<u64, AuthError> {
+        Ok(self.sessions.sweep_expired(self.clock.now()).await?)
+    }
+
+    /// Readiness: every store answers.
+    pub async fn ready(&self) -> Result<(), AuthError> {
+        self.users.ping().await?;
+        self.sessions.ping().await?;
+        Ok(())
+    }
+}

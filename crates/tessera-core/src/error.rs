@@ -1,0 +1,56 @@
+//! Domain errors. The HTTP crate maps each variant to one response, in one
+//! place; nothing here knows about status codes.
+
+use std::time::Duration;
+
+use crate::password::HashError;
+use crate::store::StoreError;
+
+/// A validation failure for one input field.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: &str, message: impl Into<String>) -> Self {
+        Self {
+            field: field.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    #[error("email already registered")]
+    EmailTaken,
+    /// Unknown email, wrong password or disabled account: one answer for all.
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// Missing, unknown or expired session.
+    #[error("not authenticated")]
+    Unauthenticated,
+    #[error("not found")]
+    NotFound,
+    #[error("too many attempts")]
+    RateLimited { retry_after: Duration },
+    #[error("password hasher saturated")]
+    HasherBusy,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<HashError> for AuthError {
+    fn from(e: HashError) -> Self {
+        match e {
+            HashError::Busy => Self::HasherBusy,
+            HashError::Internal(m) => Self::Internal(m),
+        }
+    }
+}

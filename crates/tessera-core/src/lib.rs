@@ -1,0 +1,28 @@
+//! Tessera's domain.
+//!
+//! Everything that decides who a user is lives here: password hashing,
+//! session lifetimes, the CSRF binding and the flows (register, login,
+//! whoami, logout, …) in [`Auth`]. Storage is reached through the ports in
+//! [`store`]; HTTP and SQL live in other crates, so this one reads like the
+//! rules it enforces.
+
+pub mod auth;
+pub mod clock;
+pub mod csrf;
+pub mod error;
+pub mod password;
+pub mod ratelimit;
+pub mod session;
+pub mod store;
+pub mod token;
+pub mod user;
+
+pub use auth::{Auth, AuthSettings, ClientInfo, Registration, Started};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use csrf::CsrfKey;
+pub use error::{AuthError, FieldError};
+pub use password::{Argon2Settings, HashError, PasswordHasher};
+pub use ratelimit::LoginLimits;
+pub use session::{Session, SessionId, SessionPolicy};
+pub use token::{SessionToken, TokenHash};
+pub use user::{NewUser, User, UserId, UserRecord};

@@ -1,0 +1,126 @@
+//! The storage ports.
+//!
+//! The flows in [`crate::auth`] call these traits; backends implement them
+//! (SQLite and PostgreSQL in `tessera-store-sql`, Redis later) and prove it
+//! by passing the conformance suite in `tessera-store`. They live here, not
+//! in `tessera-store`, so the domain can call them without a dependency
+//! cycle; `tessera-store` re-exports them.
+//!
+//! Backends store what they are given and filter nothing by time except in
+//! [`SessionStore::sweep_expired`] and where a method takes `now`: expiry is
+//! decided by the domain.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use crate::session::{Session, SessionId};
+use crate::token::TokenHash;
+use crate::user::{NewUser, User, UserId, UserRecord};
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was broken (e.g. the email is taken).
+    #[error("conflict on {0}")]
+    Conflict(&'static str),
+    /// The store cannot be reached or timed out; worth retrying.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else the backend reported.
+    #[error("store error: {0}")]
+    Backend(String),
+}
+
+#[async_trait]
+pub trait UserStore: Send + Sync + std::fmt::Debug {
+    /// Fails with [`StoreError::Conflict`]`("email")` when the email exists.
+    async fn insert_user(&self, user: &NewUser) -> Result<(), StoreError>;
+    async fn find_user_by_email(&self, email: &str) -> Result<Option<UserRecord>, StoreError>;
+    async fn find_user(&self, id: UserId) -> Result<Option<UserRecord>, StoreError>;
+    async fn set_password_hash(&self, id: UserId, phc: &str) -> Result<bool, StoreError>;
+    async fn set_disabled(
+        &self,
+        id: UserId,
+        at: Option<OffsetDateTime>,
+    ) -> Result<bool, StoreError>;
+    /// Ordered by creation time, oldest first.
+    async fn list_users(&self, limit: u32, offset: u32) -> Result<Vec<UserRecord>, StoreError>;
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+#[async_trait]
+pub trait SessionStore: Send + Sync + std::fmt::Debug {
+    async fn insert_session(&self, session: &Session) -> Result<(), StoreError>;
+    /// One read: the hot path of every authenticated request.
+    async fn find_session(&self, token_hash: &TokenHash) -> Result<Option<Session>, StoreError>;
+    /// Slides the idle expiry. A session deleted meanwhile stays deleted.
+    async fn touch_session(
+        &self,
+        id: SessionId,
+        last_seen_at: OffsetDateTime,
+        idle_expires_at: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// Replaces the token of a session (password change).
+    async fn rotate_session_token(
+        &self,
+        id: SessionId,
+        new_hash: &TokenHash,
+    ) -> Result<bool, StoreError>;
+    /// The user's sessions that are live at `now`, newest first.
+    async fn list_user_sessions(
+        &self,
+        user: UserId,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Session>, StoreError>;
+    /// Deletes the session only if it belongs to `user`.
+    async fn delete_user_session(&self, user: UserId, id: SessionId) -> Result<bool, StoreError>;
+    /// Deletes all of the user's sessions but `except`; returns how many.
+    async fn delete_user_sessions(
+        &self,
+        user: UserId,
+        except: Option<SessionId>,
+    ) -> Result<u64, StoreError>;
+    /// Rewrites the user snapshot of every session of that user.
+    async fn update_user_snapshot(&self, user: &User) -> Result<u64, StoreError>;
+    /// Removes sessions expired at `now`; returns how many.
+    async fn sweep_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// Named server secrets shared by every instance (the CSRF key, later the
+/// OAuth sealing key). Created once, by whichever instance comes first.
+#[async_trait]
+pub trait SecretStore: Send + Sync + std::fmt::Debug {
+    /// Returns the stored value of `name`, storing `candidate` first if there
+    /// is none. Every caller gets the same bytes.
+    async fn get_or_create_secret(
+        &self,
+        name: &str,
+        candidate: &[u8],
+    ) -> Result<Vec<u8>, StoreError>;
+}
+
+/// A window counter. Fixed windows keep each step one atomic operation in
+/// any backend (`INCR` + `EXPIRE` in Redis).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Count {
+    pub hits: u64,
+    /// When this window ends and the count drops to zero.
+    pub resets_at: OffsetDateTime,
+}
+
+#[async_trait]
+pub trait RateLimitStore: Send + Sync + std::fmt::Debug {
+    /// Adds one hit to `key`'s current window (opening a window of length
+    /// `window` if none is open at `now`) and returns the new count.
+    async fn hit(
+        &self,
+        key: &str,
+        window: Duration,
+        now: OffsetDateTime,
+    ) -> Result<Count, StoreError>;
+    /// The current count without adding to it.
+    async fn peek(&self, key: &str, now: OffsetDateTime) -> Result<Option<Count>, StoreError>;
+    async fn clear(&self, key: &str) -> Result<(), StoreError>;
+}

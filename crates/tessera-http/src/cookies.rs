@@ -1,0 +1,91 @@
+//! The two cookies, written with the `cookie` crate.
+//!
+//! `__Host-` requires `Secure`, `Path=/` and no `Domain`: the browser then
+//! refuses any attempt by a sibling subdomain to set or shadow them.
+//! Chromium accepts `Secure` cookies on `http://localhost`, so development
+//! needs no TLS.
+
+use axum::http::{HeaderMap, HeaderValue, header};
+use cookie::{Cookie, SameSite};
+use time::Duration;
+
+pub const SESSION_COOKIE: &str = "__Host-tessera_session";
+pub const CSRF_COOKIE: &str = "__Host-tessera_csrf";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+fn build(name: &'static str, value: String, http_only: bool, max_age: Duration) -> HeaderValue {
+    let cookie = Cookie::build((name, value))
+        .path("/")
+        .secure(true)
+        .http_only(http_only)
+        .same_site(SameSite::Strict)
+        .max_age(max_age)
+        .build();
+    // Token and CSRF values are base64url: always valid header bytes.
+    HeaderValue::from_str(&cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// The session cookie: HttpOnly, so scripts never see the token.
+pub fn session(token: &str, max_age: Duration) -> HeaderValue {
+    build(SESSION_COOKIE, token.to_owned(), true, max_age)
+}
+
+/// The CSRF cookie: readable by the page's script, which echoes it in
+/// `X-CSRF-Token`.
+pub fn csrf(value: String, max_age: Duration) -> HeaderValue {
+    build(CSRF_COOKIE, value, false, max_age)
+}
+
+/// Both cookies, expired.
+pub fn cleared() -> [HeaderValue; 2] {
+    [
+        build(SESSION_COOKIE, String::new(), true, Duration::ZERO),
+        build(CSRF_COOKIE, String::new(), false, Duration::ZERO),
+    ]
+}
+
+/// The first cookie called `name` in the request's `Cookie` headers.
+pub fn read(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .map(|c| c.value().to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_cookie_attributes() {
+        let v = session("tok", Duration::days(90));
+        let c = Cookie::parse(v.to_str().unwrap()).unwrap();
+        assert_eq!(c.name(), SESSION_COOKIE);
+        assert_eq!(c.http_only(), Some(true));
+        assert_eq!(c.secure(), Some(true));
+        assert_eq!(c.same_site(), Some(SameSite::Strict));
+        assert_eq!(c.path(), Some("/"));
+        assert_eq!(c.domain(), None);
+        assert_eq!(c.max_age(), Some(Duration::days(90)));
+    }
+
+    #[test]
+    fn reads_the_named_cookie_among_many() {
+        let mut h = HeaderMap::new();
+        h.append(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; __Host-tessera_csrf=c"),
+        );
+        h.append(
+            header::COOKIE,
+            HeaderValue::from_static("__Host-tessera_session=s; b=2"),
+        );
+        assert_eq!(read(&h, SESSION_COOKIE).as_deref(), Some("s"));
+        assert_eq!(read(&h, CSRF_COOKIE).as_deref(), Some("c"));
+        assert_eq!(read(&h, "missing"), None);
+    }
+}

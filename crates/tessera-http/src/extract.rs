@@ -1,0 +1,144 @@
+//! Extractors: who is calling ([`Authenticated`]) and from where
+//! ([`Client`]).
+//!
+//! A session arrives either as the `__Host-tessera_session` cookie or as
+//! `Authorization: Bearer <token>`. A browser attaches cookies on its own,
+//! so an unsafe cookie-authenticated request must also prove it was made by
+//! the app's own script: the `X-CSRF-Token` header must equal the CSRF
+//! cookie and be the HMAC bound to this session. Bearer tokens are never
+//! attached by a browser on its own, so they need no CSRF token.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts, OptionalFromRequestParts};
+use axum::http::header;
+use axum::http::request::Parts;
+use tessera_core::{AuthError, ClientInfo, Session, SessionToken};
+
+use crate::AppState;
+use crate::cookies::{self, CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE};
+use crate::guard::{CLIENT_IP_HEADER, is_unsafe};
+use crate::problem::ApiError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    Cookie,
+    Bearer,
+}
+
+/// A live session, CSRF-checked when it came by cookie on an unsafe method.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    pub session: Session,
+    pub via: Via,
+}
+
+/// The credential the request presents, if any. A malformed
+/// `Authorization` header counts as presenting a bad one.
+fn presented(parts: &Parts) -> Option<(Option<SessionToken>, Via)> {
+    if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+        let token = value.to_str().ok().and_then(|v| {
+            let (scheme, rest) = v.split_once(' ')?;
+            scheme
+                .eq_ignore_ascii_case("bearer")
+                .then(|| SessionToken::parse(rest.trim()))?
+        });
+        return Some((token, Via::Bearer));
+    }
+    cookies::read(&parts.headers, SESSION_COOKIE)
+        .map(|raw| (SessionToken::parse(&raw), Via::Cookie))
+}
+
+/// The session cookie's token, for login to end the session it replaces.
+pub fn session_cookie(parts: &Parts) -> Option<SessionToken> {
+    cookies::read(&parts.headers, SESSION_COOKIE).and_then(|raw| SessionToken::parse(&raw))
+}
+
+fn check_csrf(parts: &Parts, state: &AppState, session: &Session) -> Result<(), ApiError> {
+    let header = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+    let cookie = cookies::read(&parts.headers, CSRF_COOKIE);
+    match (header, cookie) {
+        (Some(h), Some(c)) if h == c && state.csrf.verify(session.id, h) => Ok(()),
+        _ => Err(ApiError::CsrfFailed),
+    }
+}
+
+async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<Authenticated>, ApiError> {
+    let Some((token, via)) = presented(parts) else {
+        return Ok(None);
+    };
+    let Some(token) = token else {
+        return Ok(None);
+    };
+    let session = match state.auth.authenticate(&token).await {
+        Ok(s) => s,
+        Err(AuthError::Unauthenticated) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    if via == Via::Cookie && is_unsafe(&parts.method) {
+        check_csrf(parts, state, &session)?;
+    }
+    Ok(Some(Authenticated { session, via }))
+}
+
+impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        authenticate(parts, state)
+            .await?
+            .ok_or(ApiError::Auth(AuthError::Unauthenticated))
+    }
+}
+
+/// For endpoints that also make sense signed out (logout is idempotent).
+impl OptionalFromRequestParts<AppState> for Authenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        authenticate(parts, state).await
+    }
+}
+
+/// The caller's IP and user agent.
+///
+/// `Tessera-Client-Ip` is believed only from the BFF: with a key configured
+/// every `/v1` request that gets this far carried it; without one, only from
+/// a loopback peer (development, where the server listens on loopback only).
+#[derive(Debug, Clone)]
+pub struct Client(pub ClientInfo);
+
+impl FromRequestParts<AppState> for Client {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        let forwarded = parts
+            .headers
+            .get(CLIENT_IP_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<IpAddr>().ok());
+        let trusted = state.config.bff_key.is_some() || peer.is_some_and(|p| p.is_loopback());
+        let ip = if trusted { forwarded.or(peer) } else { peer };
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        Ok(Self(ClientInfo {
+            ip: ip.map(|i| i.to_canonical().to_string()),
+            user_agent,
+        }))
+    }
+}

@@ -1,0 +1,135 @@
+//! The HTTP edge of Tessera.
+//!
+//! Handlers translate HTTP into calls on [`tessera_core::Auth`] and domain
+//! errors into problem+json ([`problem`]). Everything a browser could abuse
+//! is checked before a handler runs: the BFF key and the request origin
+//! ([`guard`]), the CSRF token ([`extract`]), the body ([`json`]).
+//!
+//! [`router`] builds the v1 API; other modules (tokens, OAuth) add routes
+//! with [`Router::merge`] before [`finish`] wraps the whole thing in the
+//! shared layers.
+
+pub mod cookies;
+pub mod extract;
+pub mod guard;
+pub mod json;
+pub mod metrics;
+pub mod openapi;
+pub mod problem;
+pub mod routes;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware;
+use secrecy::SecretString;
+use tessera_core::{Auth, CsrfKey};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub use metrics::Metrics;
+
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Origins allowed on unsafe requests, e.g. `http://localhost:3000`.
+    pub public_origins: Vec<String>,
+    /// When set, every `/v1/*` request must carry it in `Tessera-Bff-Key`.
+    pub bff_key: Option<SecretString>,
+    pub request_timeout: Duration,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            public_origins: vec!["http://localhost:3000".into()],
+            bff_key: None,
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AppState(Arc<Inner>);
+
+#[derive(Debug)]
+pub struct Inner {
+    pub auth: Auth,
+    pub csrf: CsrfKey,
+    pub config: HttpConfig,
+    pub metrics: Metrics,
+}
+
+impl AppState {
+    pub fn new(auth: Auth, csrf: CsrfKey, mut config: HttpConfig, metrics: Metrics) -> Self {
+        config.public_origins = config
+            .public_origins
+            .iter()
+            .map(|o| guard::normalize_origin(o))
+            .collect();
+        Self(Arc::new(Inner {
+            auth,
+            csrf,
+            config,
+            metrics,
+        }))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+/// The v1 API and the operational endpoints, without the shared layers.
+pub fn router(state: &AppState) -> Router<AppState> {
+    routes::router().route_layer(middleware::from_fn_with_state(
+        state.clone(),
+        metrics::track,
+    ))
+}
+
+/// Adds the fallbacks and the layers every response goes through. Call once,
+/// after every module has merged its routes.
+pub fn finish(routes: Router<AppState>, state: AppState) -> Router {
+    let timeout = state.config.request_timeout;
+    routes
+        .fallback(routes::not_found)
+        .method_not_allowed_fallback(routes::method_not_allowed)
+        .layer(DefaultBodyLimit::max(json::BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(state.clone(), guard::origin))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard::bff_key,
+        ))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(TraceLayer::new_for_http())
+        .layer(CatchPanicLayer::custom(routes::panicked))
+        .with_state(state)
+}
+
+/// The whole app: [`router`] then [`finish`].
+pub fn app(state: AppState) -> Router {
+    finish(router(&state), state)
+}

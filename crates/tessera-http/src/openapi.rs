@@ -1,0 +1,50 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations.
+
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::routes;
+
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(
+        title = "Tessera",
+        description = "Session authentication server. Errors are RFC 9457 problem details with a stable `code`. \
+            Unsafe requests authenticated by the session cookie need `X-CSRF-Token`; with a BFF key configured \
+            every /v1 request needs `Tessera-Bff-Key`.",
+        license(name = "Apache-2.0")
+    ),
+    paths(
+        routes::register, routes::login, routes::logout, routes::session,
+        routes::list, routes::revoke, routes::revoke_others, routes::change,
+        routes::healthz, routes::readyz, routes::metrics, routes::openapi,
+    ),
+    components(schemas(crate::problem::Problem, crate::problem::FieldProblem)),
+    modifiers(&Security),
+    tags(
+        (name = "account", description = "Register, sign in and out, who am I, password"),
+        (name = "sessions", description = "The user's devices"),
+        (name = "ops", description = "Health, readiness, metrics, this document"),
+    )
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "session_cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("__Host-tessera_session"))),
+        );
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+pub fn json() -> String {
+    ApiDoc::openapi().to_json().unwrap_or_else(|_| "{}".into())
+}

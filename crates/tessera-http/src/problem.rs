@@ -1,0 +1,233 @@
+//! Every error becomes a response here, and only here: RFC 9457 problem
+//! details with a stable `code`.
+
+use std::time::Duration;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use tessera_core::{AuthError, FieldError, store::StoreError};
+use utoipa::ToSchema;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// RFC 9457 problem details.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// `urn:tessera:error:<code>`.
+    #[serde(rename = "type")]
+    #[schema(example = "urn:tessera:error:validation_failed")]
+    pub kind: String,
+    #[schema(example = "Validation failed")]
+    pub title: String,
+    #[schema(example = 422)]
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Stable machine-readable code; clients branch on this.
+    #[schema(example = "validation_failed")]
+    pub code: String,
+    /// For `validation_failed`: one entry per offending field.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldProblem>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldProblem {
+    #[schema(example = "email")]
+    pub field: String,
+    #[schema(example = "is not a valid email address")]
+    pub message: String,
+}
+
+/// Errors of the HTTP edge, wrapping the domain's.
+#[derive(Debug)]
+pub enum ApiError {
+    Auth(AuthError),
+    InvalidJson(String),
+    UnsupportedMediaType,
+    PayloadTooLarge,
+    CsrfFailed,
+    OriginForbidden,
+    BffKeyInvalid,
+    NotFound,
+    MethodNotAllowed,
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        Self::Auth(e)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        Self::Auth(AuthError::Store(e))
+    }
+}
+
+/// How long a client should wait before retrying after a 503.
+const STORE_RETRY_AFTER: Duration = Duration::from_secs(5);
+const HASHER_RETRY_AFTER: Duration = Duration::from_secs(1);
+
+struct Shape {
+    status: StatusCode,
+    code: &'static str,
+    title: &'static str,
+    detail: Option<String>,
+    errors: Vec<FieldError>,
+    retry_after: Option<Duration>,
+}
+
+fn shape(status: StatusCode, code: &'static str, title: &'static str) -> Shape {
+    Shape {
+        status,
+        code,
+        title,
+        detail: None,
+        errors: Vec::new(),
+        retry_after: None,
+    }
+}
+
+impl ApiError {
+    fn shape(self) -> Shape {
+        use StatusCode as S;
+        match self {
+            Self::InvalidJson(detail) => Shape {
+                detail: Some(detail),
+                ..shape(S::BAD_REQUEST, "invalid_json", "Malformed JSON body")
+            },
+            Self::UnsupportedMediaType => Shape {
+                detail: Some("send Content-Type: application/json".into()),
+                ..shape(
+                    S::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    "Unsupported media type",
+                )
+            },
+            Self::PayloadTooLarge => Shape {
+                detail: Some("the body limit is 64 KiB".into()),
+                ..shape(S::PAYLOAD_TOO_LARGE, "payload_too_large", "Body too large")
+            },
+            Self::CsrfFailed => Shape {
+                detail: Some(
+                    "send the X-CSRF-Token header with the value of the __Host-tessera_csrf cookie"
+                        .into(),
+                ),
+                ..shape(S::FORBIDDEN, "csrf_failed", "CSRF check failed")
+            },
+            Self::OriginForbidden => shape(
+                S::FORBIDDEN,
+                "origin_forbidden",
+                "Cross-origin request refused",
+            ),
+            Self::BffKeyInvalid => {
+                shape(S::FORBIDDEN, "bff_key_invalid", "Missing or wrong BFF key")
+            }
+            Self::NotFound => shape(S::NOT_FOUND, "not_found", "Not found"),
+            Self::MethodNotAllowed => shape(
+                S::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "Method not allowed",
+            ),
+            Self::Auth(e) => auth_shape(e),
+        }
+    }
+}
+
+fn auth_shape(e: AuthError) -> Shape {
+    use StatusCode as S;
+    match e {
+        AuthError::Validation(errors) => Shape {
+            errors,
+            ..shape(
+                S::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                "Validation failed",
+            )
+        },
+        AuthError::EmailTaken => shape(S::CONFLICT, "email_taken", "Email already registered"),
+        AuthError::InvalidCredentials => shape(
+            S::UNAUTHORIZED,
+            "invalid_credentials",
+            "Invalid email or password",
+        ),
+        AuthError::Unauthenticated => shape(S::UNAUTHORIZED, "unauthenticated", "Not signed in"),
+        AuthError::NotFound => shape(S::NOT_FOUND, "not_found", "Not found"),
+        AuthError::RateLimited { retry_after } => Shape {
+            retry_after: Some(retry_after),
+            ..shape(S::TOO_MANY_REQUESTS, "rate_limited", "Too many attempts")
+        },
+        AuthError::HasherBusy => Shape {
+            retry_after: Some(HASHER_RETRY_AFTER),
+            ..shape(
+                S::SERVICE_UNAVAILABLE,
+                "hasher_busy",
+                "Too many sign-ins at once",
+            )
+        },
+        AuthError::Store(StoreError::Unavailable(why)) => {
+            tracing::warn!(error = %why, "store unavailable");
+            Shape {
+                retry_after: Some(STORE_RETRY_AFTER),
+                ..shape(
+                    S::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "Service temporarily unavailable",
+                )
+            }
+        }
+        AuthError::Store(StoreError::Conflict(what)) => {
+            tracing::error!(conflict = what, "unexpected store conflict");
+            shape(S::CONFLICT, "conflict", "Conflict")
+        }
+        AuthError::Store(StoreError::Backend(why)) => {
+            tracing::error!(error = %why, "store error");
+            Shape {
+                retry_after: Some(STORE_RETRY_AFTER),
+                ..shape(
+                    S::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "Service temporarily unavailable",
+                )
+            }
+        }
+        AuthError::Internal(why) => {
+            tracing::error!(error = %why, "internal error");
+            shape(S::INTERNAL_SERVER_ERROR, "internal", "Internal error")
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let s = self.shape();
+        let body = Problem {
+            kind: format!("urn:tessera:error:{}", s.code),
+            title: s.title.to_owned(),
+            status: s.status.as_u16(),
+            detail: s.detail,
+            code: s.code.to_owned(),
+            errors: s
+                .errors
+                .into_iter()
+                .map(|e| FieldProblem {
+                    field: e.field,
+                    message: e.message,
+                })
+                .collect(),
+        };
+        let json = serde_json::to_vec(&body).unwrap_or_default();
+        let mut response = (s.status, json).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if let Some(after) = s.retry_after {
+            headers.insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(after.as_secs().max(1)),
+            );
+        }
+        response
+    }
+}

@@ -1,0 +1,58 @@
+//! The v1 API and the operational endpoints.
+
+mod account;
+mod ops;
+mod password;
+mod sessions;
+pub mod views;
+
+use std::any::Any;
+
+use axum::Router;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+
+pub use account::*;
+pub use ops::*;
+pub use password::*;
+pub use sessions::*;
+
+use crate::AppState;
+use crate::problem::ApiError;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/register", post(account::register))
+        .route("/v1/login", post(account::login))
+        .route("/v1/logout", post(account::logout))
+        .route("/v1/session", get(account::session))
+        .route(
+            "/v1/sessions",
+            get(sessions::list).delete(sessions::revoke_others),
+        )
+        .route("/v1/sessions/{id}", delete(sessions::revoke))
+        .route("/v1/password", post(password::change))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route("/openapi.json", get(ops::openapi))
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError::NotFound
+}
+
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
+/// A panic is a bug; the client still gets a problem+json 500, and the
+/// server stays up.
+pub fn panicked(_: Box<dyn Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    let mut r = ApiError::Auth(tessera_core::AuthError::Internal("panic".into())).into_response();
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}

@@ -1,0 +1,391 @@
+//! The store conformance suite.
+//!
+//! Generic async test functions: a backend crate calls them from its own
+//! tests against a real, fresh store (a SQLite file, a PostgreSQL database,
+//! a Redis keyspace). A backend is done when all of them pass unchanged.
+//! They panic on the first broken rule, naming it.
+//!
+//! Every function makes its own users with random emails, so the suite can
+//! share a database with other tests.
+#![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
+
+use std::time::Duration as StdDuration;
+
+use tessera_core::session::{Session, SessionId, SessionPolicy};
+use tessera_core::store::{RateLimitStore, SecretStore, SessionStore, StoreError, UserStore};
+use tessera_core::token::SessionToken;
+use tessera_core::user::{User, UserId, UserRecord};
+use time::{Duration, OffsetDateTime};
+
+/// Runs every part of the suite that applies to a backend that stores users,
+/// sessions and secrets.
+pub async fn all(users: &dyn UserStore, sessions: &dyn SessionStore, secrets: &dyn SecretStore) {
+    self::users(users).await;
+    self::sessions(sessions).await;
+    self::secrets(secrets).await;
+}
+
+fn t0() -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap()
+}
+
+fn unique_email(tag: &str) -> String {
+    format!("{tag}-{}@example.com", uuid_like())
+}
+
+fn uuid_like() -> String {
+    SessionId::new().to_string()
+}
+
+pub fn sample_user(email: &str, created_at: OffsetDateTime) -> UserRecord {
+    UserRecord {
+        user: User {
+            id: UserId::new(),
+            email: email.to_owned(),
+            name: Some("Ada Lovelace".into()),
+            email_verified: false,
+            roles: vec!["admin".into(), "beta".into()],
+            created_at,
+        },
+        password_hash: Some(
+            "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA".into(),
+        ),
+        disabled_at: None,
+    }
+}
+
+pub async fn users(store: &dyn UserStore) {
+    store.ping().await.unwrap();
+    let email = unique_email("users");
+    let rec = sample_user(&email, t0());
+    store.insert_user(&rec).await.unwrap();
+
+    let by_email = store
+        .find_user_by_email(&email)
+        .await
+        .unwrap()
+        .expect("find by email");
+    assert_eq!(
+        by_email.user, rec.user,
+        "user round-trips through the store"
+    );
+    assert_eq!(
+        by_email.password_hash, rec.password_hash,
+        "hash round-trips"
+    );
+    assert_eq!(by_email.disabled_at, None);
+    let by_id = store
+        .find_user(rec.user.id)
+        .await
+        .unwrap()
+        .expect("find by id");
+    assert_eq!(by_id.user, rec.user);
+    assert!(
+        store
+            .find_user_by_email(&unique_email("nobody"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(store.find_user(UserId::new()).await.unwrap().is_none());
+
+    let mut dup = sample_user(&email, t0());
+    dup.user.name = None;
+    assert!(
+        matches!(
+            store.insert_user(&dup).await,
+            Err(StoreError::Conflict("email"))
+        ),
+        "a second user with the same email is a Conflict(\"email\")"
+    );
+
+    let mut bare = sample_user(&unique_email("bare"), t0());
+    bare.user.name = None;
+    bare.user.roles = vec![];
+    bare.password_hash = None;
+    store.insert_user(&bare).await.unwrap();
+    let got = store.find_user(bare.user.id).await.unwrap().unwrap();
+    assert_eq!(got.user, bare.user, "empty name and roles round-trip");
+    assert_eq!(got.password_hash, None);
+
+    assert!(
+        store
+            .set_password_hash(rec.user.id, "$argon2id$new")
+            .await
+            .unwrap()
+    );
+    let got = store.find_user(rec.user.id).await.unwrap().unwrap();
+    assert_eq!(got.password_hash.as_deref(), Some("$argon2id$new"));
+    assert!(!store.set_password_hash(UserId::new(), "x").await.unwrap());
+
+    let when = t0() + Duration::hours(1);
+    assert!(store.set_disabled(rec.user.id, Some(when)).await.unwrap());
+    assert_eq!(
+        store
+            .find_user(rec.user.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .disabled_at,
+        Some(when)
+    );
+    assert!(store.set_disabled(rec.user.id, None).await.unwrap());
+    assert_eq!(
+        store
+            .find_user(rec.user.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .disabled_at,
+        None
+    );
+    assert!(!store.set_disabled(UserId::new(), Some(when)).await.unwrap());
+
+    // Listing pages through users oldest first.
+    let listed = store.list_users(10_000, 0).await.unwrap();
+    let pos_rec = listed
+        .iter()
+        .position(|r| r.user.id == rec.user.id)
+        .expect("listed");
+    let pos_bare = listed
+        .iter()
+        .position(|r| r.user.id == bare.user.id)
+        .expect("listed");
+    assert!(
+        pos_rec < pos_bare || listed[pos_rec].user.created_at == listed[pos_bare].user.created_at
+    );
+    let page = store.list_users(1, 0).await.unwrap();
+    assert_eq!(page.len(), 1, "limit is honoured");
+}
+
+fn start(user: &User, now: OffsetDateTime, policy: &SessionPolicy) -> (Session, SessionToken) {
+    let token = SessionToken::generate();
+    let s = policy.start(
+        user.clone(),
+        token.hash(),
+        now,
+        Some("Mozilla/5.0 (conformance)"),
+        Some("203.0.113.9"),
+    );
+    (s, token)
+}
+
+pub async fn sessions(store: &dyn SessionStore) {
+    store.ping().await.unwrap();
+    let policy = SessionPolicy::default();
+    let alice = sample_user(&unique_email("alice"), t0()).user;
+    let bob = sample_user(&unique_email("bob"), t0()).user;
+
+    let (s1, t1) = start(&alice, t0(), &policy);
+    store.insert_session(&s1).await.unwrap();
+    let found = store
+        .find_session(&t1.hash())
+        .await
+        .unwrap()
+        .expect("find by token hash");
+    assert_eq!(found, s1, "session round-trips, user snapshot included");
+    assert!(
+        store
+            .find_session(&SessionToken::generate().hash())
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Touch slides the idle expiry.
+    let later = t0() + Duration::days(20);
+    let idle = later + Duration::days(30);
+    assert!(store.touch_session(s1.id, later, idle).await.unwrap());
+    let found = store.find_session(&t1.hash()).await.unwrap().unwrap();
+    assert_eq!((found.last_seen_at, found.idle_expires_at), (later, idle));
+    assert_eq!(
+        found.absolute_expires_at, s1.absolute_expires_at,
+        "absolute expiry never moves"
+    );
+
+    // Rotation: the old token stops working, the new one finds the same session.
+    let t1b = SessionToken::generate();
+    assert!(
+        store
+            .rotate_session_token(s1.id, &t1b.hash())
+            .await
+            .unwrap()
+    );
+    assert!(
+        store.find_session(&t1.hash()).await.unwrap().is_none(),
+        "old token is dead"
+    );
+    assert_eq!(
+        store.find_session(&t1b.hash()).await.unwrap().unwrap().id,
+        s1.id
+    );
+    assert!(
+        !store
+            .rotate_session_token(SessionId::new(), &SessionToken::generate().hash())
+            .await
+            .unwrap()
+    );
+
+    // Listing: only the user's live sessions, newest first.
+    let (s2, t2) = start(&alice, t0() + Duration::minutes(1), &policy);
+    let (s3, _) = start(&alice, t0() + Duration::minutes(2), &policy);
+    let (b1, tb1) = start(&bob, t0(), &policy);
+    let mut expired = start(&alice, t0() - Duration::days(100), &policy).0;
+    expired.idle_expires_at = t0() - Duration::days(1);
+    for s in [&s2, &s3, &b1, &expired] {
+        store.insert_session(s).await.unwrap();
+    }
+    let now = t0() + Duration::minutes(5);
+    let listed: Vec<SessionId> = store
+        .list_user_sessions(alice.id, now)
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(
+        listed,
+        vec![s3.id, s2.id, s1.id],
+        "live sessions of alice, newest first"
+    );
+
+    // Deleting someone else's session by id does nothing.
+    assert!(!store.delete_user_session(alice.id, b1.id).await.unwrap());
+    assert!(store.find_session(&tb1.hash()).await.unwrap().is_some());
+    assert!(store.delete_user_session(alice.id, s2.id).await.unwrap());
+    assert!(store.find_session(&t2.hash()).await.unwrap().is_none());
+    assert!(
+        !store.delete_user_session(alice.id, s2.id).await.unwrap(),
+        "second delete finds nothing"
+    );
+    // A deleted session is not resurrected by a late touch.
+    assert!(
+        !store
+            .touch_session(s2.id, now, now + Duration::days(1))
+            .await
+            .unwrap()
+    );
+    assert!(store.find_session(&t2.hash()).await.unwrap().is_none());
+
+    // Snapshot update reaches every session of the user.
+    let mut renamed = alice.clone();
+    renamed.name = Some("Ada King".into());
+    renamed.roles = vec!["member".into()];
+    renamed.email_verified = true;
+    assert!(store.update_user_snapshot(&renamed).await.unwrap() >= 2);
+    let found = store.find_session(&t1b.hash()).await.unwrap().unwrap();
+    assert_eq!(found.user, renamed);
+    assert_eq!(
+        store.find_session(&tb1.hash()).await.unwrap().unwrap().user,
+        bob,
+        "others untouched"
+    );
+
+    // Revoke all but one.
+    let ended = store
+        .delete_user_sessions(alice.id, Some(s1.id))
+        .await
+        .unwrap();
+    assert!(ended >= 1, "s3 (and the expired one) ended");
+    let left: Vec<SessionId> = store
+        .list_user_sessions(alice.id, now)
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(left, vec![s1.id]);
+    assert_eq!(store.delete_user_sessions(alice.id, None).await.unwrap(), 1);
+    assert!(
+        store
+            .list_user_sessions(alice.id, now)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store.find_session(&tb1.hash()).await.unwrap().is_some(),
+        "bob keeps his session"
+    );
+
+    // Sweeping removes what is expired at `now`, by either clock.
+    let carol = sample_user(&unique_email("carol"), t0()).user;
+    let (live, tl) = start(&carol, t0(), &policy);
+    let (mut idle_dead, ti) = start(&carol, t0(), &policy);
+    idle_dead.idle_expires_at = t0() + Duration::seconds(10);
+    let (mut abs_dead, ta) = start(&carol, t0(), &policy);
+    abs_dead.absolute_expires_at = t0() + Duration::seconds(10);
+    for s in [&live, &idle_dead, &abs_dead] {
+        store.insert_session(s).await.unwrap();
+    }
+    let swept = store
+        .sweep_expired(t0() + Duration::seconds(10))
+        .await
+        .unwrap();
+    assert!(swept >= 2, "both expired sessions swept, got {swept}");
+    assert!(store.find_session(&ti.hash()).await.unwrap().is_none());
+    assert!(store.find_session(&ta.hash()).await.unwrap().is_none());
+    assert!(store.find_session(&tl.hash()).await.unwrap().is_some());
+}
+
+pub async fn secrets(store: &dyn SecretStore) {
+    let name = format!("conformance-{}", uuid_like());
+    let first = store.get_or_create_secret(&name, &[1; 32]).await.unwrap();
+    assert_eq!(first, vec![1; 32]);
+    let second = store.get_or_create_secret(&name, &[2; 32]).await.unwrap();
+    assert_eq!(second, first, "the first secret stored wins");
+}
+
+pub async fn rate_limits(store: &dyn RateLimitStore) {
+    let key = format!("conformance:{}", uuid_like());
+    let window = StdDuration::from_mins(1);
+    assert!(store.peek(&key, t0()).await.unwrap().is_none());
+    let c1 = store.hit(&key, window, t0()).await.unwrap();
+    assert_eq!(c1.hits, 1);
+    assert_eq!(c1.resets_at, t0() + Duration::seconds(60));
+    let c2 = store
+        .hit(&key, window, t0() + Duration::seconds(30))
+        .await
+        .unwrap();
+    assert_eq!(c2.hits, 2);
+    assert_eq!(
+        c2.resets_at, c1.resets_at,
+        "a window does not slide with hits"
+    );
+    assert_eq!(
+        store
+            .peek(&key, t0() + Duration::seconds(59))
+            .await
+            .unwrap()
+            .unwrap()
+            .hits,
+        2
+    );
+    assert!(
+        store
+            .peek(&key, t0() + Duration::seconds(60))
+            .await
+            .unwrap()
+            .is_none(),
+        "window over"
+    );
+    let c3 = store
+        .hit(&key, window, t0() + Duration::seconds(61))
+        .await
+        .unwrap();
+    assert_eq!(c3.hits, 1, "a new window starts from zero");
+    store.clear(&key).await.unwrap();
+    assert!(
+        store
+            .peek(&key, t0() + Duration::seconds(62))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let other = format!("conformance:{}", uuid_like());
+    store.hit(&key, window, t0()).await.unwrap();
+    assert!(
+        store.peek(&other, t0()).await.unwrap().is_none(),
+        "keys are independent"
+    );
+}

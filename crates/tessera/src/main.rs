@@ -1,0 +1,214 @@
+//! The `tessera` command.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use secrecy::SecretString;
+use tessera::{Server, Settings};
+use tessera_core::auth::Registration;
+use tessera_core::{AuthError, SystemClock};
+use tokio::net::TcpListener;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tessera",
+    version,
+    about = "Session authentication server for Next.js apps"
+)]
+struct Cli {
+    /// TOML file with settings (flags and TESSERA_* env beat it)
+    #[arg(long, env = "TESSERA_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server
+    Serve(#[command(flatten)] Box<Settings>),
+    /// Apply database migrations and exit
+    Migrate(#[command(flatten)] Box<Settings>),
+    /// Manage users
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+        #[command(flatten)]
+        settings: Box<Settings>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create a user; the password is read from standard input (one line)
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List users
+    List {
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        #[arg(long, default_value_t = 0)]
+        offset: u32,
+    },
+    /// Disable a user and end all their sessions
+    Disable {
+        #[arg(long)]
+        email: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("tessera: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tessera: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let file = cli.config.as_deref();
+    match cli.command {
+        Command::Serve(settings) => serve(settings.resolve(file)?).await,
+        Command::Migrate(settings) => {
+            let config = settings.resolve(file)?;
+            init_logging(&config.log);
+            tessera::open_store(&config).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::User { command, settings } => {
+            let config = settings.resolve(file)?;
+            init_logging(&config.log);
+            let server = Server::build(&config, Arc::new(SystemClock)).await?;
+            user(&server, command).await
+        }
+    }
+}
+
+async fn serve(config: tessera::Config) -> anyhow::Result<()> {
+    init_logging(&config.log);
+    config.check_listen()?;
+    let server = Server::build(&config, Arc::new(SystemClock)).await?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let _sweeper = server.spawn_sweeper(config.session_sweep_interval);
+    // Scripts wait for this exact line.
+    println!("tessera listening on http://{addr}");
+    std::io::stdout().flush()?;
+    server.serve(listener, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+async fn user(server: &Server, command: UserCommand) -> anyhow::Result<()> {
+    match command {
+        UserCommand::Create { email, name } => {
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line)?;
+            let password = SecretString::from(line.trim_end_matches(['\r', '\n']).to_owned());
+            match server
+                .auth
+                .create_user(Registration {
+                    email,
+                    password,
+                    name,
+                })
+                .await
+            {
+                Ok(user) => {
+                    println!("created {} {}", user.id, user.email);
+                    Ok(())
+                }
+                Err(AuthError::Validation(errors)) => {
+                    let why: Vec<String> = errors
+                        .iter()
+                        .map(|e| format!("{} {}", e.field, e.message))
+                        .collect();
+                    anyhow::bail!("invalid input: {}", why.join("; "))
+                }
+                Err(AuthError::EmailTaken) => anyhow::bail!("a user with that email exists"),
+                Err(e) => Err(e.into()),
+            }
+        }
+        UserCommand::List { limit, offset } => {
+            let fmt = time::format_description::well_known::Rfc3339;
+            for r in server.auth.list_users(limit, offset).await? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    r.user.id,
+                    r.user.email,
+                    r.user.name.as_deref().unwrap_or("-"),
+                    r.user.created_at.format(&fmt).unwrap_or_default(),
+                    if r.disabled_at.is_some() {
+                        "disabled"
+                    } else {
+                        "active"
+                    },
+                );
+            }
+            Ok(())
+        }
+        UserCommand::Disable { email } => match server.auth.disable_user(&email).await {
+            Ok(ended) => {
+                println!("disabled {email}; ended {ended} session(s)");
+                Ok(())
+            }
+            Err(AuthError::NotFound) => anyhow::bail!("no user with that email"),
+            Err(e) => Err(e.into()),
+        },
+    }
+}
