@@ -65,18 +65,19 @@ pub async fn origin(State(state): State<AppState>, req: Request, next: Next) -> 
 }
 
 fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
+    // Browsers send each header once; a request with several is checked on
+    // all of them, so no second value can hide a foreign one.
     if headers
-        .get("sec-fetch-site")
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site"))
+        .get_all("sec-fetch-site")
+        .iter()
+        .any(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site"))
     {
         return false;
     }
-    match headers.get(axum::http::header::ORIGIN) {
-        None => true,
-        Some(v) => v
-            .to_str()
-            .is_ok_and(|o| allowed.iter().any(|a| *a == normalize_origin(o))),
-    }
+    headers.get_all(axum::http::header::ORIGIN).iter().all(|v| {
+        v.to_str()
+            .is_ok_and(|o| allowed.iter().any(|a| *a == normalize_origin(o)))
+    })
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 //!
 //! One struct, [`Settings`], is both the clap arguments (flag + env) and the
 //! file's schema, so a setting cannot exist in one place and not the other.
+// The field docs are `--help` text, where Markdown backticks would show.
+#![allow(clippy::doc_markdown)]
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -149,43 +151,8 @@ impl Settings {
     fn finish(self) -> anyhow::Result<Config> {
         let d = tessera_core::LoginLimits::default();
         let argon_default = tessera_core::Argon2Settings::default();
-        let public_origins: Vec<String> = self
-            .public_origin
-            .as_deref()
-            .unwrap_or("http://localhost:3000")
-            .split(',')
-            .map(str::trim)
-            .filter(|o| !o.is_empty())
-            .map(str::to_owned)
-            .collect();
-        if public_origins.is_empty() {
-            bail!("TESSERA_PUBLIC_ORIGIN names no origin");
-        }
-        for o in &public_origins {
-            if !(o.starts_with("http://") || o.starts_with("https://"))
-                || o.trim_end_matches('/').matches('/').count() != 2
-            {
-                bail!("TESSERA_PUBLIC_ORIGIN: {o:?} is not an origin like https://app.example.com");
-            }
-        }
-        let bff_key = match (self.bff_key, self.bff_key_file) {
-            (Some(k), _) => Some(k),
-            (None, Some(path)) => Some(
-                std::fs::read_to_string(&path)
-                    .with_context(|| format!("reading BFF key file {}", path.display()))?
-                    .lines()
-                    .next()
-                    .unwrap_or_default()
-                    .trim()
-                    .to_owned(),
-            ),
-            (None, None) => None,
-        };
-        if let Some(k) = &bff_key
-            && k.len() < 16
-        {
-            bail!("the BFF key must be at least 16 characters (use e.g. `openssl rand -hex 32`)");
-        }
+        let public_origins = parse_origins(self.public_origin.as_deref())?;
+        let bff_key = read_bff_key(self.bff_key, self.bff_key_file)?;
         if let Some(store) = &self.session_store
             && !store.is_empty()
             && store != "sql"
@@ -222,13 +189,13 @@ impl Settings {
             session_absolute_timeout: absolute,
             session_activity_interval: self
                 .session_activity_interval
-                .map_or(Duration::from_secs(3600), |d| d.0),
+                .map_or(Duration::from_hours(1), |d| d.0),
             session_sweep_interval: self
                 .session_sweep_interval
-                .map_or(Duration::from_secs(600), |d| d.0),
+                .map_or(Duration::from_mins(10), |d| d.0),
             access_token_ttl: self
                 .access_token_ttl
-                .map_or(Duration::from_secs(300), |d| d.0),
+                .map_or(Duration::from_mins(5), |d| d.0),
             refresh_token_ttl: self
                 .refresh_token_ttl
                 .map_or(Duration::from_secs(30 * DAY), |d| d.0),
@@ -258,6 +225,49 @@ impl Settings {
             log: self.log.unwrap_or_else(|| "info".into()),
         })
     }
+}
+
+fn parse_origins(raw: Option<&str>) -> anyhow::Result<Vec<String>> {
+    let origins: Vec<String> = raw
+        .unwrap_or("http://localhost:3000")
+        .split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if origins.is_empty() {
+        bail!("TESSERA_PUBLIC_ORIGIN names no origin");
+    }
+    for o in &origins {
+        if !(o.starts_with("http://") || o.starts_with("https://"))
+            || o.trim_end_matches('/').matches('/').count() != 2
+        {
+            bail!("TESSERA_PUBLIC_ORIGIN: {o:?} is not an origin like https://app.example.com");
+        }
+    }
+    Ok(origins)
+}
+
+fn read_bff_key(key: Option<String>, file: Option<PathBuf>) -> anyhow::Result<Option<String>> {
+    let key = match (key, file) {
+        (Some(k), _) => Some(k),
+        (None, Some(path)) => Some(
+            std::fs::read_to_string(&path)
+                .with_context(|| format!("reading BFF key file {}", path.display()))?
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_owned(),
+        ),
+        (None, None) => None,
+    };
+    if let Some(k) = &key
+        && k.len() < 16
+    {
+        bail!("the BFF key must be at least 16 characters (use e.g. `openssl rand -hex 32`)");
+    }
+    Ok(key)
 }
 
 impl Config {
@@ -302,7 +312,7 @@ mod tests {
         assert_eq!(c.listen.port(), 6000, "flag wins over file");
         assert_eq!(
             c.session_idle_timeout,
-            Duration::from_secs(7200),
+            Duration::from_hours(2),
             "file wins over default"
         );
         assert_eq!(c.argon2.t_cost, 3);

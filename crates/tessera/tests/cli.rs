@@ -1,0 +1,270 @@
+//! The real `tessera` binary: serve, restart, shutdown, refusing unsafe
+//! listens, configuration precedence, migrate, and the user commands.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::float_cmp,
+    clippy::too_many_lines
+)]
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Jar, PASSWORD, unique};
+use serde_json::json;
+
+const BIN: &str = env!("CARGO_BIN_EXE_tessera");
+
+struct Running {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn command(data_dir: &Path) -> Command {
+    let mut c = Command::new(BIN);
+    c.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("TESSERA_DATA_DIR", data_dir)
+        .env("TESSERA_ARGON2_M_COST", "64")
+        .env("TESSERA_ARGON2_T_COST", "1")
+        .env("TESSERA_LOG", "warn");
+    c
+}
+
+/// Starts `tessera serve` and waits for its "listening" line.
+fn serve(mut cmd: Command) -> Running {
+    let mut child = cmd
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn tessera");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("tessera listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    Running { child, base }
+}
+
+fn terminate(mut running: Running) -> std::process::ExitStatus {
+    let pid = running.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = running.child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "tessera did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+async fn register(base: &str, email: &str, origin: Option<&str>) -> reqwest::Response {
+    let mut r = reqwest::Client::new()
+        .post(format!("{base}/v1/register"))
+        .json(&json!({"email": email, "password": PASSWORD}));
+    if let Some(o) = origin {
+        r = r.header("origin", o);
+    }
+    r.send().await.unwrap()
+}
+
+async fn whoami(base: &str, jar: &Jar) -> reqwest::StatusCode {
+    reqwest::Client::new()
+        .get(format!("{base}/v1/session"))
+        .header("cookie", jar.header())
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn sessions_survive_a_restart_and_sigterm_stops_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(command(dir.path()));
+    let resp = register(&server.base, &unique("restart"), None).await;
+    assert_eq!(resp.status(), 201);
+    let mut jar = Jar::default();
+    jar.absorb(resp.headers());
+    assert!(terminate(server).success(), "SIGTERM is a clean exit");
+    assert!(
+        dir.path().join("tessera.db").exists(),
+        "SQLite file in the data dir"
+    );
+
+    let server = serve(command(dir.path()));
+    assert_eq!(
+        whoami(&server.base, &jar).await,
+        200,
+        "session survives the restart"
+    );
+    assert!(terminate(server).success());
+}
+
+#[test]
+fn refuses_a_public_listen_without_a_bff_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = command(dir.path())
+        .args(["serve", "--listen", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("TESSERA_BFF_KEY"),
+        "says how to fix it: {stderr}"
+    );
+    assert!(out.stdout.is_empty(), "never claimed to listen");
+}
+
+#[tokio::test]
+async fn flags_beat_env_which_beats_the_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tessera.toml");
+    std::fs::write(
+        &file,
+        "public_origin = \"https://from-file.example\"\nlisten = \"127.0.0.1:1\"\n",
+    )
+    .unwrap();
+    let mut cmd = command(dir.path());
+    cmd.env("TESSERA_CONFIG", &file)
+        .env("TESSERA_PUBLIC_ORIGIN", "https://from-env.example")
+        .env("TESSERA_LISTEN", "127.0.0.1:2");
+    // `serve` passes --listen 127.0.0.1:0: the flag beats env and file.
+    let server = serve(cmd);
+    assert!(!server.base.ends_with(":1") && !server.base.ends_with(":2"));
+    let env = register(
+        &server.base,
+        &unique("env"),
+        Some("https://from-env.example"),
+    )
+    .await;
+    assert_eq!(env.status(), 201, "env origin allowed");
+    let file = register(
+        &server.base,
+        &unique("file"),
+        Some("https://from-file.example"),
+    )
+    .await;
+    assert_eq!(file.status(), 403, "file origin overridden by env");
+}
+
+#[test]
+fn migrate_creates_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = command(dir.path()).arg("migrate").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "migrations applied"
+    );
+    assert!(dir.path().join("tessera.db").exists());
+    // Idempotent.
+    assert!(
+        command(dir.path())
+            .arg("migrate")
+            .status()
+            .unwrap()
+            .success()
+    );
+}
+
+fn user_create(dir: &Path, email: &str, password: &str) -> std::process::Output {
+    let mut child = command(dir)
+        .args(["user", "create", "--email", email, "--name", "Cli User"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[tokio::test]
+async fn user_create_list_and_disable() {
+    let dir = tempfile::tempdir().unwrap();
+    let email = unique("cli");
+    let out = user_create(dir.path(), &email, PASSWORD);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&email));
+
+    let bad = user_create(dir.path(), "not-an-email", "short");
+    assert_eq!(bad.status.code(), Some(2));
+    let why = String::from_utf8_lossy(&bad.stderr);
+    assert!(why.contains("email") && why.contains("password"), "{why}");
+    assert!(
+        !user_create(dir.path(), &email, PASSWORD).status.success(),
+        "duplicate refused"
+    );
+
+    let list = command(dir.path()).args(["user", "list"]).output().unwrap();
+    let text = String::from_utf8_lossy(&list.stdout);
+    assert!(
+        text.contains(&email) && text.contains("Cli User") && text.contains("active"),
+        "{text}"
+    );
+    assert!(!text.contains("argon2"), "no hashes printed");
+
+    // Sign in on a running server, then disable from the command line.
+    let server = serve(command(dir.path()));
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v1/login", server.base))
+        .json(&json!({"email": email, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let mut jar = Jar::default();
+    jar.absorb(resp.headers());
+    assert_eq!(whoami(&server.base, &jar).await, 200);
+
+    let out = command(dir.path())
+        .args(["user", "disable", "--email", &email])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ended 1 session"));
+    assert_eq!(
+        whoami(&server.base, &jar).await,
+        401,
+        "disable ends the user's sessions"
+    );
+    let list = command(dir.path()).args(["user", "list"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&list.stdout).contains("disabled"));
+}

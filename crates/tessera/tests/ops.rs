@@ -1,0 +1,347 @@
+//! Health, readiness, metrics, OpenAPI, failing closed, and the cost of the
+//! whoami hot path.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::float_cmp,
+    clippy::too_many_lines
+)]
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_trait::async_trait;
+use common::*;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use tessera_core::session::{Session, SessionId, SessionPolicy};
+use tessera_core::store::{SessionStore, StoreError};
+use tessera_core::token::TokenHash;
+use tessera_core::user::{User, UserId};
+use tessera_core::{Auth, AuthSettings, ManualClock, PasswordHasher, SessionToken};
+use time::{Duration, OffsetDateTime};
+
+#[tokio::test]
+async fn health_and_readiness() {
+    let app = spawn().await;
+    let r = app.req(Method::GET, "/healthz").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.json::<Value>().await.unwrap()["status"], "ok");
+    let r = app.req(Method::GET, "/readyz").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.json::<Value>().await.unwrap()["status"], "ready");
+}
+
+#[tokio::test]
+async fn a_dead_store_is_503_never_signed_out() {
+    let app = spawn().await;
+    let (jar, _) = app.register(&unique("closed")).await;
+    app.server.store.close().await;
+
+    let r = app.whoami(&jar).await;
+    assert_eq!(r.headers()["retry-after"], "5");
+    problem(r, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
+    let r = app.login(&unique("x"), PASSWORD).await;
+    problem(r, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
+    let r = app.req(Method::GET, "/readyz").send().await.unwrap();
+    assert!(r.headers().contains_key("retry-after"));
+    problem(r, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
+    assert_eq!(
+        app.req(Method::GET, "/healthz")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+}
+
+fn sample(value: &str, metric: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    value
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .find_map(|line| {
+            let (name_labels, v) = line.rsplit_once(' ')?;
+            let (name, rest) = name_labels.split_once('{').unwrap_or((name_labels, ""));
+            (name == metric
+                && labels
+                    .iter()
+                    .all(|(k, val)| rest.contains(&format!("{k}=\"{val}\""))))
+            .then(|| v.parse().ok())?
+        })
+}
+
+#[tokio::test]
+async fn metrics_count_requests_logins_sessions_and_the_hash_queue() {
+    let app = spawn().await;
+    let email = unique("metrics");
+    let (jar, _) = app.register(&email).await;
+    assert_eq!(app.login(&email, PASSWORD).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.login(&email, "bad password").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    app.whoami(&jar).await;
+    app.browser(Method::POST, "/v1/logout", &jar)
+        .send()
+        .await
+        .unwrap();
+
+    let r = app.req(Method::GET, "/metrics").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let text = r.text().await.unwrap();
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
+        assert!(
+            line.starts_with("tessera_"),
+            "every metric is tessera_*: {line}"
+        );
+    }
+    let s = |m: &str, l: &[(&str, &str)]| {
+        sample(&text, m, l).unwrap_or_else(|| panic!("{m} {l:?} missing:\n{text}"))
+    };
+    assert_eq!(s("tessera_logins_total", &[("result", "success")]), 1.0);
+    assert_eq!(s("tessera_logins_total", &[("result", "failure")]), 1.0);
+    assert_eq!(s("tessera_registrations_total", &[]), 1.0);
+    assert_eq!(s("tessera_sessions_created_total", &[]), 2.0);
+    assert_eq!(
+        s("tessera_sessions_ended_total", &[("reason", "logout")]),
+        1.0
+    );
+    assert_eq!(s("tessera_password_hash_queue_depth", &[]), 0.0);
+    assert_eq!(s("tessera_password_hash_in_flight", &[]), 0.0);
+    assert_eq!(
+        s(
+            "tessera_http_requests_total",
+            &[
+                ("method", "POST"),
+                ("route", "/v1/login"),
+                ("status", "401")
+            ]
+        ),
+        1.0
+    );
+    assert_eq!(
+        s(
+            "tessera_http_request_duration_seconds_count",
+            &[("method", "GET"), ("route", "/v1/session")]
+        ),
+        1.0
+    );
+    assert!(
+        sample(
+            &text,
+            "tessera_http_request_duration_seconds_bucket",
+            &[("route", "/v1/session"), ("le", "0.005")]
+        )
+        .is_some()
+    );
+}
+
+#[tokio::test]
+async fn openapi_documents_every_endpoint_and_error() {
+    let app = spawn().await;
+    let r = app.req(Method::GET, "/openapi.json").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let doc: Value = r.json().await.unwrap();
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1"),
+        "OpenAPI 3.1"
+    );
+    let expected = [
+        (
+            "/v1/register",
+            "post",
+            &["201", "400", "403", "409", "413", "415", "422", "503"][..],
+        ),
+        (
+            "/v1/login",
+            "post",
+            &[
+                "200", "400", "401", "403", "413", "415", "422", "429", "503",
+            ],
+        ),
+        ("/v1/session", "get", &["200", "401", "503"]),
+        ("/v1/logout", "post", &["204", "403", "503"]),
+        ("/v1/sessions", "get", &["200", "401"]),
+        ("/v1/sessions", "delete", &["204", "401", "403"]),
+        ("/v1/sessions/{id}", "delete", &["204", "401", "403", "404"]),
+        ("/v1/password", "post", &["204", "401", "403", "422", "429"]),
+        ("/healthz", "get", &["200"]),
+        ("/readyz", "get", &["200", "503"]),
+        ("/metrics", "get", &["200"]),
+        ("/openapi.json", "get", &["200"]),
+    ];
+    for (path, method, codes) in expected {
+        let op = &doc["paths"][path][method];
+        assert!(op.is_object(), "{method} {path} documented");
+        for code in codes {
+            assert!(
+                op["responses"][code].is_object(),
+                "{method} {path} documents {code}"
+            );
+        }
+        for (code, resp) in op["responses"].as_object().unwrap() {
+            if code.starts_with('4') || code.starts_with('5') {
+                assert!(
+                    resp["content"]["application/problem+json"].is_object(),
+                    "{method} {path} {code} is problem+json"
+                );
+            }
+        }
+    }
+    for schema in [
+        "Problem",
+        "AuthResponse",
+        "UserView",
+        "SessionView",
+        "SessionList",
+        "RegisterRequest",
+        "LoginRequest",
+        "PasswordChange",
+    ] {
+        assert!(
+            doc["components"]["schemas"][schema].is_object(),
+            "schema {schema}"
+        );
+    }
+}
+
+/// Counts what the flows ask of the session store.
+#[derive(Debug)]
+struct Counting {
+    inner: tessera_store_sql::SqliteStore,
+    reads: AtomicUsize,
+    writes: AtomicUsize,
+}
+
+#[async_trait]
+impl SessionStore for Counting {
+    async fn insert_session(&self, s: &Session) -> Result<(), StoreError> {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        self.inner.insert_session(s).await
+    }
+    async fn find_session(&self, h: &TokenHash) -> Result<Option<Session>, StoreError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        self.inner.find_session(h).await
+    }
+    async fn touch_session(
+        &self,
+        id: SessionId,
+        a: OffsetDateTime,
+        b: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        self.inner.touch_session(id, a, b).await
+    }
+    async fn rotate_session_token(&self, id: SessionId, h: &TokenHash) -> Result<bool, StoreError> {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        self.inner.rotate_session_token(id, h).await
+    }
+    async fn list_user_sessions(
+        &self,
+        u: UserId,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Session>, StoreError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        self.inner.list_user_sessions(u, now).await
+    }
+    async fn delete_user_session(&self, u: UserId, id: SessionId) -> Result<bool, StoreError> {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        self.inner.delete_user_session(u, id).await
+    }
+    async fn delete_user_sessions(
+        &self,
+        u: UserId,
+        e: Option<SessionId>,
+    ) -> Result<u64, StoreError> {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        self.inner.delete_user_sessions(u, e).await
+    }
+    async fn update_user_snapshot(&self, u: &User) -> Result<u64, StoreError> {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        self.inner.update_user_snapshot(u).await
+    }
+    async fn sweep_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        self.inner.sweep_expired(now).await
+    }
+    async fn ping(&self) -> Result<(), StoreError> {
+        SessionStore::ping(&self.inner).await
+    }
+}
+
+#[tokio::test]
+async fn whoami_is_one_store_read_and_writes_only_when_renewal_is_due() {
+    let dir = tempfile::tempdir().unwrap();
+    let sql = tessera_store_sql::SqliteStore::open(&dir.path().join("t.db"))
+        .await
+        .unwrap();
+    sql.migrate().await.unwrap();
+    let counting = Arc::new(Counting {
+        inner: sql.clone(),
+        reads: AtomicUsize::new(0),
+        writes: AtomicUsize::new(0),
+    });
+    let clock = ManualClock::starting_now();
+    let auth = Auth::new(
+        Arc::new(sql),
+        counting.clone(),
+        Arc::new(tessera_store::MemoryRateLimits::new()),
+        PasswordHasher::new(FAST_ARGON2, 1, 4).unwrap(),
+        Arc::new(clock.clone()),
+        AuthSettings {
+            sessions: SessionPolicy {
+                idle_timeout: Duration::days(30),
+                absolute_timeout: Duration::days(90),
+                activity_interval: Duration::hours(1),
+            },
+            login_limits: tessera_core::LoginLimits::default(),
+        },
+    );
+    let started = auth
+        .register(
+            tessera_core::Registration {
+                email: unique("cost"),
+                password: PASSWORD.to_owned().into(),
+                name: None,
+            },
+            &tessera_core::ClientInfo::default(),
+        )
+        .await
+        .unwrap();
+    let token: &SessionToken = &started.token;
+    let counts = || {
+        (
+            counting.reads.swap(0, Ordering::SeqCst),
+            counting.writes.swap(0, Ordering::SeqCst),
+        )
+    };
+    counts();
+
+    for _ in 0..5 {
+        auth.authenticate(token).await.unwrap();
+        assert_eq!(counts(), (1, 0), "fresh session: one read, no write");
+    }
+    clock.advance(Duration::hours(2));
+    auth.authenticate(token).await.unwrap();
+    assert_eq!(
+        counts(),
+        (1, 1),
+        "activity interval passed: one read, one touch"
+    );
+    auth.authenticate(token).await.unwrap();
+    assert_eq!(counts(), (1, 0), "and back to one read");
+    clock.advance(Duration::days(16));
+    auth.authenticate(token).await.unwrap();
+    assert_eq!(counts(), (1, 1), "past half-life: one read, one touch");
+}

@@ -1,0 +1,373 @@
+//! CSRF, origin, BFF-key and client-IP rules.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::float_cmp,
+    clippy::too_many_lines
+)]
+
+mod common;
+
+use common::*;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+const BFF_KEY: &str = "test-fixture-bff-key-0123456789";
+
+#[tokio::test]
+async fn unsafe_cookie_requests_need_the_sessions_own_csrf_token() {
+    let app = spawn().await;
+    let (alice, _) = app.register(&unique("alice")).await;
+    let (bob, _) = app.register(&unique("bob")).await;
+    let revoke_others = |csrf_header: Option<&str>, csrf_cookie: Option<&str>| {
+        let mut cookie = format!("{SESSION}={}", alice.session());
+        if let Some(c) = csrf_cookie {
+            cookie = format!("{cookie}; {CSRF}={c}");
+        }
+        let mut r = app
+            .req(Method::DELETE, "/v1/sessions")
+            .header("cookie", cookie)
+            .header("origin", ORIGIN);
+        if let Some(h) = csrf_header {
+            r = r.header("x-csrf-token", h);
+        }
+        r.send()
+    };
+    // No header, no cookie, or either alone.
+    for (h, c) in [
+        (None, None),
+        (None, Some(alice.csrf())),
+        (Some(alice.csrf()), None),
+        // Header and cookie disagree.
+        (Some(alice.csrf()), Some("other")),
+        // Header equals cookie, but it is another session's token.
+        (Some(bob.csrf()), Some(bob.csrf())),
+        // Made up, equal in both places (naive double submit would pass).
+        (
+            Some("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+            Some("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+        ),
+    ] {
+        let resp = revoke_others(h, c).await.unwrap();
+        problem(resp, StatusCode::FORBIDDEN, "csrf_failed").await;
+    }
+    let resp = revoke_others(Some(alice.csrf()), Some(alice.csrf()))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+
+    // Every unsafe cookie-authenticated endpoint enforces it.
+    let sid = tessera_core::SessionId::new();
+    for (method, path, body) in [
+        (Method::POST, "/v1/logout", None),
+        (Method::DELETE, "/v1/sessions", None),
+        (Method::DELETE, &*format!("/v1/sessions/{sid}"), None),
+        (
+            Method::POST,
+            "/v1/password",
+            Some(json!({"current_password": PASSWORD, "new_password": "another password"})),
+        ),
+    ] {
+        let mut r = app
+            .req(method.clone(), path)
+            .header("cookie", alice.header())
+            .header("origin", ORIGIN);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        problem(
+            r.send().await.unwrap(),
+            StatusCode::FORBIDDEN,
+            "csrf_failed",
+        )
+        .await;
+    }
+    // Safe methods need none.
+    assert_eq!(
+        app.req(Method::GET, "/v1/sessions")
+            .header("cookie", format!("{SESSION}={}", alice.session()))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn foreign_origins_are_refused_on_unsafe_requests_login_included() {
+    let app = spawn().await;
+    let email = unique("origin");
+    let (jar, _) = app.register(&email).await;
+    let body = json!({"email": email, "password": PASSWORD});
+    for (header, value) in [
+        ("origin", "https://evil.example"),
+        ("origin", "null"),
+        ("origin", "http://localhost:3001"),
+        ("sec-fetch-site", "cross-site"),
+    ] {
+        for path in ["/v1/login", "/v1/register"] {
+            let resp = app
+                .req(Method::POST, path)
+                .header(header, value)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert!(resp.headers().get("set-cookie").is_none());
+            problem(resp, StatusCode::FORBIDDEN, "origin_forbidden").await;
+        }
+        // Even with a valid CSRF token.
+        let resp = app
+            .browser(Method::POST, "/v1/logout", &jar)
+            .header(header, value)
+            .send()
+            .await
+            .unwrap();
+        problem(resp, StatusCode::FORBIDDEN, "origin_forbidden").await;
+    }
+    assert_eq!(app.whoami_status(&jar).await, StatusCode::OK);
+    // The configured origin, same-origin fetches, and GETs from anywhere pass.
+    let ok = app
+        .req(Method::POST, "/v1/login")
+        .header("origin", ORIGIN)
+        .header("sec-fetch-site", "same-origin")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    let get = app
+        .req(Method::GET, "/v1/session")
+        .header("cookie", jar.header())
+        .header("origin", "https://evil.example")
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        get.status(),
+        StatusCode::OK,
+        "safe methods are not origin-checked"
+    );
+}
+
+#[tokio::test]
+async fn several_public_origins() {
+    let app =
+        spawn_with(|c| c.public_origins = vec![ORIGIN.into(), "https://app.example.com".into()])
+            .await;
+    let resp = app
+        .req(Method::POST, "/v1/register")
+        .header("origin", "https://app.example.com")
+        .json(&json!({"email": unique("multi"), "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn with_a_bff_key_every_v1_request_must_carry_it() {
+    let app = spawn_with(|c| c.bff_key = Some(BFF_KEY.to_owned().into())).await;
+    for key in [None, Some("wrong"), Some(&BFF_KEY[..BFF_KEY.len() - 1])] {
+        for (method, path) in [
+            (Method::GET, "/v1/session"),
+            (Method::POST, "/v1/login"),
+            (Method::GET, "/v1/nope"),
+        ] {
+            let mut r = app.req(method, path).json(&json!({}));
+            if let Some(k) = key {
+                r = r.header("tessera-bff-key", k);
+            }
+            problem(
+                r.send().await.unwrap(),
+                StatusCode::FORBIDDEN,
+                "bff_key_invalid",
+            )
+            .await;
+        }
+    }
+    let resp = app
+        .req(Method::POST, "/v1/register")
+        .header("tessera-bff-key", BFF_KEY)
+        .json(&json!({"email": unique("bff"), "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    // Operational endpoints stay open for probes and scrapers.
+    for path in ["/healthz", "/readyz", "/metrics", "/openapi.json"] {
+        assert_eq!(
+            app.req(Method::GET, path).send().await.unwrap().status(),
+            StatusCode::OK,
+            "{path}"
+        );
+    }
+}
+
+async fn device_ip(app: &TestApp, jar: &Jar, key: Option<&str>) -> Value {
+    let mut r = app.browser(Method::GET, "/v1/sessions", jar);
+    if let Some(k) = key {
+        r = r.header("tessera-bff-key", k);
+    }
+    let list: Value = r.send().await.unwrap().json().await.unwrap();
+    list["sessions"][0]["ip"].clone()
+}
+
+#[tokio::test]
+async fn the_client_ip_header_is_believed_from_the_bff() {
+    let app = spawn_with(|c| c.bff_key = Some(BFF_KEY.to_owned().into())).await;
+    let resp = app
+        .req(Method::POST, "/v1/register")
+        .header("tessera-bff-key", BFF_KEY)
+        .header("tessera-client-ip", "203.0.113.7")
+        .header("user-agent", "Mozilla/5.0 (X11) Test")
+        .json(&json!({"email": unique("ip"), "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let mut jar = Jar::default();
+    jar.absorb(resp.headers());
+    assert_eq!(device_ip(&app, &jar, Some(BFF_KEY)).await, "203.0.113.7");
+
+    // Garbage in the header is ignored, not stored.
+    let resp = app
+        .req(Method::POST, "/v1/register")
+        .header("tessera-bff-key", BFF_KEY)
+        .header("tessera-client-ip", "<script>")
+        .json(&json!({"email": unique("ip"), "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let mut jar = Jar::default();
+    jar.absorb(resp.headers());
+    assert_eq!(device_ip(&app, &jar, Some(BFF_KEY)).await, "127.0.0.1");
+}
+
+#[tokio::test]
+async fn without_a_key_the_client_ip_header_is_believed_from_loopback_only() {
+    // Tests reach the server over loopback: that is dev mode.
+    let app = spawn().await;
+    let resp = app
+        .req(Method::POST, "/v1/register")
+        .header("tessera-client-ip", "198.51.100.4")
+        .json(&json!({"email": unique("dev"), "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let mut jar = Jar::default();
+    jar.absorb(resp.headers());
+    assert_eq!(device_ip(&app, &jar, None).await, "198.51.100.4");
+}
+
+#[tokio::test]
+async fn login_failures_are_limited_per_account_without_locking_out_others() {
+    let app = spawn_with(|c| c.login_limits.max_failures_per_account = 3).await;
+    let victim = unique("victim");
+    let other = unique("other");
+    app.register(&victim).await;
+    app.register(&other).await;
+    for _ in 0..3 {
+        assert_eq!(
+            app.login(&victim, "wrong password").await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let resp = app.login(&victim, PASSWORD).await;
+    let retry: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=15 * 60).contains(&retry), "Retry-After {retry}");
+    problem(resp, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    // Same limit for the same account written differently.
+    let resp = app.login(&victim.to_uppercase(), PASSWORD).await;
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        app.login(&other, PASSWORD).await.status(),
+        StatusCode::OK,
+        "no global lockout"
+    );
+    // The window passes.
+    app.clock.advance(time::Duration::minutes(15));
+    assert_eq!(app.login(&victim, PASSWORD).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn login_failures_are_limited_per_client_ip() {
+    let app = spawn_with(|c| {
+        c.login_limits.max_failures_per_ip = 3;
+        c.login_limits.max_failures_per_account = 100;
+    })
+    .await;
+    let email = unique("ipl");
+    app.register(&email).await;
+    let login_from = |ip: &'static str, who: String, pw: &'static str| {
+        app.req(Method::POST, "/v1/login")
+            .header("tessera-client-ip", ip)
+            .json(&json!({"email": who, "password": pw}))
+            .send()
+    };
+    for _ in 0..3 {
+        let r = login_from("192.0.2.1", unique("spray"), "wrong password")
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    let r = login_from("192.0.2.1", email.clone(), PASSWORD)
+        .await
+        .unwrap();
+    problem(r, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    let r = login_from("192.0.2.2", email.clone(), PASSWORD)
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "another address is not affected"
+    );
+}
+
+#[tokio::test]
+async fn a_saturated_hasher_answers_503_while_sessions_keep_being_served() {
+    // One slow worker and no queue: concurrent logins must overflow.
+    let app = spawn_with(|c| {
+        c.argon2 = tessera_core::Argon2Settings {
+            m_cost: 32 * 1024,
+            t_cost: 3,
+            p_cost: 1,
+        };
+        c.hash_workers = 1;
+        c.hash_queue = 0;
+    })
+    .await;
+    let email = unique("storm");
+    let (jar, _) = app.register(&email).await;
+    let logins: Vec<_> = (0..8)
+        .map(|_| {
+            let http = app.http.clone();
+            let url = app.url("/v1/login");
+            let body = json!({"email": email, "password": "wrong password"});
+            tokio::spawn(async move { http.post(url).json(&body).send().await.unwrap() })
+        })
+        .collect();
+    // Whoami during the storm.
+    assert_eq!(app.whoami_status(&jar).await, StatusCode::OK);
+    let mut busy = 0;
+    for l in logins {
+        let resp = l.await.unwrap();
+        if resp.status() == StatusCode::SERVICE_UNAVAILABLE {
+            assert_eq!(resp.headers()["retry-after"], "1");
+            problem(resp, StatusCode::SERVICE_UNAVAILABLE, "hasher_busy").await;
+            busy += 1;
+        } else {
+            assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+        }
+    }
+    assert!(
+        busy >= 1,
+        "at least one of 8 concurrent logins found the hasher full"
+    );
+}
