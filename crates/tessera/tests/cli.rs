@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use common::{Jar, PASSWORD, unique};
 use serde_json::json;
+use tessera_store::UserStore;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tessera");
 
@@ -267,4 +268,95 @@ async fn user_create_list_and_disable() {
     );
     let list = command(dir.path()).args(["user", "list"]).output().unwrap();
     assert!(String::from_utf8_lossy(&list.stdout).contains("disabled"));
+}
+
+#[tokio::test]
+async fn trace_logs_never_contain_passwords_tokens_or_csrf_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("stderr.log");
+    let mut cmd = command(dir.path());
+    cmd.env("TESSERA_LOG", "trace")
+        .stderr(Stdio::from(std::fs::File::create(&log).unwrap()));
+    let mut child = cmd
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let server = Running {
+        child,
+        base: line
+            .trim()
+            .trim_start_matches("tessera listening on ")
+            .to_owned(),
+    };
+    let http = reqwest::Client::new();
+    let email = unique("logs");
+    let resp = register(&server.base, &email, None).await;
+    let mut jar = Jar::default();
+    jar.absorb(resp.headers());
+    let login = http
+        .post(format!("{}/v1/login", server.base))
+        .json(&json!({"email": email, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let mut second = Jar::default();
+    second.absorb(login.headers());
+    http.post(format!("{}/v1/login", server.base))
+        .json(&json!({"email": email, "password": "a wrong password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(whoami(&server.base, &jar).await, 200);
+    let changed = http
+        .post(format!("{}/v1/password", server.base))
+        .header("cookie", second.header())
+        .header("x-csrf-token", second.csrf())
+        .json(&json!({"current_password": PASSWORD, "new_password": "the next password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), 204);
+    second.absorb(changed.headers());
+    http.post(format!("{}/v1/logout", server.base))
+        .header("cookie", second.header())
+        .header("x-csrf-token", second.csrf())
+        .send()
+        .await
+        .unwrap();
+    assert!(terminate(server).success());
+
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.len() > 1000, "trace logging produced output");
+    let hash = {
+        let db = tessera_store_sql::SqliteStore::open(&dir.path().join("tessera.db"))
+            .await
+            .unwrap();
+        db.find_user_by_email(&email)
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash
+            .unwrap()
+    };
+    for secret in [
+        PASSWORD,
+        "a wrong password",
+        "the next password",
+        jar.session(),
+        jar.csrf(),
+        second.session(),
+        second.csrf(),
+        hash.as_str(),
+    ] {
+        assert!(
+            !text.contains(secret),
+            "log leaks a secret ({} chars)",
+            secret.len()
+        );
+    }
 }

@@ -25,6 +25,15 @@ async fn list(app: &TestApp, jar: &Jar) -> Vec<Value> {
     body["sessions"].as_array().unwrap().clone()
 }
 
+/// The id of the session `jar` holds (several can share a creation second,
+/// so list order alone does not tell).
+async fn current_id(app: &TestApp, jar: &Jar) -> String {
+    let sessions = list(app, jar).await;
+    let current: Vec<&Value> = sessions.iter().filter(|s| s["current"] == true).collect();
+    assert_eq!(current.len(), 1, "exactly one current session");
+    current[0]["id"].as_str().unwrap().to_owned()
+}
+
 async fn login_as(app: &TestApp, email: &str, ua: &str) -> Jar {
     let resp = app
         .req(Method::POST, "/v1/login")
@@ -82,14 +91,8 @@ async fn revoking_one_session_signs_that_device_out() {
     let second = app.login_jar(&email).await;
     let (stranger, _) = app.register(&unique("stranger")).await;
 
-    let second_id = list(&app, &second).await[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let stranger_id = list(&app, &stranger).await[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let second_id = current_id(&app, &second).await;
+    let stranger_id = current_id(&app, &stranger).await;
 
     // Someone else's session: 404, exactly like one that does not exist.
     for id in [
@@ -120,10 +123,7 @@ async fn revoking_one_session_signs_that_device_out() {
     assert_eq!(app.whoami_status(&first).await, StatusCode::OK);
 
     // Revoking one's current session by id is a logout.
-    let first_id = list(&app, &first).await[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let first_id = current_id(&app, &first).await;
     let resp = app
         .browser(Method::DELETE, &format!("/v1/sessions/{first_id}"), &first)
         .send()
