@@ -25,3 +25,6 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "cargo test (workspace)"
 cargo test --workspace --locked
+
+step "JavaScript: @tessera/next, the demo, Playwright in Chromium"
+bash scripts/test-js.sh

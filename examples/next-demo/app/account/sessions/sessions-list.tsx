@@ -1,0 +1,76 @@
+"use client";
+
+import { useState } from "react";
+import useSWR from "swr";
+import type { SessionList } from "@tessera/next";
+import { authFetch, createSessionFetcher } from "@tessera/next/client";
+
+const fetcher = createSessionFetcher({ signInPath: "/login" });
+
+function when(iso: string): string {
+  return new Date(iso).toLocaleString("en-GB", { timeZone: "UTC", dateStyle: "medium", timeStyle: "short" }) + " UTC";
+}
+
+export function SessionsList() {
+  const { data, error, isLoading, mutate } = useSWR<SessionList>("/api/auth/sessions", fetcher);
+  const [problem, setProblem] = useState<string | null>(null);
+
+  async function revoke(path: string) {
+    setProblem(null);
+    const response = await authFetch(path, { method: "DELETE" });
+    if (!response.ok) setProblem(`Could not revoke (${response.status}).`);
+    await mutate();
+  }
+
+  if (isLoading) return <p>Loading devices…</p>;
+  if (error || !data) return <p className="form-error">Could not load your devices.</p>;
+  const others = data.sessions.filter((s) => !s.current);
+  return (
+    <>
+      {problem ? (
+        <p className="form-error" role="alert">
+          {problem}
+        </p>
+      ) : null}
+      <table className="sessions">
+        <thead>
+          <tr>
+            <th scope="col">Device</th>
+            <th scope="col">IP</th>
+            <th scope="col">Last seen</th>
+            <th scope="col">Signed in</th>
+            <th scope="col">
+              <span className="visually-hidden">Actions</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {data.sessions.map((s) => (
+            <tr key={s.id} data-testid="session-row" data-current={s.current ? "true" : "false"}>
+              <td className="agent">{s.user_agent ?? "Unknown device"}</td>
+              <td>{s.ip ?? "–"}</td>
+              <td>{when(s.last_seen_at)}</td>
+              <td>{when(s.created_at)}</td>
+              <td>
+                {s.current ? (
+                  <span className="badge">This device</span>
+                ) : (
+                  <button type="button" className="secondary" onClick={() => void revoke(`/api/auth/sessions/${encodeURIComponent(s.id)}`)}>
+                    Revoke
+                  </button>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {others.length > 0 ? (
+        <button type="button" onClick={() => void revoke("/api/auth/sessions")}>
+          Sign out everywhere else
+        </button>
+      ) : (
+        <p className="muted">No other devices are signed in.</p>
+      )}
+    </>
+  );
+}

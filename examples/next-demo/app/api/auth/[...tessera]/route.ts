@@ -1,0 +1,3 @@
+import { tessera } from "@/lib/auth";
+
+export const { GET, POST, DELETE } = tessera.handlers;

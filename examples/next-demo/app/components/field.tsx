@@ -1,0 +1,33 @@
+import type { InputHTMLAttributes } from "react";
+
+interface FieldProps extends InputHTMLAttributes<HTMLInputElement> {
+  name: string;
+  label: string;
+  error?: string | undefined;
+}
+
+/** A labelled input with its error right below it, wired for screen readers. */
+export function Field({ name, label, error, ...input }: FieldProps) {
+  const id = `field-${name}`;
+  const errorId = `${id}-error`;
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      <input id={id} name={name} aria-invalid={error ? true : undefined} aria-describedby={error ? errorId : undefined} {...input} />
+      {error ? (
+        <p id={errorId} className="field-error" role="alert">
+          {error}
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+export function FormMessage({ status, message }: { status: string; message?: string | undefined }) {
+  if (!message) return null;
+  return (
+    <p className={status === "success" ? "form-success" : "form-error"} role={status === "success" ? "status" : "alert"}>
+      {message}
+    </p>
+  );
+}

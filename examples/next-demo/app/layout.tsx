@@ -1,0 +1,45 @@
+import type { Metadata } from "next";
+import Link from "next/link";
+import type { ReactNode } from "react";
+import { SessionProvider } from "@tessera/next/client";
+import { tessera } from "@/lib/auth";
+import { SignOutButton } from "./components/sign-out-button";
+import "./globals.css";
+
+export const metadata: Metadata = {
+  title: "Tessera demo",
+  description: "Session authentication for Next.js with a Rust server",
+};
+
+export default async function RootLayout({ children }: { children: ReactNode }) {
+  const session = await tessera.getSession();
+  return (
+    <html lang="en">
+      <body>
+        <SessionProvider initialSession={session}>
+          <header className="site-header">
+            <Link href="/" className="brand">
+              Tessera
+            </Link>
+            <nav aria-label="Main">
+              {session ? (
+                <>
+                  <Link href="/dashboard">Dashboard</Link>
+                  <Link href="/account/sessions">Devices</Link>
+                  <Link href="/account/password">Password</Link>
+                  <SignOutButton />
+                </>
+              ) : (
+                <>
+                  <Link href="/login">Sign in</Link>
+                  <Link href="/register">Create account</Link>
+                </>
+              )}
+            </nav>
+          </header>
+          <main>{children}</main>
+        </SessionProvider>
+      </body>
+    </html>
+  );
+}

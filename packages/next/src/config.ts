@@ -1,0 +1,94 @@
+import { TesseraError } from "./errors.js";
+import { DEFAULT_BASE_PATH, DEFAULT_SIGN_IN_PATH, DEFAULT_TIMEOUT_MS } from "./constants.js";
+
+/**
+ * Configuration for the server half of the kit. Values may be `undefined` at
+ * build time (`next build` evaluates modules without the runtime env); they
+ * are checked when first used, with a `config_invalid` error.
+ */
+export interface TesseraConfig {
+  /** Base URL of the tessera server, e.g. `http://127.0.0.1:4000`. */
+  serverUrl: string | undefined;
+  /** Shared secret sent as `Tessera-Bff-Key`; must never reach a browser bundle. */
+  bffKey?: string | undefined;
+  /** Path of the app's sign-in page (default `/login`). */
+  signInPath?: string;
+  /** Where the route handler is mounted (default `/api/auth`). */
+  basePath?: string;
+  /** The app's public origin, sent as `Origin` when a request came without one. */
+  publicOrigin?: string | undefined;
+  /**
+   * Request header holding the browser's IP, set by a proxy you trust (e.g.
+   * `x-forwarded-for`). Unset: no `Tessera-Client-Ip` is sent.
+   */
+  trustedIpHeader?: string | undefined;
+  /** Proxies in front of the app that append to `trustedIpHeader` (default 1). */
+  trustedProxyCount?: number;
+  /** Upstream timeout in milliseconds (default 5000). */
+  timeoutMs?: number;
+  /** Where to go after sign-in when no `next` was given (default `/`). */
+  afterSignInPath?: string;
+  /** Where to go after sign-out (default the sign-in path). */
+  afterSignOutPath?: string;
+  /** Replaceable for tests. */
+  fetch?: typeof fetch;
+}
+
+export interface ResolvedConfig {
+  serverUrl: URL;
+  bffKey: string | undefined;
+  signInPath: string;
+  basePath: string;
+  publicOrigin: string | undefined;
+  trustedIpHeader: string | undefined;
+  trustedProxyCount: number;
+  timeoutMs: number;
+  afterSignInPath: string;
+  afterSignOutPath: string;
+  fetch: typeof fetch;
+}
+
+/** Identity helper that gives editors the type. */
+export function defineConfig(config: TesseraConfig): TesseraConfig {
+  return config;
+}
+
+function requirePath(name: string, value: string): string {
+  if (!value.startsWith("/")) {
+    throw new TesseraError("config_invalid", `${name} must start with "/", got ${JSON.stringify(value)}`);
+  }
+  return value.endsWith("/") && value.length > 1 ? value.slice(0, -1) : value;
+}
+
+export function resolveConfig(config: TesseraConfig): ResolvedConfig {
+  if (!config.serverUrl) {
+    throw new TesseraError("config_invalid", "serverUrl is not set (TESSERA_URL?)");
+  }
+  let serverUrl: URL;
+  try {
+    serverUrl = new URL(config.serverUrl);
+  } catch (cause) {
+    throw new TesseraError("config_invalid", `serverUrl is not a URL: ${config.serverUrl}`, { cause });
+  }
+  if (serverUrl.protocol !== "http:" && serverUrl.protocol !== "https:") {
+    throw new TesseraError("config_invalid", "serverUrl must be http or https");
+  }
+  const timeoutMs = config.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+    throw new TesseraError("config_invalid", "timeoutMs must be a positive number");
+  }
+  const signInPath = requirePath("signInPath", config.signInPath ?? DEFAULT_SIGN_IN_PATH);
+  return {
+    serverUrl,
+    bffKey: config.bffKey || undefined,
+    signInPath,
+    basePath: requirePath("basePath", config.basePath ?? DEFAULT_BASE_PATH),
+    publicOrigin: config.publicOrigin || undefined,
+    trustedIpHeader: config.trustedIpHeader?.toLowerCase() || undefined,
+    trustedProxyCount: Math.max(1, config.trustedProxyCount ?? 1),
+    timeoutMs,
+    afterSignInPath: config.afterSignInPath ?? "/",
+    afterSignOutPath: config.afterSignOutPath ?? signInPath,
+    fetch: config.fetch ?? globalThis.fetch.bind(globalThis),
+  };
+}

@@ -1,0 +1,31 @@
+/**
+ * `@tessera/next`: what every part of the kit shares: configuration, the
+ * server's types, errors with stable codes, redirect sanitising, and the
+ * framework-agnostic token client. Nothing here touches secrets or the DOM.
+ */
+export { defineConfig } from "./config.js";
+export type { TesseraConfig } from "./config.js";
+export { TesseraError, isTesseraError, isProblem } from "./errors.js";
+export type { TesseraErrorCode, TesseraErrorOptions } from "./errors.js";
+export type {
+  User,
+  Session,
+  SessionData,
+  DeviceSession,
+  SessionList,
+  FieldError,
+  Problem,
+  TokenResponse,
+  AuthFormState,
+} from "./types.js";
+export { initialAuthFormState } from "./types.js";
+export { sanitizeRedirect, signInUrl } from "./redirect.js";
+export {
+  SESSION_COOKIE,
+  CSRF_COOKIE,
+  CSRF_HEADER,
+  DEFAULT_BASE_PATH,
+  DEFAULT_SIGN_IN_PATH,
+} from "./constants.js";
+export { createTokenClient, memoryStorage, webStorage } from "./token-client.js";
+export type { TokenClient, TokenClientOptions, TokenSet, TokenStorage } from "./token-client.js";

@@ -1,0 +1,127 @@
+import { cookies } from "next/headers";
+import { redirect } from "next/navigation";
+import type { ResolvedConfig } from "../config.js";
+import { CSRF_COOKIE, SESSION_COOKIE } from "../constants.js";
+import { isTesseraError } from "../errors.js";
+import { sanitizeRedirect, signInUrl } from "../redirect.js";
+import { applySetCookies } from "./cookies.js";
+import {
+  type AuthFormState,
+  formString,
+  requiredFields,
+  stateFromProblem,
+  unavailableState,
+} from "./form-state.js";
+import { callTessera, type TesseraCall } from "./request.js";
+import { parseJson, type UpstreamResult } from "./upstream.js";
+
+export type FormAction = (previous: AuthFormState, formData: FormData) => Promise<AuthFormState>;
+
+export interface AuthActions {
+  /** Form fields `email`, `password`, optional `next`. Redirects on success. */
+  signIn: FormAction;
+  /** Form fields `email`, `password`, optional `name` and `next`. Redirects on success. */
+  signUp: FormAction;
+  /** Form fields `current_password`, `new_password`. Other sessions end; this one stays. */
+  changePassword: FormAction;
+  /** Ends the session, clears the cookies, redirects to the sign-out destination. */
+  signOut(): Promise<never>;
+}
+
+/** Calls tessera and applies its Set-Cookie; null when tessera is unreachable. */
+async function send(config: ResolvedConfig, call: TesseraCall): Promise<UpstreamResult | null> {
+  try {
+    const result = await callTessera(config, call);
+    applySetCookies(result.headers.getSetCookie(), await cookies());
+    return result;
+  } catch (error) {
+    if (isTesseraError(error)) return null;
+    throw error;
+  }
+}
+
+export function createAuthActions(config: () => ResolvedConfig): AuthActions {
+  async function signIn(_previous: AuthFormState, formData: FormData): Promise<AuthFormState> {
+    const email = formString(formData, "email");
+    const values = { email };
+    const missing = requiredFields(formData, { email: "Email", password: "Password" });
+    if (missing) return { status: "error", fieldErrors: missing, values };
+    const result = await send(config(), {
+      method: "POST",
+      path: "/v1/login",
+      json: { email, password: formString(formData, "password") },
+      forwardIntent: true,
+    });
+    if (!result) return { ...unavailableState, values };
+    if (result.status !== 200) {
+      return {
+        ...stateFromProblem(result.status, parseJson(result.body), {
+          invalid_credentials: "Email or password is incorrect.",
+        }),
+        values,
+      };
+    }
+    redirect(sanitizeRedirect(formString(formData, "next"), config().afterSignInPath));
+  }
+
+  async function signUp(_previous: AuthFormState, formData: FormData): Promise<AuthFormState> {
+    const email = formString(formData, "email");
+    const name = formString(formData, "name");
+    const values = { email, name };
+    const missing = requiredFields(formData, { email: "Email", password: "Password" });
+    if (missing) return { status: "error", fieldErrors: missing, values };
+    const payload: Record<string, string> = { email, password: formString(formData, "password") };
+    if (name.trim() !== "") payload.name = name;
+    const result = await send(config(), { method: "POST", path: "/v1/register", json: payload, forwardIntent: true });
+    if (!result) return { ...unavailableState, values };
+    if (result.status !== 201 && result.status !== 200) {
+      const state = stateFromProblem(result.status, parseJson(result.body));
+      if (state.code === "email_taken") {
+        state.fieldErrors = { email: "An account with this email already exists." };
+        state.message = "Sign in instead, or use another email.";
+      }
+      return { ...state, values };
+    }
+    redirect(sanitizeRedirect(formString(formData, "next"), config().afterSignInPath));
+  }
+
+  async function changePassword(_previous: AuthFormState, formData: FormData): Promise<AuthFormState> {
+    const missing = requiredFields(formData, { current_password: "Current password", new_password: "New password" });
+    if (missing) return { status: "error", fieldErrors: missing };
+    const result = await send(config(), {
+      method: "POST",
+      path: "/v1/password",
+      json: {
+        current_password: formString(formData, "current_password"),
+        new_password: formString(formData, "new_password"),
+      },
+      forwardIntent: true,
+    });
+    if (!result) return unavailableState;
+    if (result.status === 204 || result.status === 200) {
+      return { status: "success", message: "Password changed. Your other devices have been signed out." };
+    }
+    const body = parseJson(result.body);
+    const state = stateFromProblem(result.status, body);
+    if (state.code === "unauthenticated") redirect(signInUrl(config().signInPath, "/account/password"));
+    if (result.status === 401 || state.code === "invalid_credentials") {
+      return { status: "error", code: state.code ?? "invalid_credentials", fieldErrors: { current_password: "Current password is incorrect." } };
+    }
+    return state;
+  }
+
+  async function signOut(): Promise<never> {
+    const resolved = config();
+    await send(resolved, { method: "POST", path: "/v1/logout", forwardIntent: true });
+    // Whatever tessera answered (even if it was down), this browser is signed out.
+    const store = await cookies();
+    for (const name of [SESSION_COOKIE, CSRF_COOKIE]) {
+      if (store.get(name)?.value) {
+        store.set({ name, value: "", path: "/", maxAge: 0, secure: true, httpOnly: name === SESSION_COOKIE, sameSite: "strict" });
+      }
+    }
+    redirect(resolved.afterSignOutPath);
+  }
+
+  return { signIn, signUp, changePassword, signOut };
+}

@@ -1,0 +1,14 @@
+/**
+ * `@tessera/next/server`: everything that holds the BFF key or talks to
+ * tessera. `server-only` makes importing it from a client component a build
+ * error, so the key cannot reach a browser bundle.
+ */
+import "server-only";
+
+export { createTessera } from "./tessera.js";
+export type { Tessera } from "./tessera.js";
+export { createAuthRouteHandler, isAllowedPath } from "./route-handler.js";
+export type { AuthRouteHandler, AuthRouteHandlers } from "./route-handler.js";
+export type { AuthActions, FormAction } from "./actions.js";
+export type { SessionFunctions } from "./session.js";
+export { FORWARDED_REQUEST_HEADERS } from "./headers.js";

@@ -1,0 +1,50 @@
+import { cookies } from "next/headers";
+import { redirect } from "next/navigation";
+import { cache } from "react";
+import type { ResolvedConfig } from "../config.js";
+import { SESSION_COOKIE } from "../constants.js";
+import { TesseraError, isProblem } from "../errors.js";
+import { signInUrl } from "../redirect.js";
+import type { SessionData, User } from "../types.js";
+import { callTessera } from "./request.js";
+import { parseJson } from "./upstream.js";
+
+function isSessionData(value: unknown): value is SessionData {
+  if (typeof value !== "object" || value === null) return false;
+  const record = value as Record<string, unknown>;
+  return typeof record.user === "object" && record.user !== null && typeof record.session === "object";
+}
+
+export interface SessionFunctions {
+  /**
+   * The signed-in user and session, or null when signed out. One tessera call
+   * per request (React `cache`). Throws `TesseraError` (`upstream_*`) when
+   * tessera is down: an outage is never mistaken for "signed out".
+   */
+  getSession(): Promise<SessionData | null>;
+  /** The signed-in user, or a redirect to the sign-in page with `?next=returnTo`. */
+  requireUser(returnTo?: string): Promise<User>;
+}
+
+export function createSessionFunctions(config: () => ResolvedConfig): SessionFunctions {
+  const getSession = cache(async (): Promise<SessionData | null> => {
+    const store = await cookies();
+    if (!store.get(SESSION_COOKIE)?.value) return null;
+    const result = await callTessera(config(), { method: "GET", path: "/v1/session", forwardIntent: false });
+    const body = parseJson(result.body);
+    if (result.status === 200 && isSessionData(body)) return body;
+    if (result.status === 401) return null;
+    throw new TesseraError(result.status === 503 ? "upstream_unavailable" : "upstream_error", `GET /v1/session answered ${result.status}`, {
+      status: result.status,
+      ...(isProblem(body) ? { problem: body } : {}),
+    });
+  });
+
+  async function requireUser(returnTo?: string): Promise<User> {
+    const session = await getSession();
+    if (!session) redirect(signInUrl(config().signInPath, returnTo));
+    return session.user;
+  }
+
+  return { getSession, requireUser };
+}

@@ -1,0 +1,28 @@
+import { resolveConfig, type ResolvedConfig, type TesseraConfig } from "../config.js";
+import { createAccessTokenGetter } from "./access-token.js";
+import { createAuthActions, type AuthActions } from "./actions.js";
+import { createAuthRouteHandler, type AuthRouteHandlers } from "./route-handler.js";
+import { createSessionFunctions, type SessionFunctions } from "./session.js";
+
+export interface Tessera extends SessionFunctions, AuthActions {
+  /** Export from `app/api/auth/[...tessera]/route.ts`. */
+  handlers: AuthRouteHandlers;
+  /** A short-lived JWT for the signed-in session, for calling resource servers. */
+  getAccessToken(): Promise<string>;
+}
+
+/**
+ * Configure the kit once, in the app's `lib/auth.ts`. The config is checked on
+ * first use, not at import, because `next build` imports modules without the
+ * runtime environment.
+ */
+export function createTessera(config: TesseraConfig): Tessera {
+  let resolved: ResolvedConfig | undefined;
+  const current = (): ResolvedConfig => (resolved ??= resolveConfig(config));
+  return {
+    handlers: createAuthRouteHandler(config),
+    ...createSessionFunctions(current),
+    ...createAuthActions(current),
+    getAccessToken: createAccessTokenGetter(current),
+  };
+}

@@ -1,0 +1,77 @@
+/** The shapes of the Tessera server's JSON answers (see DESIGN.md, "Server contract"). */
+
+export interface User {
+  id: string;
+  email: string;
+  name: string | null;
+  email_verified: boolean;
+  roles: string[];
+  created_at: string;
+}
+
+export interface Session {
+  id: string;
+  created_at: string;
+  expires_at: string;
+  absolute_expires_at: string;
+}
+
+/** What `GET /v1/session`, `POST /v1/login` and `POST /v1/register` answer. */
+export interface SessionData {
+  user: User;
+  session: Session;
+}
+
+/** One row of `GET /v1/sessions`. */
+export interface DeviceSession {
+  id: string;
+  created_at: string;
+  last_seen_at: string;
+  expires_at: string;
+  user_agent: string | null;
+  ip: string | null;
+  current: boolean;
+}
+
+export interface SessionList {
+  sessions: DeviceSession[];
+}
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+/** RFC 9457 problem details as the server sends them, with its stable `code`. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  code: string;
+  errors?: FieldError[];
+}
+
+/** OAuth 2.0 token response (RFC 6749 §5.1). */
+export interface TokenResponse {
+  access_token: string;
+  token_type: string;
+  expires_in: number;
+  refresh_token?: string;
+  scope?: string;
+}
+
+/** What the server actions return to `useActionState`. */
+export interface AuthFormState {
+  status: "idle" | "error" | "success";
+  /** A message for the whole form. */
+  message?: string;
+  /** The server's stable problem code (e.g. `invalid_credentials`), when there was one. */
+  code?: string;
+  /** Messages keyed by field name (`email`, `password`, `name`, `current_password`, `new_password`). */
+  fieldErrors?: Partial<Record<string, string>>;
+  /** Non-secret values echoed back so a form re-rendered without JavaScript keeps them. */
+  values?: Partial<Record<"email" | "name", string>>;
+}
+
+export const initialAuthFormState: AuthFormState = { status: "idle" };

@@ -1,0 +1,45 @@
+import { NextRequest } from "next/server";
+import { describe, expect, it } from "vitest";
+import { authRedirect, createAuthProxy, matchesPath } from "../src/proxy/index.js";
+
+const options = { protectedPaths: ["/dashboard", "/account", /^\/admin(\/|$)/], signInPath: "/login" };
+
+function request(path: string, headers: Record<string, string> = {}) {
+  return new NextRequest(`http://localhost:3000${path}`, { headers });
+}
+
+describe("auth proxy", () => {
+  it("redirects a signed-out visitor of a protected path to sign-in with next", () => {
+    const response = authRedirect(request("/account/sessions?tab=2"), options);
+    expect(response?.status).toBe(307);
+    expect(response?.headers.get("location")).toBe("http://localhost:3000/login?next=%2Faccount%2Fsessions%3Ftab%3D2");
+  });
+
+  it("lets a visitor with a session cookie through (presence only)", () => {
+    expect(authRedirect(request("/dashboard", { cookie: "__Host-tessera_session=x" }), options)).toBeNull();
+  });
+
+  it("leaves public paths alone", () => {
+    expect(authRedirect(request("/"), options)).toBeNull();
+    expect(authRedirect(request("/login"), options)).toBeNull();
+    expect(authRedirect(request("/dashboards"), options)).toBeNull();
+  });
+
+  it("never trusts x-middleware-subrequest or other internal headers", async () => {
+    const proxy = createAuthProxy(options);
+    const forged = request("/admin/users", {
+      "x-middleware-subrequest": "proxy:proxy:proxy:proxy:proxy",
+      "x-middleware-prefetch": "1",
+      cookie: "tessera_session=x; __Host-tessera_csrf=y",
+    });
+    const response = await proxy(forged);
+    expect(response.status).toBe(307);
+    expect(response.headers.get("location")).toBe("http://localhost:3000/login?next=%2Fadmin%2Fusers");
+  });
+
+  it("matches prefixes on segment boundaries", () => {
+    expect(matchesPath("/account", "/account")).toBe(true);
+    expect(matchesPath("/account/x", "/account/")).toBe(true);
+    expect(matchesPath("/accounting", "/account")).toBe(false);
+  });
+});

@@ -1,0 +1,199 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createAuthRouteHandler } from "../src/server/route-handler.js";
+import { closedPort, startUpstream } from "./upstream-server.js";
+
+const APP = "http://localhost:3000";
+const SESSION = "__Host-tessera_session=abc; Max-Age=7776000; Path=/; Secure; HttpOnly; SameSite=Strict";
+const CSRF = "__Host-tessera_csrf=def; Max-Age=7776000; Path=/; Secure; SameSite=Strict";
+const OTHER = "legacy=1; Expires=Wed, 21 Oct 2037 07:28:00 GMT; Path=/";
+
+let upstream: Awaited<ReturnType<typeof startUpstream>>;
+
+beforeAll(async () => {
+  upstream = await startUpstream((request, response) => {
+    if (request.url.startsWith("/v1/login")) {
+      response.writeHead(200, [
+        ["content-type", "application/json"],
+        ["cache-control", "no-store"],
+        ["set-cookie", SESSION],
+        ["set-cookie", CSRF],
+        ["set-cookie", OTHER],
+        ["x-internal-debug", "secret"],
+      ]);
+      response.end(JSON.stringify({ user: { id: "u1" }, session: { id: "s1" } }));
+    } else if (request.url.startsWith("/v1/oauth/github/start")) {
+      response.writeHead(302, { location: "https://github.example/authorize?state=x", "cache-control": "no-store" });
+      response.end();
+    } else if (request.url.startsWith("/v1/register")) {
+      response.writeHead(422, { "content-type": "application/problem+json" });
+      response.end(JSON.stringify({ type: "about:blank", title: "Unprocessable", status: 422, code: "validation_failed", errors: [{ field: "email", message: "bad" }] }));
+    } else if (request.url.startsWith("/v1/logout")) {
+      response.writeHead(204, [["set-cookie", "__Host-tessera_session=; Max-Age=0; Path=/; Secure; HttpOnly; SameSite=Strict"], ["set-cookie", "__Host-tessera_csrf=; Max-Age=0; Path=/; Secure; SameSite=Strict"]]);
+      response.end();
+    } else {
+      response.writeHead(200, { "content-type": "application/json" });
+      response.end(JSON.stringify({ path: request.url }));
+    }
+  });
+});
+afterAll(() => upstream.close());
+
+function handler(extra: Partial<Parameters<typeof createAuthRouteHandler>[0]> = {}) {
+  return createAuthRouteHandler({ serverUrl: upstream.url, bffKey: "the-bff-key", ...extra });
+}
+
+describe("route handler: responses", () => {
+  it("returns every Set-Cookie separately, unchanged, with status and body", async () => {
+    const response = await handler().POST(
+      new Request(`${APP}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" }),
+    );
+    expect(response.status).toBe(200);
+    expect(response.headers.getSetCookie()).toEqual([SESSION, CSRF, OTHER]);
+    expect(response.headers.get("cache-control")).toBe("no-store");
+    expect(response.headers.get("x-internal-debug")).toBeNull();
+    expect(await response.json()).toEqual({ user: { id: "u1" }, session: { id: "s1" } });
+  });
+
+  it("relays clearing cookies on a 204 without a body", async () => {
+    const response = await handler().POST(new Request(`${APP}/api/auth/logout`, { method: "POST" }));
+    expect(response.status).toBe(204);
+    expect(response.headers.getSetCookie()).toHaveLength(2);
+    expect(response.body).toBeNull();
+  });
+
+  it("relays problem documents unchanged", async () => {
+    const response = await handler().POST(new Request(`${APP}/api/auth/register`, { method: "POST", body: "{}" }));
+    expect(response.status).toBe(422);
+    expect(response.headers.get("content-type")).toBe("application/problem+json");
+    expect(((await response.json()) as { code: string }).code).toBe("validation_failed");
+  });
+
+  it("passes a 302 through without following it, query string included", async () => {
+    const response = await handler().GET(new Request(`${APP}/api/auth/oauth/github/start?return_to=%2Fdashboard`));
+    expect(response.status).toBe(302);
+    expect(response.headers.get("location")).toBe("https://github.example/authorize?state=x");
+    expect(upstream.received.at(-1)?.url).toBe("/v1/oauth/github/start?return_to=%2Fdashboard");
+  });
+});
+
+describe("route handler: request headers", () => {
+  it("forwards only the allow-listed headers and adds the BFF key", async () => {
+    const request = new Request(`${APP}/api/auth/sessions`, {
+      headers: {
+        cookie: "theme=dark; __Host-tessera_session=tok; __Host-tessera_csrf=c1; analytics=xyz",
+        "x-csrf-token": "c1",
+        origin: APP,
+        "sec-fetch-site": "same-origin",
+        "user-agent": "UnitTest/1.0",
+        accept: "application/json",
+        authorization: "Bearer s",
+        "x-middleware-subrequest": "proxy:proxy:proxy:proxy:proxy",
+        "x-forwarded-for": "203.0.113.9",
+        "x-forwarded-host": "evil.example",
+        "tessera-bff-key": "forged",
+        "tessera-client-ip": "198.51.100.1",
+        "x-custom": "nope",
+      },
+    });
+    const response = await handler().GET(request);
+    expect(response.status).toBe(200);
+    const headers = upstream.received.at(-1)?.headers ?? {};
+    expect(headers.cookie).toBe("__Host-tessera_session=tok; __Host-tessera_csrf=c1");
+    expect(headers["x-csrf-token"]).toBe("c1");
+    expect(headers.origin).toBe(APP);
+    expect(headers["sec-fetch-site"]).toBe("same-origin");
+    expect(headers["user-agent"]).toBe("UnitTest/1.0");
+    expect(headers.authorization).toBe("Bearer s");
+    expect(headers["tessera-bff-key"]).toBe("the-bff-key");
+    for (const dropped of ["x-middleware-subrequest", "x-forwarded-for", "x-forwarded-host", "tessera-client-ip", "x-custom"]) {
+      expect(headers[dropped], dropped).toBeUndefined();
+    }
+  });
+
+  it("sends Tessera-Client-Ip from the trusted header only when configured", async () => {
+    const request = () => new Request(`${APP}/api/auth/session`, { headers: { "x-forwarded-for": "198.51.100.7, 203.0.113.9" } });
+    await handler({ trustedIpHeader: "x-forwarded-for" }).GET(request());
+    expect(upstream.received.at(-1)?.headers["tessera-client-ip"]).toBe("203.0.113.9");
+    await handler({ trustedIpHeader: "x-forwarded-for", trustedProxyCount: 2 }).GET(request());
+    expect(upstream.received.at(-1)?.headers["tessera-client-ip"]).toBe("198.51.100.7");
+    await handler({ trustedIpHeader: "x-forwarded-for" }).GET(
+      new Request(`${APP}/api/auth/session`, { headers: { "x-forwarded-for": "not-an-ip" } }),
+    );
+    expect(upstream.received.at(-1)?.headers["tessera-client-ip"]).toBeUndefined();
+  });
+});
+
+describe("route handler: path allow-list", () => {
+  it.each([
+    ["/api/auth/session", "/v1/session"],
+    ["/api/auth/sessions/Ab_3-x", "/v1/sessions/Ab_3-x"],
+    ["/api/auth/token/revoke", "/v1/token/revoke"],
+    ["/api/auth/identities/github", "/v1/identities/github"],
+    ["/api/auth/oauth/acme/callback?code=1&state=2", "/v1/oauth/acme/callback?code=1&state=2"],
+  ])("maps %s to %s", async (path, expected) => {
+    const response = await handler().GET(new Request(`${APP}${path}`));
+    expect(response.status).toBe(200);
+    expect(upstream.received.at(-1)?.url).toBe(expected);
+  });
+
+  it.each([
+    "/api/auth/healthz",
+    "/api/auth/metrics",
+    "/api/auth/openapi.json",
+    "/api/auth/sessions/a/b",
+    "/api/auth/sessions/..%2F..%2Fmetrics",
+    "/api/auth/sessions/%2E%2E",
+    "/api/auth/users",
+    "/api/auth/",
+    "/api/other/session",
+    "/api/auth/oauth/github/../../metrics",
+  ])("refuses %s with a 404 problem and never calls tessera", async (path) => {
+    const before = upstream.received.length;
+    const response = await handler().GET(new Request(`${APP}${path}`));
+    expect(response.status).toBe(404);
+    expect(response.headers.get("content-type")).toBe("application/problem+json");
+    expect(((await response.json()) as { code: string }).code).toBe("not_found");
+    expect(upstream.received.length).toBe(before);
+  });
+
+  it("refuses bodies over 64 KiB with 413", async () => {
+    const response = await handler().POST(
+      new Request(`${APP}/api/auth/login`, { method: "POST", body: "x".repeat(64 * 1024 + 1) }),
+    );
+    expect(response.status).toBe(413);
+  });
+});
+
+describe("route handler: tessera down", () => {
+  it("answers 503 problem+json when tessera does not answer in time", async () => {
+    const silent = await startUpstream(() => {
+      /* never answers */
+    });
+    try {
+      const started = Date.now();
+      const response = await createAuthRouteHandler({ serverUrl: silent.url, timeoutMs: 200 }).GET(new Request(`${APP}/api/auth/session`));
+      expect(Date.now() - started).toBeLessThan(3000);
+      expect(response.status).toBe(503);
+      expect(response.headers.get("content-type")).toBe("application/problem+json");
+      expect(response.headers.get("retry-after")).toBe("1");
+      expect(await response.json()).toMatchObject({ status: 503, code: "upstream_timeout" });
+    } finally {
+      await silent.close();
+    }
+  });
+
+  it("answers 503 problem+json when tessera is not listening", async () => {
+    const port = await closedPort();
+    const response = await createAuthRouteHandler({ serverUrl: `http://127.0.0.1:${port}` }).POST(
+      new Request(`${APP}/api/auth/login`, { method: "POST", body: "{}" }),
+    );
+    expect(response.status).toBe(503);
+    expect(await response.json()).toMatchObject({ status: 503, code: "upstream_unavailable" });
+  });
+
+  it("reports a missing server URL as config_invalid", async () => {
+    await expect(createAuthRouteHandler({ serverUrl: undefined }).GET(new Request(`${APP}/api/auth/session`))).rejects.toMatchObject({
+      code: "config_invalid",
+    });
+  });
+});

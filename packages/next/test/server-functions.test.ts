@@ -1,0 +1,187 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { request, resetRequest, RedirectSignal } from "./next-mocks.js";
+import { closedPort, startUpstream, type Received } from "./upstream-server.js";
+
+vi.mock("next/headers", () => ({
+  // The request's own Cookie header is whatever the test put in request.headers;
+  // the kit must read tessera's cookies from the store (request.jar) instead.
+  headers: async () => new Headers(request.headers),
+  cookies: async () => ({
+    get: (name: string) => request.jar.get(name),
+    getAll: () => [...request.jar.values()],
+    has: (name: string) => request.jar.has(name),
+    set: (options: { name: string; value: string }) => request.jar.set(options.name, options),
+  }),
+}));
+vi.mock("next/navigation", async () => {
+  const { RedirectSignal: Signal } = await import("./next-mocks.js");
+  return {
+    redirect: (url: string) => {
+      throw new Signal(url);
+    },
+  };
+});
+vi.mock("react", () => ({ cache: <T>(fn: T) => fn }));
+
+const { createTessera } = await import("../src/server/tessera.js");
+
+const ORIGIN = "http://localhost:3000";
+const USER = { id: "u1", email: "a@example.com", name: "A", email_verified: false, roles: [], created_at: "2026-01-01T00:00:00Z" };
+const SESSION = { id: "s1", created_at: "x", expires_at: "y", absolute_expires_at: "z" };
+let respond: (request: Received) => { status: number; headers?: [string, string][]; body?: unknown };
+let upstream: Awaited<ReturnType<typeof startUpstream>>;
+
+beforeAll(async () => {
+  upstream = await startUpstream((received, response) => {
+    const answer = respond(received);
+    response.writeHead(answer.status, answer.headers ?? [["content-type", "application/json"]]);
+    response.end(answer.body === undefined ? undefined : JSON.stringify(answer.body));
+  });
+});
+afterAll(() => upstream.close());
+beforeEach(() => {
+  resetRequest({ origin: ORIGIN, "sec-fetch-site": "same-origin", "user-agent": "Browser/1" });
+});
+
+function tessera() {
+  return createTessera({ serverUrl: upstream.url, bffKey: "k", signInPath: "/login", afterSignInPath: "/dashboard" });
+}
+
+function form(fields: Record<string, string>) {
+  const data = new FormData();
+  for (const [name, value] of Object.entries(fields)) data.set(name, value);
+  return data;
+}
+
+async function redirectOf(promise: Promise<unknown>): Promise<string> {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  if (!(error instanceof RedirectSignal)) throw new Error(`expected a redirect, got ${String(error)}`);
+  return error.url;
+}
+
+const loginCookies: [string, string][] = [
+  ["content-type", "application/json"],
+  ["set-cookie", "__Host-tessera_session=tok; Max-Age=100; Path=/; Secure; HttpOnly; SameSite=Strict"],
+  ["set-cookie", "__Host-tessera_csrf=c1; Max-Age=100; Path=/; Secure; SameSite=Strict"],
+];
+
+describe("signIn", () => {
+  it("posts the credentials with the browser's intent headers, applies cookies, redirects to a safe next", async () => {
+    respond = () => ({ status: 200, headers: loginCookies, body: { user: USER, session: SESSION } });
+    const url = await redirectOf(tessera().signIn({ status: "idle" }, form({ email: "a@example.com", password: "pw12345678", next: "/account/sessions" })));
+    expect(url).toBe("/account/sessions");
+    const sent = upstream.received.at(-1);
+    expect(sent?.url).toBe("/v1/login");
+    expect(JSON.parse(sent?.body ?? "")).toEqual({ email: "a@example.com", password: "pw12345678" });
+    expect(sent?.headers).toMatchObject({ origin: ORIGIN, "sec-fetch-site": "same-origin", "tessera-bff-key": "k", "content-type": "application/json" });
+    expect(request.jar.get("__Host-tessera_session")).toMatchObject({ value: "tok", httpOnly: true, secure: true, sameSite: "strict", path: "/" });
+    expect(request.jar.get("__Host-tessera_csrf")).toMatchObject({ value: "c1", secure: true, sameSite: "strict" });
+  });
+
+  it("never redirects off-site", async () => {
+    respond = () => ({ status: 200, headers: loginCookies, body: { user: USER, session: SESSION } });
+    const url = await redirectOf(tessera().signIn({ status: "idle" }, form({ email: "a@example.com", password: "x", next: "//evil.example" })));
+    expect(url).toBe("/dashboard");
+  });
+
+  it("returns a form error for bad credentials, keeping the email but not the password", async () => {
+    respond = () => ({ status: 401, headers: [["content-type", "application/problem+json"]], body: { type: "about:blank", title: "Unauthorized", status: 401, code: "invalid_credentials" } });
+    const state = await tessera().signIn({ status: "idle" }, form({ email: "a@example.com", password: "wrong-password" }));
+    expect(state).toEqual({ status: "error", code: "invalid_credentials", message: "Email or password is incorrect.", values: { email: "a@example.com" } });
+  });
+
+  it("reports empty fields without calling tessera", async () => {
+    const before = upstream.received.length;
+    const state = await tessera().signIn({ status: "idle" }, form({ email: "", password: "" }));
+    expect(state.fieldErrors).toEqual({ email: "Email is required.", password: "Password is required." });
+    expect(upstream.received.length).toBe(before);
+  });
+});
+
+describe("signUp", () => {
+  it("maps validation problems to field errors", async () => {
+    respond = () => ({
+      status: 422,
+      body: { type: "about:blank", title: "Unprocessable", status: 422, code: "validation_failed", errors: [{ field: "password", message: "must be at least 8 bytes" }] },
+    });
+    const state = await tessera().signUp({ status: "idle" }, form({ email: "b@example.com", password: "short", name: "B" }));
+    expect(state.fieldErrors).toEqual({ password: "Password must be at least 8 bytes." });
+    expect(state.values).toEqual({ email: "b@example.com", name: "B" });
+  });
+
+  it("explains a taken email next to the field", async () => {
+    respond = () => ({ status: 409, body: { type: "about:blank", title: "Conflict", status: 409, code: "email_taken" } });
+    const state = await tessera().signUp({ status: "idle" }, form({ email: "b@example.com", password: "long-enough" }));
+    expect(state.fieldErrors?.email).toMatch(/already exists/);
+  });
+});
+
+describe("changePassword and signOut", () => {
+  it("sends X-CSRF-Token from the csrf cookie and applies the new cookies", async () => {
+    resetRequest({ origin: ORIGIN }, { "__Host-tessera_session": "old", "__Host-tessera_csrf": "csrf-old" });
+    respond = () => ({ status: 204, headers: loginCookies });
+    const state = await tessera().changePassword({ status: "idle" }, form({ current_password: "a", new_password: "b" }));
+    expect(state.status).toBe("success");
+    expect(upstream.received.at(-1)?.headers["x-csrf-token"]).toBe("csrf-old");
+    expect(request.jar.get("__Host-tessera_session")?.value).toBe("tok");
+  });
+
+  it("shows a wrong current password next to that field", async () => {
+    resetRequest({ origin: ORIGIN }, { "__Host-tessera_session": "s", "__Host-tessera_csrf": "c" });
+    respond = () => ({
+      status: 422,
+      body: { type: "urn:tessera:error:validation_failed", title: "Invalid", status: 422, code: "validation_failed", errors: [{ field: "current_password", message: "is incorrect" }] },
+    });
+    const state = await tessera().changePassword({ status: "idle" }, form({ current_password: "x", new_password: "long-enough" }));
+    expect(state.fieldErrors).toEqual({ current_password: "Current password is incorrect." });
+  });
+
+  it("clears the cookies and redirects even when tessera is down", async () => {
+    const port = await closedPort();
+    resetRequest({ origin: ORIGIN }, { "__Host-tessera_session": "s", "__Host-tessera_csrf": "c" });
+    const url = await redirectOf(createTessera({ serverUrl: `http://127.0.0.1:${port}`, signInPath: "/login" }).signOut());
+    expect(url).toBe("/login");
+    expect(request.jar.get("__Host-tessera_session")).toMatchObject({ value: "", maxAge: 0 });
+  });
+});
+
+describe("getSession and requireUser", () => {
+  it("uses cookies applied earlier in the same request, not the stale Cookie header", async () => {
+    resetRequest({ cookie: "__Host-tessera_session=before-password-change; theme=dark" }, { "__Host-tessera_session": "after", theme: "dark" });
+    respond = () => ({ status: 200, body: { user: USER, session: SESSION } });
+    await tessera().getSession();
+    expect(upstream.received.at(-1)?.headers.cookie).toBe("__Host-tessera_session=after");
+  });
+
+  it("returns null without calling tessera when there is no cookie", async () => {
+    const before = upstream.received.length;
+    expect(await tessera().getSession()).toBeNull();
+    expect(upstream.received.length).toBe(before);
+  });
+
+  it("returns the session, without the browser's intent headers", async () => {
+    resetRequest({ origin: "https://evil.example", "sec-fetch-site": "cross-site" }, { "__Host-tessera_session": "s" });
+    respond = () => ({ status: 200, body: { user: USER, session: SESSION } });
+    expect((await tessera().getSession())?.user.email).toBe("a@example.com");
+    expect(upstream.received.at(-1)?.headers.origin).toBeUndefined();
+    expect(upstream.received.at(-1)?.headers["sec-fetch-site"]).toBeUndefined();
+  });
+
+  it("treats 401 as signed out and redirects in requireUser", async () => {
+    resetRequest({}, { "__Host-tessera_session": "s" });
+    respond = () => ({ status: 401, body: { status: 401, code: "unauthenticated", title: "x", type: "about:blank" } });
+    expect(await tessera().getSession()).toBeNull();
+    expect(await redirectOf(tessera().requireUser("/dashboard"))).toBe("/login?next=%2Fdashboard");
+  });
+
+  it("throws a typed error when tessera is down instead of reporting signed out", async () => {
+    resetRequest({}, { "__Host-tessera_session": "s" });
+    respond = () => ({ status: 503, body: { status: 503, code: "unavailable", title: "x", type: "about:blank" } });
+    await expect(tessera().getSession()).rejects.toMatchObject({ code: "upstream_unavailable", status: 503 });
+    const port = await closedPort();
+    await expect(createTessera({ serverUrl: `http://127.0.0.1:${port}` }).getSession()).rejects.toMatchObject({ code: "upstream_unavailable" });
+  });
+});
