@@ -1,11 +1,15 @@
 //! SQL backends on sqlx.
 //!
 //! [`SqliteStore`] is the embedded default: one file in the data dir, WAL
-//! mode, migrations embedded in the binary. PostgreSQL joins in the
-//! production-tier issue with its own module and migrations; the SQL here
-//! stays plain so the two read alike.
+//! mode. [`PgStore`] is PostgreSQL for several instances. Each has its own
+//! migrations, embedded in the binary; the statements are shared
+//! (`shared.rs`).
 
 mod codec;
+mod postgres;
+mod shared;
 mod sqlite;
+pub mod testing;
 
+pub use postgres::{PgSettings, PgStore};
 pub use sqlite::SqliteStore;

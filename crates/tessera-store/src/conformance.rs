@@ -29,8 +29,10 @@ pub async fn all(users: &dyn UserStore, sessions: &dyn SessionStore, secrets: &d
     self::secrets(secrets).await;
 }
 
-fn t0() -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap()
+/// "Now" for the suite: the wall clock, in whole seconds. Backends that
+/// expire keys on their own clock (Redis) must see realistic times.
+fn suite_now() -> OffsetDateTime {
+    tessera_core::clock::whole_seconds(OffsetDateTime::now_utc())
 }
 
 fn unique_email(tag: &str) -> String {
@@ -59,9 +61,10 @@ pub fn sample_user(email: &str, created_at: OffsetDateTime) -> UserRecord {
 }
 
 pub async fn users(store: &dyn UserStore) {
+    let t0 = suite_now();
     store.ping().await.unwrap();
     let email = unique_email("users");
-    let rec = sample_user(&email, t0());
+    let rec = sample_user(&email, t0);
     store.insert_user(&rec).await.unwrap();
 
     let by_email = store
@@ -93,7 +96,7 @@ pub async fn users(store: &dyn UserStore) {
     );
     assert!(store.find_user(UserId::new()).await.unwrap().is_none());
 
-    let mut dup = sample_user(&email, t0());
+    let mut dup = sample_user(&email, t0);
     dup.user.name = None;
     assert!(
         matches!(
@@ -103,7 +106,7 @@ pub async fn users(store: &dyn UserStore) {
         "a second user with the same email is a Conflict(\"email\")"
     );
 
-    let mut bare = sample_user(&unique_email("bare"), t0());
+    let mut bare = sample_user(&unique_email("bare"), t0);
     bare.user.name = None;
     bare.user.roles = vec![];
     bare.password_hash = None;
@@ -122,7 +125,7 @@ pub async fn users(store: &dyn UserStore) {
     assert_eq!(got.password_hash.as_deref(), Some("$argon2id$new"));
     assert!(!store.set_password_hash(UserId::new(), "x").await.unwrap());
 
-    let when = t0() + Duration::hours(1);
+    let when = t0 + Duration::hours(1);
     assert!(store.set_disabled(rec.user.id, Some(when)).await.unwrap());
     assert_eq!(
         store
@@ -181,11 +184,12 @@ pub async fn sessions(store: &dyn SessionStore) {
 }
 
 async fn sessions_lifecycle(store: &dyn SessionStore) {
+    let t0 = suite_now();
     let policy = SessionPolicy::default();
-    let alice = sample_user(&unique_email("alice"), t0()).user;
-    let bob = sample_user(&unique_email("bob"), t0()).user;
+    let alice = sample_user(&unique_email("alice"), t0).user;
+    let bob = sample_user(&unique_email("bob"), t0).user;
 
-    let (s1, t1) = start(&alice, t0(), &policy);
+    let (s1, t1) = start(&alice, t0, &policy);
     store.insert_session(&s1).await.unwrap();
     let found = store
         .find_session(&t1.hash())
@@ -202,7 +206,7 @@ async fn sessions_lifecycle(store: &dyn SessionStore) {
     );
 
     // Touch slides the idle expiry.
-    let later = t0() + Duration::days(20);
+    let later = t0 + Duration::days(20);
     let idle = later + Duration::days(30);
     assert!(store.touch_session(s1.id, later, idle).await.unwrap());
     let found = store.find_session(&t1.hash()).await.unwrap().unwrap();
@@ -236,15 +240,15 @@ async fn sessions_lifecycle(store: &dyn SessionStore) {
     );
 
     // Listing: only the user's live sessions, newest first.
-    let (s2, t2) = start(&alice, t0() + Duration::minutes(1), &policy);
-    let (s3, _) = start(&alice, t0() + Duration::minutes(2), &policy);
-    let (b1, tb1) = start(&bob, t0(), &policy);
-    let mut expired = start(&alice, t0() - Duration::days(100), &policy).0;
-    expired.idle_expires_at = t0() - Duration::days(1);
+    let (s2, t2) = start(&alice, t0 + Duration::minutes(1), &policy);
+    let (s3, _) = start(&alice, t0 + Duration::minutes(2), &policy);
+    let (b1, tb1) = start(&bob, t0, &policy);
+    let mut expired = start(&alice, t0 - Duration::days(100), &policy).0;
+    expired.idle_expires_at = t0 - Duration::days(1);
     for s in [&s2, &s3, &b1, &expired] {
         store.insert_session(s).await.unwrap();
     }
-    let now = t0() + Duration::minutes(5);
+    let now = t0 + Duration::minutes(5);
     let listed: Vec<SessionId> = store
         .list_user_sessions(alice.id, now)
         .await
@@ -320,18 +324,19 @@ async fn sessions_lifecycle(store: &dyn SessionStore) {
 
 /// Sweeping removes what is expired at `now`, by either clock.
 async fn sessions_sweep(store: &dyn SessionStore) {
+    let t0 = suite_now();
     let policy = SessionPolicy::default();
-    let carol = sample_user(&unique_email("carol"), t0()).user;
-    let (live, tl) = start(&carol, t0(), &policy);
-    let (mut idle_dead, ti) = start(&carol, t0(), &policy);
-    idle_dead.idle_expires_at = t0() + Duration::seconds(10);
-    let (mut abs_dead, ta) = start(&carol, t0(), &policy);
-    abs_dead.absolute_expires_at = t0() + Duration::seconds(10);
+    let carol = sample_user(&unique_email("carol"), t0).user;
+    let (live, tl) = start(&carol, t0, &policy);
+    let (mut idle_dead, ti) = start(&carol, t0, &policy);
+    idle_dead.idle_expires_at = t0 + Duration::seconds(10);
+    let (mut abs_dead, ta) = start(&carol, t0, &policy);
+    abs_dead.absolute_expires_at = t0 + Duration::seconds(10);
     for s in [&live, &idle_dead, &abs_dead] {
         store.insert_session(s).await.unwrap();
     }
     let swept = store
-        .sweep_expired(t0() + Duration::seconds(10))
+        .sweep_expired(t0 + Duration::seconds(10))
         .await
         .unwrap();
     assert!(swept >= 2, "both expired sessions swept, got {swept}");
@@ -349,14 +354,15 @@ pub async fn secrets(store: &dyn SecretStore) {
 }
 
 pub async fn rate_limits(store: &dyn RateLimitStore) {
+    let t0 = suite_now();
     let key = format!("conformance:{}", uuid_like());
     let window = StdDuration::from_mins(1);
-    assert!(store.peek(&key, t0()).await.unwrap().is_none());
-    let c1 = store.hit(&key, window, t0()).await.unwrap();
+    assert!(store.peek(&key, t0).await.unwrap().is_none());
+    let c1 = store.hit(&key, window, t0).await.unwrap();
     assert_eq!(c1.hits, 1);
-    assert_eq!(c1.resets_at, t0() + Duration::seconds(60));
+    assert_eq!(c1.resets_at, t0 + Duration::seconds(60));
     let c2 = store
-        .hit(&key, window, t0() + Duration::seconds(30))
+        .hit(&key, window, t0 + Duration::seconds(30))
         .await
         .unwrap();
     assert_eq!(c2.hits, 2);
@@ -366,7 +372,7 @@ pub async fn rate_limits(store: &dyn RateLimitStore) {
     );
     assert_eq!(
         store
-            .peek(&key, t0() + Duration::seconds(59))
+            .peek(&key, t0 + Duration::seconds(59))
             .await
             .unwrap()
             .unwrap()
@@ -375,29 +381,29 @@ pub async fn rate_limits(store: &dyn RateLimitStore) {
     );
     assert!(
         store
-            .peek(&key, t0() + Duration::seconds(60))
+            .peek(&key, t0 + Duration::seconds(60))
             .await
             .unwrap()
             .is_none(),
         "window over"
     );
     let c3 = store
-        .hit(&key, window, t0() + Duration::seconds(61))
+        .hit(&key, window, t0 + Duration::seconds(61))
         .await
         .unwrap();
     assert_eq!(c3.hits, 1, "a new window starts from zero");
     store.clear(&key).await.unwrap();
     assert!(
         store
-            .peek(&key, t0() + Duration::seconds(62))
+            .peek(&key, t0 + Duration::seconds(62))
             .await
             .unwrap()
             .is_none()
     );
     let other = format!("conformance:{}", uuid_like());
-    store.hit(&key, window, t0()).await.unwrap();
+    store.hit(&key, window, t0).await.unwrap();
     assert!(
-        store.peek(&other, t0()).await.unwrap().is_none(),
+        store.peek(&other, t0).await.unwrap().is_none(),
         "keys are independent"
     );
 }

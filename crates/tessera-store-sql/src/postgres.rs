@@ -1,0 +1,79 @@
+//! PostgreSQL: users, secrets (and sessions, when no Redis is configured)
+//! for deployments of several instances.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::{PgPool, Row};
+use tessera_core::session::{Session, SessionId};
+use tessera_core::store::{SecretStore, SessionStore, StoreError, UserStore};
+use tessera_core::token::TokenHash;
+use tessera_core::user::{NewUser, User, UserId, UserRecord};
+use time::OffsetDateTime;
+
+use crate::codec::{err, from_ts, roles_from_json, roles_to_json, store_error, ts, uuid};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Pool limits: enough connections for two cores' worth of requests, and
+/// short timeouts so an unreachable database is a quick 503, never a hang.
+#[derive(Debug, Clone, Copy)]
+pub struct PgSettings {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+    pub statement_timeout: Duration,
+}
+
+impl Default for PgSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(3),
+            statement_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects lazily: the pool opens connections on first use, so a
+    /// server can start (and answer 503) while the database is down, and
+    /// recovers by itself when it comes back.
+    pub fn connect_lazy(url: &str, settings: PgSettings) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Backend(format!("bad PostgreSQL URL: {e}")))?
+            .application_name("tessera")
+            .options([(
+                "statement_timeout",
+                format!("{}ms", settings.statement_timeout.as_millis()),
+            )]);
+        let pool = PgPoolOptions::new()
+            .max_connections(settings.max_connections)
+            .min_connections(0)
+            .acquire_timeout(settings.acquire_timeout)
+            .idle_timeout(Some(Duration::from_mins(5)))
+            .connect_lazy_with(options);
+        Ok(Self { pool })
+    }
+
+    /// Applies the embedded migrations that have not run yet. Several
+    /// instances may race here; sqlx takes an advisory lock.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR.run(&self.pool).await.map_err(|e| match e {
+            sqlx::migrate::MigrateError::Execute(inner) => err(inner),
+            other => StoreError::Backend(format!("migration failed: {other}")),
+        })
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+crate::shared::sql_store!(PgStore, PgRow);
