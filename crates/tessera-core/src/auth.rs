@@ -120,14 +120,28 @@ impl Auth {
         Ok(record.user)
     }
 
-    /// Creates a user and signs them in.
+    /// Creates a user and signs them in, ending any session the client
+    /// still presented (as login does).
     pub async fn register(
         &self,
         input: Registration,
         client: &ClientInfo,
+        presented: Option<&SessionToken>,
     ) -> Result<Started, AuthError> {
         let user = self.create_user(input).await?;
+        self.end_presented(presented).await?;
         self.start_session(user, client).await
+    }
+
+    async fn end_presented(&self, presented: Option<&SessionToken>) -> Result<(), AuthError> {
+        if let Some(old) = presented
+            && let Some(old) = self.sessions.find_session(&old.hash()).await?
+        {
+            self.sessions
+                .delete_user_session(old.user.id, old.id)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Checks credentials and starts a new session. A session the client
@@ -152,30 +166,24 @@ impl Auth {
             return Err(AuthError::Validation(errors));
         }
         let now = self.clock.now();
-        let ip = client.ip.as_deref();
-        self.guard.check(&email, ip, now).await?;
+        let attempt = self
+            .guard
+            .attempt(&email, client.ip.as_deref(), now)
+            .await?;
 
         let record = self.users.find_user_by_email(&email).await?;
         let stored = record.as_ref().and_then(|r| r.password_hash.clone());
         let verified = self.hasher.verify(password.clone(), stored).await?;
         let record = match record {
             Some(r) if verified.matches && r.disabled_at.is_none() => r,
-            _ => {
-                self.guard.failed(&email, ip, now).await?;
-                return Err(AuthError::InvalidCredentials);
-            }
+            // The attempt stays counted.
+            _ => return Err(AuthError::InvalidCredentials),
         };
-        self.guard.succeeded(&email).await?;
+        self.guard.succeeded(attempt, now).await?;
         if verified.needs_rehash {
             self.rehash(record.user.id, password).await;
         }
-        if let Some(old) = presented
-            && let Some(old) = self.sessions.find_session(&old.hash()).await?
-        {
-            self.sessions
-                .delete_user_session(old.user.id, old.id)
-                .await?;
-        }
+        self.end_presented(presented).await?;
         self.start_session(record.user, client).await
     }
 
@@ -223,7 +231,7 @@ impl Auth {
             let (last_seen, idle) = policy.touched(&session, now);
             if !self
                 .sessions
-                .touch_session(session.id, last_seen, idle)
+                .touch_session(&session, last_seen, idle)
                 .await?
             {
                 // Deleted between the read and the write.
@@ -288,9 +296,10 @@ impl Auth {
             return Err(AuthError::Validation(errors));
         }
         let now = self.clock.now();
-        let email = current.user.email.clone();
-        let ip = client.ip.as_deref();
-        self.guard.check(&email, ip, now).await?;
+        let attempt = self
+            .guard
+            .attempt(&current.user.email, client.ip.as_deref(), now)
+            .await?;
         let record = self
             .users
             .find_user(current.user.id)
@@ -302,12 +311,12 @@ impl Auth {
             .verify(current_password, record.password_hash)
             .await?;
         if !verified.matches {
-            self.guard.failed(&email, ip, now).await?;
             return Err(AuthError::Validation(vec![FieldError::new(
                 "current_password",
                 "is incorrect",
             )]));
         }
+        self.guard.succeeded(attempt, now).await?;
         let phc = self.hasher.hash(new_password).await?;
         self.users.set_password_hash(current.user.id, &phc).await?;
         let ended = self
@@ -317,7 +326,7 @@ impl Auth {
         let token = SessionToken::generate();
         if !self
             .sessions
-            .rotate_session_token(current.id, &token.hash())
+            .rotate_session_token(current, &token.hash())
             .await?
         {
             return Err(AuthError::Unauthenticated);

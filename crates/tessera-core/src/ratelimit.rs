@@ -1,11 +1,16 @@
 //! Login failure limits, per client IP and per account.
 //!
-//! Only failures count. An account over its limit refuses further attempts
-//! (even correct ones) until its window ends; other accounts are untouched,
-//! and a success clears the account's count. The IP count is never cleared
-//! by a success, so one address cannot alternate a known-good login with
-//! guesses.
+//! An attempt is counted *before* the password is hashed, with one atomic
+//! increment per key, so attempts racing each other through the hasher
+//! cannot overshoot the limit. A success clears the account's count and
+//! gives back the attempt it took from the IP's count; a failure keeps
+//! both. An account over its limit refuses further attempts (even correct
+//! ones) until its window ends; other accounts are untouched.
+//!
+//! IPv6 clients are counted per /64: one subscriber usually holds a whole
+//! /64, so counting single addresses would let them rotate freely.
 
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,12 +42,33 @@ pub(crate) struct LoginGuard {
     limits: LoginLimits,
 }
 
+/// An attempt that was let through; settle it with [`LoginGuard::succeeded`]
+/// or drop it (a failure stays counted).
+#[derive(Debug)]
+pub(crate) struct Attempt {
+    account: String,
+    ip: Option<String>,
+}
+
 fn account_key(email: &str) -> String {
     format!("login-fail:account:{email}")
 }
 
+/// The counter key of an address: IPv4 as is, IPv6 by its /64.
+pub fn ip_bucket(ip: &str) -> String {
+    match ip.parse::<IpAddr>() {
+        Ok(IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            let net = Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
+            format!("{net}/64")
+        }
+        Ok(addr) => addr.to_canonical().to_string(),
+        Err(_) => ip.to_owned(),
+    }
+}
+
 fn ip_key(ip: &str) -> String {
-    format!("login-fail:ip:{ip}")
+    format!("login-fail:ip:{}", ip_bucket(ip))
 }
 
 impl LoginGuard {
@@ -50,46 +76,45 @@ impl LoginGuard {
         Self { store, limits }
     }
 
-    /// Refuses before any hashing when either count is at its limit.
-    pub(crate) async fn check(
+    /// Counts an attempt for the account and the IP; refuses it, before any
+    /// hashing, when either is over its limit.
+    pub(crate) async fn attempt(
         &self,
         email: &str,
         ip: Option<&str>,
         now: OffsetDateTime,
-    ) -> Result<(), AuthError> {
-        let mut checks = vec![(account_key(email), self.limits.max_failures_per_account)];
-        if let Some(ip) = ip {
-            checks.push((ip_key(ip), self.limits.max_failures_per_ip));
+    ) -> Result<Attempt, AuthError> {
+        let attempt = Attempt {
+            account: account_key(email),
+            ip: ip.map(ip_key),
+        };
+        let mut counts = vec![(
+            attempt.account.as_str(),
+            self.limits.max_failures_per_account,
+        )];
+        if let Some(ip) = &attempt.ip {
+            counts.push((ip.as_str(), self.limits.max_failures_per_ip));
         }
-        for (key, max) in checks {
-            if let Some(count) = self.store.peek(&key, now).await?
-                && count.hits >= max
-            {
+        for (key, max) in counts {
+            let count = self.store.hit(key, self.limits.window, now).await?;
+            if count.hits > max {
                 return Err(AuthError::RateLimited {
                     retry_after: retry_after(count.resets_at, now),
                 });
             }
         }
-        Ok(())
+        Ok(attempt)
     }
 
-    pub(crate) async fn failed(
+    pub(crate) async fn succeeded(
         &self,
-        email: &str,
-        ip: Option<&str>,
+        attempt: Attempt,
         now: OffsetDateTime,
     ) -> Result<(), AuthError> {
-        self.store
-            .hit(&account_key(email), self.limits.window, now)
-            .await?;
-        if let Some(ip) = ip {
-            self.store.hit(&ip_key(ip), self.limits.window, now).await?;
+        self.store.clear(&attempt.account).await?;
+        if let Some(ip) = &attempt.ip {
+            self.store.release(ip, now).await?;
         }
-        Ok(())
-    }
-
-    pub(crate) async fn succeeded(&self, email: &str) -> Result<(), AuthError> {
-        self.store.clear(&account_key(email)).await?;
         Ok(())
     }
 }
@@ -97,4 +122,21 @@ impl LoginGuard {
 fn retry_after(resets_at: OffsetDateTime, now: OffsetDateTime) -> Duration {
     let secs = (resets_at - now).whole_seconds().max(1);
     Duration::from_secs(secs.unsigned_abs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_is_counted_per_64() {
+        assert_eq!(ip_bucket("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2::/64");
+        assert_eq!(
+            ip_bucket("2001:db8:1:2:ffff::1"),
+            ip_bucket("2001:db8:1:2::9")
+        );
+        assert_ne!(ip_bucket("2001:db8:1:2::1"), ip_bucket("2001:db8:1:3::1"));
+        assert_eq!(ip_bucket("203.0.113.7"), "203.0.113.7");
+        assert_eq!(ip_bucket("::ffff:203.0.113.7"), "203.0.113.7");
+    }
 }

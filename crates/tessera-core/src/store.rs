@@ -57,14 +57,15 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug {
     /// Slides the idle expiry. A session deleted meanwhile stays deleted.
     async fn touch_session(
         &self,
-        id: SessionId,
+        session: &Session,
         last_seen_at: OffsetDateTime,
         idle_expires_at: OffsetDateTime,
     ) -> Result<bool, StoreError>;
-    /// Replaces the token of a session (password change).
+    /// Replaces the token of a session (password change). `session` is the
+    /// record as read, old token hash included.
     async fn rotate_session_token(
         &self,
-        id: SessionId,
+        session: &Session,
         new_hash: &TokenHash,
     ) -> Result<bool, StoreError>;
     /// The user's sessions that are live at `now`, newest first.
@@ -83,8 +84,15 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug {
     ) -> Result<u64, StoreError>;
     /// Rewrites the user snapshot of every session of that user.
     async fn update_user_snapshot(&self, user: &User) -> Result<u64, StoreError>;
-    /// Removes sessions expired at `now`; returns how many.
+    /// Removes sessions expired at `now`; returns how many. Stores that
+    /// expire records on their own (Redis key TTLs) may do nothing here:
+    /// see [`SessionStore::expires_on_its_own`].
     async fn sweep_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
+    /// The store drops a session by itself at its expiry (the earlier of
+    /// the idle and absolute expiry), so no sweep is needed.
+    fn expires_on_its_own(&self) -> bool {
+        false
+    }
     async fn ping(&self) -> Result<(), StoreError>;
 }
 
@@ -123,4 +131,7 @@ pub trait RateLimitStore: Send + Sync + std::fmt::Debug {
     /// The current count without adding to it.
     async fn peek(&self, key: &str, now: OffsetDateTime) -> Result<Option<Count>, StoreError>;
     async fn clear(&self, key: &str) -> Result<(), StoreError>;
+    /// Takes back one hit from the current window, if it is still open and
+    /// above zero.
+    async fn release(&self, key: &str, now: OffsetDateTime) -> Result<(), StoreError>;
 }

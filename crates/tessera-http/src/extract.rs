@@ -111,6 +111,11 @@ impl OptionalFromRequestParts<AppState> for Authenticated {
 /// `Tessera-Client-Ip` is believed only from the BFF: with a key configured
 /// every `/v1` request that gets this far carried it; without one, only from
 /// a loopback peer (development, where the server listens on loopback only).
+///
+/// With a key, the peer is the BFF itself, never the browser: when the BFF
+/// sends no client IP the answer is "unknown" (no per-IP limit, no IP in the
+/// device list) rather than the BFF's address, which would put every user
+/// in one rate-limit bucket.
 #[derive(Debug, Clone)]
 pub struct Client(pub ClientInfo);
 
@@ -130,8 +135,7 @@ impl FromRequestParts<AppState> for Client {
             .get(CLIENT_IP_HEADER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<IpAddr>().ok());
-        let trusted = state.config.bff_key.is_some() || peer.is_some_and(|p| p.is_loopback());
-        let ip = if trusted { forwarded.or(peer) } else { peer };
+        let ip = client_ip(state.config.bff_key.is_some(), peer, forwarded);
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)
@@ -140,5 +144,36 @@ impl FromRequestParts<AppState> for Client {
             ip: ip.map(|i| i.to_canonical().to_string()),
             user_agent,
         }))
+    }
+}
+
+/// Which address to believe (see [`Client`]).
+fn client_ip(behind_bff: bool, peer: Option<IpAddr>, forwarded: Option<IpAddr>) -> Option<IpAddr> {
+    if behind_bff {
+        forwarded
+    } else if peer.is_some_and(|p| p.is_loopback()) {
+        forwarded.or(peer)
+    } else {
+        peer
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn which_client_ip_is_believed() {
+        let lo: IpAddr = "127.0.0.1".parse().unwrap();
+        let lan: IpAddr = "192.0.2.10".parse().unwrap();
+        let claimed: IpAddr = "203.0.113.5".parse().unwrap();
+        // Behind a BFF (key checked before this runs): its header, or unknown.
+        assert_eq!(client_ip(true, Some(lo), Some(claimed)), Some(claimed));
+        assert_eq!(client_ip(true, Some(lo), None), None);
+        // Dev mode: a loopback peer is the local BFF.
+        assert_eq!(client_ip(false, Some(lo), Some(claimed)), Some(claimed));
+        assert_eq!(client_ip(false, Some(lo), None), Some(lo));
+        // Anyone else cannot claim an address.
+        assert_eq!(client_ip(false, Some(lan), Some(claimed)), Some(lan));
     }
 }

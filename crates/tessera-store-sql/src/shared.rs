@@ -180,7 +180,7 @@ impl SessionStore for $store {
 
     async fn touch_session(
         &self,
-        id: SessionId,
+        session: &Session,
         last_seen_at: OffsetDateTime,
         idle_expires_at: OffsetDateTime,
     ) -> Result<bool, StoreError> {
@@ -188,7 +188,7 @@ impl SessionStore for $store {
             sqlx::query("UPDATE sessions SET last_seen_at = $1, idle_expires_at = $2 WHERE id = $3")
                 .bind(ts(last_seen_at))
                 .bind(ts(idle_expires_at))
-                .bind(id.to_string())
+                .bind(session.id.to_string())
                 .execute(&self.pool)
                 .await
                 .map_err(err)?;
@@ -197,12 +197,12 @@ impl SessionStore for $store {
 
     async fn rotate_session_token(
         &self,
-        id: SessionId,
+        session: &Session,
         new_hash: &TokenHash,
     ) -> Result<bool, StoreError> {
         let done = sqlx::query("UPDATE sessions SET token_hash = $1 WHERE id = $2")
             .bind(&new_hash.0[..])
-            .bind(id.to_string())
+            .bind(session.id.to_string())
             .execute(&self.pool)
             .await
             .map_err(err)?;

@@ -1,5 +1,6 @@
 //! The store conformance suite against a real PostgreSQL, one fresh
 //! database per test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use tessera_store_sql::{PgSettings, PgStore, testing};
 

@@ -208,7 +208,7 @@ async fn sessions_lifecycle(store: &dyn SessionStore) {
     // Touch slides the idle expiry.
     let later = t0 + Duration::days(20);
     let idle = later + Duration::days(30);
-    assert!(store.touch_session(s1.id, later, idle).await.unwrap());
+    assert!(store.touch_session(&s1, later, idle).await.unwrap());
     let found = store.find_session(&t1.hash()).await.unwrap().unwrap();
     assert_eq!((found.last_seen_at, found.idle_expires_at), (later, idle));
     assert_eq!(
@@ -220,7 +220,7 @@ async fn sessions_lifecycle(store: &dyn SessionStore) {
     let t1b = SessionToken::generate();
     assert!(
         store
-            .rotate_session_token(s1.id, &t1b.hash())
+            .rotate_session_token(&found, &t1b.hash())
             .await
             .unwrap()
     );
@@ -234,7 +234,10 @@ async fn sessions_lifecycle(store: &dyn SessionStore) {
     );
     assert!(
         !store
-            .rotate_session_token(SessionId::new(), &SessionToken::generate().hash())
+            .rotate_session_token(
+                &start(&alice, t0, &policy).0,
+                &SessionToken::generate().hash()
+            )
             .await
             .unwrap()
     );
@@ -274,7 +277,7 @@ async fn sessions_lifecycle(store: &dyn SessionStore) {
     // A deleted session is not resurrected by a late touch.
     assert!(
         !store
-            .touch_session(s2.id, now, now + Duration::days(1))
+            .touch_session(&s2, now, now + Duration::days(1))
             .await
             .unwrap()
     );
@@ -327,6 +330,33 @@ async fn sessions_sweep(store: &dyn SessionStore) {
     let t0 = suite_now();
     let policy = SessionPolicy::default();
     let carol = sample_user(&unique_email("carol"), t0).user;
+    if store.expires_on_its_own() {
+        // The store's own clock ends a session at its expiry, with no sweep.
+        let (mut short, ts) = start(&carol, t0, &policy);
+        short.idle_expires_at = t0 + Duration::seconds(1);
+        store.insert_session(&short).await.unwrap();
+        let (live, tl) = start(&carol, t0, &policy);
+        store.insert_session(&live).await.unwrap();
+        let deadline = std::time::Instant::now() + StdDuration::from_secs(10);
+        while store.find_session(&ts.hash()).await.unwrap().is_some() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the store never expired the session"
+            );
+            tokio::time::sleep(StdDuration::from_millis(100)).await;
+        }
+        assert!(store.find_session(&tl.hash()).await.unwrap().is_some());
+        let listed = store
+            .list_user_sessions(carol.id, suite_now())
+            .await
+            .unwrap();
+        assert_eq!(
+            listed.len(),
+            1,
+            "expired sessions leave the user's list too"
+        );
+        return;
+    }
     let (live, tl) = start(&carol, t0, &policy);
     let (mut idle_dead, ti) = start(&carol, t0, &policy);
     idle_dead.idle_expires_at = t0 + Duration::seconds(10);
@@ -392,6 +422,38 @@ pub async fn rate_limits(store: &dyn RateLimitStore) {
         .await
         .unwrap();
     assert_eq!(c3.hits, 1, "a new window starts from zero");
+    store
+        .release(&key, t0 + Duration::seconds(61))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .peek(&key, t0 + Duration::seconds(61))
+            .await
+            .unwrap()
+            .unwrap()
+            .hits,
+        0,
+        "release takes one back"
+    );
+    store
+        .release(&key, t0 + Duration::seconds(61))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .peek(&key, t0 + Duration::seconds(61))
+            .await
+            .unwrap()
+            .unwrap()
+            .hits,
+        0,
+        "never below zero"
+    );
+    store
+        .hit(&key, window, t0 + Duration::seconds(61))
+        .await
+        .unwrap();
     store.clear(&key).await.unwrap();
     assert!(
         store

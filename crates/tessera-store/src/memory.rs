@@ -64,6 +64,15 @@ impl RateLimitStore for MemoryRateLimits {
         self.lock()?.remove(key);
         Ok(())
     }
+
+    async fn release(&self, key: &str, now: OffsetDateTime) -> Result<(), StoreError> {
+        if let Some(c) = self.lock()?.get_mut(key)
+            && c.resets_at > now
+        {
+            c.hits = c.hits.saturating_sub(1);
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 /// A humantime duration (`30d`, `15m`, `4s`) from a flag, env var or file.
@@ -33,13 +33,37 @@ impl<'de> Deserialize<'de> for Dur {
     }
 }
 
+/// A secret setting (BFF key, database URL with its password): never
+/// printed by `Debug`, `--help` or error messages.
+#[derive(Clone)]
+pub struct Secret(pub SecretString);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(SecretString::from(s.to_owned())))
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(|s| Self(SecretString::from(s)))
+    }
+}
+
 macro_rules! settings {
     ($( $(#[doc = $doc:literal])* $field:ident : $ty:ty = $env:literal ),* $(,)?) => {
         /// Every setting, each optional until [`Settings::resolve`].
         #[derive(Debug, Clone, Default, clap::Args, Deserialize)]
         #[serde(default, deny_unknown_fields)]
         pub struct Settings {
-            $( $(#[doc = $doc])* #[arg(long, env = $env)] pub $field: Option<$ty>, )*
+            $( $(#[doc = $doc])* #[arg(long, env = $env, hide_env_values = true)] pub $field: Option<$ty>, )*
         }
 
         impl Settings {
@@ -59,11 +83,11 @@ settings! {
     /// Comma-separated origins allowed on unsafe requests [default: http://localhost:3000]
     public_origin: String = "TESSERA_PUBLIC_ORIGIN",
     /// Shared secret the BFF sends in Tessera-Bff-Key; required to listen beyond loopback
-    bff_key: String = "TESSERA_BFF_KEY",
+    bff_key: Secret = "TESSERA_BFF_KEY",
     /// File holding the BFF key (first line), instead of TESSERA_BFF_KEY
     bff_key_file: PathBuf = "TESSERA_BFF_KEY_FILE",
     /// Database URL [default: sqlite file in the data dir]; sqlite:// only until the production tier lands
-    database_url: String = "TESSERA_DATABASE_URL",
+    database_url: Secret = "TESSERA_DATABASE_URL",
     /// Session store [default: the database]; redis:// arrives with the production tier
     session_store: String = "TESSERA_SESSION_STORE",
     /// Idle timeout of a session; slides while in use [default: 30d]
@@ -113,7 +137,7 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub public_origins: Vec<String>,
     pub bff_key: Option<SecretString>,
-    pub database_url: Option<String>,
+    pub database_url: Option<SecretString>,
     pub session_idle_timeout: Duration,
     pub session_absolute_timeout: Duration,
     pub session_activity_interval: Duration,
@@ -184,7 +208,10 @@ impl Settings {
             jwt_issuer: self.jwt_issuer.unwrap_or_else(|| public_origins[0].clone()),
             public_origins,
             bff_key: bff_key.map(SecretString::from),
-            database_url: self.database_url.filter(|u| !u.is_empty()),
+            database_url: self
+                .database_url
+                .map(|u| u.0)
+                .filter(|u| !u.expose_secret().is_empty()),
             session_idle_timeout: idle,
             session_absolute_timeout: absolute,
             session_activity_interval: self
@@ -248,9 +275,9 @@ fn parse_origins(raw: Option<&str>) -> anyhow::Result<Vec<String>> {
     Ok(origins)
 }
 
-fn read_bff_key(key: Option<String>, file: Option<PathBuf>) -> anyhow::Result<Option<String>> {
+fn read_bff_key(key: Option<Secret>, file: Option<PathBuf>) -> anyhow::Result<Option<String>> {
     let key = match (key, file) {
-        (Some(k), _) => Some(k),
+        (Some(k), _) => Some(k.0.expose_secret().to_owned()),
         (None, Some(path)) => Some(
             std::fs::read_to_string(&path)
                 .with_context(|| format!("reading BFF key file {}", path.display()))?

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
+use secrecy::ExposeSecret;
 use tessera_core::{Auth, AuthSettings, Clock, CsrfKey, PasswordHasher, SessionPolicy};
 use tessera_http::{AppState, HttpConfig, Metrics};
 use tessera_store::MemoryRateLimits;
@@ -22,7 +23,11 @@ pub const DATABASE_FILE: &str = "tessera.db";
 
 /// Opens the configured database and applies pending migrations.
 pub async fn open_store(config: &Config) -> anyhow::Result<SqliteStore> {
-    let store = match config.database_url.as_deref() {
+    let store = match config
+        .database_url
+        .as_ref()
+        .map(ExposeSecret::expose_secret)
+    {
         Some(url) if url.starts_with("sqlite:") => SqliteStore::open_url(url).await,
         Some(url) => anyhow::bail!(
             "TESSERA_DATABASE_URL={:?}: only sqlite: URLs are supported in this version",

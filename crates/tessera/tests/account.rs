@@ -429,3 +429,18 @@ async fn default_argon2_parameters_are_owasp_argon2id() {
         .unwrap();
     assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
 }
+
+#[tokio::test]
+async fn registering_ends_the_session_the_browser_still_held() {
+    let app = spawn().await;
+    let (old, _) = app.register(&unique("first")).await;
+    let resp = app
+        .req(Method::POST, "/v1/register")
+        .header("cookie", old.header())
+        .json(&json!({"email": unique("second"), "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    assert_eq!(app.whoami_status(&old).await, StatusCode::UNAUTHORIZED);
+}

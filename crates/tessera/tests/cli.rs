@@ -360,3 +360,24 @@ async fn trace_logs_never_contain_passwords_tokens_or_csrf_values() {
         );
     }
 }
+
+#[test]
+fn help_and_errors_never_print_the_bff_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = "test-fixture-key-do-not-print-0123456789";
+    let help = command(dir.path())
+        .env("TESSERA_BFF_KEY", key)
+        .env(
+            "TESSERA_DATABASE_URL",
+            "postgres://u:hunter2-secret@127.0.0.1:1/db",
+        )
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&help.stdout);
+    assert!(text.contains("TESSERA_BFF_KEY"), "documents the variable");
+    assert!(
+        !text.contains(key) && !text.contains("hunter2"),
+        "but not its value"
+    );
+}

@@ -237,16 +237,16 @@ impl SessionStore for Counting {
     }
     async fn touch_session(
         &self,
-        id: SessionId,
+        s: &Session,
         a: OffsetDateTime,
         b: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         self.writes.fetch_add(1, Ordering::SeqCst);
-        self.inner.touch_session(id, a, b).await
+        self.inner.touch_session(s, a, b).await
     }
-    async fn rotate_session_token(&self, id: SessionId, h: &TokenHash) -> Result<bool, StoreError> {
+    async fn rotate_session_token(&self, s: &Session, h: &TokenHash) -> Result<bool, StoreError> {
         self.writes.fetch_add(1, Ordering::SeqCst);
-        self.inner.rotate_session_token(id, h).await
+        self.inner.rotate_session_token(s, h).await
     }
     async fn list_user_sessions(
         &self,
@@ -316,6 +316,7 @@ async fn whoami_is_one_store_read_and_writes_only_when_renewal_is_due() {
                 name: None,
             },
             &tessera_core::ClientInfo::default(),
+            None,
         )
         .await
         .unwrap();

@@ -242,7 +242,11 @@ async fn the_client_ip_header_is_believed_from_the_bff() {
         .unwrap();
     let mut jar = Jar::default();
     jar.absorb(resp.headers());
-    assert_eq!(device_ip(&app, &jar, Some(BFF_KEY)).await, "127.0.0.1");
+    assert_eq!(
+        device_ip(&app, &jar, Some(BFF_KEY)).await,
+        Value::Null,
+        "behind a BFF the peer is the BFF, never taken for the browser"
+    );
 }
 
 #[tokio::test]
@@ -370,4 +374,75 @@ async fn a_saturated_hasher_answers_503_while_sessions_keep_being_served() {
         busy >= 1,
         "at least one of 8 concurrent logins found the hasher full"
     );
+}
+
+#[tokio::test]
+async fn behind_a_bff_without_client_ips_one_users_failures_never_lock_out_everyone() {
+    let app = spawn_with(|c| {
+        c.bff_key = Some(BFF_KEY.to_owned().into());
+        c.login_limits.max_failures_per_ip = 3;
+    })
+    .await;
+    let email = unique("bystander");
+    let resp = app
+        .req(Method::POST, "/v1/register")
+        .header("tessera-bff-key", BFF_KEY)
+        .json(&json!({"email": email, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let login = |who: String, pw: &'static str| {
+        app.req(Method::POST, "/v1/login")
+            .header("tessera-bff-key", BFF_KEY)
+            .json(&json!({"email": who, "password": pw}))
+            .send()
+    };
+    for _ in 0..5 {
+        assert_eq!(
+            login(unique("spray"), "wrong password")
+                .await
+                .unwrap()
+                .status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        login(email, PASSWORD).await.unwrap().status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn racing_attempts_cannot_overshoot_the_limit() {
+    let app = spawn_with(|c| {
+        c.login_limits.max_failures_per_account = 3;
+        c.argon2 = tessera_core::Argon2Settings {
+            m_cost: 4096,
+            t_cost: 2,
+            p_cost: 1,
+        };
+        c.hash_workers = 1;
+        c.hash_queue = 64;
+    })
+    .await;
+    let email = unique("race");
+    app.register(&email).await;
+    let attempts: Vec<_> = (0..20)
+        .map(|_| {
+            let http = app.http.clone();
+            let url = app.url("/v1/login");
+            let body = json!({"email": email, "password": "wrong password"});
+            tokio::spawn(async move { http.post(url).json(&body).send().await.unwrap().status() })
+        })
+        .collect();
+    let mut wrong = 0;
+    for a in attempts {
+        match a.await.unwrap() {
+            StatusCode::UNAUTHORIZED => wrong += 1,
+            StatusCode::TOO_MANY_REQUESTS => {}
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(wrong, 3, "exactly the limit reached the password check");
 }

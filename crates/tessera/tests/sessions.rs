@@ -99,6 +99,7 @@ async fn revoking_one_session_signs_that_device_out() {
         stranger_id.as_str(),
         "00000000-0000-0000-0000-000000000000",
         "not-a-uuid",
+        "%FF%FE",
     ] {
         let resp = app
             .browser(Method::DELETE, &format!("/v1/sessions/{id}"), &first)

@@ -84,8 +84,10 @@ fn started(state: &AppState, status: StatusCode, started: &Started) -> Response 
 pub async fn register(
     State(state): State<AppState>,
     Client(client): Client,
+    parts: Parts,
     JsonBody(req): JsonBody<RegisterRequest>,
 ) -> Result<Response, ApiError> {
+    let presented = session_cookie(&parts);
     let new = state
         .auth
         .register(
@@ -95,6 +97,7 @@ pub async fn register(
                 name: req.name,
             },
             &client,
+            presented.as_ref(),
         )
         .await?;
     state.metrics.registrations.inc();

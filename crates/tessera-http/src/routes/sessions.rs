@@ -1,6 +1,7 @@
 //! The device list: see and end your own sessions.
 
 use axum::Json;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -62,11 +63,14 @@ pub async fn list(
 pub async fn revoke(
     State(state): State<AppState>,
     auth: Authenticated,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    let id = Uuid::parse_str(&id)
+    // A malformed id (even one that is not UTF-8) is just an id that is not yours.
+    let id = id
+        .ok()
+        .and_then(|Path(id)| Uuid::parse_str(&id).ok())
         .map(SessionId)
-        .map_err(|_| ApiError::NotFound)?;
+        .ok_or(ApiError::NotFound)?;
     state.auth.revoke_session(&auth.session, id).await?;
     state.metrics.ended("revoked", 1);
     if id == auth.session.id {
