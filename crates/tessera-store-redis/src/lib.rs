@@ -1,0 +1,481 @@
+//! Sessions and rate-limit counters in Redis or a Redis Cluster.
+//!
+//! Key layout (`tessera:` is the default prefix):
+//!
+//! | key | type | holds | expires |
+//! | --- | --- | --- | --- |
+//! | `tessera:s:<sha256(token) hex>` | hash | one session with its user snapshot | at the session's expiry (`PEXPIREAT`, the earlier of idle and absolute) |
+//! | `tessera:u:<user id>` | hash | the user's index: session id → token hash | at the latest absolute expiry of its sessions |
+//! | `tessera:rl:<counter>` | hash | `h` hits, `r` window end (Unix seconds) | when the window ends |
+//!
+//! Every command and script touches one key, so nothing needs two keys in
+//! one slot and the layout works unchanged on a cluster. Whoami is one
+//! `HGETALL` by token hash; a due renewal is one more single-key script.
+//! Redis expires dead sessions itself; index entries whose session is gone
+//! are pruned when the index is read. Steps that span two keys (insert,
+//! rotate, revoke) are ordered so a failure in between leaves at worst a
+//! stale index entry, never a live session missing from its user's index.
+
+mod conn;
+mod scripts;
+pub mod testing;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures_util::future::try_join_all;
+use redis::AsyncCommands;
+use tessera_core::session::{Session, SessionId};
+use tessera_core::store::{Count, RateLimitStore, SessionStore, StoreError};
+use tessera_core::token::TokenHash;
+use tessera_core::user::{User, UserId};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+pub use conn::RedisSettings;
+use conn::{Conn, Connector};
+
+#[derive(Debug, Clone)]
+pub struct RedisStore {
+    connector: Connector,
+    prefix: String,
+    op_timeout: Duration,
+}
+
+fn backend(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(what.to_string())
+}
+
+fn ms(t: OffsetDateTime) -> i64 {
+    t.unix_timestamp().saturating_mul(1000)
+}
+
+impl RedisStore {
+    /// `redis://host:port[/db]`, `rediss://…`, or
+    /// `redis+cluster://host1:port,host2:port,…`. Connects lazily: the server
+    /// starts (and answers 503) while Redis is down, and reconnects alone.
+    pub fn open(url: &str, settings: &RedisSettings) -> Result<Self, StoreError> {
+        Ok(Self {
+            op_timeout: settings.op_timeout,
+            prefix: settings.key_prefix.clone(),
+            connector: Connector::open(url, settings)?,
+        })
+    }
+
+    async fn conn(&self) -> Result<Conn, StoreError> {
+        tokio::time::timeout(self.op_timeout, self.connector.get())
+            .await
+            .map_err(|_| StoreError::Unavailable("redis: connect timed out".into()))?
+    }
+
+    /// Runs one operation under the store's timeout: a hung Redis is a
+    /// quick 503, never a hung request.
+    async fn run<T, F, Fut>(&self, op: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(Conn) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        let conn = self.conn().await?;
+        match tokio::time::timeout(self.op_timeout, op(conn)).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(conn::store_error(&e)),
+            Err(_) => Err(StoreError::Unavailable("redis: timed out".into())),
+        }
+    }
+
+    fn session_key(&self, hash: &TokenHash) -> String {
+        format!("{}s:{}", self.prefix, hash.to_hex())
+    }
+
+    fn index_key(&self, user: UserId) -> String {
+        format!("{}u:{}", self.prefix, user)
+    }
+
+    fn counter_key(&self, key: &str) -> String {
+        format!("{}rl:{}", self.prefix, key)
+    }
+
+    async fn write_session(&self, s: &Session) -> Result<(), StoreError> {
+        let key = self.session_key(&s.token_hash);
+        let fields = encode(s);
+        let expire = ms(s.expires_at());
+        self.run(|mut c| async move {
+            let mut inv = scripts::PUT_SESSION.key(key);
+            inv.arg(expire);
+            for (k, v) in &fields {
+                inv.arg(k).arg(v);
+            }
+            inv.invoke_async::<i64>(&mut c).await
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn index_add(&self, s: &Session) -> Result<(), StoreError> {
+        let key = self.index_key(s.user.id);
+        let (sid, hash, expire) = (
+            s.id.to_string(),
+            s.token_hash.to_hex(),
+            ms(s.absolute_expires_at),
+        );
+        self.run(|mut c| async move {
+            scripts::INDEX_ADD
+                .key(key)
+                .arg(sid)
+                .arg(hash)
+                .arg(expire)
+                .invoke_async::<i64>(&mut c)
+                .await
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// The user's index: session id → token hash.
+    async fn index(&self, user: UserId) -> Result<HashMap<String, String>, StoreError> {
+        let key = self.index_key(user);
+        self.run(|mut c| async move { c.hgetall(key).await }).await
+    }
+
+    async fn index_remove(&self, user: UserId, sids: Vec<String>) -> Result<(), StoreError> {
+        if sids.is_empty() {
+            return Ok(());
+        }
+        let key = self.index_key(user);
+        self.run(|mut c| async move { c.hdel::<_, _, i64>(key, sids).await })
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_key(&self, key: String) -> Result<bool, StoreError> {
+        self.run(|mut c| async move { c.del::<_, i64>(key).await })
+            .await
+            .map(|n| n == 1)
+    }
+
+    async fn read(&self, hash: &TokenHash) -> Result<Option<Session>, StoreError> {
+        let key = self.session_key(hash);
+        let fields: HashMap<String, String> = self
+            .run(|mut c| async move { c.hgetall(key).await })
+            .await?;
+        if fields.is_empty() {
+            return Ok(None);
+        }
+        decode(*hash, &fields).map(Some)
+    }
+}
+
+fn encode(s: &Session) -> Vec<(&'static str, String)> {
+    let mut f = vec![
+        ("id", s.id.to_string()),
+        ("user_id", s.user.id.to_string()),
+        ("email", s.user.email.clone()),
+        (
+            "verified",
+            if s.user.email_verified { "1" } else { "0" }.to_owned(),
+        ),
+        (
+            "roles",
+            serde_json::to_string(&s.user.roles).unwrap_or_else(|_| "[]".into()),
+        ),
+        (
+            "user_created",
+            s.user.created_at.unix_timestamp().to_string(),
+        ),
+        ("created", s.created_at.unix_timestamp().to_string()),
+        ("seen", s.last_seen_at.unix_timestamp().to_string()),
+        ("idle", s.idle_expires_at.unix_timestamp().to_string()),
+        ("abs", s.absolute_expires_at.unix_timestamp().to_string()),
+    ];
+    if let Some(n) = &s.user.name {
+        f.push(("name", n.clone()));
+    }
+    if let Some(ua) = &s.user_agent {
+        f.push(("ua", ua.clone()));
+    }
+    if let Some(ip) = &s.ip {
+        f.push(("ip", ip.clone()));
+    }
+    f
+}
+
+fn field<'a>(f: &'a HashMap<String, String>, name: &str) -> Result<&'a str, StoreError> {
+    f.get(name)
+        .map(String::as_str)
+        .ok_or_else(|| backend(format!("session record lacks {name}")))
+}
+
+fn time_field(f: &HashMap<String, String>, name: &str) -> Result<OffsetDateTime, StoreError> {
+    let secs: i64 = field(f, name)?.parse().map_err(backend)?;
+    OffsetDateTime::from_unix_timestamp(secs).map_err(backend)
+}
+
+fn uuid_field(f: &HashMap<String, String>, name: &str) -> Result<Uuid, StoreError> {
+    Uuid::parse_str(field(f, name)?).map_err(backend)
+}
+
+fn decode(token_hash: TokenHash, f: &HashMap<String, String>) -> Result<Session, StoreError> {
+    Ok(Session {
+        id: SessionId(uuid_field(f, "id")?),
+        token_hash,
+        user: User {
+            id: UserId(uuid_field(f, "user_id")?),
+            email: field(f, "email")?.to_owned(),
+            name: f.get("name").cloned(),
+            email_verified: field(f, "verified")? == "1",
+            roles: serde_json::from_str(field(f, "roles")?).map_err(backend)?,
+            created_at: time_field(f, "user_created")?,
+        },
+        created_at: time_field(f, "created")?,
+        last_seen_at: time_field(f, "seen")?,
+        idle_expires_at: time_field(f, "idle")?,
+        absolute_expires_at: time_field(f, "abs")?,
+        user_agent: f.get("ua").cloned(),
+        ip: f.get("ip").cloned(),
+    })
+}
+
+#[async_trait]
+impl SessionStore for RedisStore {
+    async fn insert_session(&self, s: &Session) -> Result<(), StoreError> {
+        // Index first: a crash in between leaves a stale index entry (pruned
+        // on read), never a session its user cannot list or revoke.
+        self.index_add(s).await?;
+        self.write_session(s).await
+    }
+
+    async fn find_session(&self, token_hash: &TokenHash) -> Result<Option<Session>, StoreError> {
+        self.read(token_hash).await
+    }
+
+    async fn touch_session(
+        &self,
+        session: &Session,
+        last_seen_at: OffsetDateTime,
+        idle_expires_at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let key = self.session_key(&session.token_hash);
+        let expire = ms(idle_expires_at.min(session.absolute_expires_at));
+        let touched: i64 = self
+            .run(|mut c| async move {
+                scripts::TOUCH
+                    .key(key)
+                    .arg(last_seen_at.unix_timestamp())
+                    .arg(idle_expires_at.unix_timestamp())
+                    .arg(expire)
+                    .invoke_async(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(touched == 1)
+    }
+
+    async fn rotate_session_token(
+        &self,
+        session: &Session,
+        new_hash: &TokenHash,
+    ) -> Result<bool, StoreError> {
+        let Some(mut current) = self.read(&session.token_hash).await? else {
+            return Ok(false);
+        };
+        current.token_hash = *new_hash;
+        self.index_add(&current).await?;
+        self.write_session(&current).await?;
+        if !self
+            .delete_key(self.session_key(&session.token_hash))
+            .await?
+        {
+            // Revoked meanwhile: the revocation wins.
+            self.delete_key(self.session_key(new_hash)).await?;
+            self.index_remove(current.user.id, vec![current.id.to_string()])
+                .await?;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    async fn list_user_sessions(
+        &self,
+        user: UserId,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Session>, StoreError> {
+        let index = self.index(user).await?;
+        let reads = index.iter().map(|(sid, hash)| async move {
+            let session = match TokenHash::from_hex(hash) {
+                Some(h) => self.read(&h).await?,
+                None => None,
+            };
+            Ok::<_, StoreError>((sid.clone(), session))
+        });
+        let mut live = Vec::new();
+        let mut stale = Vec::new();
+        for (sid, session) in try_join_all(reads).await? {
+            match session {
+                Some(s) if s.user.id == user => {
+                    if s.is_live(now) {
+                        live.push(s);
+                    }
+                }
+                _ => stale.push(sid),
+            }
+        }
+        self.index_remove(user, stale).await?;
+        live.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.0.cmp(&b.id.0)));
+        Ok(live)
+    }
+
+    async fn delete_user_session(&self, user: UserId, id: SessionId) -> Result<bool, StoreError> {
+        let sid = id.to_string();
+        let key = self.index_key(user);
+        let field = sid.clone();
+        let hash: Option<String> = self
+            .run(|mut c| async move { c.hget(key, field).await })
+            .await?;
+        let Some(hash) = hash.and_then(|h| TokenHash::from_hex(&h)) else {
+            return Ok(false);
+        };
+        let removed = self.delete_key(self.session_key(&hash)).await?;
+        self.index_remove(user, vec![sid]).await?;
+        Ok(removed)
+    }
+
+    async fn delete_user_sessions(
+        &self,
+        user: UserId,
+        except: Option<SessionId>,
+    ) -> Result<u64, StoreError> {
+        let keep = except.map(|e| e.to_string());
+        let doomed: Vec<(String, String)> = self
+            .index(user)
+            .await?
+            .into_iter()
+            .filter(|(sid, _)| Some(sid) != keep.as_ref())
+            .collect();
+        let deletes = doomed.iter().map(|(_, hash)| async move {
+            match TokenHash::from_hex(hash) {
+                Some(h) => self.delete_key(self.session_key(&h)).await,
+                None => Ok(false),
+            }
+        });
+        let ended = try_join_all(deletes)
+            .await?
+            .into_iter()
+            .filter(|d| *d)
+            .count();
+        self.index_remove(user, doomed.into_iter().map(|(sid, _)| sid).collect())
+            .await?;
+        Ok(ended as u64)
+    }
+
+    async fn update_user_snapshot(&self, user: &User) -> Result<u64, StoreError> {
+        let index = self.index(user.id).await?;
+        let roles = serde_json::to_string(&user.roles).unwrap_or_else(|_| "[]".into());
+        let updates = index
+            .values()
+            .filter_map(|h| TokenHash::from_hex(h))
+            .map(|h| {
+                let key = self.session_key(&h);
+                let roles = roles.clone();
+                async move {
+                    self.run(|mut c| async move {
+                        scripts::SNAPSHOT
+                            .key(key)
+                            .arg(&user.email)
+                            .arg(user.name.as_deref().unwrap_or(""))
+                            .arg(i64::from(user.email_verified))
+                            .arg(roles)
+                            .arg(user.created_at.unix_timestamp())
+                            .invoke_async::<i64>(&mut c)
+                            .await
+                    })
+                    .await
+                }
+            });
+        Ok(try_join_all(updates)
+            .await?
+            .into_iter()
+            .filter(|n| *n == 1)
+            .count() as u64)
+    }
+
+    /// Redis drops each session key at its expiry; nothing to sweep.
+    async fn sweep_expired(&self, _now: OffsetDateTime) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+
+    fn expires_on_its_own(&self) -> bool {
+        true
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.run(|mut c| async move { redis::cmd("PING").query_async::<String>(&mut c).await })
+            .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl RateLimitStore for RedisStore {
+    async fn hit(
+        &self,
+        key: &str,
+        window: Duration,
+        now: OffsetDateTime,
+    ) -> Result<Count, StoreError> {
+        let key = self.counter_key(key);
+        let (hits, resets): (u64, i64) = self
+            .run(|mut c| async move {
+                scripts::HIT
+                    .key(key)
+                    .arg(now.unix_timestamp())
+                    .arg(window.as_secs().max(1))
+                    .invoke_async(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(Count {
+            hits,
+            resets_at: OffsetDateTime::from_unix_timestamp(resets).map_err(backend)?,
+        })
+    }
+
+    async fn peek(&self, key: &str, now: OffsetDateTime) -> Result<Option<Count>, StoreError> {
+        let key = self.counter_key(key);
+        let (hits, resets): (Option<u64>, Option<i64>) = self
+            .run(|mut c| async move {
+                redis::cmd("HMGET")
+                    .arg(key)
+                    .arg("h")
+                    .arg("r")
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        match (hits, resets) {
+            (Some(hits), Some(r)) if r > now.unix_timestamp() => Ok(Some(Count {
+                hits,
+                resets_at: OffsetDateTime::from_unix_timestamp(r).map_err(backend)?,
+            })),
+            _ => Ok(None),
+        }
+    }
+
+    async fn clear(&self, key: &str) -> Result<(), StoreError> {
+        self.delete_key(self.counter_key(key)).await?;
+        Ok(())
+    }
+
+    async fn release(&self, key: &str, now: OffsetDateTime) -> Result<(), StoreError> {
+        let key = self.counter_key(key);
+        self.run(|mut c| async move {
+            scripts::RELEASE
+                .key(key)
+                .arg(now.unix_timestamp())
+                .invoke_async::<i64>(&mut c)
+                .await
+        })
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,86 @@
+//! Single-key Lua scripts: each runs atomically on the node that owns its
+//! key, so they are cluster-safe.
+
+use std::sync::LazyLock;
+
+use redis::Script;
+
+/// Replaces a session hash and sets its expiry.
+/// KEYS[1] session; ARGV[1] expiry (ms); ARGV[2..] field, value pairs.
+pub static PUT_SESSION: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+        redis.call('DEL', KEYS[1])
+        redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+        redis.call('PEXPIREAT', KEYS[1], ARGV[1])
+        return 1",
+    )
+});
+
+/// Adds a session to its user's index; the index lives as long as its
+/// longest-lived session. KEYS[1] index; ARGV sid, token hash, expiry (ms).
+pub static INDEX_ADD: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+        redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+        if redis.call('PEXPIRETIME', KEYS[1]) < tonumber(ARGV[3]) then
+            redis.call('PEXPIREAT', KEYS[1], ARGV[3])
+        end
+        return 1",
+    )
+});
+
+/// Slides a session's expiry, unless it was deleted meanwhile.
+/// KEYS[1] session; ARGV last seen (s), idle expiry (s), key expiry (ms).
+pub static TOUCH: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+        if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+        redis.call('HSET', KEYS[1], 'seen', ARGV[1], 'idle', ARGV[2])
+        redis.call('PEXPIREAT', KEYS[1], ARGV[3])
+        return 1",
+    )
+});
+
+/// Rewrites the user snapshot of one session, if it still exists.
+/// KEYS[1] session; ARGV email, name ('' for none), verified, roles, created.
+pub static SNAPSHOT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+        if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+        redis.call('HSET', KEYS[1], 'email', ARGV[1], 'verified', ARGV[3], 'roles', ARGV[4], 'user_created', ARGV[5])
+        if ARGV[2] == '' then redis.call('HDEL', KEYS[1], 'name') else redis.call('HSET', KEYS[1], 'name', ARGV[2]) end
+        return 1",
+    )
+});
+
+/// One hit on a fixed-window counter. The window end is kept in the hash
+/// (the caller's clock decides), the key TTL only collects garbage.
+/// KEYS[1] counter; ARGV now (s), window (s). Returns {hits, window end}.
+pub static HIT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+        local now = tonumber(ARGV[1])
+        local r = tonumber(redis.call('HGET', KEYS[1], 'r') or '0')
+        if r <= now then
+            r = now + tonumber(ARGV[2])
+            redis.call('HSET', KEYS[1], 'h', 0, 'r', r)
+        end
+        local h = redis.call('HINCRBY', KEYS[1], 'h', 1)
+        redis.call('EXPIRE', KEYS[1], r - now + 1)
+        return {h, r}",
+    )
+});
+
+/// Takes one hit back while the window is open. KEYS[1] counter; ARGV now (s).
+pub static RELEASE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+        local r = tonumber(redis.call('HGET', KEYS[1], 'r') or '0')
+        local h = tonumber(redis.call('HGET', KEYS[1], 'h') or '0')
+        if r > tonumber(ARGV[1]) and h > 0 then
+            return redis.call('HINCRBY', KEYS[1], 'h', -1)
+        end
+        return 0",
+    )
+});
