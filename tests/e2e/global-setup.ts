@@ -5,6 +5,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { startAppendingProxy, type AppendingProxy } from "./support/appending-proxy.js";
 import { freePort, run, start, stop, waitForHttp, waitForLine, type Started } from "./support/processes.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -12,9 +13,14 @@ const repoRoot = resolve(here, "../..");
 const demoDir = join(repoRoot, "examples/next-demo");
 
 /**
- * Starts a real tessera server (fresh SQLite data dir, free port) and the demo
- * (`next build` + `next start`, free port, public origin http://localhost:PORT),
- * publishes their URLs to the tests through the environment, and returns the
+ * Starts a real tessera server (fresh SQLite data dir, free port), the demo
+ * (`next build` + `next start` on 127.0.0.1, free port) and in front of it a
+ * tiny reverse proxy that appends the socket address to X-Forwarded-For, as
+ * a production proxy does (public origin http://localhost:PROXY_PORT). The
+ * demo runs with its own defaults for the client IP (rightmost entry of
+ * X-Forwarded-For), so what a browser claims in that header is never
+ * believed. Publishes the URLs to the tests through the environment
+ * (E2E_DIRECT_URL is `next start` itself, without the proxy) and returns the
  * teardown. Set TESSERA_E2E_SKIP_BUILD=1 when the demo was just built.
  */
 export default async function globalSetup(): Promise<() => Promise<void>> {
@@ -23,11 +29,14 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
 
   const dataDir = await mkdtemp(join(tmpdir(), "tessera-e2e-"));
   const demoPort = await freePort();
-  const origin = `http://localhost:${demoPort}`;
+  const proxyPort = await freePort();
+  const origin = `http://localhost:${proxyPort}`;
   const bffKey = randomBytes(32).toString("base64url");
   let tessera: Started | undefined;
   let demo: Started | undefined;
+  let proxy: AppendingProxy | undefined;
   const teardown = async () => {
+    await proxy?.close();
     await Promise.all([stop(demo), stop(tessera)]);
     await rm(dataDir, { recursive: true, force: true });
   };
@@ -52,12 +61,14 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     if (process.env.TESSERA_E2E_SKIP_BUILD !== "1") await run(process.execPath, [nextBin, "build"], { cwd: demoDir, env: nextEnv });
     demo = start(process.execPath, [nextBin, "start", "--port", String(demoPort), "--hostname", "127.0.0.1"], {
       cwd: demoDir,
-      // Trust X-Forwarded-For as if a proxy sat in front, so the Tessera-Client-Ip path is exercised.
-      env: { ...nextEnv, TESSERA_URL: tesseraUrl, TESSERA_BFF_KEY: bffKey, APP_ORIGIN: origin, TRUSTED_IP_HEADER: "x-forwarded-for" },
+      env: { ...nextEnv, TESSERA_URL: tesseraUrl, TESSERA_BFF_KEY: bffKey, APP_ORIGIN: origin },
     });
-    await waitForHttp(`${origin}/`, demo, 60_000);
+    const direct = `http://127.0.0.1:${demoPort}`;
+    await waitForHttp(`${direct}/`, demo, 60_000);
+    proxy = await startAppendingProxy({ host: "127.0.0.1", port: proxyPort }, { host: "127.0.0.1", port: demoPort });
 
     process.env.E2E_BASE_URL = origin;
+    process.env.E2E_DIRECT_URL = direct;
     process.env.E2E_TESSERA_URL = tesseraUrl;
     process.env.E2E_BFF_KEY = bffKey;
   } catch (error) {

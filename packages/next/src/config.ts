@@ -18,11 +18,17 @@ export interface TesseraConfig {
   /** The app's public origin, sent as `Origin` when a request came without one. */
   publicOrigin?: string | undefined;
   /**
-   * Request header holding the browser's IP, set by a proxy you trust (e.g.
-   * `x-forwarded-for`). Unset: no `Tessera-Client-Ip` is sent.
+   * Request header holding the browser's IP, e.g. `x-forwarded-for` (which
+   * `next start` fills from the socket when a request arrives without one).
+   * Unset: no `Tessera-Client-Ip` is sent, and a warning is logged once in
+   * production. See the README for proxies.
    */
   trustedIpHeader?: string | undefined;
-  /** Proxies in front of the app that append to `trustedIpHeader` (default 1). */
+  /**
+   * How many entries from the right of `trustedIpHeader` were written by
+   * something you trust (default 1: the nearest proxy, or `next start`
+   * itself). An integer ≥ 1.
+   */
   trustedProxyCount?: number;
   /** Upstream timeout in milliseconds (default 5000). */
   timeoutMs?: number;
@@ -77,6 +83,12 @@ export function resolveConfig(config: TesseraConfig): ResolvedConfig {
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
     throw new TesseraError("config_invalid", "timeoutMs must be a positive number");
   }
+  const trustedProxyCount = config.trustedProxyCount ?? 1;
+  if (!Number.isInteger(trustedProxyCount) || trustedProxyCount < 1) {
+    // NaN here (e.g. Number(process.env.X) of a typo) used to pick the leftmost,
+    // client-written entry of X-Forwarded-For.
+    throw new TesseraError("config_invalid", "trustedProxyCount must be an integer ≥ 1");
+  }
   const signInPath = requirePath("signInPath", config.signInPath ?? DEFAULT_SIGN_IN_PATH);
   return {
     serverUrl,
@@ -85,7 +97,7 @@ export function resolveConfig(config: TesseraConfig): ResolvedConfig {
     basePath: requirePath("basePath", config.basePath ?? DEFAULT_BASE_PATH),
     publicOrigin: config.publicOrigin || undefined,
     trustedIpHeader: config.trustedIpHeader?.toLowerCase() || undefined,
-    trustedProxyCount: Math.max(1, config.trustedProxyCount ?? 1),
+    trustedProxyCount,
     timeoutMs,
     afterSignInPath: config.afterSignInPath ?? "/",
     afterSignOutPath: config.afterSignOutPath ?? signInPath,

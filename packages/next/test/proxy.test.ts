@@ -37,6 +37,19 @@ describe("auth proxy", () => {
     expect(response.headers.get("location")).toBe("http://localhost:3000/login?next=%2Fadmin%2Fusers");
   });
 
+  it.each(["/.//evil.example/steal", "/%2e//evil.example", "/a/..//evil.example", "//evil.example", "/%5Cevil.example"])(
+    "never puts an off-site path into next (%s)",
+    (path) => {
+      const response = authRedirect(request(path), { protectedPaths: ["/"], signInPath: "/login" });
+      const location = new URL(response?.headers.get("location") ?? "", "http://localhost:3000");
+      expect(location.origin).toBe("http://localhost:3000");
+      expect(location.pathname).toBe("/login");
+      const next = location.searchParams.get("next");
+      if (next !== null) expect(new URL(next, "http://localhost:3000").origin).toBe("http://localhost:3000");
+      expect(next ?? "").not.toMatch(/^\/[\/\\]|%2f|%5c/i);
+    },
+  );
+
   it("matches prefixes on segment boundaries", () => {
     expect(matchesPath("/account", "/account")).toBe(true);
     expect(matchesPath("/account/x", "/account/")).toBe(true);

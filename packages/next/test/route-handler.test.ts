@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { resetClientIpWarning } from "../src/server/client-ip-warning.js";
 import { createAuthRouteHandler } from "../src/server/route-handler.js";
 import { closedPort, startUpstream } from "./upstream-server.js";
 
@@ -74,6 +75,14 @@ describe("route handler: responses", () => {
     expect(response.headers.get("location")).toBe("https://github.example/authorize?state=x");
     expect(upstream.received.at(-1)?.url).toBe("/v1/oauth/github/start?return_to=%2Fdashboard");
   });
+
+  it.each(["%2F.%2F%2Fevil.example", "%2F%2Fevil.example", "https%3A%2F%2Fevil.example", "%2Fa%2F..%2F%2Fevil.example"])(
+    "replaces an unsafe return_to (%s) with / before it reaches tessera",
+    async (returnTo) => {
+      await handler().GET(new Request(`${APP}/api/auth/oauth/github/start?return_to=${returnTo}`));
+      expect(upstream.received.at(-1)?.url).toBe("/v1/oauth/github/start?return_to=%2F");
+    },
+  );
 });
 
 describe("route handler: request headers", () => {
@@ -123,6 +132,46 @@ describe("route handler: request headers", () => {
   });
 });
 
+describe("route handler: client IP", () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+    vi.restoreAllMocks();
+    resetClientIpWarning();
+  });
+
+  it("uses what next start puts in x-forwarded-for (the socket address) with the default count", async () => {
+    await handler({ trustedIpHeader: "X-Forwarded-For" }).GET(new Request(`${APP}/api/auth/session`, { headers: { "x-forwarded-for": "::ffff:127.0.0.1" } }));
+    expect(upstream.received.at(-1)?.headers["tessera-client-ip"]).toBe("127.0.0.1");
+  });
+
+  it("refuses a trustedProxyCount that is not an integer ≥ 1", async () => {
+    for (const trustedProxyCount of [Number.NaN, 0, 1.5, -1]) {
+      await expect(handler({ trustedIpHeader: "x-forwarded-for", trustedProxyCount }).GET(new Request(`${APP}/api/auth/session`))).rejects.toMatchObject({
+        code: "config_invalid",
+      });
+    }
+  });
+
+  it("warns once per process in production when no client IP can be determined", async () => {
+    vi.stubEnv("NODE_ENV", "production");
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
+    await handler({ trustedIpHeader: "x-forwarded-for" }).GET(new Request(`${APP}/api/auth/session`, { headers: { "x-forwarded-for": "1.2.3.4" } }));
+    expect(warn).not.toHaveBeenCalled();
+    await handler().GET(new Request(`${APP}/api/auth/session`));
+    await handler({ trustedIpHeader: "x-forwarded-for" }).GET(new Request(`${APP}/api/auth/session`));
+    await handler().POST(new Request(`${APP}/api/auth/login`, { method: "POST", body: "{}" }));
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(String(warn.mock.calls[0]?.[0])).toMatch(/client IP.*trustedIpHeader is not configured/);
+  });
+
+  it("stays quiet outside production", async () => {
+    vi.stubEnv("NODE_ENV", "development");
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
+    await handler().GET(new Request(`${APP}/api/auth/session`));
+    expect(warn).not.toHaveBeenCalled();
+  });
+});
+
 describe("route handler: path allow-list", () => {
   it.each([
     ["/api/auth/session", "/v1/session"],
@@ -161,6 +210,43 @@ describe("route handler: path allow-list", () => {
       new Request(`${APP}/api/auth/login`, { method: "POST", body: "x".repeat(64 * 1024 + 1) }),
     );
     expect(response.status).toBe(413);
+  });
+
+  it("answers 413 to a 10 MB streamed body without Content-Length, reading little of it", async () => {
+    const chunk = new Uint8Array(1024).fill(120);
+    let pulled = 0;
+    const body = new ReadableStream<Uint8Array>(
+      {
+        pull(controller) {
+          if (pulled >= 10 * 1024 * 1024) return controller.close();
+          pulled += chunk.byteLength;
+          controller.enqueue(chunk.slice());
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    const request = new Request(`${APP}/api/auth/login`, { method: "POST", body, duplex: "half" } as RequestInit);
+    expect(request.headers.get("content-length")).toBeNull();
+    const before = upstream.received.length;
+    const response = await handler().POST(request);
+    expect(response.status).toBe(413);
+    expect(response.headers.get("content-type")).toBe("application/problem+json");
+    expect(await response.json()).toMatchObject({ status: 413, code: "payload_too_large" });
+    expect(pulled).toBeLessThan(70 * 1024);
+    expect(upstream.received.length).toBe(before);
+  });
+
+  it("answers 413 from a large Content-Length before reading, and ignores a bogus one", async () => {
+    const big = new Request(`${APP}/api/auth/login`, { method: "POST", headers: { "content-length": "999999999" }, body: "{}" });
+    expect((await handler().POST(big)).status).toBe(413);
+    const bogus = new Request(`${APP}/api/auth/login`, { method: "POST", headers: { "content-length": "lots" }, body: "x".repeat(64 * 1024 + 1) });
+    expect((await handler().POST(bogus)).status).toBe(413);
+  });
+
+  it("relays a body of exactly 64 KiB", async () => {
+    const response = await handler().POST(new Request(`${APP}/api/auth/password`, { method: "POST", body: "y".repeat(64 * 1024) }));
+    expect(response.status).toBe(200);
+    expect(upstream.received.at(-1)?.body).toHaveLength(64 * 1024);
   });
 });
 

@@ -81,11 +81,14 @@ describe("signIn", () => {
     expect(request.jar.get("__Host-tessera_csrf")).toMatchObject({ value: "c1", secure: true, sameSite: "strict" });
   });
 
-  it("never redirects off-site", async () => {
-    respond = () => ({ status: 200, headers: loginCookies, body: { user: USER, session: SESSION } });
-    const url = await redirectOf(tessera().signIn({ status: "idle" }, form({ email: "a@example.com", password: "x", next: "//evil.example" })));
-    expect(url).toBe("/dashboard");
-  });
+  it.each(["//evil.example", "/.//evil.example/steal", "/%2e//evil.example", "/a/..//evil.example", "/%5Cevil.example", "/\t/evil.example"])(
+    "never redirects off-site (next=%j)",
+    async (next) => {
+      respond = () => ({ status: 200, headers: loginCookies, body: { user: USER, session: SESSION } });
+      const url = await redirectOf(tessera().signIn({ status: "idle" }, form({ email: "a@example.com", password: "x", next })));
+      expect(url).toBe("/dashboard");
+    },
+  );
 
   it("returns a form error for bad credentials, keeping the email but not the password", async () => {
     respond = () => ({ status: 401, headers: [["content-type", "application/problem+json"]], body: { type: "about:blank", title: "Unauthorized", status: 401, code: "invalid_credentials" } });
@@ -110,6 +113,12 @@ describe("signUp", () => {
     const state = await tessera().signUp({ status: "idle" }, form({ email: "b@example.com", password: "short", name: "B" }));
     expect(state.fieldErrors).toEqual({ password: "Password must be at least 8 bytes." });
     expect(state.values).toEqual({ email: "b@example.com", name: "B" });
+  });
+
+  it.each(["/.//evil.example/steal", "/a/..//evil.example", "https://evil.example/"])("never redirects off-site (next=%j)", async (next) => {
+    respond = () => ({ status: 201, headers: loginCookies, body: { user: USER, session: SESSION } });
+    const url = await redirectOf(tessera().signUp({ status: "idle" }, form({ email: "b@example.com", password: "long-enough", next })));
+    expect(url).toBe("/dashboard");
   });
 
   it("explains a taken email next to the field", async () => {

@@ -35,6 +35,26 @@ export function baseUrl(): string {
   return env("E2E_BASE_URL");
 }
 
+/** `next start` itself, without the proxy in front. */
+export function directUrl(): string {
+  return env("E2E_DIRECT_URL");
+}
+
+/** Registers through the auth API of the app at `appUrl`; returns a Cookie header with the new session. */
+export async function registerViaApi(appUrl: string, account: Account): Promise<string> {
+  const response = await fetch(`${appUrl}/api/auth/register`, {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "application/json", origin: baseUrl() },
+    body: JSON.stringify({ email: account.email, password: account.password, name: account.name }),
+  });
+  if (response.status !== 201 && response.status !== 200) throw new Error(`register answered ${response.status}: ${await response.text()}`);
+  return response.headers
+    .getSetCookie()
+    .map((line) => line.split(";", 1)[0] ?? "")
+    .filter((pair) => pair.startsWith("__Host-tessera_"))
+    .join("; ");
+}
+
 /** Registers through the demo's form and lands on the dashboard. */
 export async function registerViaUi(page: Page, account: Account): Promise<void> {
   await page.goto("/register");

@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
 import type { ResolvedConfig } from "../config.js";
 import { BFF_KEY_HEADER, CLIENT_IP_HEADER } from "../constants.js";
+import { warnMissingClientIp } from "./client-ip-warning.js";
 
 /** Request headers the BFF passes on to tessera; everything else is dropped. */
 export const FORWARDED_REQUEST_HEADERS = [
@@ -70,6 +71,7 @@ export function upstreamHeaders(incoming: Headers, config: ResolvedConfig): Head
   if (config.bffKey) outgoing.set(BFF_KEY_HEADER, config.bffKey);
   const ip = clientIp(incoming, config);
   if (ip) outgoing.set(CLIENT_IP_HEADER, ip);
+  else warnMissingClientIp(config);
   return outgoing;
 }
 

@@ -1,11 +1,10 @@
 import { resolveConfig, type ResolvedConfig, type TesseraConfig } from "../config.js";
 import { isTesseraError } from "../errors.js";
+import { sanitizeRedirect } from "../redirect.js";
+import { MAX_BODY_BYTES, readLimitedBody } from "./body.js";
 import { downstreamHeaders, upstreamHeaders } from "./headers.js";
 import { problemResponse } from "./problem.js";
 import { fetchUpstream } from "./upstream.js";
-
-/** Largest request body relayed; tessera itself refuses more than 64 KiB. */
-const MAX_BODY_BYTES = 64 * 1024;
 
 const ID = "[A-Za-z0-9_-]{1,128}";
 const PROVIDER = "[a-z0-9][a-z0-9_-]{0,63}";
@@ -50,12 +49,21 @@ export interface AuthRouteHandlers {
   DELETE: AuthRouteHandler;
 }
 
-async function readBody(request: Request): Promise<ArrayBuffer | undefined | "too_large"> {
-  if (request.method === "GET" || request.method === "HEAD" || request.body === null) return undefined;
-  const declared = Number(request.headers.get("content-length") ?? "0");
-  if (declared > MAX_BODY_BYTES) return "too_large";
-  const body = await request.arrayBuffer();
-  return body.byteLength > MAX_BODY_BYTES ? "too_large" : body;
+const OAUTH_START = new RegExp(`^oauth/${PROVIDER}/start$`);
+
+/**
+ * The query sent upstream. tessera checks `return_to` itself; the BFF puts
+ * it through the same sanitiser as `?next=` so an unsafe one never leaves
+ * the app (it becomes "/", as tessera would make it).
+ */
+function upstreamSearch(path: string, url: URL): string {
+  if (!OAUTH_START.test(path) || !url.searchParams.has("return_to")) return url.search;
+  const values = url.searchParams.getAll("return_to");
+  const safe = sanitizeRedirect(values[0], "/");
+  if (values.length === 1 && safe === values[0]) return url.search;
+  const params = new URLSearchParams(url.searchParams);
+  params.set("return_to", safe);
+  return `?${params.toString()}`;
 }
 
 export async function forwardAuthRequest(request: Request, config: ResolvedConfig): Promise<Response> {
@@ -64,15 +72,15 @@ export async function forwardAuthRequest(request: Request, config: ResolvedConfi
   if (path === null || !isAllowedPath(path)) {
     return problemResponse(404, "not_found", "no such auth endpoint");
   }
-  const body = await readBody(request);
-  if (body === "too_large") {
+  const body = await readLimitedBody(request, MAX_BODY_BYTES);
+  if (body.kind === "too_large") {
     return problemResponse(413, "payload_too_large", `request body over ${MAX_BODY_BYTES} bytes`);
   }
   try {
-    const upstream = await fetchUpstream(config, `/v1/${path}${url.search}`, {
+    const upstream = await fetchUpstream(config, `/v1/${path}${upstreamSearch(path, url)}`, {
       method: request.method,
       headers: upstreamHeaders(request.headers, config),
-      body,
+      body: body.kind === "body" ? body.bytes : undefined,
     });
     return new Response(upstream.body, {
       status: upstream.status,
