@@ -17,6 +17,40 @@ if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 
   rustup component add rustfmt clippy
 fi
 
+# Real services: PostgreSQL (users), Redis (sessions, rate limits), and
+# redis-server/redis-cli binaries for the private servers and the Redis
+# Cluster the tests start on free ports. Start what is installed but down;
+# install what is missing (as root, from Debian's packages).
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
+if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null || ! command -v pg_ctlcluster >/dev/null; then
+  step "installing PostgreSQL and Redis from Debian's packages"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql redis-server redis-tools >/dev/null
+fi
+if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+  step "starting Redis on 127.0.0.1:6379"
+  $SUDO mkdir -p /var/lib/redis /var/log/redis
+  $SUDO redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+    --dir /var/lib/redis --logfile /var/log/redis/ci.log
+fi
+if ! pg_isready -h 127.0.0.1 -p 5432 -q; then
+  step "starting PostgreSQL on 127.0.0.1:5432"
+  # shellcheck disable=SC2046
+  $SUDO pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start
+fi
+for _ in $(seq 1 100); do
+  if pg_isready -h 127.0.0.1 -p 5432 -q && redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then break; fi
+  sleep 0.2
+done
+pg_isready -h 127.0.0.1 -p 5432 || { echo "PostgreSQL is not reachable on 127.0.0.1:5432" >&2; exit 1; }
+redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null || { echo "Redis is not reachable on 127.0.0.1:6379" >&2; exit 1; }
+# Tests connect as postgres without a password (trust on loopback, as on
+# these machines) and make their own databases; drop any a killed run left.
+export TESSERA_TEST_POSTGRES_URL="${TESSERA_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+psql "$TESSERA_TEST_POSTGRES_URL" -tAc "SELECT datname FROM pg_database WHERE datname LIKE 'tessera\_test\_%'" |
+  while read -r db; do [ -n "$db" ] && psql "$TESSERA_TEST_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)"; done
+
 step "cargo fmt --check"
 cargo fmt --all --check
 

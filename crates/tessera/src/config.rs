@@ -86,10 +86,10 @@ settings! {
     bff_key: Secret = "TESSERA_BFF_KEY",
     /// File holding the BFF key (first line), instead of TESSERA_BFF_KEY
     bff_key_file: PathBuf = "TESSERA_BFF_KEY_FILE",
-    /// Database URL [default: sqlite file in the data dir]; sqlite:// only until the production tier lands
+    /// Database for users and secrets: postgres://… or sqlite:… [default: tessera.db in the data dir]
     database_url: Secret = "TESSERA_DATABASE_URL",
-    /// Session store [default: the database]; redis:// arrives with the production tier
-    session_store: String = "TESSERA_SESSION_STORE",
+    /// Session and rate-limit store: redis://… or redis+cluster://h1:p,h2:p [default: the database, counters in memory]
+    session_store: Secret = "TESSERA_SESSION_STORE",
     /// Idle timeout of a session; slides while in use [default: 30d]
     session_idle_timeout: Dur = "TESSERA_SESSION_IDLE_TIMEOUT",
     /// Absolute lifetime of a session; never moves [default: 90d]
@@ -138,6 +138,7 @@ pub struct Config {
     pub public_origins: Vec<String>,
     pub bff_key: Option<SecretString>,
     pub database_url: Option<SecretString>,
+    pub session_store: Option<SecretString>,
     pub session_idle_timeout: Duration,
     pub session_absolute_timeout: Duration,
     pub session_activity_interval: Duration,
@@ -177,13 +178,20 @@ impl Settings {
         let argon_default = tessera_core::Argon2Settings::default();
         let public_origins = parse_origins(self.public_origin.as_deref())?;
         let bff_key = read_bff_key(self.bff_key, self.bff_key_file)?;
-        if let Some(store) = &self.session_store
-            && !store.is_empty()
-            && store != "sql"
-        {
-            bail!(
-                "TESSERA_SESSION_STORE={store:?}: only the database (the default) is supported in this version"
-            );
+        let session_store = self
+            .session_store
+            .map(|s| s.0)
+            .filter(|s| !s.expose_secret().is_empty());
+        if let Some(store) = &session_store {
+            let url = store.expose_secret();
+            if !(url.starts_with("redis://")
+                || url.starts_with("rediss://")
+                || url.starts_with("redis+cluster://"))
+            {
+                bail!(
+                    "TESSERA_SESSION_STORE must be redis://, rediss:// or redis+cluster:// (or unset for the database)"
+                );
+            }
         }
         let idle = self
             .session_idle_timeout
@@ -212,6 +220,7 @@ impl Settings {
                 .database_url
                 .map(|u| u.0)
                 .filter(|u| !u.expose_secret().is_empty()),
+            session_store,
             session_idle_timeout: idle,
             session_absolute_timeout: absolute,
             session_activity_interval: self

@@ -11,9 +11,9 @@ use anyhow::Context;
 use secrecy::ExposeSecret;
 use tessera_core::{Auth, AuthSettings, Clock, CsrfKey, PasswordHasher, SessionPolicy};
 use tessera_http::{AppState, HttpConfig, Metrics};
-use tessera_store::MemoryRateLimits;
-use tessera_store::SecretStore;
-use tessera_store_sql::SqliteStore;
+use tessera_store::{MemoryRateLimits, RateLimitStore, SecretStore, SessionStore, UserStore};
+use tessera_store_redis::{RedisSettings, RedisStore};
+use tessera_store_sql::{PgSettings, PgStore, SqliteStore};
 use tokio::net::TcpListener;
 
 pub use config::{Config, Settings};
@@ -21,27 +21,116 @@ pub use config::{Config, Settings};
 /// The SQLite file inside the data dir.
 pub const DATABASE_FILE: &str = "tessera.db";
 
-/// Opens the configured database and applies pending migrations.
-pub async fn open_store(config: &Config) -> anyhow::Result<SqliteStore> {
-    let store = match config
-        .database_url
-        .as_ref()
-        .map(ExposeSecret::expose_secret)
-    {
-        Some(url) if url.starts_with("sqlite:") => SqliteStore::open_url(url).await,
-        Some(url) => anyhow::bail!(
-            "TESSERA_DATABASE_URL={:?}: only sqlite: URLs are supported in this version",
-            url.split(':').next().unwrap_or_default()
-        ),
-        None => {
-            std::fs::create_dir_all(&config.data_dir)
-                .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
-            SqliteStore::open(&config.data_dir.join(DATABASE_FILE)).await
+/// The SQL database: users and secrets, and sessions unless Redis has them.
+#[derive(Debug, Clone)]
+pub enum Database {
+    Sqlite(SqliteStore),
+    Postgres(PgStore),
+}
+
+impl Database {
+    /// Opens the configured database and applies pending migrations.
+    pub async fn open(config: &Config) -> anyhow::Result<Self> {
+        let url = config
+            .database_url
+            .as_ref()
+            .map(ExposeSecret::expose_secret);
+        let db = match url {
+            Some(url) if url.starts_with("sqlite:") => Self::Sqlite(
+                SqliteStore::open_url(url)
+                    .await
+                    .context("opening the SQLite database")?,
+            ),
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Self::Postgres(
+                    PgStore::connect_lazy(url, PgSettings::default())
+                        .context("configuring PostgreSQL")?,
+                )
+            }
+            Some(url) => anyhow::bail!(
+                "TESSERA_DATABASE_URL: unsupported scheme {:?} (use postgres:// or sqlite:)",
+                url.split(':').next().unwrap_or_default()
+            ),
+            None => {
+                std::fs::create_dir_all(&config.data_dir)
+                    .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
+                Self::Sqlite(
+                    SqliteStore::open(&config.data_dir.join(DATABASE_FILE))
+                        .await
+                        .context("opening the SQLite database")?,
+                )
+            }
+        };
+        match &db {
+            Self::Sqlite(s) => s.migrate().await,
+            Self::Postgres(p) => p.migrate().await,
+        }
+        .context("migrating the database")?;
+        Ok(db)
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Self::Sqlite(s) => s.close().await,
+            Self::Postgres(p) => p.close().await,
         }
     }
-    .context("opening the database")?;
-    store.migrate().await.context("migrating the database")?;
-    Ok(store)
+
+    fn parts(
+        &self,
+    ) -> (
+        Arc<dyn UserStore>,
+        Arc<dyn SessionStore>,
+        Arc<dyn SecretStore>,
+    ) {
+        match self {
+            Self::Sqlite(s) => (
+                Arc::new(s.clone()),
+                Arc::new(s.clone()),
+                Arc::new(s.clone()),
+            ),
+            Self::Postgres(p) => (
+                Arc::new(p.clone()),
+                Arc::new(p.clone()),
+                Arc::new(p.clone()),
+            ),
+        }
+    }
+}
+
+/// Every store the server uses, as chosen by the configuration.
+#[derive(Debug, Clone)]
+pub struct Stores {
+    pub database: Database,
+    pub users: Arc<dyn UserStore>,
+    pub sessions: Arc<dyn SessionStore>,
+    pub secrets: Arc<dyn SecretStore>,
+    pub limits: Arc<dyn RateLimitStore>,
+}
+
+impl Stores {
+    pub async fn open(config: &Config) -> anyhow::Result<Self> {
+        let database = Database::open(config).await?;
+        let (users, sql_sessions, secrets) = database.parts();
+        let (sessions, limits): (Arc<dyn SessionStore>, Arc<dyn RateLimitStore>) =
+            match &config.session_store {
+                Some(url) => {
+                    let redis = Arc::new(
+                        RedisStore::open(url.expose_secret(), &RedisSettings::default())
+                            .context("configuring the Redis session store")?,
+                    );
+                    (redis.clone(), redis)
+                }
+                None => (sql_sessions, Arc::new(MemoryRateLimits::new())),
+            };
+        Ok(Self {
+            database,
+            users,
+            sessions,
+            secrets,
+            limits,
+        })
+    }
 }
 
 /// Everything a running server holds.
@@ -49,13 +138,14 @@ pub async fn open_store(config: &Config) -> anyhow::Result<SqliteStore> {
 pub struct Server {
     pub auth: Auth,
     pub state: AppState,
-    pub store: SqliteStore,
+    pub stores: Stores,
 }
 
 impl Server {
     pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        let store = open_store(config).await?;
-        let csrf_key: [u8; 32] = store
+        let stores = Stores::open(config).await?;
+        let csrf_key: [u8; 32] = stores
+            .secrets
             .get_or_create_secret("csrf", &tessera_core::token::random_bytes::<32>())
             .await
             .context("loading the CSRF key")?
@@ -71,11 +161,10 @@ impl Server {
             },
             login_limits: config.login_limits,
         };
-        let shared = Arc::new(store.clone());
         let auth = Auth::new(
-            shared.clone(),
-            shared,
-            Arc::new(MemoryRateLimits::new()),
+            stores.users.clone(),
+            stores.sessions.clone(),
+            stores.limits.clone(),
             hasher,
             clock,
             settings,
@@ -90,7 +179,11 @@ impl Server {
             },
             Metrics::new(),
         );
-        Ok(Self { auth, state, store })
+        Ok(Self {
+            auth,
+            state,
+            stores,
+        })
     }
 
     pub fn router(&self) -> axum::Router {

@@ -102,7 +102,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate(settings) => {
             let config = settings.resolve(file)?;
             init_logging(&config.log);
-            tessera::open_store(&config).await?;
+            tessera::Database::open(&config).await?.close().await;
             println!("migrations applied");
             Ok(())
         }

@@ -365,7 +365,6 @@ async fn disabled_users_cannot_sign_in_and_lose_their_sessions() {
 
 #[tokio::test]
 async fn passwords_are_rehashed_on_login_when_parameters_change() {
-    use tessera_store::UserStore;
     let dir = tempfile::tempdir().unwrap();
     let email = unique("rehash");
     let old_hash = {
@@ -376,7 +375,8 @@ async fn passwords_are_rehashed_on_login_when_parameters_change() {
         .await;
         app.register(&email).await;
         app.server
-            .store
+            .stores
+            .users
             .find_user_by_email(&email)
             .await
             .unwrap()
@@ -391,7 +391,8 @@ async fn passwords_are_rehashed_on_login_when_parameters_change() {
     assert_eq!(app.login(&email, PASSWORD).await.status(), StatusCode::OK);
     let new_hash = app
         .server
-        .store
+        .stores
+        .users
         .find_user_by_email(&email)
         .await
         .unwrap()
@@ -411,7 +412,6 @@ async fn passwords_are_rehashed_on_login_when_parameters_change() {
 
 #[tokio::test]
 async fn default_argon2_parameters_are_owasp_argon2id() {
-    use tessera_store::UserStore;
     let dir = tempfile::tempdir().unwrap();
     let mut config = test_config(dir.path());
     config.argon2 = tessera::Config::defaults().unwrap().argon2;
@@ -420,7 +420,8 @@ async fn default_argon2_parameters_are_owasp_argon2id() {
     app.register(&email).await;
     let phc = app
         .server
-        .store
+        .stores
+        .users
         .find_user_by_email(&email)
         .await
         .unwrap()

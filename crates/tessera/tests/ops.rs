@@ -38,7 +38,7 @@ async fn health_and_readiness() {
 async fn a_dead_store_is_503_never_signed_out() {
     let app = spawn().await;
     let (jar, _) = app.register(&unique("closed")).await;
-    app.server.store.close().await;
+    app.server.stores.database.close().await;
 
     let r = app.whoami(&jar).await;
     assert_eq!(r.headers()["retry-after"], "5");

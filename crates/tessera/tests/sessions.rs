@@ -319,7 +319,6 @@ async fn the_absolute_lifetime_never_moves() {
 
 #[tokio::test]
 async fn expired_sessions_are_swept_from_the_store() {
-    use tessera_store::SessionStore;
     let app = spawn_with(short_sessions).await;
     let (dead, _) = app.register(&unique("sweep")).await;
     app.clock.advance(Duration::minutes(8));
@@ -333,7 +332,8 @@ async fn expired_sessions_are_swept_from_the_store() {
     };
     assert!(
         app.server
-            .store
+            .stores
+            .sessions
             .find_session(&hash(&dead))
             .await
             .unwrap()
@@ -341,7 +341,8 @@ async fn expired_sessions_are_swept_from_the_store() {
     );
     assert!(
         app.server
-            .store
+            .stores
+            .sessions
             .find_session(&hash(&live))
             .await
             .unwrap()

@@ -1,0 +1,336 @@
+//! The production tier: several real `tessera` processes on one PostgreSQL
+//! and one Redis, no sticky sessions; and failing closed when a store is
+//! down, recovering without a restart.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use common::{Jar, PASSWORD, problem, spawn_with, unique};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use tessera_store_redis::testing::{RedisServer, free_port};
+use tessera_store_sql::testing::fresh_database;
+use tokio::net::{TcpListener, TcpStream};
+
+struct Instance {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn instance(database_url: &str, session_store: &str) -> Instance {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("TESSERA_DATA_DIR", dir.path())
+        .env("TESSERA_DATABASE_URL", database_url)
+        .env("TESSERA_SESSION_STORE", session_store)
+        .env("TESSERA_ARGON2_M_COST", "64")
+        .env("TESSERA_ARGON2_T_COST", "1")
+        .env("TESSERA_LOGIN_MAX_FAILURES_PER_ACCOUNT", "4")
+        .env("TESSERA_LOG", "warn")
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("tessera listening on ")
+        .unwrap_or_else(|| panic!("unexpected {line:?}"))
+        .to_owned();
+    Instance { child, base }
+}
+
+async fn post(
+    base: &str,
+    path: &str,
+    jar: Option<&Jar>,
+    body: serde_json::Value,
+) -> reqwest::Response {
+    let mut r = reqwest::Client::new()
+        .post(format!("{base}{path}"))
+        .json(&body);
+    if let Some(jar) = jar {
+        r = r
+            .header("cookie", jar.header())
+            .header("x-csrf-token", jar.csrf());
+    }
+    r.send().await.unwrap()
+}
+
+async fn whoami(base: &str, jar: &Jar) -> StatusCode {
+    reqwest::Client::new()
+        .get(format!("{base}/v1/session"))
+        .header("cookie", jar.header())
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn two_instances_on_postgres_and_redis_behave_as_one() {
+    let db = fresh_database()
+        .await
+        .expect("PostgreSQL reachable (see scripts/test.sh)");
+    let redis = tokio::task::spawn_blocking(|| RedisServer::start(free_port(), false))
+        .await
+        .unwrap();
+    let (a, b) = (
+        instance(&db.url, &redis.url()),
+        instance(&db.url, &redis.url()),
+    );
+
+    let email = unique("multi");
+    let resp = post(
+        &a.base,
+        "/v1/register",
+        None,
+        json!({"email": email, "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let mut jar = Jar::default();
+    jar.absorb(resp.headers());
+    assert_eq!(
+        whoami(&b.base, &jar).await,
+        StatusCode::OK,
+        "registered on A, known on B"
+    );
+    // The CSRF key is shared through the database: A's token is valid on B.
+    let out = post(&b.base, "/v1/logout", Some(&jar), json!({})).await;
+    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        whoami(&a.base, &jar).await,
+        StatusCode::UNAUTHORIZED,
+        "logged out on B, gone on A"
+    );
+
+    // Failures alternate between instances and add up (limit 4).
+    for base in [&a.base, &b.base, &a.base, &b.base] {
+        let r = post(
+            base,
+            "/v1/login",
+            None,
+            json!({"email": email, "password": "wrong password"}),
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    let r = post(
+        &a.base,
+        "/v1/login",
+        None,
+        json!({"email": email, "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "A saw B's failures"
+    );
+    let r = post(
+        &b.base,
+        "/v1/login",
+        None,
+        json!({"email": email, "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+
+    drop((a, b));
+    db.drop_now().await.unwrap();
+}
+
+#[tokio::test]
+async fn redis_down_is_503_not_signed_out_and_service_returns_by_itself() {
+    let mut redis = tokio::task::spawn_blocking(|| RedisServer::start(free_port(), false))
+        .await
+        .unwrap();
+    let url = redis.url();
+    let app = spawn_with(|c| c.session_store = Some(url.into())).await;
+    let (jar, _) = app.register(&unique("redisdown")).await;
+    assert_eq!(app.whoami_status(&jar).await, StatusCode::OK);
+
+    let redis = tokio::task::spawn_blocking(move || {
+        redis.stop();
+        redis
+    })
+    .await
+    .unwrap();
+    let r = app.whoami(&jar).await;
+    assert!(r.headers().contains_key("retry-after"));
+    problem(r, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
+    let r = app.login(&unique("x"), PASSWORD).await;
+    problem(r, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
+    problem(
+        app.req(Method::GET, "/readyz").send().await.unwrap(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+    )
+    .await;
+    assert_eq!(
+        app.req(Method::GET, "/healthz")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+
+    let mut redis = redis;
+    let redis = tokio::task::spawn_blocking(move || {
+        redis.restart();
+        redis
+    })
+    .await
+    .unwrap();
+    wait_ready(&app).await;
+    // This Redis keeps nothing on disk: the old session is gone, and a new
+    // one works.
+    let (again, _) = app.register(&unique("back")).await;
+    assert_eq!(app.whoami_status(&again).await, StatusCode::OK);
+    drop(app);
+    drop(redis);
+}
+
+async fn wait_ready(app: &common::TestApp) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while app
+        .req(Method::GET, "/readyz")
+        .send()
+        .await
+        .unwrap()
+        .status()
+        != StatusCode::OK
+    {
+        assert!(
+            Instant::now() < deadline,
+            "did not recover without a restart"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A TCP forwarder to PostgreSQL that can be cut and restored, standing in
+/// for a database outage without stopping the machine's PostgreSQL.
+struct Cuttable {
+    port: u16,
+    up: Arc<AtomicBool>,
+    open: Arc<AtomicUsize>,
+}
+
+impl Cuttable {
+    /// Refuses new connections and waits until every open one is closed.
+    async fn cut(&self) {
+        self.up.store(false, Ordering::SeqCst);
+        while self.open.load(Ordering::SeqCst) > 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    fn restore(&self) {
+        self.up.store(true, Ordering::SeqCst);
+    }
+}
+
+async fn cuttable(target: &str) -> Cuttable {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let up = Arc::new(AtomicBool::new(true));
+    let open = Arc::new(AtomicUsize::new(0));
+    let (flag, count, target) = (up.clone(), open.clone(), target.to_owned());
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            if !flag.load(Ordering::SeqCst) {
+                continue; // dropped: the client sees the connection closed
+            }
+            count.fetch_add(1, Ordering::SeqCst);
+            let (flag, count, target) = (flag.clone(), count.clone(), target.clone());
+            tokio::spawn(async move {
+                if let Ok(mut outbound) = TcpStream::connect(&target).await {
+                    let (mut ri, mut wi) = inbound.split();
+                    let (mut ro, mut wo) = outbound.split();
+                    let watch = async {
+                        while flag.load(Ordering::SeqCst) {
+                            tokio::time::sleep(Duration::from_millis(10)).await;
+                        }
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy(&mut ri, &mut wo) => {},
+                        _ = tokio::io::copy(&mut ro, &mut wi) => {},
+                        () = watch => {},
+                    }
+                }
+                drop(inbound);
+                count.fetch_sub(1, Ordering::SeqCst);
+            });
+        }
+    });
+    Cuttable { port, up, open }
+}
+
+#[tokio::test]
+async fn postgres_down_is_503_and_service_returns_by_itself() {
+    let db = fresh_database().await.expect("PostgreSQL reachable");
+    let pg_addr = {
+        let rest = db.url.split('@').nth(1).unwrap();
+        rest.split('/').next().unwrap().to_owned()
+    };
+    let proxy = cuttable(&pg_addr).await;
+    let via_proxy = db
+        .url
+        .replace(&pg_addr, &format!("127.0.0.1:{}", proxy.port));
+    let app = spawn_with(|c| c.database_url = Some(via_proxy.into())).await;
+    let email = unique("pgdown");
+    let (jar, _) = app.register(&email).await;
+
+    proxy.cut().await;
+    let r = app.login(&email, PASSWORD).await;
+    assert!(r.headers().contains_key("retry-after"));
+    problem(r, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
+    let r = app.whoami(&jar).await;
+    problem(r, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
+    problem(
+        app.req(Method::GET, "/readyz").send().await.unwrap(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+    )
+    .await;
+    assert_eq!(
+        app.req(Method::GET, "/healthz")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+
+    proxy.restore();
+    wait_ready(&app).await;
+    assert_eq!(
+        app.whoami_status(&jar).await,
+        StatusCode::OK,
+        "the session survived the outage"
+    );
+    assert_eq!(app.login(&email, PASSWORD).await.status(), StatusCode::OK);
+    drop(app);
+    db.drop_now().await.unwrap();
+}
