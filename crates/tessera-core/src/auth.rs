@@ -11,7 +11,7 @@ use crate::error::{AuthError, FieldError};
 use crate::password::PasswordHasher;
 use crate::ratelimit::{LoginGuard, LoginLimits};
 use crate::session::{Session, SessionId, SessionPolicy};
-use crate::store::{RateLimitStore, SessionStore, StoreError, UserStore};
+use crate::store::{RateLimitStore, RefreshStore, SessionStore, StoreError, UserStore};
 use crate::token::SessionToken;
 use crate::user::{self, User, UserId, UserRecord};
 
@@ -52,6 +52,7 @@ pub struct Auth {
     clock: Arc<dyn Clock>,
     guard: LoginGuard,
     settings: AuthSettings,
+    refresh: Option<Arc<dyn RefreshStore>>,
 }
 
 impl Auth {
@@ -70,6 +71,31 @@ impl Auth {
             hasher,
             clock,
             settings,
+            refresh: None,
+        }
+    }
+
+    /// Refresh-token families to revoke on logout, password change and
+    /// disable (the token endpoint's store).
+    #[must_use]
+    pub fn with_refresh_store(mut self, refresh: Arc<dyn RefreshStore>) -> Self {
+        self.refresh = Some(refresh);
+        self
+    }
+
+    pub fn users(&self) -> &Arc<dyn UserStore> {
+        &self.users
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// Revokes every refresh-token family of the user.
+    pub async fn revoke_refresh_families(&self, user: UserId) -> Result<u64, AuthError> {
+        match &self.refresh {
+            Some(r) => Ok(r.revoke_user_families(user, self.clock.now()).await?),
+            None => Ok(0),
         }
     }
 
@@ -154,6 +180,20 @@ impl Auth {
         client: &ClientInfo,
         presented: Option<&SessionToken>,
     ) -> Result<Started, AuthError> {
+        let record = self.check_credentials(email, password, client).await?;
+        self.end_presented(presented).await?;
+        self.start_session(record.user, client).await
+    }
+
+    /// The password check shared by login and the token endpoint's password
+    /// grant: validation, login limits, constant-time answer for unknown
+    /// emails, rehash when the parameters changed.
+    pub async fn check_credentials(
+        &self,
+        email: &str,
+        password: SecretString,
+        client: &ClientInfo,
+    ) -> Result<UserRecord, AuthError> {
         let email = user::normalize_email(email);
         let mut errors = Vec::new();
         user::check_email(&email, "email", &mut errors);
@@ -183,8 +223,7 @@ impl Auth {
         if verified.needs_rehash {
             self.rehash(record.user.id, password).await;
         }
-        self.end_presented(presented).await?;
-        self.start_session(record.user, client).await
+        Ok(record)
     }
 
     /// Best effort: a failed rehash leaves the old, still valid, hash.
@@ -243,11 +282,15 @@ impl Auth {
         Ok(session)
     }
 
+    /// Ends the session, and revokes the user's refresh-token families (as
+    /// the tokens issue asks: signing out stops token clients too).
     pub async fn logout(&self, session: &Session) -> Result<bool, AuthError> {
-        Ok(self
+        let ended = self
             .sessions
             .delete_user_session(session.user.id, session.id)
-            .await?)
+            .await?;
+        self.revoke_refresh_families(session.user.id).await?;
+        Ok(ended)
     }
 
     pub async fn list_sessions(&self, current: &Session) -> Result<Vec<Session>, AuthError> {
@@ -331,6 +374,7 @@ impl Auth {
         {
             return Err(AuthError::Unauthenticated);
         }
+        self.revoke_refresh_families(current.user.id).await?;
         let mut session = current.clone();
         session.token_hash = token.hash();
         Ok((session, token, ended))
@@ -347,6 +391,7 @@ impl Auth {
         self.users
             .set_disabled(record.user.id, Some(self.clock.now()))
             .await?;
+        self.revoke_refresh_families(record.user.id).await?;
         Ok(self
             .sessions
             .delete_user_sessions(record.user.id, None)

@@ -10,11 +10,13 @@ pub mod auth;
 pub mod clock;
 pub mod csrf;
 pub mod error;
+pub mod keys;
 pub mod password;
 pub mod ratelimit;
 pub mod session;
 pub mod store;
 pub mod token;
+pub mod tokens;
 pub mod user;
 
 pub use auth::{Auth, AuthSettings, ClientInfo, Registration, Started};

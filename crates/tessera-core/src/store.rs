@@ -18,6 +18,7 @@ use time::OffsetDateTime;
 use crate::session::{Session, SessionId};
 use crate::token::TokenHash;
 use crate::user::{NewUser, User, UserId, UserRecord};
+use uuid::Uuid;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
@@ -134,4 +135,109 @@ pub trait RateLimitStore: Send + Sync + std::fmt::Debug {
     /// Takes back one hit from the current window, if it is still open and
     /// above zero.
     async fn release(&self, key: &str, now: OffsetDateTime) -> Result<(), StoreError>;
+}
+
+/// A signing key as stored. The private part (PKCS#8 DER) stays in the
+/// store and in memory; only `public_jwk` is ever published.
+#[derive(Clone)]
+pub struct StoredKey {
+    pub kid: String,
+    /// `EdDSA` or `ES256`.
+    pub alg: String,
+    pub private_der: Vec<u8>,
+    /// The public JWK, as published in JWKS.
+    pub public_jwk: String,
+    pub created_at: OffsetDateTime,
+    /// No longer signs from this time on; published until every token it
+    /// signed has expired.
+    pub retired_at: Option<OffsetDateTime>,
+}
+
+impl std::fmt::Debug for StoredKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredKey")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .field("private_der", &"[redacted]")
+            .field("created_at", &self.created_at)
+            .field("retired_at", &self.retired_at)
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+pub trait KeyStore: Send + Sync + std::fmt::Debug {
+    async fn insert_signing_key(&self, key: &StoredKey) -> Result<(), StoreError>;
+    /// Oldest first.
+    async fn list_signing_keys(&self) -> Result<Vec<StoredKey>, StoreError>;
+    async fn retire_signing_key(&self, kid: &str, at: OffsetDateTime) -> Result<bool, StoreError>;
+}
+
+/// A chain of refresh tokens from one sign-in; reuse of a spent token
+/// revokes the whole chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefreshFamily {
+    pub id: Uuid,
+    pub user_id: UserId,
+    pub created_at: OffsetDateTime,
+    /// No token of the family works past this, however it was rotated.
+    pub absolute_expires_at: OffsetDateTime,
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+impl RefreshFamily {
+    pub fn is_live(&self, now: OffsetDateTime) -> bool {
+        self.revoked_at.is_none() && now < self.absolute_expires_at
+    }
+}
+
+/// One refresh token (by hash) and its family.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefreshRecord {
+    pub hash: TokenHash,
+    pub family: RefreshFamily,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+    pub spent_at: Option<OffsetDateTime>,
+    pub successor: Option<TokenHash>,
+}
+
+/// What [`RefreshStore::spend_refresh`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Spend {
+    /// This call spent the token and stored its successor.
+    Rotated(RefreshRecord),
+    /// Nothing changed: the token as it stands (spent, expired, revoked
+    /// family), or `None` if unknown.
+    Unchanged(Option<RefreshRecord>),
+}
+
+#[async_trait]
+pub trait RefreshStore: Send + Sync + std::fmt::Debug {
+    async fn create_family(
+        &self,
+        family: &RefreshFamily,
+        first: &TokenHash,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// Atomically, whatever the concurrency: if `presented` is unspent,
+    /// unexpired at `now` and its family live, marks it spent at `now` with
+    /// `successor`, stores the successor (expiring at `successor_expires_at`)
+    /// and answers [`Spend::Rotated`]. Exactly one of any number of
+    /// concurrent calls for the same token rotates it.
+    async fn spend_refresh(
+        &self,
+        presented: &TokenHash,
+        successor: &TokenHash,
+        successor_expires_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<Spend, StoreError>;
+    async fn find_refresh(&self, hash: &TokenHash) -> Result<Option<RefreshRecord>, StoreError>;
+    async fn revoke_family(&self, id: Uuid, at: OffsetDateTime) -> Result<bool, StoreError>;
+    /// Revokes every live family of the user; returns how many.
+    async fn revoke_user_families(
+        &self,
+        user: UserId,
+        at: OffsetDateTime,
+    ) -> Result<u64, StoreError>;
 }

@@ -308,6 +308,201 @@ impl SecretStore for $store {
     }
 }
 
+#[async_trait]
+impl tessera_core::store::KeyStore for $store {
+    async fn insert_signing_key(&self, key: &tessera_core::store::StoredKey) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO signing_keys (kid, alg, private_der, public_jwk, created_at, retired_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&key.kid)
+        .bind(&key.alg)
+        .bind(&key.private_der[..])
+        .bind(&key.public_jwk)
+        .bind(ts(key.created_at))
+        .bind(key.retired_at.map(ts))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| store_error(e, "kid"))?;
+        Ok(())
+    }
+
+    async fn list_signing_keys(&self) -> Result<Vec<tessera_core::store::StoredKey>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT kid, alg, private_der, public_jwk, created_at, retired_at FROM signing_keys \
+             ORDER BY created_at, kid",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(err)?;
+        rows.iter()
+            .map(|row| {
+                Ok(tessera_core::store::StoredKey {
+                    kid: row.try_get("kid").map_err(err)?,
+                    alg: row.try_get("alg").map_err(err)?,
+                    private_der: row.try_get("private_der").map_err(err)?,
+                    public_jwk: row.try_get("public_jwk").map_err(err)?,
+                    created_at: from_ts(row.try_get("created_at").map_err(err)?)?,
+                    retired_at: row
+                        .try_get::<Option<i64>, _>("retired_at")
+                        .map_err(err)?
+                        .map(from_ts)
+                        .transpose()?,
+                })
+            })
+            .collect()
+    }
+
+    async fn retire_signing_key(&self, kid: &str, at: OffsetDateTime) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE kid = $2 AND retired_at IS NULL")
+            .bind(ts(at))
+            .bind(kid)
+            .execute(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+const REFRESH_SELECT: &str = "SELECT t.hash, t.created_at, t.expires_at, t.spent_at, t.successor_hash, \
+     f.id AS family_id, f.user_id, f.created_at AS family_created_at, f.absolute_expires_at, f.revoked_at \
+     FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id WHERE t.hash = $1";
+
+fn refresh_from_row(row: &$row) -> Result<tessera_core::store::RefreshRecord, StoreError> {
+    let hash: Vec<u8> = row.try_get("hash").map_err(err)?;
+    let successor: Option<Vec<u8>> = row.try_get("successor_hash").map_err(err)?;
+    let opt_ts = |name: &str| -> Result<Option<OffsetDateTime>, StoreError> {
+        row.try_get::<Option<i64>, _>(name).map_err(err)?.map(from_ts).transpose()
+    };
+    Ok(tessera_core::store::RefreshRecord {
+        hash: TokenHash::from_slice(&hash).ok_or_else(|| StoreError::Backend("bad refresh hash".into()))?,
+        family: tessera_core::store::RefreshFamily {
+            id: uuid(row.try_get::<&str, _>("family_id").map_err(err)?)?,
+            user_id: UserId(uuid(row.try_get::<&str, _>("user_id").map_err(err)?)?),
+            created_at: from_ts(row.try_get("family_created_at").map_err(err)?)?,
+            absolute_expires_at: from_ts(row.try_get("absolute_expires_at").map_err(err)?)?,
+            revoked_at: opt_ts("revoked_at")?,
+        },
+        created_at: from_ts(row.try_get("created_at").map_err(err)?)?,
+        expires_at: from_ts(row.try_get("expires_at").map_err(err)?)?,
+        spent_at: opt_ts("spent_at")?,
+        successor: successor.as_deref().and_then(TokenHash::from_slice),
+    })
+}
+
+#[async_trait]
+impl tessera_core::store::RefreshStore for $store {
+    async fn create_family(
+        &self,
+        family: &tessera_core::store::RefreshFamily,
+        first: &TokenHash,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(err)?;
+        sqlx::query(
+            "INSERT INTO refresh_families (id, user_id, created_at, absolute_expires_at, revoked_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(family.id.to_string())
+        .bind(family.user_id.to_string())
+        .bind(ts(family.created_at))
+        .bind(ts(family.absolute_expires_at))
+        .bind(family.revoked_at.map(ts))
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?;
+        sqlx::query("INSERT INTO refresh_tokens (hash, family_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(&first.0[..])
+            .bind(family.id.to_string())
+            .bind(ts(family.created_at))
+            .bind(ts(expires_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        tx.commit().await.map_err(err)
+    }
+
+    async fn spend_refresh(
+        &self,
+        presented: &TokenHash,
+        successor: &TokenHash,
+        successor_expires_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<tessera_core::store::Spend, StoreError> {
+        // One conditional UPDATE decides the race: the row lock (PostgreSQL)
+        // or the single writer (SQLite) lets exactly one caller match
+        // `spent_at IS NULL`; the successor is inserted in the same
+        // transaction, so no one sees a spent token without its successor.
+        let mut tx = self.pool.begin().await.map_err(err)?;
+        let spent = sqlx::query(
+            "UPDATE refresh_tokens SET spent_at = $1, successor_hash = $2 \
+             WHERE hash = $3 AND spent_at IS NULL AND expires_at > $1 \
+             AND family_id IN (SELECT id FROM refresh_families WHERE revoked_at IS NULL AND absolute_expires_at > $1)",
+        )
+        .bind(ts(now))
+        .bind(&successor.0[..])
+        .bind(&presented.0[..])
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?
+        .rows_affected()
+            == 1;
+        if spent {
+            sqlx::query(
+                "INSERT INTO refresh_tokens (hash, family_id, created_at, expires_at) \
+                 SELECT $1, family_id, $2, $3 FROM refresh_tokens WHERE hash = $4",
+            )
+            .bind(&successor.0[..])
+            .bind(ts(now))
+            .bind(ts(successor_expires_at))
+            .bind(&presented.0[..])
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| store_error(e, "refresh token"))?;
+        }
+        let row = sqlx::query(REFRESH_SELECT)
+            .bind(&presented.0[..])
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(err)?;
+        tx.commit().await.map_err(err)?;
+        let record = row.as_ref().map(refresh_from_row).transpose()?;
+        Ok(match (spent, record) {
+            (true, Some(r)) => tessera_core::store::Spend::Rotated(r),
+            (_, r) => tessera_core::store::Spend::Unchanged(r),
+        })
+    }
+
+    async fn find_refresh(&self, hash: &TokenHash) -> Result<Option<tessera_core::store::RefreshRecord>, StoreError> {
+        let row = sqlx::query(REFRESH_SELECT)
+            .bind(&hash.0[..])
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(err)?;
+        row.as_ref().map(refresh_from_row).transpose()
+    }
+
+    async fn revoke_family(&self, id: uuid::Uuid, at: OffsetDateTime) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE refresh_families SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(ts(at))
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn revoke_user_families(&self, user: UserId, at: OffsetDateTime) -> Result<u64, StoreError> {
+        let done = sqlx::query("UPDATE refresh_families SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+            .bind(ts(at))
+            .bind(user.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(done.rows_affected())
+    }
+}
+
     };
 }
 

@@ -99,6 +99,18 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn conformance_keys() {
+        let (_dir, store) = fresh().await;
+        tessera_store::conformance::keys(&store).await;
+    }
+
+    #[tokio::test]
+    async fn conformance_refresh() {
+        let (_dir, store) = fresh().await;
+        tessera_store::conformance::refresh(&store).await;
+    }
+
+    #[tokio::test]
     async fn conformance_secrets() {
         let (_dir, store) = fresh().await;
         tessera_store::conformance::secrets(&store).await;

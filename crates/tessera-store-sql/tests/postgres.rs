@@ -30,6 +30,16 @@ async fn conformance_sessions() {
 }
 
 #[tokio::test]
+async fn conformance_keys() {
+    with_store(|s| async move { tessera_store::conformance::keys(&s).await }).await;
+}
+
+#[tokio::test]
+async fn conformance_refresh() {
+    with_store(|s| async move { tessera_store::conformance::refresh(&s).await }).await;
+}
+
+#[tokio::test]
 async fn conformance_secrets() {
     with_store(|s| async move { tessera_store::conformance::secrets(&s).await }).await;
 }

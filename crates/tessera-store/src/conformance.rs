@@ -469,3 +469,196 @@ pub async fn rate_limits(store: &dyn RateLimitStore) {
         "keys are independent"
     );
 }
+
+/// Signing keys round-trip, oldest first; retiring is once only.
+pub async fn keys(store: &dyn tessera_core::store::KeyStore) {
+    use tessera_core::store::StoredKey;
+    let t0 = suite_now();
+    let key = |kid: &str, at: OffsetDateTime| StoredKey {
+        kid: kid.to_owned(),
+        alg: "EdDSA".into(),
+        private_der: vec![1, 2, 3, 255],
+        public_jwk: format!("{{\"kid\":\"{kid}\"}}"),
+        created_at: at,
+        retired_at: None,
+    };
+    let (a, b) = (format!("a-{}", uuid_like()), format!("b-{}", uuid_like()));
+    store
+        .insert_signing_key(&key(&b, t0 + Duration::seconds(1)))
+        .await
+        .unwrap();
+    store.insert_signing_key(&key(&a, t0)).await.unwrap();
+    assert!(
+        store.insert_signing_key(&key(&a, t0)).await.is_err(),
+        "kids are unique"
+    );
+    let listed: Vec<StoredKey> = store
+        .list_signing_keys()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|k| k.kid == a || k.kid == b)
+        .collect();
+    assert_eq!(
+        listed.iter().map(|k| k.kid.clone()).collect::<Vec<_>>(),
+        vec![a.clone(), b.clone()],
+        "oldest first"
+    );
+    assert_eq!(listed[0].private_der, vec![1, 2, 3, 255]);
+    assert_eq!(listed[0].public_jwk, format!("{{\"kid\":\"{a}\"}}"));
+    assert!(
+        store
+            .retire_signing_key(&a, t0 + Duration::seconds(5))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .retire_signing_key(&a, t0 + Duration::seconds(9))
+            .await
+            .unwrap(),
+        "retired once"
+    );
+    let retired = store
+        .list_signing_keys()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|k| k.kid == a)
+        .unwrap();
+    assert_eq!(retired.retired_at, Some(t0 + Duration::seconds(5)));
+}
+
+/// Refresh rotation: spent once, reuse visible, revocation, and exactly one
+/// winner among concurrent spends.
+pub async fn refresh(store: &dyn tessera_core::store::RefreshStore) {
+    use tessera_core::store::{RefreshFamily, Spend};
+    let t0 = suite_now();
+    let user = UserId::new();
+    let family = RefreshFamily {
+        id: uuid::Uuid::new_v4(),
+        user_id: user,
+        created_at: t0,
+        absolute_expires_at: t0 + Duration::days(90),
+        revoked_at: None,
+    };
+    let hash = || SessionToken::generate().hash();
+    let (first, second, third) = (hash(), hash(), hash());
+    store
+        .create_family(&family, &first, t0 + Duration::days(30))
+        .await
+        .unwrap();
+    let found = store
+        .find_refresh(&first)
+        .await
+        .unwrap()
+        .expect("first token stored");
+    assert_eq!(found.family, family);
+    assert_eq!((found.spent_at, found.successor), (None, None));
+
+    let now = t0 + Duration::minutes(1);
+    let Spend::Rotated(spent) = store
+        .spend_refresh(&first, &second, now + Duration::days(30), now)
+        .await
+        .unwrap()
+    else {
+        panic!("an unspent token rotates")
+    };
+    assert_eq!((spent.spent_at, spent.successor), (Some(now), Some(second)));
+    let again = store
+        .spend_refresh(&first, &second, now + Duration::days(30), now)
+        .await
+        .unwrap();
+    assert_eq!(
+        again,
+        Spend::Unchanged(Some(spent.clone())),
+        "a spent token never rotates twice"
+    );
+    let succ = store
+        .find_refresh(&second)
+        .await
+        .unwrap()
+        .expect("successor stored");
+    assert_eq!(succ.family.id, family.id);
+    assert_eq!(succ.expires_at, now + Duration::days(30));
+    assert!(matches!(
+        store
+            .spend_refresh(&second, &third, now + Duration::days(30), now)
+            .await
+            .unwrap(),
+        Spend::Rotated(_)
+    ));
+    assert_eq!(
+        store
+            .spend_refresh(&hash(), &hash(), now, now)
+            .await
+            .unwrap(),
+        Spend::Unchanged(None)
+    );
+
+    // Expired tokens do not rotate.
+    let f2 = RefreshFamily {
+        id: uuid::Uuid::new_v4(),
+        ..family.clone()
+    };
+    let old = hash();
+    store
+        .create_family(&f2, &old, t0 + Duration::seconds(30))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.spend_refresh(&old, &hash(), now + Duration::days(30), now).await.unwrap(),
+        Spend::Unchanged(Some(r)) if r.spent_at.is_none()
+    ));
+
+    // Revocation: one family, then all of a user's.
+    assert!(store.revoke_family(family.id, now).await.unwrap());
+    assert!(!store.revoke_family(family.id, now).await.unwrap());
+    assert!(matches!(
+        store.spend_refresh(&third, &hash(), now + Duration::days(30), now).await.unwrap(),
+        Spend::Unchanged(Some(r)) if r.family.revoked_at == Some(now)
+    ));
+    let f3 = RefreshFamily {
+        id: uuid::Uuid::new_v4(),
+        ..family.clone()
+    };
+    store
+        .create_family(&f3, &hash(), t0 + Duration::days(30))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.revoke_user_families(user, now).await.unwrap(),
+        2,
+        "f2 and f3; f1 was revoked already"
+    );
+
+    // Twelve concurrent spends of one token: exactly one rotates.
+    let f4 = RefreshFamily {
+        id: uuid::Uuid::new_v4(),
+        ..family.clone()
+    };
+    let (presented, successor) = (hash(), hash());
+    store
+        .create_family(&f4, &presented, t0 + Duration::days(30))
+        .await
+        .unwrap();
+    let spends =
+        (0..12).map(|_| store.spend_refresh(&presented, &successor, now + Duration::days(30), now));
+    let results = futures_util::future::join_all(spends).await;
+    let rotated = results
+        .iter()
+        .filter(|r| matches!(r, Ok(Spend::Rotated(_))))
+        .count();
+    assert_eq!(rotated, 1, "exactly one winner: {results:?}");
+    for r in &results {
+        let record = match r.as_ref().expect("no errors under concurrency") {
+            Spend::Rotated(r) | Spend::Unchanged(Some(r)) => r,
+            Spend::Unchanged(None) => panic!("token vanished"),
+        };
+        assert_eq!(
+            record.successor,
+            Some(successor),
+            "every caller sees the one successor"
+        );
+    }
+}

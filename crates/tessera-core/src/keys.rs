@@ -1,0 +1,279 @@
+//! Signing keys: generated at first start, kept in the store, rotated by
+//! `tessera keys rotate`. The newest key that is not retired signs; every
+//! key is published in JWKS until the tokens it signed have all expired.
+
+use std::sync::{Arc, RwLock};
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair};
+use jsonwebtoken::jwk::{Jwk, JwkSet, KeyAlgorithm, PublicKeyUse};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde::Serialize;
+use time::{Duration, OffsetDateTime};
+
+use crate::clock::Clock;
+use crate::error::AuthError;
+use crate::store::{KeyStore, StoredKey};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SigningAlg {
+    /// Ed25519: the default.
+    EdDsa,
+    /// ECDSA P-256 with SHA-256.
+    Es256,
+}
+
+impl SigningAlg {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::EdDsa => "EdDSA",
+            Self::Es256 => "ES256",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "EdDSA" => Some(Self::EdDsa),
+            "ES256" => Some(Self::Es256),
+            _ => None,
+        }
+    }
+
+    fn jwt(self) -> Algorithm {
+        match self {
+            Self::EdDsa => Algorithm::EdDSA,
+            Self::Es256 => Algorithm::ES256,
+        }
+    }
+
+    fn encoding_key(self, der: &[u8]) -> EncodingKey {
+        match self {
+            Self::EdDsa => EncodingKey::from_ed_der(der),
+            Self::Es256 => EncodingKey::from_ec_der(der),
+        }
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> AuthError {
+    AuthError::Internal(e.to_string())
+}
+
+/// Makes a new key pair and its public JWK.
+pub fn generate(alg: SigningAlg, now: OffsetDateTime) -> Result<StoredKey, AuthError> {
+    let rng = SystemRandom::new();
+    let der = match alg {
+        SigningAlg::EdDsa => Ed25519KeyPair::generate_pkcs8v1(&rng)
+            .map_err(internal)?
+            .as_ref()
+            .to_vec(),
+        SigningAlg::Es256 => EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+            .map_err(internal)?
+            .as_ref()
+            .to_vec(),
+    };
+    let kid = hex::encode(crate::token::random_bytes::<12>());
+    let mut jwk = Jwk::from_encoding_key(&alg.encoding_key(&der), alg.jwt()).map_err(internal)?;
+    jwk.common.key_id = Some(kid.clone());
+    jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+    jwk.common.key_algorithm = Some(match alg {
+        SigningAlg::EdDsa => KeyAlgorithm::EdDSA,
+        SigningAlg::Es256 => KeyAlgorithm::ES256,
+    });
+    Ok(StoredKey {
+        kid,
+        alg: alg.name().to_owned(),
+        private_der: der,
+        public_jwk: serde_json::to_string(&jwk).map_err(internal)?,
+        created_at: now,
+        retired_at: None,
+    })
+}
+
+struct Signer {
+    kid: String,
+    alg: SigningAlg,
+    key: EncodingKey,
+}
+
+#[derive(Default)]
+struct Loaded {
+    signer: Option<Signer>,
+    jwks: JwkSet,
+}
+
+/// The keys in use, reloaded from the store now and then so every instance
+/// follows a rotation made anywhere.
+pub struct KeyRing {
+    store: Arc<dyn KeyStore>,
+    clock: Arc<dyn Clock>,
+    alg: SigningAlg,
+    /// How long a retired key stays published: the access token lifetime.
+    publish_after_retire: Duration,
+    loaded: RwLock<Loaded>,
+}
+
+impl std::fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyRing")
+            .field("alg", &self.alg)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a key stands at a moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyState {
+    /// Signs new tokens.
+    Active,
+    /// Superseded by a newer key, still published.
+    Published,
+    /// Retired and no longer published.
+    Unpublished,
+}
+
+impl KeyRing {
+    /// Loads the keys, making the first one if the store has none.
+    pub async fn open(
+        store: Arc<dyn KeyStore>,
+        clock: Arc<dyn Clock>,
+        alg: SigningAlg,
+        access_ttl: Duration,
+    ) -> Result<Self, AuthError> {
+        let ring = Self {
+            store,
+            clock,
+            alg,
+            publish_after_retire: access_ttl,
+            loaded: RwLock::new(Loaded::default()),
+        };
+        ring.reload().await?;
+        if ring.read().signer.is_none() {
+            ring.store
+                .insert_signing_key(&generate(alg, ring.clock.now())?)
+                .await?;
+            ring.reload().await?;
+        }
+        Ok(ring)
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Loaded> {
+        self.loaded
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The state of each stored key at `now`, oldest first.
+    pub async fn states(&self) -> Result<Vec<(StoredKey, KeyState)>, AuthError> {
+        let keys = self.store.list_signing_keys().await?;
+        let now = self.clock.now();
+        let active = keys
+            .iter()
+            .rev()
+            .find(|k| k.retired_at.is_none())
+            .map(|k| k.kid.clone());
+        Ok(keys
+            .into_iter()
+            .map(|k| {
+                let state = if Some(&k.kid) == active.as_ref() {
+                    KeyState::Active
+                } else if k
+                    .retired_at
+                    .is_none_or(|at| now < at + self.publish_after_retire)
+                {
+                    KeyState::Published
+                } else {
+                    KeyState::Unpublished
+                };
+                (k, state)
+            })
+            .collect())
+    }
+
+    /// Rereads the store.
+    pub async fn reload(&self) -> Result<(), AuthError> {
+        let mut next = Loaded::default();
+        for (key, state) in self.states().await? {
+            if state == KeyState::Unpublished {
+                continue;
+            }
+            let jwk: Jwk = serde_json::from_str(&key.public_jwk).map_err(internal)?;
+            next.jwks.keys.push(jwk);
+            if state == KeyState::Active {
+                let alg = SigningAlg::parse(&key.alg)
+                    .ok_or_else(|| internal(format!("unknown key alg {}", key.alg)))?;
+                next.signer = Some(Signer {
+                    kid: key.kid.clone(),
+                    alg,
+                    key: alg.encoding_key(&key.private_der),
+                });
+            }
+        }
+        *self
+            .loaded
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = next;
+        Ok(())
+    }
+
+    /// Adds a new active key; the previous one is retired (still published
+    /// until its tokens expire).
+    pub async fn rotate(&self) -> Result<StoredKey, AuthError> {
+        let now = self.clock.now();
+        let previous: Vec<String> = self
+            .states()
+            .await?
+            .into_iter()
+            .filter(|(k, _)| k.retired_at.is_none())
+            .map(|(k, _)| k.kid)
+            .collect();
+        let key = generate(self.alg, now)?;
+        self.store.insert_signing_key(&key).await?;
+        for kid in previous {
+            self.store.retire_signing_key(&kid, now).await?;
+        }
+        self.reload().await?;
+        Ok(key)
+    }
+
+    /// Retires a key that no longer signs. Retiring the active key needs
+    /// another key to take over: rotate first.
+    pub async fn retire(&self, kid: &str) -> Result<(), AuthError> {
+        let states = self.states().await?;
+        match states.iter().find(|(k, _)| k.kid == kid) {
+            None => Err(AuthError::NotFound),
+            Some((_, KeyState::Active))
+                if states
+                    .iter()
+                    .filter(|(k, _)| k.retired_at.is_none())
+                    .count()
+                    < 2 =>
+            {
+                Err(AuthError::Validation(vec![crate::error::FieldError::new(
+                    "kid",
+                    "is the only active key: run `tessera keys rotate` first",
+                )]))
+            }
+            Some(_) => {
+                self.store.retire_signing_key(kid, self.clock.now()).await?;
+                self.reload().await
+            }
+        }
+    }
+
+    /// The public keys, for `/.well-known/jwks.json`.
+    pub fn jwks(&self) -> JwkSet {
+        self.read().jwks.clone()
+    }
+
+    /// Signs `claims` with the active key.
+    pub fn sign<C: Serialize>(&self, claims: &C) -> Result<String, AuthError> {
+        let loaded = self.read();
+        let signer = loaded
+            .signer
+            .as_ref()
+            .ok_or_else(|| internal("no active signing key"))?;
+        let mut header = Header::new(signer.alg.jwt());
+        header.kid = Some(signer.kid.clone());
+        jsonwebtoken::encode(&header, claims, &signer.key).map_err(internal)
+    }
+}

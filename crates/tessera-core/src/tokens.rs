@@ -1,0 +1,316 @@
+//! The token endpoint's flows: access tokens (JWT) and rotating refresh
+//! tokens with reuse detection.
+//!
+//! A refresh token's successor is derived from it (HMAC under a server
+//! secret), not drawn at random. Every concurrent or retried request that
+//! presents the same token therefore computes the same successor; the store
+//! lets exactly one of them spend the token, and the others, within the
+//! grace window, answer with that same successor and an access token with
+//! the same claims (byte-identical with EdDSA, whose signatures are
+//! deterministic). After the grace window a spent token is reuse: the
+//! whole family is revoked.
+
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use secrecy::{ExposeSecret, SecretBox, SecretString};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::auth::{Auth, ClientInfo};
+use crate::error::AuthError;
+use crate::keys::KeyRing;
+use crate::session::Session;
+use crate::store::{RefreshFamily, RefreshRecord, RefreshStore, Spend};
+use crate::token::{SessionToken, TokenHash};
+use crate::user::User;
+
+#[derive(Clone, Debug)]
+pub struct TokenSettings {
+    pub issuer: String,
+    pub audience: String,
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+    /// No refresh token of a family works past this age.
+    pub refresh_absolute_ttl: Duration,
+    pub reuse_grace: Duration,
+}
+
+/// The claims of an access token.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub jti: String,
+    /// The session (session grant) or refresh family (other grants).
+    pub sid: String,
+    pub roles: Vec<String>,
+}
+
+/// What the token endpoint hands out.
+#[derive(Debug)]
+pub struct Issued {
+    pub access_token: String,
+    pub expires_in: i64,
+    pub refresh_token: Option<SecretString>,
+}
+
+/// Why a grant was refused, in OAuth terms.
+#[derive(Debug, thiserror::Error)]
+pub enum GrantError {
+    /// Unknown, expired, spent, revoked or reused refresh token; wrong
+    /// password; ended session.
+    #[error("invalid grant: {0}")]
+    InvalidGrant(&'static str),
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+}
+
+pub struct Tokens {
+    auth: Auth,
+    keys: Arc<KeyRing>,
+    store: Arc<dyn RefreshStore>,
+    successor_key: SecretBox<[u8; 32]>,
+    settings: TokenSettings,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokens")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+fn refresh_hash(token: &str) -> TokenHash {
+    TokenHash(Sha256::digest(token.as_bytes()).into())
+}
+
+impl Tokens {
+    pub fn new(
+        auth: Auth,
+        keys: Arc<KeyRing>,
+        store: Arc<dyn RefreshStore>,
+        successor_key: [u8; 32],
+        settings: TokenSettings,
+    ) -> Self {
+        Self {
+            auth,
+            keys,
+            store,
+            successor_key: SecretBox::new(Box::new(successor_key)),
+            settings,
+        }
+    }
+
+    pub fn keys(&self) -> &Arc<KeyRing> {
+        &self.keys
+    }
+
+    pub fn settings(&self) -> &TokenSettings {
+        &self.settings
+    }
+
+    fn successor_of(&self, presented: &str) -> String {
+        #[allow(clippy::expect_used)]
+        let mut mac = Hmac::<Sha256>::new_from_slice(self.successor_key.expose_secret())
+            .expect("HMAC takes a key of any length");
+        mac.update(b"tessera-refresh-successor-v1:");
+        mac.update(presented.as_bytes());
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+
+    /// An access token for `user`, issued at `iat`. `jti` is derived from
+    /// `nonce` so that a replayed rotation yields the same token.
+    fn access_token(
+        &self,
+        user: &User,
+        sid: &str,
+        iat: OffsetDateTime,
+        nonce: &[u8],
+        not_after: Option<OffsetDateTime>,
+    ) -> Result<Issued, AuthError> {
+        let exp = not_after.map_or(iat + self.settings.access_ttl, |cap| {
+            cap.min(iat + self.settings.access_ttl)
+        });
+        let claims = Claims {
+            iss: self.settings.issuer.clone(),
+            sub: user.id.to_string(),
+            aud: self.settings.audience.clone(),
+            exp: exp.unix_timestamp(),
+            iat: iat.unix_timestamp(),
+            jti: hex::encode(&Sha256::digest(nonce)[..16]),
+            sid: sid.to_owned(),
+            roles: user.roles.clone(),
+        };
+        let remaining = (exp - self.auth.now()).whole_seconds().max(0);
+        Ok(Issued {
+            access_token: self.keys.sign(&claims)?,
+            expires_in: remaining,
+            refresh_token: None,
+        })
+    }
+
+    /// `grant_type=password`: a new refresh family and its first pair.
+    pub async fn password_grant(
+        &self,
+        username: &str,
+        password: SecretString,
+        client: &ClientInfo,
+    ) -> Result<Issued, GrantError> {
+        let record = match self
+            .auth
+            .check_credentials(username, password, client)
+            .await
+        {
+            Err(AuthError::InvalidCredentials) => {
+                return Err(GrantError::InvalidGrant("invalid username or password"));
+            }
+            other => other?,
+        };
+        let now = self.auth.now();
+        let family = RefreshFamily {
+            id: Uuid::new_v4(),
+            user_id: record.user.id,
+            created_at: now,
+            absolute_expires_at: now + self.settings.refresh_absolute_ttl,
+            revoked_at: None,
+        };
+        let refresh = SessionToken::generate();
+        let expires = (now + self.settings.refresh_ttl).min(family.absolute_expires_at);
+        self.store
+            .create_family(&family, &refresh_hash(refresh.expose()), expires)
+            .await
+            .map_err(AuthError::from)?;
+        let mut issued = self.access_token(
+            &record.user,
+            &family.id.to_string(),
+            now,
+            refresh.expose().as_bytes(),
+            Some(family.absolute_expires_at),
+        )?;
+        issued.refresh_token = Some(refresh.expose().to_owned().into());
+        Ok(issued)
+    }
+
+    /// `grant_type=refresh_token`: rotation with reuse detection.
+    pub async fn refresh_grant(&self, presented: &str) -> Result<Issued, GrantError> {
+        if SessionToken::parse(presented).is_none() {
+            return Err(GrantError::InvalidGrant("unknown refresh token"));
+        }
+        let now = self.auth.now();
+        let successor = self.successor_of(presented);
+        let spend = self
+            .store
+            .spend_refresh(
+                &refresh_hash(presented),
+                &refresh_hash(&successor),
+                now + self.settings.refresh_ttl,
+                now,
+            )
+            .await
+            .map_err(AuthError::from)?;
+        let (record, issued_at) = match spend {
+            Spend::Rotated(record) => (record, now),
+            Spend::Unchanged(None) => {
+                return Err(GrantError::InvalidGrant("unknown refresh token"));
+            }
+            Spend::Unchanged(Some(record)) => {
+                let at = self.replay_time(&record, &successor, now).await?;
+                (record, at)
+            }
+        };
+        let user = self.live_user(&record).await?;
+        let mut issued = self.access_token(
+            &user,
+            &record.family.id.to_string(),
+            issued_at,
+            successor.as_bytes(),
+            Some(record.family.absolute_expires_at),
+        )?;
+        issued.refresh_token = Some(successor.into());
+        Ok(issued)
+    }
+
+    /// A token that did not rotate now: a replay within the grace window
+    /// gets the rotation it raced with; anything else is refused, and a
+    /// spent token past the grace window revokes its family.
+    async fn replay_time(
+        &self,
+        record: &RefreshRecord,
+        successor: &str,
+        now: OffsetDateTime,
+    ) -> Result<OffsetDateTime, GrantError> {
+        if !record.family.is_live(now) {
+            return Err(GrantError::InvalidGrant("refresh token revoked or expired"));
+        }
+        let Some(spent_at) = record.spent_at else {
+            return Err(GrantError::InvalidGrant("refresh token expired"));
+        };
+        if now - spent_at <= self.settings.reuse_grace
+            && record.successor == Some(refresh_hash(successor))
+        {
+            return Ok(spent_at);
+        }
+        tracing::warn!(family = %record.family.id, user = %record.family.user_id, "refresh token reuse: family revoked");
+        self.store
+            .revoke_family(record.family.id, now)
+            .await
+            .map_err(AuthError::from)?;
+        Err(GrantError::InvalidGrant(
+            "refresh token reuse detected; all tokens of this sign-in are revoked",
+        ))
+    }
+
+    async fn live_user(&self, record: &RefreshRecord) -> Result<User, GrantError> {
+        match self
+            .auth
+            .users()
+            .find_user(record.family.user_id)
+            .await
+            .map_err(AuthError::from)?
+        {
+            Some(u) if u.disabled_at.is_none() => Ok(u.user),
+            _ => {
+                let now = self.auth.now();
+                self.store
+                    .revoke_family(record.family.id, now)
+                    .await
+                    .map_err(AuthError::from)?;
+                Err(GrantError::InvalidGrant("user unknown or disabled"))
+            }
+        }
+    }
+
+    /// `grant_type=session`: an access token bound to this session, no
+    /// refresh token; it never outlives the session.
+    pub fn session_grant(&self, session: &Session) -> Result<Issued, GrantError> {
+        let now = self.auth.now();
+        let nonce = crate::token::random_bytes::<16>();
+        Ok(self.access_token(
+            &session.user,
+            &session.id.to_string(),
+            now,
+            &nonce,
+            Some(session.expires_at()),
+        )?)
+    }
+
+    /// RFC 7009: revokes the family of a refresh token. Unknown tokens are
+    /// not an error.
+    pub async fn revoke(&self, token: &str) -> Result<(), AuthError> {
+        if let Some(record) = self.store.find_refresh(&refresh_hash(token)).await? {
+            self.store
+                .revoke_family(record.family.id, self.auth.now())
+                .await?;
+        }
+        Ok(())
+    }
+}
