@@ -63,7 +63,10 @@ fn check_csrf(parts: &Parts, state: &AppState, session: &Session) -> Result<(), 
     }
 }
 
-async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<Authenticated>, ApiError> {
+pub(crate) async fn authenticate(
+    parts: &Parts,
+    state: &AppState,
+) -> Result<Option<Authenticated>, ApiError> {
     let Some((token, via)) = presented(parts) else {
         return Ok(None);
     };

@@ -26,6 +26,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware;
 use secrecy::SecretString;
+use tessera_core::tokens::Tokens;
 use tessera_core::{Auth, CsrfKey};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -59,13 +60,20 @@ pub struct AppState(Arc<Inner>);
 #[derive(Debug)]
 pub struct Inner {
     pub auth: Auth,
+    pub tokens: Arc<Tokens>,
     pub csrf: CsrfKey,
     pub config: HttpConfig,
     pub metrics: Metrics,
 }
 
 impl AppState {
-    pub fn new(auth: Auth, csrf: CsrfKey, mut config: HttpConfig, metrics: Metrics) -> Self {
+    pub fn new(
+        auth: Auth,
+        tokens: Arc<Tokens>,
+        csrf: CsrfKey,
+        mut config: HttpConfig,
+        metrics: Metrics,
+    ) -> Self {
         config.public_origins = config
             .public_origins
             .iter()
@@ -73,6 +81,7 @@ impl AppState {
             .collect();
         Self(Arc::new(Inner {
             auth,
+            tokens,
             csrf,
             config,
             metrics,

@@ -25,6 +25,8 @@ pub struct Metrics {
     pub sessions_ended: IntCounterVec,
     pub hash_queue_depth: IntGauge,
     pub hash_in_flight: IntGauge,
+    pub tokens_issued: IntCounterVec,
+    pub token_errors: IntCounterVec,
 }
 
 impl Metrics {
@@ -81,6 +83,22 @@ impl Metrics {
         let hash_in_flight =
             IntGauge::new("password_hash_in_flight", "Password hashes running now")
                 .expect("valid metric");
+        let tokens_issued = IntCounterVec::new(
+            Opts::new(
+                "tokens_issued_total",
+                "Token responses by grant: password, refresh_token, session",
+            ),
+            &["grant"],
+        )
+        .expect("valid metric");
+        let token_errors = IntCounterVec::new(
+            Opts::new(
+                "token_errors_total",
+                "Token endpoint errors by OAuth error code",
+            ),
+            &["error"],
+        )
+        .expect("valid metric");
         for c in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
@@ -90,6 +108,8 @@ impl Metrics {
             Box::new(sessions_ended.clone()),
             Box::new(hash_queue_depth.clone()),
             Box::new(hash_in_flight.clone()),
+            Box::new(tokens_issued.clone()),
+            Box::new(token_errors.clone()),
         ] {
             registry.register(c).expect("metric registered once");
         }
@@ -103,6 +123,8 @@ impl Metrics {
             sessions_ended,
             hash_queue_depth,
             hash_in_flight,
+            tokens_issued,
+            token_errors,
         }
     }
 

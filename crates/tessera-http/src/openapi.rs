@@ -17,6 +17,7 @@ use crate::routes;
     paths(
         routes::register, routes::login, routes::logout, routes::session,
         routes::list, routes::revoke, routes::revoke_others, routes::change,
+        routes::token::token, routes::token::revoke, routes::token::jwks,
         routes::healthz, routes::readyz, routes::metrics, routes::openapi,
     ),
     components(schemas(crate::problem::Problem, crate::problem::FieldProblem)),
@@ -24,6 +25,7 @@ use crate::routes;
     tags(
         (name = "account", description = "Register, sign in and out, who am I, password"),
         (name = "sessions", description = "The user's devices"),
+        (name = "tokens", description = "OAuth 2.0 token endpoint, revocation, JWKS"),
         (name = "ops", description = "Health, readiness, metrics, this document"),
     )
 )]

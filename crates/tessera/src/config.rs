@@ -98,16 +98,20 @@ settings! {
     session_activity_interval: Dur = "TESSERA_SESSION_ACTIVITY_INTERVAL",
     /// How often expired sessions are deleted [default: 10m]
     session_sweep_interval: Dur = "TESSERA_SESSION_SWEEP_INTERVAL",
-    /// Access token lifetime (used by /v1/token, not yet served) [default: 5m]
+    /// Access token (JWT) lifetime [default: 5m]
     access_token_ttl: Dur = "TESSERA_ACCESS_TOKEN_TTL",
-    /// Refresh token lifetime (used by /v1/token, not yet served) [default: 30d]
+    /// Refresh token lifetime; each rotation starts a new one [default: 30d]
     refresh_token_ttl: Dur = "TESSERA_REFRESH_TOKEN_TTL",
-    /// Refresh reuse grace window (used by /v1/token, not yet served) [default: 10s]
+    /// Longest a chain of refresh tokens lives, however often rotated [default: 90d]
+    refresh_absolute_ttl: Dur = "TESSERA_REFRESH_ABSOLUTE_TTL",
+    /// A spent refresh token presented again within this gets the same successor [default: 10s]
     refresh_reuse_grace: Dur = "TESSERA_REFRESH_REUSE_GRACE",
-    /// JWT issuer (used by /v1/token, not yet served) [default: the first public origin]
+    /// JWT issuer (iss) [default: the first public origin]
     jwt_issuer: String = "TESSERA_JWT_ISSUER",
-    /// JWT audience (used by /v1/token, not yet served) [default: tessera]
+    /// JWT audience (aud) [default: tessera]
     jwt_audience: String = "TESSERA_JWT_AUDIENCE",
+    /// Signing algorithm for new keys: EdDSA or ES256 [default: EdDSA]
+    jwt_alg: String = "TESSERA_JWT_ALG",
     /// Argon2id memory cost in KiB [default: 19456]
     argon2_m_cost: u32 = "TESSERA_ARGON2_M_COST",
     /// Argon2id iterations [default: 2]
@@ -146,6 +150,8 @@ pub struct Config {
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     pub refresh_reuse_grace: Duration,
+    pub refresh_absolute_ttl: Duration,
+    pub jwt_alg: tessera_core::keys::SigningAlg,
     pub jwt_issuer: String,
     pub jwt_audience: String,
     pub argon2: tessera_core::Argon2Settings,
@@ -239,6 +245,14 @@ impl Settings {
                 .refresh_reuse_grace
                 .map_or(Duration::from_secs(10), |d| d.0),
             jwt_audience: self.jwt_audience.unwrap_or_else(|| "tessera".into()),
+            refresh_absolute_ttl: self
+                .refresh_absolute_ttl
+                .map_or(Duration::from_secs(90 * DAY), |d| d.0),
+            jwt_alg: match self.jwt_alg.as_deref() {
+                None | Some("EdDSA") => tessera_core::keys::SigningAlg::EdDsa,
+                Some("ES256") => tessera_core::keys::SigningAlg::Es256,
+                Some(other) => bail!("TESSERA_JWT_ALG={other:?}: use EdDSA or ES256"),
+            },
             argon2: tessera_core::Argon2Settings {
                 m_cost: self.argon2_m_cost.unwrap_or(argon_default.m_cost),
                 t_cost: self.argon2_t_cost.unwrap_or(argon_default.t_cost),

@@ -9,6 +9,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use secrecy::ExposeSecret;
+use tessera_core::keys::KeyRing;
+use tessera_core::store::{KeyStore, RefreshStore};
+use tessera_core::tokens::{TokenSettings, Tokens};
 use tessera_core::{Auth, AuthSettings, Clock, CsrfKey, PasswordHasher, SessionPolicy};
 use tessera_http::{AppState, HttpConfig, Metrics};
 use tessera_store::{MemoryRateLimits, RateLimitStore, SecretStore, SessionStore, UserStore};
@@ -76,26 +79,32 @@ impl Database {
         }
     }
 
-    fn parts(
-        &self,
-    ) -> (
-        Arc<dyn UserStore>,
-        Arc<dyn SessionStore>,
-        Arc<dyn SecretStore>,
-    ) {
+    fn parts(&self) -> SqlParts {
+        fn of<S>(s: &S) -> SqlParts
+        where
+            S: UserStore + SessionStore + SecretStore + KeyStore + RefreshStore + Clone + 'static,
+        {
+            SqlParts {
+                users: Arc::new(s.clone()),
+                sessions: Arc::new(s.clone()),
+                secrets: Arc::new(s.clone()),
+                keys: Arc::new(s.clone()),
+                refresh: Arc::new(s.clone()),
+            }
+        }
         match self {
-            Self::Sqlite(s) => (
-                Arc::new(s.clone()),
-                Arc::new(s.clone()),
-                Arc::new(s.clone()),
-            ),
-            Self::Postgres(p) => (
-                Arc::new(p.clone()),
-                Arc::new(p.clone()),
-                Arc::new(p.clone()),
-            ),
+            Self::Sqlite(s) => of(s),
+            Self::Postgres(p) => of(p),
         }
     }
+}
+
+struct SqlParts {
+    users: Arc<dyn UserStore>,
+    sessions: Arc<dyn SessionStore>,
+    secrets: Arc<dyn SecretStore>,
+    keys: Arc<dyn KeyStore>,
+    refresh: Arc<dyn RefreshStore>,
 }
 
 /// Every store the server uses, as chosen by the configuration.
@@ -106,12 +115,20 @@ pub struct Stores {
     pub sessions: Arc<dyn SessionStore>,
     pub secrets: Arc<dyn SecretStore>,
     pub limits: Arc<dyn RateLimitStore>,
+    pub keys: Arc<dyn KeyStore>,
+    pub refresh: Arc<dyn RefreshStore>,
 }
 
 impl Stores {
     pub async fn open(config: &Config) -> anyhow::Result<Self> {
         let database = Database::open(config).await?;
-        let (users, sql_sessions, secrets) = database.parts();
+        let SqlParts {
+            users,
+            sessions: sql_sessions,
+            secrets,
+            keys,
+            refresh,
+        } = database.parts();
         let (sessions, limits): (Arc<dyn SessionStore>, Arc<dyn RateLimitStore>) =
             match &config.session_store {
                 Some(url) => {
@@ -129,6 +146,8 @@ impl Stores {
             sessions,
             secrets,
             limits,
+            keys,
+            refresh,
         })
     }
 }
@@ -137,6 +156,7 @@ impl Stores {
 #[derive(Debug, Clone)]
 pub struct Server {
     pub auth: Auth,
+    pub tokens: Arc<Tokens>,
     pub state: AppState,
     pub stores: Stores,
 }
@@ -166,11 +186,43 @@ impl Server {
             stores.sessions.clone(),
             stores.limits.clone(),
             hasher,
-            clock,
+            clock.clone(),
             settings,
+        )
+        .with_refresh_store(stores.refresh.clone());
+        let access_ttl = duration(config.access_token_ttl)?;
+        let keys = Arc::new(
+            KeyRing::open(stores.keys.clone(), clock, config.jwt_alg, access_ttl)
+                .await
+                .context("loading the signing keys")?,
         );
+        let successor_key: [u8; 32] = stores
+            .secrets
+            .get_or_create_secret(
+                "refresh-successor",
+                &tessera_core::token::random_bytes::<32>(),
+            )
+            .await
+            .context("loading the refresh-token key")?
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("the stored refresh-token key is not 32 bytes"))?;
+        let tokens = Arc::new(Tokens::new(
+            auth.clone(),
+            keys,
+            stores.refresh.clone(),
+            successor_key,
+            TokenSettings {
+                issuer: config.jwt_issuer.clone(),
+                audience: config.jwt_audience.clone(),
+                access_ttl,
+                refresh_ttl: duration(config.refresh_token_ttl)?,
+                refresh_absolute_ttl: duration(config.refresh_absolute_ttl)?,
+                reuse_grace: duration(config.refresh_reuse_grace)?,
+            },
+        ));
         let state = AppState::new(
             auth.clone(),
+            tokens.clone(),
             CsrfKey::from_bytes(csrf_key),
             HttpConfig {
                 public_origins: config.public_origins.clone(),
@@ -181,6 +233,7 @@ impl Server {
         );
         Ok(Self {
             auth,
+            tokens,
             state,
             stores,
         })
@@ -206,6 +259,23 @@ impl Server {
                         tracing::info!(count = n, "expired sessions swept");
                     }
                     Err(e) => tracing::warn!(error = %e, "session sweep failed"),
+                }
+            }
+        })
+    }
+
+    /// Rereads the signing keys every `every`, so a `tessera keys rotate`
+    /// made anywhere reaches this instance.
+    pub fn spawn_key_reloader(&self, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+        let keys = self.tokens.keys().clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                if let Err(e) = keys.reload().await {
+                    tracing::warn!(error = %e, "reloading signing keys failed; keeping the loaded ones");
                 }
             }
         })

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use secrecy::SecretString;
 use tessera::{Server, Settings};
 use tessera_core::auth::Registration;
+use tessera_core::keys::KeyState;
 use tessera_core::{AuthError, SystemClock};
 use tokio::net::TcpListener;
 
@@ -39,6 +40,26 @@ enum Command {
         command: UserCommand,
         #[command(flatten)]
         settings: Box<Settings>,
+    },
+    /// Manage the JWT signing keys
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+        #[command(flatten)]
+        settings: Box<Settings>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// List keys: kid, algorithm, created, state (active, published, unpublished)
+    List,
+    /// Add a new active key; the current one keeps being published until its tokens expire
+    Rotate,
+    /// Stop using a key that is no longer active (published until its tokens expire)
+    Retire {
+        #[arg(long)]
+        kid: String,
     },
 }
 
@@ -112,6 +133,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let server = Server::build(&config, Arc::new(SystemClock)).await?;
             user(&server, command).await
         }
+        Command::Keys { command, settings } => {
+            let config = settings.resolve(file)?;
+            init_logging(&config.log);
+            let server = Server::build(&config, Arc::new(SystemClock)).await?;
+            keys(&server, command).await
+        }
     }
 }
 
@@ -124,6 +151,7 @@ async fn serve(config: tessera::Config) -> anyhow::Result<()> {
         .with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr()?;
     let _sweeper = server.spawn_sweeper(config.session_sweep_interval);
+    let _reloader = server.spawn_key_reloader(std::time::Duration::from_mins(1));
     // Scripts wait for this exact line.
     println!("tessera listening on http://{addr}");
     std::io::stdout().flush()?;
@@ -208,6 +236,46 @@ async fn user(server: &Server, command: UserCommand) -> anyhow::Result<()> {
                 Ok(())
             }
             Err(AuthError::NotFound) => anyhow::bail!("no user with that email"),
+            Err(e) => Err(e.into()),
+        },
+    }
+}
+
+async fn keys(server: &Server, command: KeysCommand) -> anyhow::Result<()> {
+    let ring = server.tokens.keys();
+    match command {
+        KeysCommand::List => {
+            let fmt = time::format_description::well_known::Rfc3339;
+            for (key, state) in ring.states().await? {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    key.kid,
+                    key.alg,
+                    key.created_at.format(&fmt).unwrap_or_default(),
+                    match state {
+                        KeyState::Active => "active",
+                        KeyState::Published => "published",
+                        KeyState::Unpublished => "unpublished",
+                    }
+                );
+            }
+            Ok(())
+        }
+        KeysCommand::Rotate => {
+            let key = ring.rotate().await?;
+            println!(
+                "new active key {} ({}); running servers pick it up within a minute",
+                key.kid, key.alg
+            );
+            Ok(())
+        }
+        KeysCommand::Retire { kid } => match ring.retire(&kid).await {
+            Ok(()) => {
+                println!("retired {kid}");
+                Ok(())
+            }
+            Err(AuthError::NotFound) => anyhow::bail!("no key {kid}"),
+            Err(AuthError::Validation(e)) => anyhow::bail!("{} {}", e[0].field, e[0].message),
             Err(e) => Err(e.into()),
         },
     }

@@ -200,6 +200,18 @@ async fn openapi_documents_every_endpoint_and_error() {
             }
         }
     }
+    for (path, method) in [
+        ("/v1/token", "post"),
+        ("/v1/token/revoke", "post"),
+        ("/.well-known/jwks.json", "get"),
+    ] {
+        let op = &doc["paths"][path][method];
+        assert!(
+            op["responses"]["200"].is_object(),
+            "{method} {path} documented"
+        );
+    }
+    assert!(doc["paths"]["/v1/token"]["post"]["requestBody"]["content"]["application/x-www-form-urlencoded"].is_object());
     for schema in [
         "Problem",
         "AuthResponse",

@@ -4,6 +4,7 @@ mod account;
 mod ops;
 mod password;
 mod sessions;
+pub mod token;
 pub mod views;
 
 use std::any::Any;
@@ -33,6 +34,9 @@ pub fn router() -> Router<AppState> {
         )
         .route("/v1/sessions/{id}", delete(sessions::revoke))
         .route("/v1/password", post(password::change))
+        .route("/v1/token", post(token::token))
+        .route("/v1/token/revoke", post(token::revoke))
+        .route("/.well-known/jwks.json", get(token::jwks))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

@@ -1,0 +1,376 @@
+//! The token endpoint (RFC 6749), revocation (RFC 7009) and JWKS.
+//!
+//! Errors here are OAuth 2.0 JSON (`{"error": "invalid_grant", …}`), not
+//! problem+json, because OAuth clients expect them.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use tessera_core::AuthError;
+use tessera_core::store::StoreError;
+use tessera_core::tokens::{GrantError, Issued};
+use utoipa::ToSchema;
+
+use crate::AppState;
+use crate::extract::{Client, authenticate};
+use crate::problem::ApiError;
+
+/// A token request, form-encoded (RFC 6749) or JSON.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct TokenRequest {
+    /// `password`, `refresh_token` or `session`.
+    #[schema(example = "refresh_token")]
+    pub grant_type: String,
+    /// The email, for `password`.
+    pub username: Option<String>,
+    #[schema(value_type = Option<String>, format = Password)]
+    pub password: Option<SecretString>,
+    #[schema(value_type = Option<String>)]
+    pub refresh_token: Option<SecretString>,
+    /// Accepted and ignored: tokens carry the user's roles.
+    pub scope: Option<String>,
+    /// Accepted and ignored: clients are public.
+    pub client_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenResponse {
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RevokeRequest {
+    #[schema(value_type = String)]
+    pub token: SecretString,
+    pub token_type_hint: Option<String>,
+}
+
+/// An OAuth 2.0 error response (RFC 6749 §5.2).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OAuthError {
+    #[schema(example = "invalid_grant")]
+    pub error: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_description: Option<String>,
+    #[serde(skip)]
+    status: StatusCode,
+    #[serde(skip)]
+    retry_after: Option<u64>,
+}
+
+fn oauth(status: StatusCode, error: &'static str, description: impl Into<String>) -> OAuthError {
+    OAuthError {
+        error,
+        error_description: Some(description.into()),
+        status,
+        retry_after: None,
+    }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let (status, retry) = (self.status, self.retry_after);
+        let mut r = (status, Json(self)).into_response();
+        let h = r.headers_mut();
+        h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        if let Some(secs) = retry {
+            h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        r
+    }
+}
+
+impl From<AuthError> for OAuthError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::Validation(errors) => {
+                let why: Vec<String> = errors
+                    .iter()
+                    .map(|e| format!("{} {}", e.field, e.message))
+                    .collect();
+                oauth(StatusCode::BAD_REQUEST, "invalid_request", why.join("; "))
+            }
+            AuthError::InvalidCredentials | AuthError::Unauthenticated | AuthError::NotFound => {
+                oauth(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "invalid credentials",
+                )
+            }
+            AuthError::RateLimited { retry_after } => OAuthError {
+                retry_after: Some(retry_after.as_secs().max(1)),
+                ..oauth(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    "too many attempts",
+                )
+            },
+            AuthError::HasherBusy => OAuthError {
+                retry_after: Some(1),
+                ..oauth(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "temporarily_unavailable",
+                    "too many sign-ins at once",
+                )
+            },
+            AuthError::Store(
+                StoreError::Conflict(_) | StoreError::Unavailable(_) | StoreError::Backend(_),
+            ) => {
+                tracing::warn!(error = %e, "token endpoint: store failure");
+                OAuthError {
+                    retry_after: Some(5),
+                    ..oauth(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "temporarily_unavailable",
+                        "try again shortly",
+                    )
+                }
+            }
+            AuthError::EmailTaken | AuthError::Internal(_) => {
+                tracing::error!(error = %e, "token endpoint: internal error");
+                oauth(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "server_error",
+                    "internal error",
+                )
+            }
+        }
+    }
+}
+
+impl From<GrantError> for OAuthError {
+    fn from(e: GrantError) -> Self {
+        match e {
+            GrantError::InvalidGrant(why) => oauth(StatusCode::BAD_REQUEST, "invalid_grant", why),
+            GrantError::Auth(e) => e.into(),
+        }
+    }
+}
+
+/// Reads a form-encoded or JSON body.
+fn parse_body<T: serde::de::DeserializeOwned>(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<T, OAuthError> {
+    let body = body.map_err(|r| {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            oauth(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "invalid_request",
+                "the body limit is 64 KiB",
+            )
+        } else {
+            oauth(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "the body could not be read",
+            )
+        }
+    })?;
+    let essence = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    match essence.as_str() {
+        "application/x-www-form-urlencoded" => serde_urlencoded::from_bytes(&body)
+            .map_err(|e| oauth(StatusCode::BAD_REQUEST, "invalid_request", e.to_string())),
+        "application/json" => crate::json::parse(&body).map_err(|e| match e {
+            ApiError::Auth(AuthError::Validation(errors)) => AuthError::Validation(errors).into(),
+            _ => oauth(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "malformed JSON body",
+            ),
+        }),
+        _ => Err(oauth(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "invalid_request",
+            "send application/x-www-form-urlencoded or application/json",
+        )),
+    }
+}
+
+fn issued(state: &AppState, grant: &str, i: Issued) -> Response {
+    state
+        .metrics
+        .tokens_issued
+        .with_label_values(&[grant])
+        .inc();
+    let mut r = Json(TokenResponse {
+        access_token: i.access_token,
+        token_type: "Bearer",
+        expires_in: i.expires_in,
+        refresh_token: i.refresh_token.map(|t| t.expose_secret().to_owned()),
+    })
+    .into_response();
+    r.headers_mut()
+        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    r
+}
+
+fn required<'a, T>(value: Option<&'a T>, name: &str) -> Result<&'a T, OAuthError> {
+    value.ok_or_else(|| {
+        oauth(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            format!("{name} is required"),
+        )
+    })
+}
+
+/// Exchange credentials, a refresh token or the current session for tokens.
+#[utoipa::path(
+    post, path = "/v1/token", tag = "tokens",
+    request_body(content(
+        (TokenRequest = "application/x-www-form-urlencoded"),
+        (TokenRequest = "application/json"),
+    )),
+    responses(
+        (status = 200, description = "Tokens (Cache-Control: no-store)", body = TokenResponse),
+        (status = 400, description = "invalid_request, invalid_grant or unsupported_grant_type", body = OAuthError),
+        (status = 403, description = "Session grant: CSRF or origin check failed; or missing BFF key", body = OAuthError),
+        (status = 413, description = "Body over 64 KiB", body = OAuthError),
+        (status = 415, description = "Neither form nor JSON", body = OAuthError),
+        (status = 429, description = "Too many failed password grants (Retry-After)", body = OAuthError),
+        (status = 503, description = "Store down or hasher saturated (Retry-After)", body = OAuthError),
+    )
+)]
+pub async fn token(
+    State(state): State<AppState>,
+    Client(client): Client,
+    parts: Parts,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    match grant(&state, &client, &parts, body).await {
+        Ok(r) => r,
+        Err(e) => {
+            state
+                .metrics
+                .token_errors
+                .with_label_values(&[e.error])
+                .inc();
+            e.into_response()
+        }
+    }
+}
+
+async fn grant(
+    state: &AppState,
+    client: &tessera_core::ClientInfo,
+    parts: &Parts,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, OAuthError> {
+    let req: TokenRequest = parse_body(&parts.headers, body)?;
+    match req.grant_type.as_str() {
+        "password" => {
+            let username = required(req.username.as_ref(), "username")?;
+            let password = required(req.password.as_ref(), "password")?.clone();
+            let i = state
+                .tokens
+                .password_grant(username, password, client)
+                .await?;
+            Ok(issued(state, "password", i))
+        }
+        "refresh_token" => {
+            let presented = required(req.refresh_token.as_ref(), "refresh_token")?;
+            let i = state
+                .tokens
+                .refresh_grant(presented.expose_secret())
+                .await?;
+            Ok(issued(state, "refresh_token", i))
+        }
+        "session" => {
+            let auth = match authenticate(parts, state).await {
+                Ok(Some(a)) => a,
+                Ok(None) => {
+                    return Err(oauth(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_grant",
+                        "no live session",
+                    ));
+                }
+                Err(ApiError::CsrfFailed) => {
+                    return Err(oauth(
+                        StatusCode::FORBIDDEN,
+                        "access_denied",
+                        "CSRF check failed",
+                    ));
+                }
+                Err(ApiError::Auth(e)) => return Err(e.into()),
+                Err(_) => {
+                    return Err(oauth(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_request",
+                        "bad request",
+                    ));
+                }
+            };
+            let i = state.tokens.session_grant(&auth.session)?;
+            Ok(issued(state, "session", i))
+        }
+        _ => Err(oauth(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "use password, refresh_token or session",
+        )),
+    }
+}
+
+/// Revoke a refresh token and its whole family (RFC 7009). Unknown tokens
+/// are 200 too.
+#[utoipa::path(
+    post, path = "/v1/token/revoke", tag = "tokens",
+    request_body(content(
+        (RevokeRequest = "application/x-www-form-urlencoded"),
+        (RevokeRequest = "application/json"),
+    )),
+    responses(
+        (status = 200, description = "Revoked, or nothing to revoke"),
+        (status = 400, description = "invalid_request", body = OAuthError),
+        (status = 415, description = "Neither form nor JSON", body = OAuthError),
+        (status = 503, description = "Store down (Retry-After)", body = OAuthError),
+    )
+)]
+pub async fn revoke(
+    State(state): State<AppState>,
+    parts: Parts,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let req: RevokeRequest = match parse_body(&parts.headers, body) {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
+    };
+    match state.tokens.revoke(req.token.expose_secret()).await {
+        Ok(()) => StatusCode::OK.into_response(),
+        Err(e) => OAuthError::from(e).into_response(),
+    }
+}
+
+/// The public signing keys. Cacheable: keys appear here before they sign
+/// and stay until every token they signed has expired.
+#[utoipa::path(
+    get, path = "/.well-known/jwks.json", tag = "tokens",
+    responses((status = 200, description = "JWK Set (RFC 7517)", content_type = "application/json"))
+)]
+pub async fn jwks(State(state): State<AppState>) -> Response {
+    let mut r = Json(state.tokens.keys().jwks()).into_response();
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    r
+}
