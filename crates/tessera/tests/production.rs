@@ -334,3 +334,53 @@ async fn postgres_down_is_503_and_service_returns_by_itself() {
     drop(app);
     db.drop_now().await.unwrap();
 }
+
+#[tokio::test]
+async fn migrate_runs_against_postgres() {
+    let db = fresh_database().await.expect("PostgreSQL reachable");
+    let dir = tempfile::tempdir().unwrap();
+    for _ in 0..2 {
+        let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("TESSERA_DATA_DIR", dir.path())
+            .env("TESSERA_DATABASE_URL", &db.url)
+            .arg("migrate")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "migrations applied"
+        );
+    }
+    assert!(
+        !dir.path().join("tessera.db").exists(),
+        "no SQLite file when PostgreSQL is configured"
+    );
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&db.url)
+        .await
+        .unwrap();
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    for t in [
+        "refresh_families",
+        "refresh_tokens",
+        "secrets",
+        "sessions",
+        "signing_keys",
+        "users",
+    ] {
+        assert!(tables.iter().any(|x| x == t), "{t} in {tables:?}");
+    }
+    drop(conn);
+    db.drop_now().await.unwrap();
+}
