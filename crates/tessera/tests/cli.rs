@@ -11,57 +11,13 @@ mod common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::process::{Running, command, serve};
 use common::{Jar, PASSWORD, unique};
 use serde_json::json;
 use tessera_store::UserStore;
-
-const BIN: &str = env!("CARGO_BIN_EXE_tessera");
-
-struct Running {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn command(data_dir: &Path) -> Command {
-    let mut c = Command::new(BIN);
-    c.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("TESSERA_DATA_DIR", data_dir)
-        .env("TESSERA_ARGON2_M_COST", "64")
-        .env("TESSERA_ARGON2_T_COST", "1")
-        .env("TESSERA_LOG", "warn");
-    c
-}
-
-/// Starts `tessera serve` and waits for its "listening" line.
-fn serve(mut cmd: Command) -> Running {
-    let mut child = cmd
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn tessera");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("tessera listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    Running { child, base }
-}
 
 fn terminate(mut running: Running) -> std::process::ExitStatus {
     let pid = running.child.id().to_string();

@@ -5,12 +5,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use common::process::{Running, command, serve};
 use common::{Jar, PASSWORD, problem, spawn_with, unique};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -18,44 +17,13 @@ use tessera_store_redis::testing::{RedisServer, free_port};
 use tessera_store_sql::testing::fresh_database;
 use tokio::net::{TcpListener, TcpStream};
 
-struct Instance {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn instance(database_url: &str, session_store: &str) -> Instance {
+fn instance(database_url: &str, session_store: &str) -> Running {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("TESSERA_DATA_DIR", dir.path())
-        .env("TESSERA_DATABASE_URL", database_url)
+    let mut cmd = command(dir.path());
+    cmd.env("TESSERA_DATABASE_URL", database_url)
         .env("TESSERA_SESSION_STORE", session_store)
-        .env("TESSERA_ARGON2_M_COST", "64")
-        .env("TESSERA_ARGON2_T_COST", "1")
-        .env("TESSERA_LOGIN_MAX_FAILURES_PER_ACCOUNT", "4")
-        .env("TESSERA_LOG", "warn")
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("tessera listening on ")
-        .unwrap_or_else(|| panic!("unexpected {line:?}"))
-        .to_owned();
-    Instance { child, base }
+        .env("TESSERA_LOGIN_MAX_FAILURES_PER_ACCOUNT", "4");
+    serve(cmd)
 }
 
 async fn post(
@@ -340,10 +308,7 @@ async fn migrate_runs_against_postgres() {
     let db = fresh_database().await.expect("PostgreSQL reachable");
     let dir = tempfile::tempdir().unwrap();
     for _ in 0..2 {
-        let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("TESSERA_DATA_DIR", dir.path())
+        let out = command(dir.path())
             .env("TESSERA_DATABASE_URL", &db.url)
             .arg("migrate")
             .output()

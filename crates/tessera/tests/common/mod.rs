@@ -7,6 +7,8 @@
     clippy::expect_used
 )]
 
+pub mod process;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
