@@ -109,6 +109,9 @@ pub struct KeyRing {
     alg: SigningAlg,
     /// How long a retired key stays published: the access token lifetime.
     publish_after_retire: Duration,
+    /// How long a new key is published before it signs: longer than JWKS
+    /// caches keep a copy, so no verifier meets a kid it has not seen.
+    activation_delay: Duration,
     loaded: RwLock<Loaded>,
 }
 
@@ -123,6 +126,8 @@ impl std::fmt::Debug for KeyRing {
 /// How a key stands at a moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyState {
+    /// Published, not signing yet: resource servers get to see it first.
+    Pending,
     /// Signs new tokens.
     Active,
     /// Superseded by a newer key, still published.
@@ -138,12 +143,14 @@ impl KeyRing {
         clock: Arc<dyn Clock>,
         alg: SigningAlg,
         access_ttl: Duration,
+        activation_delay: Duration,
     ) -> Result<Self, AuthError> {
         let ring = Self {
             store,
             clock,
             alg,
             publish_after_retire: access_ttl,
+            activation_delay,
             loaded: RwLock::new(Loaded::default()),
         };
         ring.reload().await?;
@@ -165,28 +172,12 @@ impl KeyRing {
     /// The state of each stored key at `now`, oldest first.
     pub async fn states(&self) -> Result<Vec<(StoredKey, KeyState)>, AuthError> {
         let keys = self.store.list_signing_keys().await?;
-        let now = self.clock.now();
-        let active = keys
-            .iter()
-            .rev()
-            .find(|k| k.retired_at.is_none())
-            .map(|k| k.kid.clone());
-        Ok(keys
-            .into_iter()
-            .map(|k| {
-                let state = if Some(&k.kid) == active.as_ref() {
-                    KeyState::Active
-                } else if k
-                    .retired_at
-                    .is_none_or(|at| now < at + self.publish_after_retire)
-                {
-                    KeyState::Published
-                } else {
-                    KeyState::Unpublished
-                };
-                (k, state)
-            })
-            .collect())
+        Ok(classify(
+            keys,
+            self.clock.now(),
+            self.activation_delay,
+            self.publish_after_retire,
+        ))
     }
 
     /// Rereads the store.
@@ -215,8 +206,9 @@ impl KeyRing {
         Ok(())
     }
 
-    /// Adds a new active key; the previous one is retired (still published
-    /// until its tokens expire).
+    /// Adds a new key. It is published at once and takes over signing
+    /// after the activation delay; the keys it replaces retire then, and
+    /// stay published until the tokens they signed have expired.
     pub async fn rotate(&self) -> Result<StoredKey, AuthError> {
         let now = self.clock.now();
         let previous: Vec<String> = self
@@ -229,7 +221,9 @@ impl KeyRing {
         let key = generate(self.alg, now)?;
         self.store.insert_signing_key(&key).await?;
         for kid in previous {
-            self.store.retire_signing_key(&kid, now).await?;
+            self.store
+                .retire_signing_key(&kid, now + self.activation_delay)
+                .await?;
         }
         self.reload().await?;
         Ok(key)
@@ -275,5 +269,96 @@ impl KeyRing {
         let mut header = Header::new(signer.alg.jwt());
         header.kid = Some(signer.kid.clone());
         jsonwebtoken::encode(&header, claims, &signer.key).map_err(internal)
+    }
+}
+
+/// The state of each key at `now` (see [`KeyState`]).
+///
+/// Candidates are keys not retired at `now`. The newest candidate that has
+/// been published for `activation_delay` signs; with none that old (the very
+/// first key), the newest candidate signs at once. Other candidates are
+/// pending (newer) or still active-published (older, until their retirement
+/// time); retired keys stay published for `publish_after_retire`.
+fn classify(
+    keys: Vec<StoredKey>,
+    now: OffsetDateTime,
+    activation_delay: Duration,
+    publish_after_retire: Duration,
+) -> Vec<(StoredKey, KeyState)> {
+    let candidate = |k: &StoredKey| k.retired_at.is_none_or(|at| now < at);
+    let active = keys
+        .iter()
+        .rev()
+        .find(|k| candidate(k) && k.created_at + activation_delay <= now)
+        .or_else(|| keys.iter().rev().find(|k| candidate(k)))
+        .map(|k| k.kid.clone());
+    let active_created = keys
+        .iter()
+        .find(|k| Some(&k.kid) == active.as_ref())
+        .map(|k| k.created_at);
+    keys.into_iter()
+        .map(|k| {
+            let state = if Some(&k.kid) == active.as_ref() {
+                KeyState::Active
+            } else if candidate(&k) && active_created.is_some_and(|at| k.created_at > at) {
+                KeyState::Pending
+            } else if k
+                .retired_at
+                .is_none_or(|at| now < at + publish_after_retire)
+            {
+                KeyState::Published
+            } else {
+                KeyState::Unpublished
+            };
+            (k, state)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(kid: &str, created: i64, retired: Option<i64>) -> StoredKey {
+        StoredKey {
+            kid: kid.into(),
+            alg: "EdDSA".into(),
+            private_der: vec![],
+            public_jwk: String::new(),
+            created_at: OffsetDateTime::from_unix_timestamp(created).unwrap(),
+            retired_at: retired.map(|r| OffsetDateTime::from_unix_timestamp(r).unwrap()),
+        }
+    }
+
+    fn states(keys: Vec<StoredKey>, now: i64) -> Vec<KeyState> {
+        classify(
+            keys,
+            OffsetDateTime::from_unix_timestamp(now).unwrap(),
+            Duration::seconds(100),
+            Duration::seconds(50),
+        )
+        .into_iter()
+        .map(|(_, s)| s)
+        .collect()
+    }
+
+    #[test]
+    fn the_first_key_signs_at_once() {
+        assert_eq!(
+            states(vec![key("a", 1000, None)], 1000),
+            vec![KeyState::Active]
+        );
+    }
+
+    #[test]
+    fn a_rotated_key_is_published_before_it_signs_and_the_old_one_after() {
+        use KeyState::{Active, Pending, Published, Unpublished};
+        // Rotation at 2000: b created, a retires at 2100.
+        let keys = || vec![key("a", 1000, Some(2100)), key("b", 2000, None)];
+        assert_eq!(states(keys(), 2000), vec![Active, Pending]);
+        assert_eq!(states(keys(), 2099), vec![Active, Pending]);
+        assert_eq!(states(keys(), 2100), vec![Published, Active]);
+        assert_eq!(states(keys(), 2149), vec![Published, Active]);
+        assert_eq!(states(keys(), 2150), vec![Unpublished, Active]);
     }
 }

@@ -112,6 +112,8 @@ settings! {
     jwt_audience: String = "TESSERA_JWT_AUDIENCE",
     /// Signing algorithm for new keys: EdDSA or ES256 [default: EdDSA]
     jwt_alg: String = "TESSERA_JWT_ALG",
+    /// How long a rotated-in key is published before it signs; keep it above the JWKS max-age (300s) [default: 310s]
+    key_activation_delay: Dur = "TESSERA_KEY_ACTIVATION_DELAY",
     /// Argon2id memory cost in KiB [default: 19456]
     argon2_m_cost: u32 = "TESSERA_ARGON2_M_COST",
     /// Argon2id iterations [default: 2]
@@ -152,6 +154,7 @@ pub struct Config {
     pub refresh_reuse_grace: Duration,
     pub refresh_absolute_ttl: Duration,
     pub jwt_alg: tessera_core::keys::SigningAlg,
+    pub key_activation_delay: Duration,
     pub jwt_issuer: String,
     pub jwt_audience: String,
     pub argon2: tessera_core::Argon2Settings,
@@ -248,6 +251,9 @@ impl Settings {
             refresh_absolute_ttl: self
                 .refresh_absolute_ttl
                 .map_or(Duration::from_secs(90 * DAY), |d| d.0),
+            key_activation_delay: self
+                .key_activation_delay
+                .map_or(Duration::from_secs(310), |d| d.0),
             jwt_alg: match self.jwt_alg.as_deref() {
                 None | Some("EdDSA") => tessera_core::keys::SigningAlg::EdDsa,
                 Some("ES256") => tessera_core::keys::SigningAlg::Es256,

@@ -192,9 +192,15 @@ impl Server {
         .with_refresh_store(stores.refresh.clone());
         let access_ttl = duration(config.access_token_ttl)?;
         let keys = Arc::new(
-            KeyRing::open(stores.keys.clone(), clock, config.jwt_alg, access_ttl)
-                .await
-                .context("loading the signing keys")?,
+            KeyRing::open(
+                stores.keys.clone(),
+                clock,
+                config.jwt_alg,
+                access_ttl,
+                duration(config.key_activation_delay)?,
+            )
+            .await
+            .context("loading the signing keys")?,
         );
         let successor_key: [u8; 32] = stores
             .secrets

@@ -52,7 +52,7 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum KeysCommand {
-    /// List keys: kid, algorithm, created, state (active, published, unpublished)
+    /// List keys: kid, algorithm, created, state (pending, active, published, unpublished)
     List,
     /// Add a new active key; the current one keeps being published until its tokens expire
     Rotate,
@@ -253,6 +253,7 @@ async fn keys(server: &Server, command: KeysCommand) -> anyhow::Result<()> {
                     key.alg,
                     key.created_at.format(&fmt).unwrap_or_default(),
                     match state {
+                        KeyState::Pending => "pending",
                         KeyState::Active => "active",
                         KeyState::Published => "published",
                         KeyState::Unpublished => "unpublished",

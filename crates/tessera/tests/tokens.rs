@@ -526,16 +526,31 @@ async fn logout_password_change_and_disable_revoke_refresh_families() {
 }
 
 #[tokio::test]
-async fn rotated_keys_stay_published_until_their_tokens_expire() {
+async fn rotated_keys_are_published_before_they_sign_and_after_they_stop() {
     let app = spawn().await;
     let email = unique("keys");
     app.register(&email).await;
+    let keys = app.server.tokens.keys().clone();
     let old = password_grant(&app, &email).await["access_token"]
         .as_str()
         .unwrap()
         .to_owned();
     let old_kid = jsonwebtoken::decode_header(&old).unwrap().kid.unwrap();
-    let new_key = app.server.tokens.keys().rotate().await.unwrap();
+    let new_key = keys.rotate().await.unwrap();
+    // Published at once, but the old key keeps signing for the activation
+    // delay, so no verifier with a cached JWKS meets an unknown kid.
+    assert_eq!(jwks(&app).await.keys.len(), 2);
+    let during = password_grant(&app, &email).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        jsonwebtoken::decode_header(&during).unwrap().kid.unwrap(),
+        old_kid
+    );
+    // After the delay (310 s by default) the new key signs.
+    app.clock.advance(Duration::seconds(310));
+    keys.reload().await.unwrap();
     let fresh = password_grant(&app, &email).await["access_token"]
         .as_str()
         .unwrap()
@@ -545,18 +560,19 @@ async fn rotated_keys_stay_published_until_their_tokens_expire() {
         new_key.kid,
         "the new key signs"
     );
-    assert_eq!(jwks(&app).await.keys.len(), 2);
-    verify(&app, &old).await;
     verify(&app, &fresh).await;
+    assert!(
+        jwks(&app).await.find(&old_kid).is_some(),
+        "old key published while its tokens live"
+    );
     // Once every token of the old key has expired, it leaves JWKS.
-    app.clock
-        .advance(Duration::minutes(5) + Duration::seconds(1));
-    app.server.tokens.keys().reload().await.unwrap();
+    app.clock.advance(Duration::minutes(5));
+    keys.reload().await.unwrap();
     let set = jwks(&app).await;
     assert!(set.find(&old_kid).is_none(), "old key unpublished");
     assert!(set.find(&new_key.kid).is_some());
     // The only active key cannot be retired.
-    assert!(app.server.tokens.keys().retire(&new_key.kid).await.is_err());
+    assert!(keys.retire(&new_key.kid).await.is_err());
 }
 
 #[tokio::test]

@@ -1,0 +1,193 @@
+//! The resource server and tessera-verify against tokens from the real
+//! tessera server: password grant, session grant, key rotation (unknown kid
+//! refetched), roles, and refusals.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tessera::{Config, Server};
+use tessera_core::ManualClock;
+use tessera_verify::{CachePolicy, Verifier};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+async fn serve(router: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    format!("http://{addr}")
+}
+
+struct World {
+    tessera: Server,
+    clock: ManualClock,
+    api_clock: tessera_verify::ManualClock,
+    auth_base: String,
+    api_base: String,
+    http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+async fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::defaults().unwrap();
+    config.data_dir = dir.path().to_path_buf();
+    config.argon2 = tessera_core::Argon2Settings {
+        m_cost: 64,
+        t_cost: 1,
+        p_cost: 1,
+    };
+    let clock = ManualClock::starting_now();
+    let tessera = Server::build(&config, Arc::new(clock.clone()))
+        .await
+        .unwrap();
+    let auth_base = serve(tessera.router()).await;
+    // No refetch cooldown here: the test moves tessera's clock past a key
+    // activation in an instant, which real time never does.
+    let api_clock = tessera_verify::ManualClock::starting_now();
+    let verifier = Verifier::builder(config.jwt_issuer.clone(), config.jwt_audience.clone())
+        .jwks_url(format!("{auth_base}/.well-known/jwks.json"))
+        .clock(api_clock.clone())
+        .cache_policy(CachePolicy::default().refresh_cooldown(std::time::Duration::ZERO))
+        .build()
+        .unwrap();
+    let api_base = serve(tessera_resource_server::app(verifier)).await;
+    World {
+        tessera,
+        clock,
+        api_clock,
+        auth_base,
+        api_base,
+        http: reqwest::Client::new(),
+        _dir: dir,
+    }
+}
+
+impl World {
+    async fn token(&self, email: &str) -> String {
+        let r = self
+            .http
+            .post(format!("{}/v1/token", self.auth_base))
+            .form(&[
+                ("grant_type", "password"),
+                ("username", email),
+                ("password", PASSWORD),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        r.json::<Value>().await.unwrap()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    async fn register(&self, email: &str) -> reqwest::Response {
+        self.http
+            .post(format!("{}/v1/register", self.auth_base))
+            .json(&json!({"email": email, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn api(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        let mut r = self.http.get(format!("{}{path}", self.api_base));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        r.send().await.unwrap()
+    }
+}
+
+#[tokio::test]
+async fn tokens_from_tessera_open_the_api_and_nothing_else_does() {
+    let w = world().await;
+    let reg: Value = w
+        .register("api-user@example.com")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token = w.token("api-user@example.com").await;
+
+    let r = w.api("/api/me", Some(&token)).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let me: Value = r.json().await.unwrap();
+    assert_eq!(me["user_id"], reg["user"]["id"]);
+
+    let r = w.api("/api/me", None).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(r.headers()["www-authenticate"], "Bearer");
+    let mut tampered = token.clone();
+    tampered.pop();
+    tampered.push(if token.ends_with('A') { 'B' } else { 'A' });
+    let r = w.api("/api/me", Some(&tampered)).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        r.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("invalid_token")
+    );
+
+    // A session token is not an access token.
+    let session_cookie = w.register("api-user2@example.com").await.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let raw = session_cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .split('=')
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        w.api("/api/me", Some(&raw)).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    // No admin role, no report.
+    let r = w.api("/api/admin/report", Some(&token)).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn after_a_key_rotation_new_tokens_verify_through_a_jwks_refetch() {
+    let w = world().await;
+    w.register("rotate@example.com").await;
+    let before = w.token("rotate@example.com").await;
+    assert_eq!(
+        w.api("/api/me", Some(&before)).await.status(),
+        StatusCode::OK,
+        "JWKS cached now"
+    );
+    w.tessera.tokens.keys().rotate().await.unwrap();
+    // Both services' clocks move together.
+    w.clock.advance(time::Duration::seconds(310));
+    w.api_clock.advance(std::time::Duration::from_secs(310));
+    w.tessera.tokens.keys().reload().await.unwrap();
+    let after = w.token("rotate@example.com").await;
+    assert_eq!(
+        w.api("/api/me", Some(&after)).await.status(),
+        StatusCode::OK,
+        "unknown kid refetched"
+    );
+    assert_eq!(
+        w.api("/api/me", Some(&before)).await.status(),
+        StatusCode::OK,
+        "old key still published"
+    );
+}
