@@ -275,8 +275,9 @@ impl KeyRing {
 /// The state of each key at `now` (see [`KeyState`]).
 ///
 /// Candidates are keys not retired at `now`. The newest candidate that has
-/// been published for `activation_delay` signs; with none that old (the very
-/// first key), the newest candidate signs at once. Other candidates are
+/// been published for `activation_delay` signs; with none that old (a fresh
+/// deployment, or a rotation soon after the first start), the oldest
+/// candidate signs. Other candidates are
 /// pending (newer) or still active-published (older, until their retirement
 /// time); retired keys stay published for `publish_after_retire`.
 fn classify(
@@ -290,7 +291,7 @@ fn classify(
         .iter()
         .rev()
         .find(|k| candidate(k) && k.created_at + activation_delay <= now)
-        .or_else(|| keys.iter().rev().find(|k| candidate(k)))
+        .or_else(|| keys.iter().find(|k| candidate(k)))
         .map(|k| k.kid.clone());
     let active_created = keys
         .iter()
