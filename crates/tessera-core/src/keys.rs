@@ -276,8 +276,9 @@ impl KeyRing {
 ///
 /// Candidates are keys not retired at `now`. The newest candidate that has
 /// been published for `activation_delay` signs; with none that old (a fresh
-/// deployment, or a rotation soon after the first start), the oldest
-/// candidate signs. Other candidates are
+/// deployment, or a rotation soon after the first start), the key being
+/// replaced (a candidate with a retirement scheduled) keeps signing, else
+/// the oldest candidate. A candidate that is neither is pending. Other candidates are
 /// pending (newer) or still active-published (older, until their retirement
 /// time); retired keys stay published for `publish_after_retire`.
 fn classify(
@@ -291,17 +292,14 @@ fn classify(
         .iter()
         .rev()
         .find(|k| candidate(k) && k.created_at + activation_delay <= now)
+        .or_else(|| keys.iter().find(|k| candidate(k) && k.retired_at.is_some()))
         .or_else(|| keys.iter().find(|k| candidate(k)))
         .map(|k| k.kid.clone());
-    let active_created = keys
-        .iter()
-        .find(|k| Some(&k.kid) == active.as_ref())
-        .map(|k| k.created_at);
     keys.into_iter()
         .map(|k| {
             let state = if Some(&k.kid) == active.as_ref() {
                 KeyState::Active
-            } else if candidate(&k) && active_created.is_some_and(|at| k.created_at > at) {
+            } else if candidate(&k) && k.retired_at.is_none() {
                 KeyState::Pending
             } else if k
                 .retired_at
