@@ -1,4 +1,5 @@
 import { tessera } from "@/lib/auth";
+import { ApiAccess } from "./api-access";
 import { SessionStatus } from "./session-status";
 
 export const metadata = { title: "Dashboard · Tessera demo" };
@@ -12,6 +13,7 @@ export default async function DashboardPage() {
         Signed in as <strong data-testid="user-email">{user.email}</strong> (rendered on the server).
       </p>
       <SessionStatus />
+      <ApiAccess />
     </section>
   );
 }

@@ -7,7 +7,11 @@ import { createSessionFunctions, type SessionFunctions } from "./session.js";
 export interface Tessera extends SessionFunctions, AuthActions {
   /** Export from `app/api/auth/[...tessera]/route.ts`. */
   handlers: AuthRouteHandlers;
-  /** A short-lived JWT for the signed-in session, for calling resource servers. */
+  /**
+   * A short-lived JWT for the signed-in session, for calling resource servers;
+   * cached per session, checked against `getSession()`. Throws `TesseraError`
+   * `unauthenticated` when signed out or the session has ended.
+   */
   getAccessToken(): Promise<string>;
 }
 
@@ -19,10 +23,11 @@ export interface Tessera extends SessionFunctions, AuthActions {
 export function createTessera(config: TesseraConfig): Tessera {
   let resolved: ResolvedConfig | undefined;
   const current = (): ResolvedConfig => (resolved ??= resolveConfig(config));
+  const session = createSessionFunctions(current);
   return {
     handlers: createAuthRouteHandler(config),
-    ...createSessionFunctions(current),
+    ...session,
     ...createAuthActions(current),
-    getAccessToken: createAccessTokenGetter(current),
+    getAccessToken: createAccessTokenGetter(current, session.getSession),
   };
 }

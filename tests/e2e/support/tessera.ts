@@ -1,0 +1,38 @@
+import type { Cookie } from "@playwright/test";
+import { createLocalJWKSet, type JSONWebKeySet } from "jose";
+import { CSRF_COOKIE, SESSION_COOKIE, baseUrl } from "./fixtures.js";
+
+/**
+ * Test-only access to the tessera server the global setup started (the demo
+ * never exposes its address or the BFF key to browsers).
+ */
+function env(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run through playwright.config.ts (global setup)`);
+  return value;
+}
+
+export const tesseraUrl = (): string => env("E2E_TESSERA_URL");
+export const bffKey = (): string => env("E2E_BFF_KEY");
+
+/** `grant_type=session` straight at tessera with a browser's cookies and, unless told not to, its CSRF header. */
+export async function sessionGrant(cookies: Cookie[], options: { csrf?: boolean } = {}): Promise<Response> {
+  const value = (name: string) => cookies.find((c) => c.name === name)?.value ?? "";
+  const headers: Record<string, string> = {
+    "content-type": "application/x-www-form-urlencoded",
+    accept: "application/json",
+    cookie: `${SESSION_COOKIE}=${value(SESSION_COOKIE)}; ${CSRF_COOKIE}=${value(CSRF_COOKIE)}`,
+    origin: baseUrl(),
+    "tessera-bff-key": bffKey(),
+  };
+  if (options.csrf !== false) headers["x-csrf-token"] = value(CSRF_COOKIE);
+  return fetch(`${tesseraUrl()}/v1/token`, { method: "POST", headers, body: "grant_type=session" });
+}
+
+/** Tessera's public keys (`/.well-known/jwks.json`: not under /v1, no BFF key). */
+export async function fetchJwks(): Promise<{ set: JSONWebKeySet; keys: ReturnType<typeof createLocalJWKSet> }> {
+  const response = await fetch(`${tesseraUrl()}/.well-known/jwks.json`);
+  if (response.status !== 200) throw new Error(`JWKS answered ${response.status}`);
+  const set = (await response.json()) as JSONWebKeySet;
+  return { set, keys: createLocalJWKSet(set) };
+}
