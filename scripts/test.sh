@@ -57,6 +57,22 @@ cargo fmt --all --check
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "supply chain: cargo audit (offline RustSec snapshot) and cargo deny"
+command -v cargo-audit >/dev/null || cargo install cargo-audit --locked
+command -v cargo-deny >/dev/null || cargo install cargo-deny --locked
+# .cargo/audit.toml ignores RUSTSEC-2023-0071 (rsa) because rsa is only
+# named in Cargo.lock, never built; keep that true.
+if cargo tree -i rsa --target all -e normal,build,dev 2>/dev/null | grep -q '^rsa'; then
+  echo "rsa is now compiled in: RUSTSEC-2023-0071 applies, remove the ignore and fix it" >&2
+  exit 1
+fi
+if [ -d ../shared/advisory-db ]; then
+  cargo audit --db ../shared/advisory-db --no-fetch
+else
+  cargo audit
+fi
+cargo deny --offline check licenses bans sources
+
 step "cargo test (workspace)"
 cargo test --workspace --locked
 
