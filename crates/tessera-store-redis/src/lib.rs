@@ -84,6 +84,14 @@ impl RedisStore {
         }
     }
 
+    /// The Redis server's clock, in Unix seconds (for `tessera doctor`).
+    pub async fn server_time(&self) -> Result<i64, StoreError> {
+        let (secs, _micros): (i64, i64) = self
+            .run(|mut c| async move { redis::cmd("TIME").query_async(&mut c).await })
+            .await?;
+        Ok(secs)
+    }
+
     fn session_key(&self, hash: &TokenHash) -> String {
         format!("{}s:{}", self.prefix, hash.to_hex())
     }

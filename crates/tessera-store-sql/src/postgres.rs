@@ -74,6 +74,14 @@ impl PgStore {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+
+    /// The database server's clock, in Unix seconds (for `tessera doctor`).
+    pub async fn server_time(&self) -> Result<i64, StoreError> {
+        sqlx::query_scalar("SELECT EXTRACT(EPOCH FROM now())::BIGINT")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(err)
+    }
 }
 
 crate::shared::sql_store!(PgStore, PgRow);

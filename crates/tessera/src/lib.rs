@@ -3,6 +3,7 @@
 //! with a fake clock.
 
 pub mod config;
+pub mod doctor;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

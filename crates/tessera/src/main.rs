@@ -41,6 +41,14 @@ enum Command {
         #[command(flatten)]
         settings: Box<Settings>,
     },
+    /// Check the configuration and the stores; exit 1 if anything is unsafe
+    Doctor {
+        /// Treat warnings as failures too
+        #[arg(long)]
+        strict: bool,
+        #[command(flatten)]
+        settings: Box<Settings>,
+    },
     /// Manage the JWT signing keys
     Keys {
         #[command(subcommand)]
@@ -132,6 +140,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             init_logging(&config.log);
             let server = Server::build(&config, Arc::new(SystemClock)).await?;
             user(&server, command).await
+        }
+        Command::Doctor { strict, settings } => {
+            let config = settings.resolve(file)?;
+            init_logging("error");
+            doctor(&config, strict).await
         }
         Command::Keys { command, settings } => {
             let config = settings.resolve(file)?;
@@ -280,4 +293,52 @@ async fn keys(server: &Server, command: KeysCommand) -> anyhow::Result<()> {
             Err(e) => Err(e.into()),
         },
     }
+}
+
+async fn doctor(config: &tessera::Config, strict: bool) -> anyhow::Result<()> {
+    use secrecy::ExposeSecret;
+    use tessera::doctor::{Finding, Level, check_config, check_skew};
+    let mut findings = check_config(config);
+    let now = || time::OffsetDateTime::now_utc().unix_timestamp();
+    let unreachable = |store: &str, e: &dyn std::fmt::Display| Finding {
+        level: Level::Error,
+        message: format!("{store} unreachable: {e}"),
+    };
+    if let Some(url) = config
+        .database_url
+        .as_ref()
+        .map(ExposeSecret::expose_secret)
+        && (url.starts_with("postgres://") || url.starts_with("postgresql://"))
+    {
+        let pg = tessera_store_sql::PgStore::connect_lazy(
+            url,
+            tessera_store_sql::PgSettings::default(),
+        )?;
+        match pg.server_time().await {
+            Ok(t) => findings.push(check_skew("PostgreSQL", t - now())),
+            Err(e) => findings.push(unreachable("PostgreSQL", &e)),
+        }
+    }
+    if let Some(url) = config
+        .session_store
+        .as_ref()
+        .map(ExposeSecret::expose_secret)
+    {
+        let redis = tessera_store_redis::RedisStore::open(
+            url,
+            &tessera_store_redis::RedisSettings::default(),
+        )?;
+        match redis.server_time().await {
+            Ok(t) => findings.push(check_skew("Redis", t - now())),
+            Err(e) => findings.push(unreachable("Redis", &e)),
+        }
+    }
+    for f in &findings {
+        println!("{f}");
+    }
+    let worst = findings.iter().map(|f| f.level).max().unwrap_or(Level::Ok);
+    if worst == Level::Error || (strict && worst == Level::Warning) {
+        anyhow::bail!("doctor found problems");
+    }
+    Ok(())
 }

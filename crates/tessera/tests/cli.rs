@@ -337,3 +337,46 @@ fn help_and_errors_never_print_the_bff_key() {
         "but not its value"
     );
 }
+
+#[test]
+fn doctor_passes_the_dev_defaults_and_fails_unsafe_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ok = command(dir.path());
+    ok.env_remove("TESSERA_ARGON2_M_COST")
+        .env_remove("TESSERA_ARGON2_T_COST");
+    let out = ok.arg("doctor").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = command(dir.path())
+        .env("TESSERA_LISTEN", "0.0.0.0:4000")
+        .env("TESSERA_PUBLIC_ORIGIN", "http://app.example.com")
+        .arg("doctor")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for expected in [
+        "TESSERA_BFF_KEY",
+        "plain http",
+        "Argon2id m=64",
+        "SQLite is for one instance",
+    ] {
+        assert!(
+            text.contains(expected),
+            "doctor should mention {expected}: {text}"
+        );
+    }
+    let out = command(dir.path())
+        .env(
+            "TESSERA_DATABASE_URL",
+            "postgres://postgres@127.0.0.1:9/nothing",
+        )
+        .arg("doctor")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("PostgreSQL unreachable"));
+}
