@@ -76,5 +76,8 @@ cargo deny --offline check licenses bans sources
 step "cargo test (workspace)"
 cargo test --workspace --locked
 
+step "API fuzzing: schemathesis against /openapi.json (bounded, seeded)"
+bash scripts/schemathesis.sh
+
 step "JavaScript: @tessera/next, the demo, Playwright in Chromium"
 bash scripts/test-js.sh

@@ -66,7 +66,7 @@ impl std::fmt::Debug for UserRecord {
 /// What a store inserts.
 pub type NewUser = UserRecord;
 
-pub const PASSWORD_MIN_BYTES: usize = 8;
+pub const PASSWORD_MIN_CHARS: usize = 8;
 pub const PASSWORD_MAX_BYTES: usize = 1024;
 pub const NAME_MAX_CHARS: usize = 200;
 const EMAIL_MAX_BYTES: usize = 254;
@@ -87,11 +87,13 @@ pub fn check_email(email: &str, field: &str, errors: &mut Vec<FieldError>) {
     }
 }
 
+/// At least 8 characters (not bytes: four 2-byte characters are not a
+/// password), at most 1024 bytes (the hashing input bound).
 pub fn check_password(password: &str, field: &str, errors: &mut Vec<FieldError>) {
-    if password.len() < PASSWORD_MIN_BYTES {
+    if password.chars().count() < PASSWORD_MIN_CHARS {
         errors.push(FieldError::new(
             field,
-            format!("must be at least {PASSWORD_MIN_BYTES} bytes"),
+            format!("must be at least {PASSWORD_MIN_CHARS} characters"),
         ));
     } else if password.len() > PASSWORD_MAX_BYTES {
         errors.push(FieldError::new(
@@ -143,13 +145,16 @@ mod tests {
     }
 
     #[test]
-    fn password_length_is_in_bytes() {
+    fn password_length_min_in_characters_max_in_bytes() {
         let mut e = vec![];
         check_password("1234567", "password", &mut e);
         check_password(&"x".repeat(1025), "password", &mut e);
-        assert_eq!(e.len(), 2);
+        check_password("éééé", "password", &mut e);
+        check_password(&"é".repeat(513), "password", &mut e);
+        assert_eq!(e.len(), 4, "{e:?}");
         let mut e = vec![];
         check_password("12345678", "password", &mut e);
+        check_password("éééééééé", "password", &mut e);
         check_password(&"x".repeat(1024), "password", &mut e);
         assert!(e.is_empty());
     }

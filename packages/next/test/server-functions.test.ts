@@ -108,10 +108,10 @@ describe("signUp", () => {
   it("maps validation problems to field errors", async () => {
     respond = () => ({
       status: 422,
-      body: { type: "about:blank", title: "Unprocessable", status: 422, code: "validation_failed", errors: [{ field: "password", message: "must be at least 8 bytes" }] },
+      body: { type: "about:blank", title: "Unprocessable", status: 422, code: "validation_failed", errors: [{ field: "password", message: "must be at least 8 characters" }] },
     });
     const state = await tessera().signUp({ status: "idle" }, form({ email: "b@example.com", password: "short", name: "B" }));
-    expect(state.fieldErrors).toEqual({ password: "Password must be at least 8 bytes." });
+    expect(state.fieldErrors).toEqual({ password: "Password must be at least 8 characters." });
     expect(state.values).toEqual({ email: "b@example.com", name: "B" });
   });
 

@@ -20,8 +20,8 @@ use crate::{AppState, cookies};
 pub struct RegisterRequest {
     #[schema(example = "ada@example.com")]
     pub email: String,
-    /// 8 to 1024 bytes.
-    #[schema(value_type = String, format = Password, min_length = 8, max_length = 1024)]
+    /// At least 8 characters and at most 1024 bytes (UTF-8).
+    #[schema(value_type = String, format = Password, min_length = 8)]
     pub password: SecretString,
     /// Display name, at most 200 characters.
     #[schema(example = "Ada Lovelace", max_length = 200)]

@@ -18,8 +18,8 @@ use crate::problem::{ApiError, Problem};
 pub struct PasswordChange {
     #[schema(value_type = String, format = Password)]
     pub current_password: SecretString,
-    /// 8 to 1024 bytes.
-    #[schema(value_type = String, format = Password, min_length = 8, max_length = 1024)]
+    /// At least 8 characters and at most 1024 bytes (UTF-8).
+    #[schema(value_type = String, format = Password, min_length = 8)]
     pub new_password: SecretString,
 }
 

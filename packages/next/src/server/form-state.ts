@@ -27,7 +27,7 @@ export const FIELD_LABELS: Readonly<Record<string, string>> = {
 };
 
 /**
- * tessera's field messages are fragments ("must be at least 8 bytes", "is
+ * tessera's field messages are fragments ("must be at least 8 characters", "is
  * incorrect") meant to follow the field's name; make them sentences.
  */
 export function fieldSentence(field: string, message: string): string {
