@@ -73,6 +73,12 @@ pub(crate) fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })
 }
 
+/// [`parse`] for property tests outside the crate.
+#[doc(hidden)]
+pub fn parse_for_tests<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    parse(bytes)
+}
+
 /// Names the field: the path where decoding stopped, or for a missing field
 /// the field itself.
 fn field_error(path: &str, e: &serde_json::Error) -> FieldError {

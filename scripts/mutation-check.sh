@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# On demand (not part of the test command): breaks one defence at a time and
+# shows that a named test then fails. Each line: the mutation, the test run,
+# and KILLED (a test failed, as it must) or SURVIVED (no test noticed).
+# Restores every file it touches, also when interrupted.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+mutate() { # name file python-replacement-old python-replacement-new cargo-test-args...
+  local name=$1 file=$2 old=$3 new=$4; shift 4
+  cp "$file" "$file.orig"
+  trap 'mv "$file.orig" "$file"' INT TERM
+  if ! python3 - "$file" "$old" "$new" <<'PY'
+import sys
+path, old, new = sys.argv[1:4]
+s = open(path).read()
+if old not in s:
+    sys.exit(f"pattern not found in {path}: {old!r}")
+open(path, "w").write(s.replace(old, new, 1))
+PY
+  then mv "$file.orig" "$file"; echo "ERROR   $name (pattern missing)"; return; fi
+  if cargo test -q "$@" >/tmp/mutation.log 2>&1; then
+    echo "SURVIVED $name  (cargo test $*)"
+  else
+    echo "KILLED   $name  (cargo test $*: $(grep -m1 -oE "^test [a-z_:]+ \.\.\. FAILED|---- [a-z_:]+ stdout" /tmp/mutation.log))"
+  fi
+  mv "$file.orig" "$file"
+  trap - INT TERM
+}
+
+mutate "session cookie SameSite=Strict -> Lax" crates/tessera-http/src/cookies.rs \
+  ".same_site(SameSite::Strict)" ".same_site(SameSite::Lax)" -p tessera --test account
+mutate "session cookie loses HttpOnly" crates/tessera-http/src/cookies.rs \
+  ".http_only(http_only)" ".http_only(false)" -p tessera --test account
+mutate "CSRF header not compared with the cookie" crates/tessera-http/src/extract.rs \
+  "(Some(h), Some(c)) if h == c && state.csrf.verify(session.id, h)" "(Some(h), Some(_)) if state.csrf.verify(session.id, h)" -p tessera --test security
+mutate "CSRF token not bound to the session" crates/tessera-http/src/extract.rs \
+  "(Some(h), Some(c)) if h == c && state.csrf.verify(session.id, h)" "(Some(h), Some(c)) if h == c" -p tessera --test security
+mutate "foreign Origin accepted" crates/tessera-http/src/guard.rs \
+  "if is_unsafe(req.method()) && !origin_allowed(" "if false && !origin_allowed(" -p tessera --test security
+mutate "BFF key not checked" crates/tessera-http/src/guard.rs \
+  "        && !key_matches(req.headers(), expected.expose_secret())" "        && false" -p tessera --test security
+mutate "absolute lifetime not capping renewal" crates/tessera-core/src/session.rs \
+  "(now + self.idle_timeout).min(session.absolute_expires_at)," "now + self.idle_timeout," -p tessera-core --test properties
+mutate "login never rate limited" crates/tessera-core/src/ratelimit.rs \
+  "            if count.hits > max {" "            if count.hits > max && false {" -p tessera --test security
+mutate "unknown email skips the dummy hash" crates/tessera-core/src/password.rs \
+  "        let params = self.inner.params.clone();
+        let (phc, real) = match stored {" "        if stored.is_none() { return Ok(Verified { matches: false, needs_rehash: false }); }
+        let params = self.inner.params.clone();
+        let (phc, real) = match stored {" -p tessera --test timing
+mutate "refresh reuse does not revoke the family" crates/tessera-core/src/tokens.rs \
+  "        self.store
+            .revoke_family(record.family.id, now)
+            .await
+            .map_err(AuthError::from)?;
+        Err(GrantError::InvalidGrant(
+            \"refresh token reuse" "        Err(GrantError::InvalidGrant(
+            \"refresh token reuse" -p tessera --test tokens
+mutate "login keeps the presented session (fixation)" crates/tessera-core/src/auth.rs \
+  "        let record = self.check_credentials(email, password, client).await?;
+        self.end_presented(presented).await?;" "        let record = self.check_credentials(email, password, client).await?;
+        let _ = presented;" -p tessera --test account
