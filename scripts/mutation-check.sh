@@ -25,6 +25,8 @@ PY
     echo "KILLED   $name  (cargo test $*: $(grep -m1 -oE "^[a-z_:]+ --- FAILED|---- [a-z_:]+ stdout" /tmp/mutation.log))"
   fi
   mv "$file.orig" "$file"
+  # The original keeps its old mtime; make cargo rebuild from it.
+  touch "$file"
   trap - INT TERM
 }
 

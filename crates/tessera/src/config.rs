@@ -132,6 +132,10 @@ settings! {
     login_failure_window: Dur = "TESSERA_LOGIN_FAILURE_WINDOW",
     /// Longest a request may take before 408 [default: 30s]
     request_timeout: Dur = "TESSERA_REQUEST_TIMEOUT",
+    /// A client must send its request headers within this, or is disconnected (slowloris) [default: 10s]
+    header_read_timeout: Dur = "TESSERA_HEADER_READ_TIMEOUT",
+    /// Connections served at once; more wait in the backlog [default: 10000]
+    max_connections: usize = "TESSERA_MAX_CONNECTIONS",
     /// Log filter (tracing EnvFilter syntax) [default: info]
     log: String = "TESSERA_LOG",
 }
@@ -162,6 +166,8 @@ pub struct Config {
     pub hash_queue: usize,
     pub login_limits: tessera_core::LoginLimits,
     pub request_timeout: Duration,
+    pub header_read_timeout: Duration,
+    pub max_connections: usize,
     pub log: String,
 }
 
@@ -254,11 +260,7 @@ impl Settings {
             key_activation_delay: self
                 .key_activation_delay
                 .map_or(Duration::from_secs(310), |d| d.0),
-            jwt_alg: match self.jwt_alg.as_deref() {
-                None | Some("EdDSA") => tessera_core::keys::SigningAlg::EdDsa,
-                Some("ES256") => tessera_core::keys::SigningAlg::Es256,
-                Some(other) => bail!("TESSERA_JWT_ALG={other:?}: use EdDSA or ES256"),
-            },
+            jwt_alg: parse_alg(self.jwt_alg.as_deref())?,
             argon2: tessera_core::Argon2Settings {
                 m_cost: self.argon2_m_cost.unwrap_or(argon_default.m_cost),
                 t_cost: self.argon2_t_cost.unwrap_or(argon_default.t_cost),
@@ -278,8 +280,20 @@ impl Settings {
             request_timeout: self
                 .request_timeout
                 .map_or(Duration::from_secs(30), |d| d.0),
+            header_read_timeout: self
+                .header_read_timeout
+                .map_or(Duration::from_secs(10), |d| d.0),
+            max_connections: self.max_connections.unwrap_or(10_000),
             log: self.log.unwrap_or_else(|| "info".into()),
         })
+    }
+}
+
+fn parse_alg(raw: Option<&str>) -> anyhow::Result<tessera_core::keys::SigningAlg> {
+    match raw {
+        None | Some("EdDSA") => Ok(tessera_core::keys::SigningAlg::EdDsa),
+        Some("ES256") => Ok(tessera_core::keys::SigningAlg::Es256),
+        Some(other) => bail!("TESSERA_JWT_ALG={other:?}: use EdDSA or ES256"),
     }
 }
 

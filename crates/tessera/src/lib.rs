@@ -5,7 +5,6 @@
 pub mod config;
 pub mod doctor;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -160,6 +159,7 @@ pub struct Server {
     pub tokens: Arc<Tokens>,
     pub state: AppState,
     pub stores: Stores,
+    pub limits: ConnLimits,
 }
 
 impl Server {
@@ -243,6 +243,10 @@ impl Server {
             tokens,
             state,
             stores,
+            limits: ConnLimits {
+                header_read_timeout: config.header_read_timeout,
+                max_connections: config.max_connections,
+            },
         })
     }
 
@@ -290,19 +294,81 @@ impl Server {
 
     /// Serves on `listener` until `shutdown` completes, then finishes the
     /// requests in flight.
+    ///
+    /// hyper directly rather than `axum::serve`, for the two limits a
+    /// public listener needs: a client must send its request headers within
+    /// `header_read_timeout` (slowloris), and at most `max_connections` are
+    /// served at once; further connections wait in the kernel's backlog.
     pub async fn serve(
         &self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(
-            listener,
-            self.router()
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
+        let app = self.router();
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        let permits = Arc::new(tokio::sync::Semaphore::new(
+            self.limits.max_connections.max(1),
+        ));
+        let mut builder =
+            hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+        builder
+            .http1()
+            .timer(hyper_util::rt::TokioTimer::new())
+            .header_read_timeout(self.limits.header_read_timeout);
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            let permit = tokio::select! {
+                p = Arc::clone(&permits).acquire_owned() => match p {
+                    Ok(p) => p,
+                    Err(_) => break,
+                },
+                () = &mut shutdown => break,
+            };
+            let (stream, peer) = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        // Out of file descriptors and the like: back off, don't spin.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            let service = tower::ServiceExt::map_request(
+                app.clone(),
+                move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                    req.extensions_mut()
+                        .insert(axum::extract::ConnectInfo(peer));
+                    req
+                },
+            );
+            let conn = builder
+                .serve_connection_with_upgrades(
+                    hyper_util::rt::TokioIo::new(stream),
+                    hyper_util::service::TowerToHyperService::new(service),
+                )
+                .into_owned();
+            let conn = graceful.watch(conn);
+            tokio::spawn(async move {
+                if let Err(e) = conn.await {
+                    tracing::debug!(error = %e, "connection ended with an error");
+                }
+                drop(permit);
+            });
+        }
+        drop(listener);
+        graceful.shutdown().await;
+        Ok(())
     }
+}
+
+/// Connection-level limits (see [`Server::serve`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ConnLimits {
+    pub header_read_timeout: std::time::Duration,
+    pub max_connections: usize,
 }
 
 fn duration(d: std::time::Duration) -> anyhow::Result<time::Duration> {
