@@ -22,7 +22,7 @@ PY
   if cargo test -q "$@" >/tmp/mutation.log 2>&1; then
     echo "SURVIVED $name  (cargo test $*)"
   else
-    echo "KILLED   $name  (cargo test $*: $(grep -m1 -oE "^[a-z_:]+ --- FAILED|---- [a-z_:]+ stdout" /tmp/mutation.log))"
+    echo "KILLED   $name  (cargo test $*: $(grep -m1 -oE "^[a-z0-9_:]+ --- FAILED|---- [a-z0-9_:]+ stdout" /tmp/mutation.log))"
   fi
   mv "$file.orig" "$file"
   # The original keeps its old mtime; make cargo rebuild from it.
