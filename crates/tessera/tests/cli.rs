@@ -278,6 +278,59 @@ async fn trace_logs_never_contain_passwords_tokens_or_csrf_values() {
         .unwrap();
     assert_eq!(changed.status(), 204);
     second.absorb(changed.headers());
+    // The token flow: password grant, refresh, a replayed refresh, the
+    // session grant, revocation.
+    let token = |form: Vec<(&'static str, String)>| {
+        http.post(format!("{}/v1/token", server.base))
+            .form(&form)
+            .send()
+    };
+    let pair: serde_json::Value = token(vec![
+        ("grant_type", "password".into()),
+        ("username", email.clone()),
+        ("password", "the next password".into()),
+    ])
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let refresh1 = pair["refresh_token"].as_str().unwrap().to_owned();
+    let access1 = pair["access_token"].as_str().unwrap().to_owned();
+    let next: serde_json::Value = token(vec![
+        ("grant_type", "refresh_token".into()),
+        ("refresh_token", refresh1.clone()),
+    ])
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let refresh2 = next["refresh_token"].as_str().unwrap().to_owned();
+    let session_grant: serde_json::Value = http
+        .post(format!("{}/v1/token", server.base))
+        .header("cookie", second.header())
+        .header("x-csrf-token", second.csrf())
+        .form(&[("grant_type", "session")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access_session = session_grant["access_token"].as_str().unwrap().to_owned();
+    http.post(format!("{}/v1/token/revoke", server.base))
+        .form(&[("token", refresh2.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let reuse = token(vec![
+        ("grant_type", "refresh_token".into()),
+        ("refresh_token", refresh1.clone()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(reuse.status(), 400);
     http.post(format!("{}/v1/logout", server.base))
         .header("cookie", second.header())
         .header("x-csrf-token", second.csrf())
@@ -308,6 +361,12 @@ async fn trace_logs_never_contain_passwords_tokens_or_csrf_values() {
         second.session(),
         second.csrf(),
         hash.as_str(),
+        refresh1.as_str(),
+        refresh2.as_str(),
+        access1.as_str(),
+        access_session.as_str(),
+        // The signature part alone, in case a token were logged in pieces.
+        access1.rsplit('.').next().unwrap(),
     ] {
         assert!(
             !text.contains(secret),
