@@ -51,6 +51,8 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
         TESSERA_ARGON2_M_COST: "1024",
         TESSERA_ARGON2_T_COST: "1",
         TESSERA_LOGIN_MAX_FAILURES_PER_IP: "1000",
+        // Every spec registers from the same loopback address.
+        TESSERA_REGISTER_MAX_PER_IP: "100000",
       },
     });
     const [, tesseraUrl] = await waitForLine(tessera, /^tessera listening on (http:\/\/127\.0\.0\.1:\d+)\s*$/, 30_000);

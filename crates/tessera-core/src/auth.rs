@@ -154,6 +154,14 @@ impl Auth {
         client: &ClientInfo,
         presented: Option<&SessionToken>,
     ) -> Result<Started, AuthError> {
+        let mut errors = Vec::new();
+        user::check_email(&user::normalize_email(&input.email), "email", &mut errors);
+        user::check_password(input.password.expose_secret(), "password", &mut errors);
+        if errors.is_empty() {
+            self.guard
+                .registration(client.ip.as_deref(), self.clock.now())
+                .await?;
+        }
         let user = self.create_user(input).await?;
         self.end_presented(presented).await?;
         self.start_session(user, client).await

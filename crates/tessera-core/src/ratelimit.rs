@@ -24,6 +24,10 @@ pub struct LoginLimits {
     pub max_failures_per_account: u64,
     pub max_failures_per_ip: u64,
     pub window: Duration,
+    /// Registrations (attempts that pass validation, taken emails included,
+    /// so the 409 cannot be used to scan for accounts) per client IP.
+    pub max_registrations_per_ip: u64,
+    pub registration_window: Duration,
 }
 
 impl Default for LoginLimits {
@@ -32,6 +36,8 @@ impl Default for LoginLimits {
             max_failures_per_account: 10,
             max_failures_per_ip: 100,
             window: Duration::from_mins(15),
+            max_registrations_per_ip: 50,
+            registration_window: Duration::from_hours(1),
         }
     }
 }
@@ -104,6 +110,27 @@ impl LoginGuard {
             }
         }
         Ok(attempt)
+    }
+
+    /// Counts a registration from `ip`; refuses it over the limit. Clients
+    /// of unknown address (the CLI, a BFF that sends none) are not counted.
+    pub(crate) async fn registration(
+        &self,
+        ip: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<(), AuthError> {
+        let Some(ip) = ip else { return Ok(()) };
+        let key = format!("register:ip:{}", ip_bucket(ip));
+        let count = self
+            .store
+            .hit(&key, self.limits.registration_window, now)
+            .await?;
+        if count.hits > self.limits.max_registrations_per_ip {
+            return Err(AuthError::RateLimited {
+                retry_after: retry_after(count.resets_at, now),
+            });
+        }
+        Ok(())
     }
 
     pub(crate) async fn succeeded(

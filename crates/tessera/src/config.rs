@@ -130,6 +130,10 @@ settings! {
     login_max_failures_per_ip: u64 = "TESSERA_LOGIN_MAX_FAILURES_PER_IP",
     /// Window of the login failure counters [default: 15m]
     login_failure_window: Dur = "TESSERA_LOGIN_FAILURE_WINDOW",
+    /// Registrations per client IP per window before 429 [default: 50]
+    register_max_per_ip: u64 = "TESSERA_REGISTER_MAX_PER_IP",
+    /// Window of the registration counter [default: 1h]
+    register_window: Dur = "TESSERA_REGISTER_WINDOW",
     /// Longest a request may take before 408 [default: 30s]
     request_timeout: Dur = "TESSERA_REQUEST_TIMEOUT",
     /// A client must send its request headers within this, or is disconnected (slowloris) [default: 10s]
@@ -188,8 +192,25 @@ impl Settings {
         self.or(from_file).finish()
     }
 
-    fn finish(self) -> anyhow::Result<Config> {
+    fn login_limits(&self) -> tessera_core::LoginLimits {
         let d = tessera_core::LoginLimits::default();
+        tessera_core::LoginLimits {
+            max_failures_per_account: self
+                .login_max_failures_per_account
+                .unwrap_or(d.max_failures_per_account),
+            max_failures_per_ip: self
+                .login_max_failures_per_ip
+                .unwrap_or(d.max_failures_per_ip),
+            window: self.login_failure_window.map_or(d.window, |w| w.0),
+            max_registrations_per_ip: self
+                .register_max_per_ip
+                .unwrap_or(d.max_registrations_per_ip),
+            registration_window: self.register_window.map_or(d.registration_window, |w| w.0),
+        }
+    }
+
+    fn finish(self) -> anyhow::Result<Config> {
+        let login_limits = self.login_limits();
         let argon_default = tessera_core::Argon2Settings::default();
         let public_origins = parse_origins(self.public_origin.as_deref())?;
         let bff_key = read_bff_key(self.bff_key, self.bff_key_file)?;
@@ -268,15 +289,7 @@ impl Settings {
             },
             hash_workers: workers,
             hash_queue: self.hash_queue.unwrap_or(workers * 8),
-            login_limits: tessera_core::LoginLimits {
-                max_failures_per_account: self
-                    .login_max_failures_per_account
-                    .unwrap_or(d.max_failures_per_account),
-                max_failures_per_ip: self
-                    .login_max_failures_per_ip
-                    .unwrap_or(d.max_failures_per_ip),
-                window: self.login_failure_window.map_or(d.window, |w| w.0),
-            },
+            login_limits,
             request_timeout: self
                 .request_timeout
                 .map_or(Duration::from_secs(30), |d| d.0),

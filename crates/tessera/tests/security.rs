@@ -446,3 +446,54 @@ async fn racing_attempts_cannot_overshoot_the_limit() {
     }
     assert_eq!(wrong, 3, "exactly the limit reached the password check");
 }
+
+#[tokio::test]
+async fn registrations_are_limited_per_client_ip() {
+    let app = spawn_with(|c| c.login_limits.max_registrations_per_ip = 3).await;
+    let register_from = |ip: &'static str, email: String| {
+        app.req(Method::POST, "/v1/register")
+            .header("tessera-client-ip", ip)
+            .json(&json!({"email": email, "password": PASSWORD}))
+            .send()
+    };
+    let taken = unique("taken");
+    assert_eq!(
+        register_from("192.0.2.7", taken.clone())
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::CREATED
+    );
+    // A taken email counts too, so 409s cannot be used to scan for accounts.
+    assert_eq!(
+        register_from("192.0.2.7", taken).await.unwrap().status(),
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        register_from("192.0.2.7", unique("r"))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::CREATED
+    );
+    let r = register_from("192.0.2.7", unique("r")).await.unwrap();
+    assert!(r.headers().contains_key("retry-after"));
+    problem(r, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    assert_eq!(
+        register_from("192.0.2.8", unique("r"))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::CREATED,
+        "per address"
+    );
+    // Invalid input is refused before it counts.
+    let bad = app
+        .req(Method::POST, "/v1/register")
+        .header("tessera-client-ip", "192.0.2.9")
+        .json(&json!({"email": "nope", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}

@@ -78,6 +78,7 @@ fn started(state: &AppState, status: StatusCode, started: &Started) -> Response 
         (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid email, password or name", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many registrations from this address (Retry-After)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Store down or hasher saturated (Retry-After)", body = Problem, content_type = "application/problem+json"),
     )
 )]
