@@ -14,6 +14,12 @@ use tessera_core::keys::KeyState;
 use tessera_core::{AuthError, SystemClock};
 use tokio::net::TcpListener;
 
+/// A session check is mostly small allocations (request, headers, the
+/// session record, the JSON answer); mimalloc serves them faster than the
+/// system allocator (measured with bench/run).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "tessera",
