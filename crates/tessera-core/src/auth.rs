@@ -114,6 +114,18 @@ impl Auth {
     /// Creates a user without starting a session (the `tessera user create`
     /// command; registration calls it too).
     pub async fn create_user(&self, input: Registration) -> Result<User, AuthError> {
+        self.create_user_from(input, None).await
+    }
+
+    /// Validates, then (for a client with a known address) counts the
+    /// registration against its IP, then creates the user. Invalid input is
+    /// refused before it counts; a taken email counts, so 409s cannot be
+    /// used to scan for accounts.
+    async fn create_user_from(
+        &self,
+        input: Registration,
+        ip: Option<&str>,
+    ) -> Result<User, AuthError> {
         let mut errors = Vec::new();
         let email = user::normalize_email(&input.email);
         user::check_email(&email, "email", &mut errors);
@@ -122,6 +134,7 @@ impl Auth {
         if !errors.is_empty() {
             return Err(AuthError::Validation(errors));
         }
+        self.guard.registration(ip, self.clock.now()).await?;
         // Cheap check first so a taken email costs no hashing.
         if self.users.find_user_by_email(&email).await?.is_some() {
             return Err(AuthError::EmailTaken);
@@ -154,15 +167,7 @@ impl Auth {
         client: &ClientInfo,
         presented: Option<&SessionToken>,
     ) -> Result<Started, AuthError> {
-        let mut errors = Vec::new();
-        user::check_email(&user::normalize_email(&input.email), "email", &mut errors);
-        user::check_password(input.password.expose_secret(), "password", &mut errors);
-        if errors.is_empty() {
-            self.guard
-                .registration(client.ip.as_deref(), self.clock.now())
-                .await?;
-        }
-        let user = self.create_user(input).await?;
+        let user = self.create_user_from(input, client.ip.as_deref()).await?;
         self.end_presented(presented).await?;
         self.start_session(user, client).await
     }

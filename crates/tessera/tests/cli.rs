@@ -14,7 +14,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::process::{Running, command, serve};
+use common::process::{Running, command, serve, whoami};
 use common::{Jar, PASSWORD, unique};
 use serde_json::json;
 use tessera_store::UserStore;
@@ -46,16 +46,6 @@ async fn register(base: &str, email: &str, origin: Option<&str>) -> reqwest::Res
         r = r.header("origin", o);
     }
     r.send().await.unwrap()
-}
-
-async fn whoami(base: &str, jar: &Jar) -> reqwest::StatusCode {
-    reqwest::Client::new()
-        .get(format!("{base}/v1/session"))
-        .header("cookie", jar.header())
-        .send()
-        .await
-        .unwrap()
-        .status()
 }
 
 #[tokio::test]

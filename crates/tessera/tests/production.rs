@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::process::{Running, command, serve};
+use common::process::{Running, command, serve, whoami};
 use common::{Jar, PASSWORD, problem, spawn_with, unique};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -41,16 +41,6 @@ async fn post(
             .header("x-csrf-token", jar.csrf());
     }
     r.send().await.unwrap()
-}
-
-async fn whoami(base: &str, jar: &Jar) -> StatusCode {
-    reqwest::Client::new()
-        .get(format!("{base}/v1/session"))
-        .header("cookie", jar.header())
-        .send()
-        .await
-        .unwrap()
-        .status()
 }
 
 #[tokio::test]

@@ -50,3 +50,14 @@ pub fn serve(mut cmd: Command) -> Running {
         .to_owned();
     Running { child, base }
 }
+
+/// `GET /v1/session` with the jar's cookies; the status.
+pub async fn whoami(base: &str, jar: &super::Jar) -> reqwest::StatusCode {
+    reqwest::Client::new()
+        .get(format!("{base}/v1/session"))
+        .header("cookie", jar.header())
+        .send()
+        .await
+        .expect("send")
+        .status()
+}
