@@ -8,10 +8,13 @@ use time::OffsetDateTime;
 
 use crate::clock::Clock;
 use crate::error::{AuthError, FieldError};
+use crate::identity::{Identity, LinkPolicy, Resolution, VerifiedIdentity};
 use crate::password::PasswordHasher;
 use crate::ratelimit::{LoginGuard, LoginLimits};
 use crate::session::{Session, SessionId, SessionPolicy};
-use crate::store::{RateLimitStore, RefreshStore, SessionStore, StoreError, UserStore};
+use crate::store::{
+    IdentityStore, RateLimitStore, RefreshStore, SessionStore, StoreError, UserStore,
+};
 use crate::token::SessionToken;
 use crate::user::{self, User, UserId, UserRecord};
 
@@ -53,6 +56,7 @@ pub struct Auth {
     guard: LoginGuard,
     settings: AuthSettings,
     refresh: Option<Arc<dyn RefreshStore>>,
+    identities: Option<Arc<dyn IdentityStore>>,
 }
 
 impl Auth {
@@ -72,6 +76,7 @@ impl Auth {
             clock,
             settings,
             refresh: None,
+            identities: None,
         }
     }
 
@@ -81,6 +86,19 @@ impl Auth {
     pub fn with_refresh_store(mut self, refresh: Arc<dyn RefreshStore>) -> Self {
         self.refresh = Some(refresh);
         self
+    }
+
+    /// Where provider identities are linked (needed for OAuth sign-in).
+    #[must_use]
+    pub fn with_identity_store(mut self, identities: Arc<dyn IdentityStore>) -> Self {
+        self.identities = Some(identities);
+        self
+    }
+
+    fn identity_store(&self) -> Result<&Arc<dyn IdentityStore>, AuthError> {
+        self.identities
+            .as_ref()
+            .ok_or_else(|| AuthError::Internal("no identity store configured".into()))
     }
 
     pub fn users(&self) -> &Arc<dyn UserStore> {
@@ -268,6 +286,162 @@ impl Auth {
         })
     }
 
+    /// Signs in with an identity a provider vouched for: the linked user,
+    /// else (by the link rules) a user with that email, else a new user.
+    pub async fn sign_in_with_identity(
+        &self,
+        verified: &VerifiedIdentity,
+        policy: LinkPolicy,
+        client: &ClientInfo,
+    ) -> Result<(Started, Resolution), AuthError> {
+        let (user, resolution) = self
+            .resolve_identity(verified, None, policy, client)
+            .await?;
+        Ok((self.start_session(user, client).await?, resolution))
+    }
+
+    /// Finds or makes the user an identity belongs to. With `link_to` (a
+    /// signed-in user started the flow), an unlinked identity is linked to
+    /// that user and one linked to someone else is refused.
+    ///
+    /// Not linked and not linking: an existing user with the provider's
+    /// email is refused ([`AuthError::AccountExists`]) unless the policy
+    /// allows linking by a verified email and the provider verified it;
+    /// otherwise a new user is created, password-less, with
+    /// `email_verified` as the provider says. New users count against the
+    /// client's registration limit, as registering does.
+    pub async fn resolve_identity(
+        &self,
+        verified: &VerifiedIdentity,
+        link_to: Option<UserId>,
+        policy: LinkPolicy,
+        client: &ClientInfo,
+    ) -> Result<(User, Resolution), AuthError> {
+        let identities = self.identity_store()?;
+        if let Some(known) = identities
+            .find_identity(&verified.provider, &verified.subject)
+            .await?
+        {
+            if link_to.is_some_and(|u| u != known.user_id) {
+                return Err(AuthError::IdentityTaken);
+            }
+            let user = self.enabled_user(known.user_id).await?;
+            return Ok((user, Resolution::Known));
+        }
+        if let Some(user) = link_to {
+            let user = self.enabled_user(user).await?;
+            self.insert_identity(verified, &user).await?;
+            return Ok((user, Resolution::Linked));
+        }
+        let email = usable_email(verified.email.as_deref()).ok_or(AuthError::EmailRequired)?;
+        if let Some(existing) = self.users.find_user_by_email(&email).await? {
+            if !(policy.link_verified_email && verified.email_verified) {
+                return Err(AuthError::AccountExists);
+            }
+            if existing.disabled_at.is_some() {
+                return Err(AuthError::AccountDisabled);
+            }
+            self.insert_identity(verified, &existing.user).await?;
+            return Ok((existing.user, Resolution::Linked));
+        }
+        self.guard
+            .registration(client.ip.as_deref(), self.clock.now())
+            .await?;
+        let mut ignored = Vec::new();
+        let name = user::normalize_name(verified.name.as_deref(), &mut ignored)
+            .filter(|_| ignored.is_empty());
+        let record = UserRecord {
+            user: User {
+                id: UserId::new(),
+                email,
+                name,
+                email_verified: verified.email_verified,
+                roles: Vec::new(),
+                created_at: self.clock.now(),
+            },
+            password_hash: None,
+            disabled_at: None,
+        };
+        match self.users.insert_user(&record).await {
+            // Someone registered that email meanwhile.
+            Err(StoreError::Conflict(_)) => return Err(AuthError::AccountExists),
+            other => other?,
+        }
+        self.insert_identity(verified, &record.user).await?;
+        Ok((record.user, Resolution::Created))
+    }
+
+    async fn enabled_user(&self, id: UserId) -> Result<User, AuthError> {
+        match self.users.find_user(id).await? {
+            Some(r) if r.disabled_at.is_none() => Ok(r.user),
+            _ => Err(AuthError::AccountDisabled),
+        }
+    }
+
+    async fn insert_identity(
+        &self,
+        verified: &VerifiedIdentity,
+        user: &User,
+    ) -> Result<(), AuthError> {
+        let identity = Identity {
+            provider: verified.provider.clone(),
+            subject: verified.subject.clone(),
+            user_id: user.id,
+            email: usable_email(verified.email.as_deref()),
+            created_at: self.clock.now(),
+        };
+        match self.identity_store()?.insert_identity(&identity).await {
+            Err(StoreError::Conflict(_)) => Err(AuthError::IdentityTaken),
+            other => Ok(other?),
+        }
+    }
+
+    /// The caller's linked identities, oldest first.
+    pub async fn list_identities(&self, current: &Session) -> Result<Vec<Identity>, AuthError> {
+        Ok(self
+            .identity_store()?
+            .list_identities(current.user.id)
+            .await?)
+    }
+
+    /// Unlinks the caller's identity at `provider`, unless it is their last
+    /// way to sign in (no password and no other identity).
+    pub async fn unlink_identity(
+        &self,
+        current: &Session,
+        provider: &str,
+    ) -> Result<(), AuthError> {
+        let store = self.identity_store()?;
+        let linked = store.list_identities(current.user.id).await?;
+        if !linked.iter().any(|i| i.provider == provider) {
+            return Err(AuthError::NotFound);
+        }
+        let has_password = self
+            .users
+            .find_user(current.user.id)
+            .await?
+            .is_some_and(|r| r.password_hash.is_some());
+        if !has_password && linked.len() == 1 {
+            return Err(AuthError::LastSignInMethod);
+        }
+        if store.delete_identity(current.user.id, provider).await? {
+            Ok(())
+        } else {
+            Err(AuthError::NotFound)
+        }
+    }
+
+    /// Whether the session `id` of `user` is still live (an OAuth flow
+    /// started signed in links only while that session lasts).
+    pub async fn session_is_live(&self, user: UserId, id: SessionId) -> Result<bool, AuthError> {
+        Ok(self
+            .sessions
+            .list_user_sessions(user, self.clock.now())
+            .await?
+            .iter()
+            .any(|s| s.id == id))
+    }
+
     /// Whoami: finds the live session for a token, sliding its idle expiry
     /// when due. One store read in the common case.
     pub async fn authenticate(&self, token: &SessionToken) -> Result<Session, AuthError> {
@@ -426,4 +600,12 @@ impl Auth {
         self.sessions.ping().await?;
         Ok(())
     }
+}
+
+/// A provider email fit to store and compare: normalised and valid.
+fn usable_email(raw: Option<&str>) -> Option<String> {
+    let email = user::normalize_email(raw?);
+    let mut errors = Vec::new();
+    user::check_email(&email, "email", &mut errors);
+    errors.is_empty().then_some(email)
 }

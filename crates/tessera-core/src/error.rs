@@ -40,6 +40,22 @@ pub enum AuthError {
     RateLimited { retry_after: Duration },
     #[error("password hasher saturated")]
     HasherBusy,
+    /// A provider identity is not linked and its email belongs to an
+    /// existing user: sign in and link from the account page.
+    #[error("an account with this email exists")]
+    AccountExists,
+    /// The provider identity is linked to another user.
+    #[error("identity linked to another user")]
+    IdentityTaken,
+    /// A new user needs an email and the provider gave no usable one.
+    #[error("the provider gave no verified email")]
+    EmailRequired,
+    /// A provider sign-in for a disabled user.
+    #[error("account disabled")]
+    AccountDisabled,
+    /// Unlinking would leave the user no way to sign in.
+    #[error("last way to sign in")]
+    LastSignInMethod,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("internal error: {0}")]

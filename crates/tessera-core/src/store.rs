@@ -15,6 +15,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
+use crate::identity::Identity;
 use crate::session::{Session, SessionId};
 use crate::token::TokenHash;
 use crate::user::{NewUser, User, UserId, UserRecord};
@@ -240,4 +241,21 @@ pub trait RefreshStore: Send + Sync + std::fmt::Debug {
         user: UserId,
         at: OffsetDateTime,
     ) -> Result<u64, StoreError>;
+}
+
+/// Provider identities linked to users (see [`crate::identity`]).
+#[async_trait]
+pub trait IdentityStore: Send + Sync + std::fmt::Debug {
+    /// Fails with [`StoreError::Conflict`]`("identity")` when the
+    /// (provider, subject) pair is linked already, or when the user has an
+    /// identity at that provider already.
+    async fn insert_identity(&self, identity: &Identity) -> Result<(), StoreError>;
+    async fn find_identity(
+        &self,
+        provider: &str,
+        subject: &str,
+    ) -> Result<Option<Identity>, StoreError>;
+    /// Oldest first.
+    async fn list_identities(&self, user: UserId) -> Result<Vec<Identity>, StoreError>;
+    async fn delete_identity(&self, user: UserId, provider: &str) -> Result<bool, StoreError>;
 }

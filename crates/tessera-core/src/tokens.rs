@@ -175,10 +175,16 @@ impl Tokens {
             }
             other => other?,
         };
+        self.family_grant(&record.user).await
+    }
+
+    /// A new refresh family for `user` and its first pair: the end of the
+    /// password grant and of the provider token exchange.
+    pub async fn family_grant(&self, user: &User) -> Result<Issued, GrantError> {
         let now = self.auth.now();
         let family = RefreshFamily {
             id: Uuid::new_v4(),
-            user_id: record.user.id,
+            user_id: user.id,
             created_at: now,
             absolute_expires_at: now + self.settings.refresh_absolute_ttl,
             revoked_at: None,
@@ -190,7 +196,7 @@ impl Tokens {
             .await
             .map_err(AuthError::from)?;
         let mut issued = self.access_token(
-            &record.user,
+            user,
             &family.id.to_string(),
             now,
             refresh.expose().as_bytes(),

@@ -64,6 +64,8 @@ pub struct Inner {
     pub csrf: CsrfKey,
     pub config: HttpConfig,
     pub metrics: Metrics,
+    /// Provider sign-in; `None` when no provider is configured.
+    pub oauth: Option<routes::oauth::OAuth>,
 }
 
 impl AppState {
@@ -85,7 +87,20 @@ impl AppState {
             csrf,
             config,
             metrics,
+            oauth: None,
         }))
+    }
+
+    /// Adds provider sign-in. Call before the state is shared.
+    ///
+    /// # Panics
+    /// If the state was cloned already.
+    #[must_use]
+    pub fn with_oauth(mut self, oauth: routes::oauth::OAuth) -> Self {
+        Arc::get_mut(&mut self.0)
+            .expect("with_oauth is called before the state is shared")
+            .oauth = Some(oauth);
+        self
     }
 }
 

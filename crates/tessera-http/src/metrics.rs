@@ -27,6 +27,14 @@ pub struct Metrics {
     pub hash_in_flight: IntGauge,
     pub tokens_issued: IntCounterVec,
     pub token_errors: IntCounterVec,
+    pub oauth_started: IntCounterVec,
+    pub oauth_signins: IntCounterVec,
+    pub oauth_failures: IntCounterVec,
+}
+
+#[allow(clippy::expect_used)]
+fn counters(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric")
 }
 
 impl Metrics {
@@ -36,14 +44,11 @@ impl Metrics {
     pub fn new() -> Self {
         let registry =
             Registry::new_custom(Some("tessera".into()), None).expect("valid registry prefix");
-        let requests = IntCounterVec::new(
-            Opts::new(
-                "http_requests_total",
-                "HTTP requests by method, route and status",
-            ),
+        let requests = counters(
+            "http_requests_total",
+            "HTTP requests by method, route and status",
             &["method", "route", "status"],
-        )
-        .expect("valid metric");
+        );
         let latency = HistogramVec::new(
             HistogramOpts::new(
                 "http_request_duration_seconds",
@@ -55,26 +60,20 @@ impl Metrics {
             &["method", "route"],
         )
         .expect("valid metric");
-        let logins = IntCounterVec::new(
-            Opts::new(
-                "logins_total",
-                "Login attempts by result: success, failure, rate_limited, busy",
-            ),
+        let logins = counters(
+            "logins_total",
+            "Login attempts by result: success, failure, rate_limited, busy",
             &["result"],
-        )
-        .expect("valid metric");
+        );
         let registrations =
             IntCounter::new("registrations_total", "Users registered").expect("valid metric");
         let sessions_created =
             IntCounter::new("sessions_created_total", "Sessions started").expect("valid metric");
-        let sessions_ended = IntCounterVec::new(
-            Opts::new(
-                "sessions_ended_total",
-                "Sessions ended by reason: logout, revoked, password_change, login, disabled, swept",
-            ),
+        let sessions_ended = counters(
+            "sessions_ended_total",
+            "Sessions ended by reason: logout, revoked, password_change, login, disabled, swept",
             &["reason"],
-        )
-        .expect("valid metric");
+        );
         let hash_queue_depth = IntGauge::new(
             "password_hash_queue_depth",
             "Password hashes waiting for a worker",
@@ -83,22 +82,31 @@ impl Metrics {
         let hash_in_flight =
             IntGauge::new("password_hash_in_flight", "Password hashes running now")
                 .expect("valid metric");
-        let tokens_issued = IntCounterVec::new(
-            Opts::new(
-                "tokens_issued_total",
-                "Token responses by grant: password, refresh_token, session",
-            ),
+        let tokens_issued = counters(
+            "tokens_issued_total",
+            "Token responses by grant: password, refresh_token, session",
             &["grant"],
-        )
-        .expect("valid metric");
-        let token_errors = IntCounterVec::new(
-            Opts::new(
-                "token_errors_total",
-                "Token endpoint errors by OAuth error code",
-            ),
+        );
+        let token_errors = counters(
+            "token_errors_total",
+            "Token endpoint errors by OAuth error code",
             &["error"],
-        )
-        .expect("valid metric");
+        );
+        let oauth_started = counters(
+            "oauth_started_total",
+            "Provider sign-ins started, by provider",
+            &["provider"],
+        );
+        let oauth_signins = counters(
+            "oauth_signins_total",
+            "Provider sign-ins completed, by provider and outcome: known, linked, created",
+            &["provider", "outcome"],
+        );
+        let oauth_failures = counters(
+            "oauth_failures_total",
+            "Provider sign-ins that failed at start or callback, by error code",
+            &["code"],
+        );
         for c in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
@@ -110,6 +118,9 @@ impl Metrics {
             Box::new(hash_in_flight.clone()),
             Box::new(tokens_issued.clone()),
             Box::new(token_errors.clone()),
+            Box::new(oauth_started.clone()),
+            Box::new(oauth_signins.clone()),
+            Box::new(oauth_failures.clone()),
         ] {
             registry.register(c).expect("metric registered once");
         }
@@ -125,6 +136,9 @@ impl Metrics {
             hash_in_flight,
             tokens_issued,
             token_errors,
+            oauth_started,
+            oauth_signins,
+            oauth_failures,
         }
     }
 

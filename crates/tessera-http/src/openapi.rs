@@ -18,6 +18,8 @@ use crate::routes;
         routes::register, routes::login, routes::logout, routes::session,
         routes::list, routes::revoke, routes::revoke_others, routes::change,
         routes::token::token, routes::token::revoke, routes::token::jwks,
+        routes::oauth::start, routes::oauth::callback,
+        routes::oauth::list_identities, routes::oauth::unlink_identity,
         routes::healthz, routes::readyz, routes::metrics, routes::openapi,
     ),
     components(schemas(crate::problem::Problem, crate::problem::FieldProblem)),
@@ -26,6 +28,7 @@ use crate::routes;
         (name = "account", description = "Register, sign in and out, who am I, password"),
         (name = "sessions", description = "The user's devices"),
         (name = "tokens", description = "OAuth 2.0 token endpoint, revocation, JWKS"),
+        (name = "oauth", description = "Sign in with GitHub or an OpenID Connect provider; linked identities"),
         (name = "ops", description = "Health, readiness, metrics, this document"),
     )
 )]

@@ -153,6 +153,32 @@ fn auth_shape(e: AuthError) -> Shape {
             "invalid_credentials",
             "Invalid email or password",
         ),
+        AuthError::AccountExists => Shape {
+            detail: Some(
+                "an account with this email exists: sign in with it and link the provider from the account page"
+                    .into(),
+            ),
+            ..shape(S::CONFLICT, "account_exists", "Account exists")
+        },
+        AuthError::IdentityTaken => shape(
+            S::CONFLICT,
+            "identity_taken",
+            "This provider account is linked to another user",
+        ),
+        AuthError::EmailRequired => shape(
+            S::UNPROCESSABLE_ENTITY,
+            "email_required",
+            "The provider gave no verified email",
+        ),
+        AuthError::AccountDisabled => shape(S::FORBIDDEN, "account_disabled", "Account disabled"),
+        AuthError::LastSignInMethod => Shape {
+            detail: Some("set a password or link another provider first".into()),
+            ..shape(
+                S::CONFLICT,
+                "last_sign_in_method",
+                "This is the last way to sign in",
+            )
+        },
         AuthError::Unauthenticated => shape(S::UNAUTHORIZED, "unauthenticated", "Not signed in"),
         AuthError::NotFound => shape(S::NOT_FOUND, "not_found", "Not found"),
         AuthError::RateLimited { retry_after } => Shape {
@@ -200,34 +226,47 @@ fn auth_shape(e: AuthError) -> Shape {
     }
 }
 
+impl ApiError {
+    /// The response with its stable code (the OAuth pages send people to
+    /// `/login?error=<code>`).
+    pub(crate) fn into_coded_response(self) -> (Response, &'static str) {
+        let s = self.shape();
+        let code = s.code;
+        (respond(s), code)
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let s = self.shape();
-        let body = Problem {
-            kind: format!("urn:tessera:error:{}", s.code),
-            title: s.title.to_owned(),
-            status: s.status.as_u16(),
-            detail: s.detail,
-            code: s.code.to_owned(),
-            errors: s
-                .errors
-                .into_iter()
-                .map(|e| FieldProblem {
-                    field: e.field,
-                    message: e.message,
-                })
-                .collect(),
-        };
-        let json = serde_json::to_vec(&body).unwrap_or_default();
-        let mut response = (s.status, json).into_response();
-        let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-        if let Some(after) = s.retry_after {
-            headers.insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(after.as_secs().max(1)),
-            );
-        }
-        response
+        respond(self.shape())
     }
+}
+
+fn respond(s: Shape) -> Response {
+    let body = Problem {
+        kind: format!("urn:tessera:error:{}", s.code),
+        title: s.title.to_owned(),
+        status: s.status.as_u16(),
+        detail: s.detail,
+        code: s.code.to_owned(),
+        errors: s
+            .errors
+            .into_iter()
+            .map(|e| FieldProblem {
+                field: e.field,
+                message: e.message,
+            })
+            .collect(),
+    };
+    let json = serde_json::to_vec(&body).unwrap_or_default();
+    let mut response = (s.status, json).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    if let Some(after) = s.retry_after {
+        headers.insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(after.as_secs().max(1)),
+        );
+    }
+    response
 }

@@ -503,6 +503,72 @@ impl tessera_core::store::RefreshStore for $store {
     }
 }
 
+fn identity_from_row(row: &$row) -> Result<tessera_core::identity::Identity, StoreError> {
+    Ok(tessera_core::identity::Identity {
+        provider: row.try_get("provider").map_err(err)?,
+        subject: row.try_get("subject").map_err(err)?,
+        user_id: UserId(uuid(row.try_get::<&str, _>("user_id").map_err(err)?)?),
+        email: row.try_get("email").map_err(err)?,
+        created_at: from_ts(row.try_get("created_at").map_err(err)?)?,
+    })
+}
+
+#[async_trait]
+impl tessera_core::store::IdentityStore for $store {
+    async fn insert_identity(&self, identity: &tessera_core::identity::Identity) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO identities (provider, subject, user_id, email, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&identity.provider)
+        .bind(&identity.subject)
+        .bind(identity.user_id.to_string())
+        .bind(&identity.email)
+        .bind(ts(identity.created_at))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| store_error(e, "identity"))?;
+        Ok(())
+    }
+
+    async fn find_identity(
+        &self,
+        provider: &str,
+        subject: &str,
+    ) -> Result<Option<tessera_core::identity::Identity>, StoreError> {
+        let row = sqlx::query(
+            "SELECT provider, subject, user_id, email, created_at FROM identities WHERE provider = $1 AND subject = $2",
+        )
+        .bind(provider)
+        .bind(subject)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(err)?;
+        row.as_ref().map(identity_from_row).transpose()
+    }
+
+    async fn list_identities(&self, user: UserId) -> Result<Vec<tessera_core::identity::Identity>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT provider, subject, user_id, email, created_at FROM identities WHERE user_id = $1 \
+             ORDER BY created_at, provider",
+        )
+        .bind(user.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(err)?;
+        rows.iter().map(identity_from_row).collect()
+    }
+
+    async fn delete_identity(&self, user: UserId, provider: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM identities WHERE user_id = $1 AND provider = $2")
+            .bind(user.to_string())
+            .bind(provider)
+            .execute(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
     };
 }
 

@@ -105,6 +105,12 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn conformance_identities() {
+        let (_dir, store) = fresh().await;
+        tessera_store::conformance::identities(&store, &store).await;
+    }
+
+    #[tokio::test]
     async fn conformance_refresh() {
         let (_dir, store) = fresh().await;
         tessera_store::conformance::refresh(&store).await;

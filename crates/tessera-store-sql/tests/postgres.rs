@@ -35,6 +35,11 @@ async fn conformance_keys() {
 }
 
 #[tokio::test]
+async fn conformance_identities() {
+    with_store(|s| async move { tessera_store::conformance::identities(&s, &s).await }).await;
+}
+
+#[tokio::test]
 async fn conformance_refresh() {
     with_store(|s| async move { tessera_store::conformance::refresh(&s).await }).await;
 }

@@ -662,3 +662,111 @@ pub async fn refresh(store: &dyn tessera_core::store::RefreshStore) {
         );
     }
 }
+
+/// Identities: the (provider, subject) pair and the (user, provider) pair
+/// are each unique; listing and deleting are per user. `users` must be the
+/// same database (identities reference users).
+pub async fn identities(users: &dyn UserStore, store: &dyn tessera_core::store::IdentityStore) {
+    use tessera_core::identity::Identity;
+    let t0 = suite_now();
+    let ada = sample_user(&unique_email("ident-ada"), t0);
+    let bob = sample_user(&unique_email("ident-bob"), t0);
+    users.insert_user(&ada).await.unwrap();
+    users.insert_user(&bob).await.unwrap();
+    let provider = format!("acme-{}", uuid_like());
+    let subject = uuid_like();
+    let linked = Identity {
+        provider: provider.clone(),
+        subject: subject.clone(),
+        user_id: ada.user.id,
+        email: Some(ada.user.email.clone()),
+        created_at: t0,
+    };
+    assert!(
+        store
+            .find_identity(&provider, &subject)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    store.insert_identity(&linked).await.unwrap();
+    assert_eq!(
+        store.find_identity(&provider, &subject).await.unwrap(),
+        Some(linked.clone()),
+        "an identity reads back as written"
+    );
+    assert!(
+        store
+            .find_identity(&provider, "other")
+            .await
+            .unwrap()
+            .is_none(),
+        "lookup is by provider and subject"
+    );
+    assert!(
+        store
+            .find_identity("other", &subject)
+            .await
+            .unwrap()
+            .is_none(),
+        "the same subject at another provider is another identity"
+    );
+
+    let stolen = Identity {
+        user_id: bob.user.id,
+        ..linked.clone()
+    };
+    assert!(
+        matches!(
+            store.insert_identity(&stolen).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "a (provider, subject) pair belongs to one user"
+    );
+    let second_at_same_provider = Identity {
+        subject: uuid_like(),
+        created_at: t0 + Duration::seconds(1),
+        ..linked.clone()
+    };
+    assert!(
+        matches!(
+            store.insert_identity(&second_at_same_provider).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "one identity per provider and user"
+    );
+    let other_provider = Identity {
+        provider: format!("github-{}", uuid_like()),
+        subject: subject.clone(),
+        email: None,
+        created_at: t0 + Duration::seconds(2),
+        ..linked.clone()
+    };
+    store.insert_identity(&other_provider).await.unwrap();
+    assert_eq!(
+        store.list_identities(ada.user.id).await.unwrap(),
+        vec![linked.clone(), other_provider.clone()],
+        "a user's identities, oldest first"
+    );
+    assert!(store.list_identities(bob.user.id).await.unwrap().is_empty());
+
+    assert!(
+        !store.delete_identity(bob.user.id, &provider).await.unwrap(),
+        "deleting is only ever of the user's own identity"
+    );
+    assert!(store.delete_identity(ada.user.id, &provider).await.unwrap());
+    assert!(!store.delete_identity(ada.user.id, &provider).await.unwrap());
+    assert!(
+        store
+            .find_identity(&provider, &subject)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store.list_identities(ada.user.id).await.unwrap(),
+        vec![other_provider]
+    );
+    // Freed, the pair can be linked to someone else.
+    store.insert_identity(&stolen).await.unwrap();
+}

@@ -140,6 +140,10 @@ settings! {
     header_read_timeout: Dur = "TESSERA_HEADER_READ_TIMEOUT",
     /// Connections served at once; more wait in the backlog [default: 10000]
     max_connections: usize = "TESSERA_MAX_CONNECTIONS",
+    /// Comma-separated OAuth/OIDC provider names; each is set up by TESSERA_OAUTH_<NAME>_* variables or an [oauth.<name>] file table
+    oauth_providers: String = "TESSERA_OAUTH_PROVIDERS",
+    /// Base of the redirect URIs given to providers: {base}/{name}/callback [default: {first public origin}/api/auth/oauth]
+    oauth_redirect_base: String = "TESSERA_OAUTH_REDIRECT_BASE",
     /// Log filter (tracing EnvFilter syntax) [default: info]
     log: String = "TESSERA_LOG",
 }
@@ -172,6 +176,7 @@ pub struct Config {
     pub request_timeout: Duration,
     pub header_read_timeout: Duration,
     pub max_connections: usize,
+    pub oauth_providers: Vec<tessera_oauth::ProviderConfig>,
     pub log: String,
 }
 
@@ -180,16 +185,33 @@ const DAY: u64 = 24 * 60 * 60;
 impl Settings {
     /// Merges flags/env (`self`) over the file at `file`, then defaults.
     pub fn resolve(self, file: Option<&Path>) -> anyhow::Result<Config> {
-        let from_file = match file {
+        let (from_file, oauth_tables) = match file {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .with_context(|| format!("reading config file {}", path.display()))?;
-                toml::from_str::<Settings>(&text)
-                    .with_context(|| format!("parsing config file {}", path.display()))?
+                let mut table = toml::from_str::<toml::Table>(&text)
+                    .with_context(|| format!("parsing config file {}", path.display()))?;
+                let oauth = match table.remove("oauth") {
+                    Some(toml::Value::Table(t)) => t,
+                    Some(_) => bail!("{}: `oauth` must be a table of providers", path.display()),
+                    None => toml::Table::new(),
+                };
+                let settings = Settings::deserialize(toml::Value::Table(table))
+                    .with_context(|| format!("parsing config file {}", path.display()))?;
+                (settings, oauth)
             }
-            None => Settings::default(),
+            None => (Settings::default(), toml::Table::new()),
         };
-        self.or(from_file).finish()
+        let merged = self.or(from_file);
+        let mut config = merged.clone().finish()?;
+        config.oauth_providers = crate::oauth_config::providers(
+            merged.oauth_providers.as_deref(),
+            merged.oauth_redirect_base.as_deref(),
+            &config.public_origins[0],
+            &oauth_tables,
+            &|name| std::env::var(name).ok(),
+        )?;
+        Ok(config)
     }
 
     fn login_limits(&self) -> tessera_core::LoginLimits {
@@ -297,6 +319,7 @@ impl Settings {
                 .header_read_timeout
                 .map_or(Duration::from_secs(10), |d| d.0),
             max_connections: self.max_connections.unwrap_or(10_000),
+            oauth_providers: Vec::new(),
             log: self.log.unwrap_or_else(|| "info".into()),
         })
     }

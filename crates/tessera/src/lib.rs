@@ -4,13 +4,14 @@
 
 pub mod config;
 pub mod doctor;
+pub mod oauth_config;
 
 use std::sync::Arc;
 
 use anyhow::Context;
 use secrecy::ExposeSecret;
 use tessera_core::keys::KeyRing;
-use tessera_core::store::{KeyStore, RefreshStore};
+use tessera_core::store::{IdentityStore, KeyStore, RefreshStore};
 use tessera_core::tokens::{TokenSettings, Tokens};
 use tessera_core::{Auth, AuthSettings, Clock, CsrfKey, PasswordHasher, SessionPolicy};
 use tessera_http::{AppState, HttpConfig, Metrics};
@@ -82,7 +83,14 @@ impl Database {
     fn parts(&self) -> SqlParts {
         fn of<S>(s: &S) -> SqlParts
         where
-            S: UserStore + SessionStore + SecretStore + KeyStore + RefreshStore + Clone + 'static,
+            S: UserStore
+                + SessionStore
+                + SecretStore
+                + KeyStore
+                + RefreshStore
+                + IdentityStore
+                + Clone
+                + 'static,
         {
             SqlParts {
                 users: Arc::new(s.clone()),
@@ -90,6 +98,7 @@ impl Database {
                 secrets: Arc::new(s.clone()),
                 keys: Arc::new(s.clone()),
                 refresh: Arc::new(s.clone()),
+                identities: Arc::new(s.clone()),
             }
         }
         match self {
@@ -105,6 +114,7 @@ struct SqlParts {
     secrets: Arc<dyn SecretStore>,
     keys: Arc<dyn KeyStore>,
     refresh: Arc<dyn RefreshStore>,
+    identities: Arc<dyn IdentityStore>,
 }
 
 /// Every store the server uses, as chosen by the configuration.
@@ -117,6 +127,7 @@ pub struct Stores {
     pub limits: Arc<dyn RateLimitStore>,
     pub keys: Arc<dyn KeyStore>,
     pub refresh: Arc<dyn RefreshStore>,
+    pub identities: Arc<dyn IdentityStore>,
 }
 
 impl Stores {
@@ -128,6 +139,7 @@ impl Stores {
             secrets,
             keys,
             refresh,
+            identities,
         } = database.parts();
         let (sessions, limits): (Arc<dyn SessionStore>, Arc<dyn RateLimitStore>) =
             match &config.session_store {
@@ -148,8 +160,36 @@ impl Stores {
             limits,
             keys,
             refresh,
+            identities,
         })
     }
+}
+
+/// Provider sign-in, when providers are configured: the providers and the
+/// flow cookie's sealing key, made once and kept in the database so every
+/// instance shares it.
+async fn oauth(
+    config: &Config,
+    stores: &Stores,
+) -> anyhow::Result<Option<tessera_http::routes::oauth::OAuth>> {
+    if config.oauth_providers.is_empty() {
+        return Ok(None);
+    }
+    let key = stores
+        .secrets
+        .get_or_create_secret("oauth-seal", &tessera_oauth::Sealer::generate_key())
+        .await
+        .context("loading the OAuth sealing key")?;
+    let sealer = tessera_oauth::Sealer::new(&key)
+        .ok_or_else(|| anyhow::anyhow!("the stored OAuth sealing key is not 32 bytes"))?;
+    let http = tessera_oauth::HttpClient::new(std::time::Duration::from_secs(10))
+        .context("setting up TLS for provider calls")?;
+    let providers = tessera_oauth::Providers::new(config.oauth_providers.clone(), &http)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(Some(tessera_http::routes::oauth::OAuth {
+        providers,
+        sealer,
+    }))
 }
 
 /// Everything a running server holds.
@@ -190,7 +230,8 @@ impl Server {
             clock.clone(),
             settings,
         )
-        .with_refresh_store(stores.refresh.clone());
+        .with_refresh_store(stores.refresh.clone())
+        .with_identity_store(stores.identities.clone());
         let access_ttl = duration(config.access_token_ttl)?;
         let keys = Arc::new(
             KeyRing::open(
@@ -238,6 +279,10 @@ impl Server {
             },
             Metrics::new(),
         );
+        let state = match oauth(config, &stores).await? {
+            Some(o) => state.with_oauth(o),
+            None => state,
+        };
         Ok(Self {
             auth,
             tokens,

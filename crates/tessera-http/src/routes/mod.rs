@@ -1,6 +1,7 @@
 //! The v1 API and the operational endpoints.
 
 mod account;
+pub mod oauth;
 mod ops;
 mod password;
 mod sessions;
@@ -37,6 +38,10 @@ pub fn router() -> Router<AppState> {
         .route("/v1/token", post(token::token))
         .route("/v1/token/revoke", post(token::revoke))
         .route("/.well-known/jwks.json", get(token::jwks))
+        .route("/v1/oauth/{provider}/start", get(oauth::start))
+        .route("/v1/oauth/{provider}/callback", get(oauth::callback))
+        .route("/v1/identities", get(oauth::list_identities))
+        .route("/v1/identities/{provider}", delete(oauth::unlink_identity))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

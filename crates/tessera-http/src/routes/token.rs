@@ -24,7 +24,8 @@ use crate::problem::ApiError;
 /// A token request, form-encoded (RFC 6749) or JSON.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct TokenRequest {
-    /// `password`, `refresh_token` or `session`.
+    /// `password`, `refresh_token`, `session` or
+    /// `urn:ietf:params:oauth:grant-type:token-exchange`.
     #[schema(example = "refresh_token")]
     pub grant_type: String,
     /// The email, for `password`.
@@ -37,7 +38,21 @@ pub struct TokenRequest {
     pub scope: Option<String>,
     /// Accepted and ignored: clients are public.
     pub client_id: Option<String>,
+    /// Token exchange: the configured provider that issued `subject_token`.
+    #[schema(example = "github")]
+    pub provider: Option<String>,
+    /// Token exchange: the provider's access token.
+    #[schema(value_type = Option<String>)]
+    pub subject_token: Option<SecretString>,
+    /// Token exchange: `urn:ietf:params:oauth:token-type:access_token`.
+    pub subject_token_type: Option<String>,
 }
+
+/// RFC 8693.
+pub const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+pub const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+/// Provider tokens longer than this are refused without asking anyone.
+const MAX_SUBJECT_TOKEN_BYTES: usize = 4096;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TokenResponse {
@@ -48,6 +63,9 @@ pub struct TokenResponse {
     pub expires_in: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
+    /// Token exchange only (RFC 8693): what `access_token` is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issued_token_type: Option<&'static str>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -138,7 +156,23 @@ impl From<AuthError> for OAuthError {
                     )
                 }
             }
-            AuthError::EmailTaken | AuthError::Internal(_) => {
+            AuthError::AccountExists
+            | AuthError::IdentityTaken
+            | AuthError::EmailRequired
+            | AuthError::AccountDisabled => {
+                let why = match e {
+                    AuthError::AccountExists => {
+                        "account_exists: an account with this email exists; link the provider from it"
+                    }
+                    AuthError::IdentityTaken => "identity_taken",
+                    AuthError::EmailRequired => {
+                        "email_required: the provider gave no verified email"
+                    }
+                    _ => "account_disabled",
+                };
+                oauth(StatusCode::BAD_REQUEST, "invalid_grant", why)
+            }
+            AuthError::LastSignInMethod | AuthError::EmailTaken | AuthError::Internal(_) => {
                 tracing::error!(error = %e, "token endpoint: internal error");
                 oauth(
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -205,6 +239,15 @@ fn parse_body<T: serde::de::DeserializeOwned>(
 }
 
 fn issued(state: &AppState, grant: &str, i: Issued) -> Response {
+    issued_as(state, grant, i, None)
+}
+
+fn issued_as(
+    state: &AppState,
+    grant: &str,
+    i: Issued,
+    issued_token_type: Option<&'static str>,
+) -> Response {
     state
         .metrics
         .tokens_issued
@@ -215,6 +258,7 @@ fn issued(state: &AppState, grant: &str, i: Issued) -> Response {
         token_type: "Bearer",
         expires_in: i.expires_in,
         refresh_token: i.refresh_token.map(|t| t.expose_secret().to_owned()),
+        issued_token_type,
     })
     .into_response();
     r.headers_mut()
@@ -246,6 +290,7 @@ fn required<'a, T>(value: Option<&'a T>, name: &str) -> Result<&'a T, OAuthError
         (status = 413, description = "Body over 64 KiB", body = OAuthError),
         (status = 415, description = "Neither form nor JSON", body = OAuthError),
         (status = 429, description = "Too many failed password grants (Retry-After)", body = OAuthError),
+        (status = 502, description = "Token exchange: the provider could not be reached", body = OAuthError),
         (status = 503, description = "Store down or hasher saturated (Retry-After)", body = OAuthError),
     )
 )]
@@ -322,12 +367,83 @@ async fn grant(
             let i = state.tokens.session_grant(&auth.session)?;
             Ok(issued(state, "session", i))
         }
+        TOKEN_EXCHANGE => exchange(state, client, &req).await,
         _ => Err(oauth(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
-            "use password, refresh_token or session",
+            "use password, refresh_token, session or token exchange",
         )),
     }
+}
+
+/// RFC 8693: a provider access token (say the one Auth.js holds after its
+/// own GitHub sign-in) for Tessera tokens. The provider is asked who the
+/// token belongs to; the user is found, linked or created by the same rules
+/// as a provider sign-in.
+async fn exchange(
+    state: &AppState,
+    client: &tessera_core::ClientInfo,
+    req: &TokenRequest,
+) -> Result<Response, OAuthError> {
+    let name = required(req.provider.as_ref(), "provider")?;
+    let subject = required(req.subject_token.as_ref(), "subject_token")?;
+    let kind = required(req.subject_token_type.as_ref(), "subject_token_type")?;
+    if kind != ACCESS_TOKEN_TYPE {
+        return Err(oauth(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            format!("subject_token_type must be {ACCESS_TOKEN_TYPE}"),
+        ));
+    }
+    let provider = state
+        .oauth
+        .as_ref()
+        .and_then(|o| o.providers.get(name))
+        .ok_or_else(|| {
+            oauth(
+                StatusCode::BAD_REQUEST,
+                "invalid_target",
+                "unknown provider",
+            )
+        })?;
+    let subject = subject.expose_secret();
+    if subject.is_empty() || subject.len() > MAX_SUBJECT_TOKEN_BYTES {
+        return Err(oauth(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "the provider did not accept the token",
+        ));
+    }
+    let verified = provider
+        .identify_access_token(subject)
+        .await
+        .map_err(|e| match e {
+            tessera_oauth::OAuthError::Unavailable(why)
+            | tessera_oauth::OAuthError::Misconfigured(why) => {
+                tracing::warn!(error = %why, "token exchange: provider unavailable");
+                oauth(
+                    StatusCode::BAD_GATEWAY,
+                    "temporarily_unavailable",
+                    "the provider could not be reached",
+                )
+            }
+            _ => oauth(
+                StatusCode::BAD_REQUEST,
+                "invalid_grant",
+                "the provider did not accept the token",
+            ),
+        })?;
+    let (user, _) = state
+        .auth
+        .resolve_identity(&verified, None, provider.link_policy(), client)
+        .await?;
+    let i = state.tokens.family_grant(&user).await?;
+    Ok(issued_as(
+        state,
+        "token_exchange",
+        i,
+        Some(ACCESS_TOKEN_TYPE),
+    ))
 }
 
 /// Revoke a refresh token and its whole family (RFC 7009). Unknown tokens

@@ -7,6 +7,7 @@
     clippy::expect_used
 )]
 
+pub mod github_double;
 pub mod process;
 
 use std::collections::BTreeMap;

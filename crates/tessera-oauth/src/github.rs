@@ -1,0 +1,186 @@
+//! GitHub: OAuth 2.0 (PKCE S256 sent, no nonce: it is not OIDC) and its
+//! REST API for who the token belongs to (`/user`, `/user/emails`).
+
+use oauth2::basic::BasicClient;
+use oauth2::{
+    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope, TokenResponse,
+    TokenUrl,
+};
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+use tessera_core::VerifiedIdentity;
+
+use crate::http::HttpClient;
+use crate::{OAuthError, ProviderConfig};
+
+const AUTHORIZE_URL: &str = "https://github.com/login/oauth/authorize";
+const TOKEN_URL: &str = "https://github.com/login/oauth/access_token";
+const API_URL: &str = "https://api.github.com";
+const SCOPES: [&str; 2] = ["read:user", "user:email"];
+
+type Client = BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
+
+pub(crate) struct Github {
+    client: Client,
+    api: String,
+    scopes: Vec<String>,
+    http: HttpClient,
+}
+
+impl std::fmt::Debug for Github {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Github")
+            .field("api", &self.api)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Deserialize)]
+struct GithubUser {
+    id: u64,
+    name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct GithubEmail {
+    email: String,
+    primary: bool,
+    verified: bool,
+}
+
+fn url<T>(
+    make: fn(String) -> Result<T, url::ParseError>,
+    value: &str,
+    what: &str,
+) -> Result<T, OAuthError> {
+    make(value.to_owned()).map_err(|e| OAuthError::Misconfigured(format!("{what}: {e}")))
+}
+
+impl Github {
+    pub(crate) fn new(config: &ProviderConfig, http: HttpClient) -> Result<Self, OAuthError> {
+        let client = BasicClient::new(ClientId::new(config.client_id.clone()))
+            .set_client_secret(ClientSecret::new(
+                config.client_secret.expose_secret().to_owned(),
+            ))
+            .set_auth_uri(url(
+                AuthUrl::new,
+                config.authorize_url.as_deref().unwrap_or(AUTHORIZE_URL),
+                "authorize URL",
+            )?)
+            .set_token_uri(url(
+                TokenUrl::new,
+                config.token_url.as_deref().unwrap_or(TOKEN_URL),
+                "token URL",
+            )?)
+            .set_redirect_uri(url(RedirectUrl::new, &config.redirect_uri, "redirect URI")?);
+        Ok(Self {
+            client,
+            api: config
+                .api_url
+                .as_deref()
+                .unwrap_or(API_URL)
+                .trim_end_matches('/')
+                .to_owned(),
+            scopes: config
+                .scopes
+                .clone()
+                .unwrap_or_else(|| SCOPES.iter().map(|s| (*s).to_owned()).collect()),
+            http,
+        })
+    }
+
+    /// (URL, state, PKCE verifier).
+    pub(crate) fn authorize(&self) -> (String, String, String) {
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let (url, state) = self
+            .client
+            .authorize_url(|| CsrfToken::new(crate::random_token()))
+            .add_scopes(self.scopes.iter().cloned().map(Scope::new))
+            .set_pkce_challenge(challenge)
+            .url();
+        (
+            url.to_string(),
+            state.secret().clone(),
+            verifier.secret().clone(),
+        )
+    }
+
+    pub(crate) async fn finish(
+        &self,
+        code: &str,
+        verifier: &str,
+    ) -> Result<VerifiedIdentity, OAuthError> {
+        let token = self
+            .client
+            .exchange_code(AuthorizationCode::new(code.to_owned()))
+            .set_pkce_verifier(PkceCodeVerifier::new(verifier.to_owned()))
+            .request_async(&self.http)
+            .await
+            .map_err(|e| match e {
+                RequestTokenError::Request(e) => OAuthError::Unavailable(e.to_string()),
+                // GitHub answers a bad code with 200 and an error object,
+                // which does not parse as a token.
+                RequestTokenError::ServerResponse(e) => OAuthError::CodeRejected(e.to_string()),
+                RequestTokenError::Parse(_, _) => {
+                    OAuthError::CodeRejected("the token endpoint returned no token".into())
+                }
+                RequestTokenError::Other(e) => OAuthError::Unavailable(e),
+            })?;
+        self.identify(token.access_token().secret())
+            .await
+            .map_err(|e| match e {
+                OAuthError::TokenRejected => {
+                    OAuthError::Unavailable("GitHub refused the token it just issued".into())
+                }
+                other => other,
+            })
+    }
+
+    /// Who a GitHub access token belongs to. The email is the one
+    /// `/user/emails` marks primary and verified, or none.
+    pub(crate) async fn identify(&self, token: &str) -> Result<VerifiedIdentity, OAuthError> {
+        let user: GithubUser = self.get(token, "/user").await?;
+        let emails: Vec<GithubEmail> = self.get(token, "/user/emails").await?;
+        let email = emails
+            .into_iter()
+            .find(|e| e.primary && e.verified)
+            .map(|e| e.email);
+        Ok(VerifiedIdentity {
+            provider: String::new(),
+            subject: user.id.to_string(),
+            email_verified: email.is_some(),
+            email,
+            name: user.name,
+        })
+    }
+
+    async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        token: &str,
+        path: &str,
+    ) -> Result<T, OAuthError> {
+        let authorization = http::HeaderValue::from_str(&format!("Bearer {token}"))
+            .map_err(|_| OAuthError::TokenRejected)?;
+        let request = http::Request::get(format!("{}{path}", self.api))
+            .header(http::header::ACCEPT, "application/vnd.github+json")
+            .header("X-GitHub-Api-Version", "2022-11-28")
+            .header(http::header::AUTHORIZATION, authorization)
+            .body(Vec::new())
+            .map_err(|e| OAuthError::Misconfigured(e.to_string()))?;
+        let response = self
+            .http
+            .send(request)
+            .await
+            .map_err(|e| OAuthError::Unavailable(e.to_string()))?;
+        match response.status().as_u16() {
+            200 => serde_json::from_slice(response.body()).map_err(|e| {
+                OAuthError::Unavailable(format!("GitHub {path} answered unexpected JSON: {e}"))
+            }),
+            401 | 403 | 404 => Err(OAuthError::TokenRejected),
+            other => Err(OAuthError::Unavailable(format!(
+                "GitHub {path} answered {other}"
+            ))),
+        }
+    }
+}

@@ -1,0 +1,233 @@
+//! Any OpenID Connect provider: discovery, the code flow with PKCE S256
+//! and a nonce, the `id_token` checked (signature by the issuer's JWKS, iss,
+//! aud, exp, nonce), then userinfo.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use oauth2::TokenResponse as _;
+use openidconnect::core::{
+    CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims,
+};
+use openidconnect::{
+    AccessToken, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken,
+    DiscoveryError, EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, Nonce,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope, TokenResponse,
+    UserInfoError,
+};
+use secrecy::ExposeSecret;
+use tessera_core::VerifiedIdentity;
+use tokio::sync::Mutex;
+
+use crate::http::{HttpClient, HttpError};
+use crate::{OAuthError, ProviderConfig};
+
+/// Discovery (and the JWKS it fetches) is reused this long, so a key the
+/// provider rotates in is picked up within this time.
+const METADATA_TTL: Duration = Duration::from_mins(5);
+const SCOPES: [&str; 3] = ["openid", "email", "profile"];
+
+type Client = CoreClient<
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+>;
+
+pub(crate) struct Oidc {
+    issuer: IssuerUrl,
+    client_id: ClientId,
+    client_secret: ClientSecret,
+    redirect: RedirectUrl,
+    scopes: Vec<String>,
+    http: HttpClient,
+    cached: Mutex<Option<(Instant, Arc<Client>)>>,
+}
+
+impl std::fmt::Debug for Oidc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Oidc")
+            .field("issuer", &self.issuer.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Oidc {
+    pub(crate) fn new(config: &ProviderConfig, http: HttpClient) -> Result<Self, OAuthError> {
+        let issuer = config.issuer.as_deref().ok_or_else(|| {
+            OAuthError::Misconfigured(format!("{}: ISSUER is required", config.name))
+        })?;
+        Ok(Self {
+            issuer: IssuerUrl::new(issuer.trim_end_matches('/').to_owned())
+                .map_err(|e| OAuthError::Misconfigured(format!("issuer: {e}")))?,
+            client_id: ClientId::new(config.client_id.clone()),
+            client_secret: ClientSecret::new(config.client_secret.expose_secret().to_owned()),
+            redirect: RedirectUrl::new(config.redirect_uri.clone())
+                .map_err(|e| OAuthError::Misconfigured(format!("redirect URI: {e}")))?,
+            scopes: config
+                .scopes
+                .clone()
+                .unwrap_or_else(|| SCOPES.iter().map(|s| (*s).to_owned()).collect()),
+            http,
+            cached: Mutex::new(None),
+        })
+    }
+
+    /// The client built from discovery, fetched at most every
+    /// [`METADATA_TTL`]. A provider that is down fails this flow only.
+    async fn client(&self) -> Result<Arc<Client>, OAuthError> {
+        let mut cached = self.cached.lock().await;
+        if let Some((at, client)) = cached.as_ref()
+            && at.elapsed() < METADATA_TTL
+        {
+            return Ok(client.clone());
+        }
+        let metadata = CoreProviderMetadata::discover_async(self.issuer.clone(), &self.http)
+            .await
+            .map_err(|e| match e {
+                DiscoveryError::Request(e) => OAuthError::Unavailable(e.to_string()),
+                other => OAuthError::Unavailable(format!("discovery failed: {other}")),
+            })?;
+        let client = Arc::new(
+            CoreClient::from_provider_metadata(
+                metadata,
+                self.client_id.clone(),
+                Some(self.client_secret.clone()),
+            )
+            .set_redirect_uri(self.redirect.clone()),
+        );
+        *cached = Some((Instant::now(), client.clone()));
+        Ok(client)
+    }
+
+    /// (URL, state, PKCE verifier, nonce).
+    pub(crate) async fn authorize(&self) -> Result<(String, String, String, String), OAuthError> {
+        let client = self.client().await?;
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let mut request = client.authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            || CsrfToken::new(crate::random_token()),
+            || Nonce::new(crate::random_token()),
+        );
+        for scope in self.scopes.iter().filter(|s| *s != "openid") {
+            request = request.add_scope(Scope::new(scope.clone()));
+        }
+        let (url, state, nonce) = request.set_pkce_challenge(challenge).url();
+        Ok((
+            url.to_string(),
+            state.secret().clone(),
+            verifier.secret().clone(),
+            nonce.secret().clone(),
+        ))
+    }
+
+    pub(crate) async fn finish(
+        &self,
+        code: &str,
+        verifier: &str,
+        nonce: &str,
+    ) -> Result<VerifiedIdentity, OAuthError> {
+        let client = self.client().await?;
+        let token = client
+            .exchange_code(AuthorizationCode::new(code.to_owned()))
+            .map_err(|e| OAuthError::Misconfigured(e.to_string()))?
+            .set_pkce_verifier(PkceCodeVerifier::new(verifier.to_owned()))
+            .request_async(&self.http)
+            .await
+            .map_err(|e| match e {
+                RequestTokenError::Request(e) => OAuthError::Unavailable(e.to_string()),
+                RequestTokenError::ServerResponse(e) => OAuthError::CodeRejected(e.to_string()),
+                RequestTokenError::Parse(e, _) => {
+                    OAuthError::CodeRejected(format!("unexpected token response: {e}"))
+                }
+                RequestTokenError::Other(e) => OAuthError::CodeRejected(e),
+            })?;
+        let id_token = token.id_token().ok_or_else(|| {
+            OAuthError::IdTokenInvalid("no id_token in the token response".into())
+        })?;
+        let claims = id_token
+            .claims(&client.id_token_verifier(), &Nonce::new(nonce.to_owned()))
+            .map_err(|e| match e {
+                ClaimsVerificationError::InvalidNonce(_) => OAuthError::NonceMismatch,
+                other => OAuthError::IdTokenInvalid(other.to_string()),
+            })?;
+        let mut identity = VerifiedIdentity {
+            provider: String::new(),
+            subject: claims.subject().as_str().to_owned(),
+            email: claims.email().map(|e| e.as_str().to_owned()),
+            email_verified: claims.email_verified().unwrap_or(false),
+            name: claims
+                .name()
+                .and_then(|n| n.get(None))
+                .map(|n| n.as_str().to_owned()),
+        };
+        // Userinfo, when the provider has it, for the freshest claims; it
+        // must be about the same subject.
+        if let Ok(request) =
+            client.user_info(token.access_token().clone(), Some(claims.subject().clone()))
+        {
+            let info: CoreUserInfoClaims = request
+                .request_async(&self.http)
+                .await
+                .map_err(userinfo_error)?;
+            merge(&mut identity, &info);
+        }
+        Ok(identity)
+    }
+
+    /// The token exchange: userinfo with a provider access token.
+    pub(crate) async fn identify(&self, token: &str) -> Result<VerifiedIdentity, OAuthError> {
+        let client = self.client().await?;
+        let request = client
+            .user_info(AccessToken::new(token.to_owned()), None)
+            .map_err(|_| {
+                OAuthError::Misconfigured("the provider has no userinfo endpoint".into())
+            })?;
+        let info: CoreUserInfoClaims =
+            request
+                .request_async(&self.http)
+                .await
+                .map_err(|e| match e {
+                    UserInfoError::Response(status, _, _)
+                        if status == http::StatusCode::UNAUTHORIZED
+                            || status == http::StatusCode::FORBIDDEN =>
+                    {
+                        OAuthError::TokenRejected
+                    }
+                    other => userinfo_error(other),
+                })?;
+        let mut identity = VerifiedIdentity {
+            provider: String::new(),
+            subject: info.subject().as_str().to_owned(),
+            email: None,
+            email_verified: false,
+            name: None,
+        };
+        merge(&mut identity, &info);
+        Ok(identity)
+    }
+}
+
+fn merge(identity: &mut VerifiedIdentity, info: &CoreUserInfoClaims) {
+    if let Some(email) = info.email() {
+        identity.email = Some(email.as_str().to_owned());
+        identity.email_verified = info.email_verified().unwrap_or(false);
+    }
+    if let Some(name) = info.name().and_then(|n| n.get(None)) {
+        identity.name = Some(name.as_str().to_owned());
+    }
+}
+
+fn userinfo_error(e: UserInfoError<HttpError>) -> OAuthError {
+    match e {
+        UserInfoError::Response(status, _, _) => {
+            OAuthError::Unavailable(format!("userinfo answered {}", status.as_u16()))
+        }
+        UserInfoError::ClaimsVerification(ClaimsVerificationError::InvalidSubject(_)) => {
+            OAuthError::IdTokenInvalid("userinfo is about another subject".into())
+        }
+        other => OAuthError::Unavailable(format!("userinfo failed: {other}")),
+    }
+}

@@ -1,0 +1,804 @@
+//! Sign in with GitHub, against the local GitHub test double
+//! (`common/github_double.rs`): the whole flow, the binding of the
+//! callback to the browser, linking rules, identities, the token exchange,
+//! and garbage at both endpoints.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
+
+mod common;
+
+use common::github_double::{GithubDouble, GithubUser};
+use common::{Jar, ORIGIN, PASSWORD, TestApp, set_cookie, spawn_with};
+use cookie::SameSite;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+const OAUTH: &str = "__Host-tessera_oauth";
+const REDIRECT_BASE: &str = "http://localhost:3000/api/auth/oauth";
+
+fn unique(tag: &str) -> String {
+    format!("{tag}-{}@example.com", uuid_like())
+}
+
+fn uuid_like() -> String {
+    tessera_core::SessionId::new().to_string()
+}
+
+fn gh_id() -> u64 {
+    tessera_core::SessionId::new().0.as_u64_pair().0 >> 12
+}
+
+async fn app_with_github(tweak: impl FnOnce(&mut tessera::Config)) -> (TestApp, GithubDouble) {
+    let gh = GithubDouble::start().await;
+    let g = gh.clone();
+    let app = spawn_with(move |c| {
+        g.configure(c, REDIRECT_BASE);
+        tweak(c);
+    })
+    .await;
+    (app, gh)
+}
+
+/// What the provider handed back to the browser: the callback's query.
+struct Returned {
+    query: String,
+}
+
+impl Returned {
+    fn param(&self, name: &str) -> Option<String> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&self.query).unwrap();
+        pairs.into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    }
+}
+
+/// `GET start` with the jar; absorbs the flow cookie; returns the
+/// provider URL.
+async fn start(app: &TestApp, jar: &mut Jar, return_to: Option<&str>) -> String {
+    let path = match return_to {
+        Some(r) => format!(
+            "/v1/oauth/github/start?{}",
+            serde_urlencoded::to_string([("return_to", r)]).unwrap()
+        ),
+        None => "/v1/oauth/github/start".into(),
+    };
+    let r = app.browser(Method::GET, &path, jar).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FOUND, "start answers a redirect");
+    jar.absorb(r.headers());
+    r.headers()["location"].to_str().unwrap().to_owned()
+}
+
+/// The browser at the provider, which redirects back to the redirect URI.
+async fn at_provider(app: &TestApp, url: &str) -> Returned {
+    let r = app.http.get(url).send().await.unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "the provider redirects back"
+    );
+    let location = r.headers()["location"].to_str().unwrap();
+    let prefix = format!("{REDIRECT_BASE}/github/callback?");
+    let query = location
+        .strip_prefix(&prefix)
+        .unwrap_or_else(|| panic!("redirected to the registered URI, got {location}"));
+    Returned {
+        query: query.to_owned(),
+    }
+}
+
+async fn callback(app: &TestApp, jar: &Jar, query: &str) -> reqwest::Response {
+    app.browser(
+        Method::GET,
+        &format!("/v1/oauth/github/callback?{query}"),
+        jar,
+    )
+    .send()
+    .await
+    .unwrap()
+}
+
+/// A whole sign-in; the jar ends up holding what the browser would.
+async fn sign_in(app: &TestApp, jar: &mut Jar, return_to: Option<&str>) -> reqwest::Response {
+    let url = start(app, jar, return_to).await;
+    let back = at_provider(app, &url).await;
+    let r = callback(app, jar, &back.query).await;
+    jar.absorb(r.headers());
+    r
+}
+
+async fn whoami(app: &TestApp, jar: &Jar) -> Value {
+    let r = app
+        .browser(Method::GET, "/v1/session", jar)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json().await.unwrap()
+}
+
+fn assert_cleared_flow_cookie(r: &reqwest::Response) {
+    let c = set_cookie(r.headers(), OAUTH);
+    assert_eq!(
+        c.max_age(),
+        Some(time::Duration::ZERO),
+        "the flow cookie is cleared"
+    );
+}
+
+fn assert_no_session_cookie(r: &reqwest::Response) {
+    assert!(
+        common::set_cookies(r.headers())
+            .iter()
+            .all(|c| c.name() != common::SESSION && c.name() != common::CSRF),
+        "a failed callback never sets a session cookie"
+    );
+}
+
+/// A failure page sends a person to /login?error=<code>.
+async fn assert_failure_page(r: reqwest::Response, status: StatusCode, code: &str) {
+    assert_eq!(r.status(), status, "status for {code}");
+    assert_cleared_flow_cookie(&r);
+    assert_no_session_cookie(&r);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    assert!(
+        r.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .starts_with("default-src 'none'")
+    );
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains(&format!("content=\"0;url=/login?error={code}\"")),
+        "meta refresh to /login?error={code}: {body}"
+    );
+    assert!(body.contains(&format!("href=\"/login?error={code}\"")));
+}
+
+#[tokio::test]
+async fn github_sign_in_creates_a_user_with_the_primary_verified_email() {
+    let (app, gh) = app_with_github(|_| {}).await;
+    let email = unique("octo");
+    let mut user = GithubUser::new(gh_id(), &email);
+    user.emails = vec![
+        ("old@example.com".into(), false, true),
+        ("unverified-primary@example.com".into(), true, false),
+        (email.to_uppercase(), true, true),
+    ];
+    user.emails.swap(1, 2);
+    gh.sign_in_as(user.clone());
+
+    let mut jar = Jar::default();
+    let url = start(&app, &mut jar, Some("/dashboard?tab=1")).await;
+    // The provider URL: PKCE S256, state, the registered redirect URI, the
+    // default scopes; no nonce (GitHub is not OIDC).
+    let parsed = url::Url::parse(&url).unwrap();
+    let q: std::collections::HashMap<String, String> = parsed.query_pairs().into_owned().collect();
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert_eq!(q["code_challenge"].len(), 43);
+    assert!(q["state"].len() >= 43);
+    assert_eq!(
+        q["redirect_uri"],
+        format!("{REDIRECT_BASE}/github/callback")
+    );
+    assert_eq!(q["scope"], "read:user user:email");
+    assert!(!q.contains_key("nonce"));
+
+    let back = at_provider(&app, &url).await;
+    let r = callback(&app, &jar, &back.query).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    assert_eq!(r.headers()["content-type"], "text/html; charset=utf-8");
+    assert!(
+        r.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .starts_with("default-src 'none'")
+    );
+    let session = set_cookie(r.headers(), common::SESSION);
+    assert_eq!(session.http_only(), Some(true));
+    assert_eq!(session.same_site(), Some(SameSite::Strict));
+    assert_eq!(session.secure(), Some(true));
+    set_cookie(r.headers(), common::CSRF);
+    assert_cleared_flow_cookie(&r);
+    jar.absorb(r.headers());
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains("content=\"0;url=/dashboard?tab=1\""),
+        "{body}"
+    );
+    assert!(body.contains("href=\"/dashboard?tab=1\""));
+    assert!(!body.contains("<script"), "no JavaScript needed");
+
+    let me = whoami(&app, &jar).await;
+    assert_eq!(
+        me["user"]["email"], email,
+        "the primary verified email, lowercased"
+    );
+    assert_eq!(me["user"]["email_verified"], true);
+    assert_eq!(me["user"]["name"], user.name.clone().unwrap());
+    // The token request carried the PKCE verifier.
+    assert!(gh.token_requests()[0].contains_key("code_verifier"));
+
+    let ids: Value = app
+        .browser(Method::GET, "/v1/identities", &jar)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ids["identities"][0]["provider"], "github");
+    assert_eq!(ids["identities"][0]["subject"], user.id.to_string());
+    assert_eq!(ids["identities"][0]["email"], email);
+
+    // Password sign-in is impossible for a user made by a provider.
+    assert_eq!(
+        app.login(&email, PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn the_same_github_identity_twice_is_the_same_user() {
+    let (app, gh) = app_with_github(|_| {}).await;
+    gh.sign_in_as(GithubUser::new(gh_id(), &unique("twice")));
+    let mut first = Jar::default();
+    assert_eq!(
+        sign_in(&app, &mut first, None).await.status(),
+        StatusCode::OK
+    );
+    let mut second = Jar::default();
+    assert_eq!(
+        sign_in(&app, &mut second, None).await.status(),
+        StatusCode::OK
+    );
+    let (a, b) = (whoami(&app, &first).await, whoami(&app, &second).await);
+    assert_eq!(a["user"]["id"], b["user"]["id"]);
+    assert_ne!(
+        a["session"]["id"], b["session"]["id"],
+        "each sign-in is a new session"
+    );
+}
+
+#[tokio::test]
+async fn no_verified_email_means_no_new_user() {
+    let (app, gh) = app_with_github(|_| {}).await;
+    let mut user = GithubUser::new(gh_id(), &unique("noverify"));
+    user.emails[0].2 = false;
+    gh.sign_in_as(user);
+    let mut jar = Jar::default();
+    let r = sign_in(&app, &mut jar, None).await;
+    assert_failure_page(r, StatusCode::UNPROCESSABLE_ENTITY, "email_required").await;
+}
+
+#[tokio::test]
+async fn an_existing_email_is_not_linked_unless_configured_and_verified() {
+    // Default: refused with account_exists.
+    let (app, gh) = app_with_github(|_| {}).await;
+    let email = unique("taken");
+    app.register(&email).await;
+    gh.sign_in_as(GithubUser::new(gh_id(), &email));
+    let mut jar = Jar::default();
+    let r = sign_in(&app, &mut jar, None).await;
+    assert_failure_page(r, StatusCode::CONFLICT, "account_exists").await;
+
+    // Configured: GitHub's verified primary email links.
+    let (app, gh) = app_with_github(|c| c.oauth_providers[0].link_verified_email = true).await;
+    let (password_jar, _) = app.register(&email).await;
+    gh.sign_in_as(GithubUser::new(gh_id(), &email));
+    let mut jar = Jar::default();
+    assert_eq!(sign_in(&app, &mut jar, None).await.status(), StatusCode::OK);
+    assert_eq!(
+        whoami(&app, &jar).await["user"]["id"],
+        whoami(&app, &password_jar).await["user"]["id"]
+    );
+}
+
+#[tokio::test]
+async fn a_signed_in_start_links_and_identities_can_be_unlinked_but_not_the_last() {
+    let (app, gh) = app_with_github(|_| {}).await;
+    let email = unique("linker");
+    let (mut jar, me) = app.register(&email).await;
+    // Another email at GitHub: linking does not care, the user is signed in.
+    let octo = GithubUser::new(gh_id(), &unique("other-address"));
+    gh.sign_in_as(octo.clone());
+    let r = sign_in(&app, &mut jar, Some("/account")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        common::set_cookies(r.headers())
+            .iter()
+            .all(|c| c.name() != common::SESSION),
+        "linking keeps the current session"
+    );
+    assert!(r.text().await.unwrap().contains("url=/account"));
+    let listed: Value = app
+        .browser(Method::GET, "/v1/identities", &jar)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["identities"].as_array().unwrap().len(), 1);
+
+    // Signing in with GitHub now reaches the same user.
+    let mut other = Jar::default();
+    sign_in(&app, &mut other, None).await;
+    assert_eq!(whoami(&app, &other).await["user"]["id"], me["user"]["id"]);
+
+    // Someone else cannot link the same GitHub account.
+    let (mut stranger, _) = app.register(&unique("stranger")).await;
+    let r = sign_in(&app, &mut stranger, None).await;
+    assert_failure_page(r, StatusCode::CONFLICT, "identity_taken").await;
+
+    // Unlink needs CSRF like every unsafe request.
+    let r = app
+        .req(Method::DELETE, "/v1/identities/github")
+        .header("cookie", jar.header())
+        .header("origin", ORIGIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = app
+        .browser(Method::DELETE, "/v1/identities/github", &jar)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::NO_CONTENT,
+        "a password user may unlink"
+    );
+    let r = app
+        .browser(Method::DELETE, "/v1/identities/github", &jar)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
+    // A GitHub-only user cannot unlink their only way in.
+    gh.sign_in_as(GithubUser::new(gh_id(), &unique("only-github")));
+    let mut only = Jar::default();
+    sign_in(&app, &mut only, None).await;
+    let r = app
+        .browser(Method::DELETE, "/v1/identities/github", &only)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    let p: Value = r.json().await.unwrap();
+    assert_eq!(p["code"], "last_sign_in_method");
+    assert_eq!(
+        app.req(Method::GET, "/v1/identities")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn the_callback_is_bound_to_the_browser_that_started_it() {
+    let (app, gh) = app_with_github(|_| {}).await;
+    gh.sign_in_as(GithubUser::new(gh_id(), &unique("bound")));
+
+    // Missing cookie.
+    let mut jar = Jar::default();
+    let url = start(&app, &mut jar, None).await;
+    let back = at_provider(&app, &url).await;
+    let r = callback(&app, &Jar::default(), &back.query).await;
+    assert_failure_page(r, StatusCode::FORBIDDEN, "oauth_state_mismatch").await;
+
+    // State mismatch: the right cookie, another state.
+    let mut jar = Jar::default();
+    let url = start(&app, &mut jar, None).await;
+    let back = at_provider(&app, &url).await;
+    let code = back.param("code").unwrap();
+    let r = callback(&app, &jar, &format!("code={code}&state=forged")).await;
+    assert_failure_page(r, StatusCode::FORBIDDEN, "oauth_state_mismatch").await;
+
+    // Tampered cookie: one character changed.
+    let mut jar = Jar::default();
+    let url = start(&app, &mut jar, None).await;
+    let back = at_provider(&app, &url).await;
+    let sealed = jar.cookies[OAUTH].clone();
+    let mut bytes = sealed.into_bytes();
+    let i = bytes.len() / 2;
+    bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+    jar.cookies
+        .insert(OAUTH.into(), String::from_utf8(bytes).unwrap());
+    let r = callback(&app, &jar, &back.query).await;
+    assert_failure_page(r, StatusCode::FORBIDDEN, "oauth_state_mismatch").await;
+
+    // Junk cookie.
+    let mut junk = Jar::default();
+    junk.cookies.insert(
+        OAUTH.into(),
+        "%%%not-base64\u{7f}".escape_default().to_string(),
+    );
+    let r = callback(&app, &junk, &back.query).await;
+    assert_failure_page(r, StatusCode::FORBIDDEN, "oauth_state_mismatch").await;
+
+    // Expired flow: the cookie outlived its ten minutes.
+    let mut jar = Jar::default();
+    let url = start(&app, &mut jar, None).await;
+    let back = at_provider(&app, &url).await;
+    app.clock.advance(time::Duration::seconds(601));
+    let r = callback(&app, &jar, &back.query).await;
+    assert_failure_page(r, StatusCode::FORBIDDEN, "oauth_state_mismatch").await;
+}
+
+#[tokio::test]
+async fn a_cookie_sealed_by_another_deployment_is_refused() {
+    let (app, gh) = app_with_github(|_| {}).await;
+    let (other, _) = app_with_github(|_| {}).await;
+    gh.sign_in_as(GithubUser::new(gh_id(), &unique("foreign")));
+    let mut theirs = Jar::default();
+    start(&other, &mut theirs, None).await;
+    let mut ours = Jar::default();
+    let url = start(&app, &mut ours, None).await;
+    let back = at_provider(&app, &url).await;
+    let r = callback(&app, &theirs, &back.query).await;
+    assert_failure_page(r, StatusCode::FORBIDDEN, "oauth_state_mismatch").await;
+}
+
+#[tokio::test]
+async fn a_code_injected_from_another_browser_fails_pkce_and_replays_fail() {
+    let (app, gh) = app_with_github(|_| {}).await;
+    // The attacker runs a flow as themselves and keeps the code.
+    gh.sign_in_as(GithubUser::new(gh_id(), &unique("attacker")));
+    let mut attacker = Jar::default();
+    let url = start(&app, &mut attacker, None).await;
+    let attackers = at_provider(&app, &url).await;
+    // The victim starts a flow; the attacker gets the victim's browser to
+    // the callback with the victim's state but the attacker's code.
+    let mut victim = Jar::default();
+    let url = start(&app, &mut victim, None).await;
+    let victims = at_provider(&app, &url).await;
+    let injected = format!(
+        "code={}&state={}",
+        attackers.param("code").unwrap(),
+        victims.param("state").unwrap()
+    );
+    let r = callback(&app, &victim, &injected).await;
+    assert_failure_page(r, StatusCode::BAD_REQUEST, "oauth_code_rejected").await;
+
+    // The attacker's own flow, done once, then replayed (cookie kept).
+    let r = callback(&app, &attacker, &attackers.query).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = callback(&app, &attacker, &attackers.query).await;
+    assert_failure_page(r, StatusCode::BAD_REQUEST, "oauth_code_rejected").await;
+
+    // A made-up code.
+    let mut jar = Jar::default();
+    let url = start(&app, &mut jar, None).await;
+    let back = at_provider(&app, &url).await;
+    let made_up = format!("code=made-up&state={}", back.param("state").unwrap());
+    let r = callback(&app, &jar, &made_up).await;
+    assert_failure_page(r, StatusCode::BAD_REQUEST, "oauth_code_rejected").await;
+}
+
+#[tokio::test]
+async fn denied_consent_sends_the_person_back_with_a_reason() {
+    let (app, gh) = app_with_github(|_| {}).await;
+    gh.sign_in_as(GithubUser::new(gh_id(), &unique("denier")));
+    gh.deny_next();
+    let mut jar = Jar::default();
+    let url = start(&app, &mut jar, None).await;
+    let back = at_provider(&app, &url).await;
+    assert_eq!(back.param("error").as_deref(), Some("access_denied"));
+    let r = callback(&app, &jar, &back.query).await;
+    assert_failure_page(r, StatusCode::BAD_REQUEST, "access_denied").await;
+
+    // A client asking for JSON gets problem+json.
+    let r = app
+        .browser(
+            Method::GET,
+            &format!("/v1/oauth/github/callback?{}", back.query),
+            &jar,
+        )
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let p: Value = r.json().await.unwrap();
+    assert_eq!(p["code"], "access_denied");
+    assert_eq!(p["type"], "urn:tessera:error:access_denied");
+}
+
+#[tokio::test]
+async fn return_to_is_only_ever_a_local_path() {
+    let (app, gh) = app_with_github(|_| {}).await;
+    gh.sign_in_as(GithubUser::new(gh_id(), &unique("returner")));
+    for (given, lands) in [
+        ("/account?x=1&y=2", "/account?x=1&amp;y=2"),
+        ("//evil.example/path", "/"),
+        ("/\\evil.example", "/"),
+        ("https://evil.example/", "/"),
+        ("javascript:alert(1)", "/"),
+        ("/a\r\nSet-Cookie: x=y", "/"),
+        (
+            "/\"><script>alert(1)</script>",
+            "/&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;",
+        ),
+    ] {
+        let mut jar = Jar::default();
+        let r = sign_in(&app, &mut jar, Some(given)).await;
+        assert_eq!(r.status(), StatusCode::OK, "{given:?}");
+        let body = r.text().await.unwrap();
+        assert!(
+            body.contains(&format!("content=\"0;url={lands}\"")),
+            "{given:?} lands on {lands:?}: {body}"
+        );
+    }
+    // Over 2 KiB is refused at start.
+    let long = format!("/{}", "a".repeat(2048));
+    let r = app
+        .req(
+            Method::GET,
+            &format!("/v1/oauth/github/start?return_to={long}"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        common::set_cookies(r.headers())
+            .iter()
+            .all(|c| c.name() != OAUTH || c.max_age() == Some(time::Duration::ZERO))
+    );
+}
+
+#[tokio::test]
+async fn the_flow_cookie_has_the_contracted_attributes() {
+    let (app, _gh) = app_with_github(|_| {}).await;
+    let r = app
+        .req(Method::GET, "/v1/oauth/github/start?return_to=/x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FOUND);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let c = set_cookie(r.headers(), OAUTH);
+    assert_eq!(c.http_only(), Some(true));
+    assert_eq!(c.secure(), Some(true));
+    assert_eq!(c.same_site(), Some(SameSite::Lax));
+    assert_eq!(c.path(), Some("/"));
+    assert_eq!(c.domain(), None);
+    assert_eq!(c.max_age(), Some(time::Duration::minutes(10)));
+    // Sealed: neither the state nor the verifier is readable in it.
+    let location = r.headers()["location"].to_str().unwrap();
+    let state = url::Url::parse(location)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
+    assert!(!c.value().contains(&state));
+}
+
+#[tokio::test]
+async fn garbage_at_both_endpoints_is_a_4xx_never_a_5xx() {
+    let (app, gh) = app_with_github(|_| {}).await;
+    gh.sign_in_as(GithubUser::new(gh_id(), &unique("garbage")));
+    let huge = "x".repeat(10_000);
+    let cases = [
+        "/v1/oauth/nope/start".to_owned(),
+        "/v1/oauth/nope/callback?code=a&state=b".to_owned(),
+        "/v1/oauth/github/callback".to_owned(),
+        "/v1/oauth/github/callback?code=&state=".to_owned(),
+        "/v1/oauth/github/callback?code=a".to_owned(),
+        "/v1/oauth/github/callback?code=a&code=b&state=c".to_owned(),
+        format!("/v1/oauth/github/callback?code={huge}&state=x"),
+        "/v1/oauth/github/callback?code=%ff%fe&state=%00".to_owned(),
+        "/v1/oauth/github/callback?code=a&state=%0d%0aSet-Cookie:x".to_owned(),
+        "/v1/oauth/github/start?return_to=/a&return_to=/b".to_owned(),
+        format!("/v1/oauth/{huge}/start"),
+        "/v1/oauth/%2e%2e/start".to_owned(),
+    ];
+    for path in &cases {
+        for cookie in [
+            String::new(),
+            format!("{OAUTH}=junk"),
+            format!("{OAUTH}={huge}"),
+            format!("{OAUTH}=\u{1}"),
+        ] {
+            let r = app
+                .req(Method::GET, path)
+                .header("cookie", cookie.escape_default().to_string())
+                .send()
+                .await
+                .unwrap();
+            let status = r.status();
+            assert!(
+                status.is_client_error(),
+                "{path} with cookie {cookie:.20}: {status}"
+            );
+            assert!(
+                common::set_cookies(r.headers())
+                    .iter()
+                    .all(|c| c.name() != common::SESSION),
+                "{path}: never a session cookie"
+            );
+        }
+    }
+    // Unknown provider: 404 with the code.
+    let r = app
+        .req(Method::GET, "/v1/oauth/nope/start")
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "unknown_provider");
+}
+
+#[tokio::test]
+async fn no_providers_configured_means_oauth_is_404() {
+    let app = spawn_with(|_| {}).await;
+    let r = app
+        .req(Method::GET, "/v1/oauth/github/start")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
+
+async fn exchange(app: &TestApp, form: &[(&str, &str)]) -> (StatusCode, Value) {
+    let r = app
+        .req(Method::POST, "/v1/token")
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.json().await.unwrap())
+}
+
+const EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+const ACCESS: &str = "urn:ietf:params:oauth:token-type:access_token";
+
+#[tokio::test]
+async fn token_exchange_turns_a_github_token_into_tessera_tokens() {
+    let (app, gh) = app_with_github(|_| {}).await;
+    let email = unique("bridge");
+    let octo = GithubUser::new(gh_id(), &email);
+    let token = gh.issue_token(octo.clone());
+    let (status, body) = exchange(
+        &app,
+        &[
+            ("grant_type", EXCHANGE),
+            ("provider", "github"),
+            ("subject_token", &token),
+            ("subject_token_type", ACCESS),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["issued_token_type"], ACCESS);
+    assert!(body["refresh_token"].is_string());
+    let access = body["access_token"].as_str().unwrap();
+
+    // The same GitHub user signing in through the browser is that user.
+    gh.sign_in_as(octo);
+    let mut jar = Jar::default();
+    sign_in(&app, &mut jar, None).await;
+    let me = whoami(&app, &jar).await;
+    let claims: Value = {
+        use base64::Engine;
+        let payload = access.split('.').nth(1).unwrap();
+        serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(payload)
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    assert_eq!(claims["sub"], me["user"]["id"]);
+
+    // The refresh token works like any other.
+    let (status, _) = exchange(
+        &app,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", body["refresh_token"].as_str().unwrap()),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
+    for (form, error) in [
+        (
+            vec![
+                ("provider", "github"),
+                ("subject_token", "gho_unknown"),
+                ("subject_token_type", ACCESS),
+            ],
+            "invalid_grant",
+        ),
+        (
+            vec![
+                ("provider", "gitlab"),
+                ("subject_token", &token),
+                ("subject_token_type", ACCESS),
+            ],
+            "invalid_target",
+        ),
+        (
+            vec![
+                ("provider", "github"),
+                ("subject_token", "bad\u{1}token"),
+                ("subject_token_type", ACCESS),
+            ],
+            "invalid_grant",
+        ),
+        (
+            vec![
+                ("provider", "github"),
+                ("subject_token", &token),
+                ("subject_token_type", "urn:x"),
+            ],
+            "invalid_request",
+        ),
+        (
+            vec![("provider", "github"), ("subject_token_type", ACCESS)],
+            "invalid_request",
+        ),
+    ] {
+        let mut full = vec![("grant_type", EXCHANGE)];
+        full.extend(form.iter().copied());
+        let (status, body) = exchange(&app, &full).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{form:?}: {body}");
+        assert_eq!(body["error"], error, "{form:?}");
+    }
+
+    // The link rules hold here too: an existing password user's email.
+    let existing = unique("bridge-taken");
+    app.register(&existing).await;
+    let t = gh.issue_token(GithubUser::new(gh_id(), &existing));
+    let (status, body) = exchange(
+        &app,
+        &[
+            ("grant_type", EXCHANGE),
+            ("provider", "github"),
+            ("subject_token", &t),
+            ("subject_token_type", ACCESS),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid_grant");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .starts_with("account_exists")
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_provider_is_a_502_not_a_500() {
+    let (app, gh) = app_with_github(|c| {
+        c.oauth_providers[0].token_url = Some("http://127.0.0.1:9/token".into());
+        c.oauth_providers[0].api_url = Some("http://127.0.0.1:9/api".into());
+    })
+    .await;
+    gh.sign_in_as(GithubUser::new(gh_id(), &unique("down")));
+    let mut jar = Jar::default();
+    let r = sign_in(&app, &mut jar, None).await;
+    assert_failure_page(r, StatusCode::BAD_GATEWAY, "provider_unavailable").await;
+    let (status, body) = exchange(
+        &app,
+        &[
+            ("grant_type", EXCHANGE),
+            ("provider", "github"),
+            ("subject_token", "gho_x"),
+            ("subject_token_type", ACCESS),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
+}
