@@ -23,8 +23,10 @@ fi
 
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 NEXT_TELEMETRY_DISABLED=1
 
-step "npm ci"
-npm ci --no-audit --no-fund
+if [ "${TESSERA_NPM_INSTALLED:-}" != 1 ]; then
+  step "npm ci"
+  npm ci --no-audit --no-fund
+fi
 
 if [ -z "${TESSERA_BIN:-}" ]; then
   step "cargo build -p tessera --bin tessera"
@@ -36,6 +38,9 @@ fi
 case "$TESSERA_BIN" in /*) ;; *) TESSERA_BIN="$ROOT/$TESSERA_BIN" ;; esac
 [ -x "$TESSERA_BIN" ] || { echo "tessera binary not found: $TESSERA_BIN" >&2; exit 1; }
 export TESSERA_BIN
+
+step "the local OIDC test provider's self-test (a test double's own check)"
+npm test -w tessera-test-oidc-provider
 
 step "build @tessera/next (tsc)"
 npm run build -w @tessera/next

@@ -78,6 +78,10 @@ else
 fi
 cargo deny --offline check licenses bans sources
 
+step "npm ci (the JS workspaces; the Rust OAuth tests run the npm oidc-provider)"
+PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+export TESSERA_NPM_INSTALLED=1
+
 step "cargo test (workspace)"
 cargo test --workspace --locked
 

@@ -11,6 +11,11 @@ import { freePort, run, start, stop, waitForHttp, waitForLine, type Started } fr
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, "../..");
 const demoDir = join(repoRoot, "examples/next-demo");
+const oidcProviderScript = join(repoRoot, "tests/oidc-provider/server.mjs");
+
+/** The test provider's client, passed explicitly to it and to tessera. */
+const OIDC_CLIENT_ID = "tessera-test";
+const OIDC_CLIENT_SECRET = "tessera-test-secret";
 
 /**
  * Starts a real tessera server (fresh SQLite data dir, free port), the demo
@@ -19,9 +24,13 @@ const demoDir = join(repoRoot, "examples/next-demo");
  * a production proxy does (public origin http://localhost:PROXY_PORT). The
  * demo runs with its own defaults for the client IP (rightmost entry of
  * X-Forwarded-For), so what a browser claims in that header is never
- * believed. Publishes the URLs to the tests through the environment
- * (E2E_DIRECT_URL is `next start` itself, without the proxy) and returns the
- * teardown. Set TESSERA_E2E_SKIP_BUILD=1 when the demo was just built.
+ * believed. Before tessera it starts the local test OIDC provider
+ * (tests/oidc-provider, a real `oidc-provider` with its dev login and consent
+ * pages), configured in tessera and the demo as provider `acme`. Publishes
+ * the URLs to the tests through the environment (E2E_DIRECT_URL is `next
+ * start` itself, without the proxy; E2E_OIDC_URL the provider's issuer) and
+ * returns the teardown. Set TESSERA_E2E_SKIP_BUILD=1 when the demo was just
+ * built.
  */
 export default async function globalSetup(): Promise<() => Promise<void>> {
   const bin = resolve(repoRoot, process.env.TESSERA_BIN ?? join(process.env.CARGO_TARGET_DIR ?? "target", "debug/tessera"));
@@ -32,19 +41,37 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   const proxyPort = await freePort();
   const origin = `http://localhost:${proxyPort}`;
   const bffKey = randomBytes(32).toString("base64url");
+  let oidc: Started | undefined;
   let tessera: Started | undefined;
   let demo: Started | undefined;
   let proxy: AppendingProxy | undefined;
   const teardown = async () => {
     await proxy?.close();
-    await Promise.all([stop(demo), stop(tessera)]);
+    await Promise.all([stop(demo), stop(tessera), stop(oidc)]);
     await rm(dataDir, { recursive: true, force: true });
   };
 
   try {
+    oidc = start(process.execPath, [oidcProviderScript], {
+      env: {
+        ...process.env,
+        OIDC_PORT: "0",
+        OIDC_INTERACTIVE: "1",
+        OIDC_CLIENT_ID,
+        OIDC_CLIENT_SECRET,
+        OIDC_REDIRECT_URIS: `${origin}/api/auth/oauth/acme/callback`,
+      },
+    });
+    const [, oidcUrl] = await waitForLine(oidc, /^oidc-provider listening on (http:\/\/127\.0\.0\.1:\d+)\s*$/, 30_000);
+    if (!oidcUrl) throw new Error("could not parse the OIDC provider's address");
+
     tessera = start(bin, ["serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir], {
       env: {
         ...process.env,
+        TESSERA_OAUTH_PROVIDERS: "acme",
+        TESSERA_OAUTH_ACME_ISSUER: oidcUrl,
+        TESSERA_OAUTH_ACME_CLIENT_ID: OIDC_CLIENT_ID,
+        TESSERA_OAUTH_ACME_CLIENT_SECRET: OIDC_CLIENT_SECRET,
         TESSERA_PUBLIC_ORIGIN: origin,
         TESSERA_BFF_KEY: bffKey,
         TESSERA_LOG: process.env.TESSERA_LOG ?? "warn",
@@ -63,7 +90,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     if (process.env.TESSERA_E2E_SKIP_BUILD !== "1") await run(process.execPath, [nextBin, "build"], { cwd: demoDir, env: nextEnv });
     demo = start(process.execPath, [nextBin, "start", "--port", String(demoPort), "--hostname", "127.0.0.1"], {
       cwd: demoDir,
-      env: { ...nextEnv, TESSERA_URL: tesseraUrl, TESSERA_BFF_KEY: bffKey, APP_ORIGIN: origin },
+      env: { ...nextEnv, TESSERA_URL: tesseraUrl, TESSERA_BFF_KEY: bffKey, APP_ORIGIN: origin, TESSERA_OAUTH_PROVIDERS: "acme" },
     });
     const direct = `http://127.0.0.1:${demoPort}`;
     await waitForHttp(`${direct}/`, demo, 60_000);
@@ -73,6 +100,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     process.env.E2E_DIRECT_URL = direct;
     process.env.E2E_TESSERA_URL = tesseraUrl;
     process.env.E2E_BFF_KEY = bffKey;
+    process.env.E2E_OIDC_URL = oidcUrl;
   } catch (error) {
     await teardown();
     throw error;

@@ -148,9 +148,20 @@ pub fn finish(routes: Router<AppState>, state: AppState) -> Router {
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(CatchPanicLayer::custom(routes::panicked))
         .with_state(state)
+}
+
+/// The request span: method and path only. Query strings stay out of the
+/// logs: the OAuth callback's carries the provider's code and state.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    tracing::debug_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        version = ?request.version(),
+    )
 }
 
 /// The whole app: [`router`] then [`finish`].

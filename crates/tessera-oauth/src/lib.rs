@@ -172,6 +172,14 @@ impl Provider {
         &self.config.name
     }
 
+    /// The OIDC issuer, as configured (no trailing slash).
+    pub fn issuer(&self) -> Option<&str> {
+        self.config
+            .issuer
+            .as_deref()
+            .map(|i| i.trim_end_matches('/'))
+    }
+
     pub fn kind(&self) -> ProviderKind {
         self.config.kind
     }

@@ -47,14 +47,18 @@ pub fn providers(
     check_url(&base, "TESSERA_OAUTH_REDIRECT_BASE")?;
     let mut out = Vec::new();
     for name in names {
-        if name.is_empty()
+        let first_ok = name
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+        if !first_ok
             || name.len() > 40
             || !name
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
         {
             bail!(
-                "TESSERA_OAUTH_PROVIDERS: {name:?} is not a provider name (lowercase letters, digits, _ and -)"
+                "TESSERA_OAUTH_PROVIDERS: {name:?} is not a provider name (up to 40 lowercase letters, digits, _ and -, starting with a letter or digit)"
             );
         }
         if out.iter().any(|p: &ProviderConfig| p.name == name) {
@@ -277,6 +281,7 @@ mod tests {
             .to_string()
         };
         assert!(err("Bad Name", &none).contains("not a provider name"));
+        assert!(err("-x", &none).contains("not a provider name"));
         assert!(err("acme", &none).contains("TESSERA_OAUTH_ACME_CLIENT_ID"));
         let no_issuer = env_of(&[
             ("TESSERA_OAUTH_ACME_CLIENT_ID", "a"),

@@ -21,3 +21,7 @@ export async function changePasswordAction(previous: AuthFormState, formData: Fo
 export async function signOutAction(): Promise<void> {
   await tessera.signOut();
 }
+
+export async function unlinkIdentityAction(previous: AuthFormState, formData: FormData): Promise<AuthFormState> {
+  return tessera.unlinkIdentity(previous, formData);
+}

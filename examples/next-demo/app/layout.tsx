@@ -25,6 +25,7 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
               {session ? (
                 <>
                   <Link href="/dashboard">Dashboard</Link>
+                  <Link href="/account">Account</Link>
                   <Link href="/account/sessions">Devices</Link>
                   <Link href="/account/password">Password</Link>
                   <SignOutButton />

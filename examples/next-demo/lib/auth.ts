@@ -10,6 +10,10 @@ import { createTessera } from "@tessera/next/server";
  *                      empty to send none
  * TRUSTED_PROXY_COUNT  entries from the right of that header written by
  *                      something you trust; default 1
+ * TESSERA_OAUTH_PROVIDERS      the providers tessera is configured with
+ *                              (e.g. github,acme): one "Sign in with …" each
+ * TESSERA_OAUTH_<NAME>_LABEL   what that button says (default: GitHub, or
+ *                              the name capitalised)
  *
  * The defaults fit `next start` facing browsers directly (Next fills
  * X-Forwarded-For from the socket) and one proxy in front that appends to

@@ -1,7 +1,8 @@
 /**
  * `@tessera/next`: what every part of the kit shares: configuration, the
- * server's types, errors with stable codes, redirect sanitising, and the
- * framework-agnostic token client. Nothing here touches secrets or the DOM.
+ * server's types, errors with stable codes, redirect sanitising, OAuth link
+ * and error helpers, and the framework-agnostic token client. Nothing here
+ * touches secrets or the DOM.
  */
 export { defineConfig } from "./config.js";
 export type { TesseraConfig } from "./config.js";
@@ -17,9 +18,22 @@ export type {
   Problem,
   TokenResponse,
   AuthFormState,
+  Identity,
+  IdentityList,
+  OAuthProvider,
 } from "./types.js";
 export { initialAuthFormState } from "./types.js";
 export { sanitizeRedirect, signInUrl } from "./redirect.js";
+export {
+  oauthStartHref,
+  oauthErrorMessage,
+  isProviderName,
+  defaultProviderLabel,
+  OAUTH_ERROR_MESSAGES,
+  OAUTH_GENERIC_ERROR_MESSAGE,
+  PROVIDER_NAME_PATTERN,
+} from "./oauth.js";
+export type { OAuthStartOptions } from "./oauth.js";
 export {
   SESSION_COOKIE,
   CSRF_COOKIE,

@@ -37,6 +37,29 @@ export interface SessionList {
   sessions: DeviceSession[];
 }
 
+/** One row of `GET /v1/identities`: a provider account linked to the user. */
+export interface Identity {
+  /** The provider's configured name, e.g. `github`. */
+  provider: string;
+  /** The user's id at the provider. */
+  subject: string;
+  /** The email the provider gave when the identity was linked, if any. */
+  email: string | null;
+  created_at: string;
+}
+
+export interface IdentityList {
+  identities: Identity[];
+}
+
+/** A provider configured for "Sign in with …" (see `getOAuthProviders()`). */
+export interface OAuthProvider {
+  /** As in `TESSERA_OAUTH_PROVIDERS`, e.g. `github`. */
+  name: string;
+  /** What buttons say, e.g. "GitHub". */
+  label: string;
+}
+
 export interface FieldError {
   field: string;
   message: string;

@@ -7,6 +7,11 @@ const APP = "http://localhost:3000";
 const SESSION = "__Host-tessera_session=abc; Max-Age=7776000; Path=/; Secure; HttpOnly; SameSite=Strict";
 const CSRF = "__Host-tessera_csrf=def; Max-Age=7776000; Path=/; Secure; SameSite=Strict";
 const OTHER = "legacy=1; Expires=Wed, 21 Oct 2037 07:28:00 GMT; Path=/";
+const OAUTH_SET = "__Host-tessera_oauth=sealed.v1; Max-Age=600; Path=/; Secure; HttpOnly; SameSite=Lax";
+const OAUTH_CLEAR = "__Host-tessera_oauth=; Max-Age=0; Path=/; Secure; HttpOnly; SameSite=Lax";
+const BOUNCE =
+  '<!doctype html><meta http-equiv="refresh" content="0;url=/dashboard?tab=1"><a href="/dashboard?tab=1">Continue</a>';
+const FAILURE = '<!doctype html><meta http-equiv="refresh" content="0;url=/login?error=oauth_state_mismatch"><a href="/login?error=oauth_state_mismatch">Back to sign-in</a>';
 
 let upstream: Awaited<ReturnType<typeof startUpstream>>;
 
@@ -22,6 +27,40 @@ beforeAll(async () => {
         ["x-internal-debug", "secret"],
       ]);
       response.end(JSON.stringify({ user: { id: "u1" }, session: { id: "s1" } }));
+    } else if (request.url.startsWith("/v1/oauth/corp/start")) {
+      // Points back at this stub: a handler that followed it would show up in `received`.
+      response.writeHead(302, [
+        ["location", `${upstream.url}/provider/authorize?state=s1&code_challenge=c`],
+        ["cache-control", "no-store"],
+        ["set-cookie", OAUTH_SET],
+      ]);
+      response.end();
+    } else if (request.url.startsWith("/v1/oauth/corp/callback?code=good")) {
+      response.writeHead(200, [
+        ["content-type", "text/html; charset=utf-8"],
+        ["content-security-policy", "default-src 'none'"],
+        ["cache-control", "no-store"],
+        ["referrer-policy", "no-referrer"],
+        ["set-cookie", SESSION],
+        ["set-cookie", CSRF],
+        ["set-cookie", OAUTH_CLEAR],
+      ]);
+      response.end(BOUNCE);
+    } else if (request.url.startsWith("/v1/oauth/corp/callback")) {
+      const json = request.headers.accept === "application/json";
+      response.writeHead(403, [
+        ["content-type", json ? "application/problem+json" : "text/html; charset=utf-8"],
+        ["content-security-policy", "default-src 'none'"],
+        ["cache-control", "no-store"],
+        ["set-cookie", OAUTH_CLEAR],
+      ]);
+      response.end(json ? JSON.stringify({ type: "about:blank", title: "Forbidden", status: 403, code: "oauth_state_mismatch" }) : FAILURE);
+    } else if (request.method === "DELETE" && request.url === "/v1/identities/github") {
+      response.writeHead(409, { "content-type": "application/problem+json", "cache-control": "no-store" });
+      response.end(JSON.stringify({ type: "about:blank", title: "Conflict", status: 409, code: "last_sign_in_method" }));
+    } else if (request.method === "DELETE" && request.url.startsWith("/v1/identities/")) {
+      response.writeHead(204, { "cache-control": "no-store" });
+      response.end();
     } else if (request.url.startsWith("/v1/oauth/github/start")) {
       response.writeHead(302, { location: "https://github.example/authorize?state=x", "cache-control": "no-store" });
       response.end();
@@ -81,6 +120,104 @@ describe("route handler: responses", () => {
     async (returnTo) => {
       await handler().GET(new Request(`${APP}/api/auth/oauth/github/start?return_to=${returnTo}`));
       expect(upstream.received.at(-1)?.url).toBe("/v1/oauth/github/start?return_to=%2F");
+    },
+  );
+});
+
+describe("route handler: OAuth", () => {
+  const browserCookies = "theme=dark; __Host-tessera_oauth=sealed.v1; analytics=1";
+
+  it("start: 302 and Location passed through unfollowed, the oauth cookie set, return_to's query kept", async () => {
+    const before = upstream.received.length;
+    const response = await handler().GET(
+      new Request(`${APP}/api/auth/oauth/corp/start?return_to=%2Faccount%3Ftab%3D1%26x%3D2`, {
+        headers: { cookie: "__Host-tessera_session=tok; __Host-tessera_csrf=c1; theme=dark", accept: "text/html" },
+      }),
+    );
+    expect(response.status).toBe(302);
+    expect(response.headers.get("location")).toBe(`${upstream.url}/provider/authorize?state=s1&code_challenge=c`);
+    expect(response.headers.getSetCookie()).toEqual([OAUTH_SET]);
+    expect(response.headers.get("cache-control")).toBe("no-store");
+    // One request upstream: the redirect was not followed.
+    expect(upstream.received.slice(before).map((r) => r.url)).toEqual(["/v1/oauth/corp/start?return_to=%2Faccount%3Ftab%3D1%26x%3D2"]);
+    // A signed-in browser's session reaches tessera, so the flow links instead of signing in.
+    expect(upstream.received.at(-1)?.headers.cookie).toBe("__Host-tessera_session=tok; __Host-tessera_csrf=c1");
+  });
+
+  it("callback: the query string verbatim and the oauth cookie reach tessera; the bounce page comes back whole", async () => {
+    const query = "?code=good%2Bcode%2F1&state=st%3D%3D&iss=http%3A%2F%2F127.0.0.1%3A9000";
+    const response = await handler().GET(
+      new Request(`${APP}/api/auth/oauth/corp/callback${query}`, {
+        headers: { cookie: browserCookies, accept: "text/html,application/xhtml+xml", "sec-fetch-site": "cross-site", "user-agent": "Browser/2" },
+      }),
+    );
+    const sent = upstream.received.at(-1);
+    expect(sent?.method).toBe("GET");
+    expect(sent?.url).toBe(`/v1/oauth/corp/callback${query}`);
+    expect(sent?.headers.cookie).toBe("__Host-tessera_oauth=sealed.v1");
+    expect(sent?.headers["sec-fetch-site"]).toBe("cross-site");
+    expect(sent?.headers["tessera-bff-key"]).toBe("the-bff-key");
+    expect(sent?.body).toBe("");
+
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    expect(response.headers.get("content-security-policy")).toBe("default-src 'none'");
+    expect(response.headers.get("cache-control")).toBe("no-store");
+    expect(response.headers.get("referrer-policy")).toBe("no-referrer");
+    expect(response.headers.getSetCookie()).toEqual([SESSION, CSRF, OAUTH_CLEAR]);
+    expect(await response.text()).toBe(BOUNCE);
+  });
+
+  it("callback failure: the status, the HTML page pointing at /login?error= and the cleared cookie pass through", async () => {
+    const response = await handler().GET(
+      new Request(`${APP}/api/auth/oauth/corp/callback?code=x&state=forged`, { headers: { cookie: browserCookies, accept: "text/html" } }),
+    );
+    expect(response.status).toBe(403);
+    expect(response.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    expect(response.headers.get("content-security-policy")).toBe("default-src 'none'");
+    expect(response.headers.getSetCookie()).toEqual([OAUTH_CLEAR]);
+    expect(await response.text()).toBe(FAILURE);
+  });
+
+  it("callback failure asked for JSON: Accept is forwarded and the problem comes back", async () => {
+    const response = await handler().GET(
+      new Request(`${APP}/api/auth/oauth/corp/callback?code=x&state=forged`, { headers: { accept: "application/json" } }),
+    );
+    expect(upstream.received.at(-1)?.headers.accept).toBe("application/json");
+    expect(response.status).toBe(403);
+    expect(response.headers.get("content-type")).toBe("application/problem+json");
+    expect(await response.json()).toMatchObject({ status: 403, code: "oauth_state_mismatch" });
+  });
+
+  it("identities: GET lists with the session cookie; DELETE unlinks with the CSRF header and Origin", async () => {
+    const cookie = "__Host-tessera_session=tok; __Host-tessera_csrf=c1";
+    await handler().GET(new Request(`${APP}/api/auth/identities`, { headers: { cookie } }));
+    expect(upstream.received.at(-1)).toMatchObject({ method: "GET", url: "/v1/identities", headers: { cookie } });
+
+    const deleted = await handler().DELETE(
+      new Request(`${APP}/api/auth/identities/acme`, { method: "DELETE", headers: { cookie, "x-csrf-token": "c1", origin: APP } }),
+    );
+    expect(deleted.status).toBe(204);
+    expect(deleted.body).toBeNull();
+    expect(upstream.received.at(-1)).toMatchObject({
+      method: "DELETE",
+      url: "/v1/identities/acme",
+      headers: { cookie, "x-csrf-token": "c1", origin: APP },
+    });
+
+    const refused = await handler().DELETE(
+      new Request(`${APP}/api/auth/identities/github`, { method: "DELETE", headers: { cookie, "x-csrf-token": "c1", origin: APP } }),
+    );
+    expect(refused.status).toBe(409);
+    expect(await refused.json()).toMatchObject({ code: "last_sign_in_method" });
+  });
+
+  it.each(["/api/auth/oauth/Acme/start", "/api/auth/oauth/-acme/start", "/api/auth/oauth/corp/finish", "/api/auth/oauth/acme", "/api/auth/identities/acme/x", "/api/auth/identities/ac%2Fme", `/api/auth/oauth/${"a".repeat(65)}/start`])(
+    "refuses %s without calling tessera",
+    async (path) => {
+      const before = upstream.received.length;
+      expect((await handler().GET(new Request(`${APP}${path}`))).status).toBe(404);
+      expect(upstream.received.length).toBe(before);
     },
   );
 });

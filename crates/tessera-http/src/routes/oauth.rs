@@ -448,6 +448,13 @@ async fn complete(
     }
     let now = state.auth.now();
     let flow = open_flow(oauth, parts, provider.name(), returned_state, now)?;
+    // RFC 9207: an authorization response naming another issuer is a
+    // mix-up; the code is not sent anywhere.
+    if let (Some(iss), Some(expected)) = (param(&pairs, "iss"), provider.issuer())
+        && iss.trim_end_matches('/') != expected
+    {
+        return Err(Failure::StateMismatch.into());
+    }
     let verified = provider.finish(code, &flow).await.map_err(Failure::from)?;
 
     if let Some(link) = &flow.link {

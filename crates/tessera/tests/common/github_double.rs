@@ -111,7 +111,11 @@ impl GithubDouble {
     pub fn issue_token(&self, user: GithubUser) -> String {
         let mut i = self.inner.lock().unwrap();
         i.counter += 1;
-        let token = format!("gho_test{}", i.counter);
+        let token = format!(
+            "gho_test{}{}",
+            i.counter,
+            tessera_core::SessionId::new().0.simple()
+        );
         i.tokens.insert(token.clone(), user);
         token
     }
@@ -164,7 +168,11 @@ async fn authorize(
     let challenge = q.get("code_challenge").cloned().unwrap_or_default();
     let user = i.current.clone().expect("sign_in_as before authorizing");
     i.counter += 1;
-    let code = format!("code{}", i.counter);
+    let code = format!(
+        "ghcode{}{}",
+        i.counter,
+        tessera_core::SessionId::new().0.simple()
+    );
     i.codes
         .insert(code.clone(), (user, challenge, redirect.clone(), false));
     Redirect::to(&format!("{redirect}{sep}code={code}&state={state}")).into_response()
@@ -218,7 +226,11 @@ async fn access_token(
     *spent = true;
     let user = user.clone();
     i.counter += 1;
-    let token = format!("gho_issued{}", i.counter);
+    let token = format!(
+        "gho_issued{}{}",
+        i.counter,
+        tessera_core::SessionId::new().0.simple()
+    );
     i.tokens.insert(token.clone(), user);
     Json(json!({"access_token": token, "token_type": "bearer", "scope": "read:user,user:email"}))
         .into_response()

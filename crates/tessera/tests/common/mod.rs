@@ -8,6 +8,7 @@
 )]
 
 pub mod github_double;
+pub mod oidc_provider;
 pub mod process;
 
 use std::collections::BTreeMap;

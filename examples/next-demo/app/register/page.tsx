@@ -1,5 +1,7 @@
 import Link from "next/link";
 import { sanitizeRedirect } from "@tessera/next";
+import { getOAuthProviders } from "@tessera/next/server";
+import { OAuthButtons } from "@/app/components/oauth-buttons";
 import { RegisterForm } from "./register-form";
 
 export const metadata = { title: "Create account · Tessera demo" };
@@ -10,6 +12,7 @@ export default async function RegisterPage({ searchParams }: { searchParams: Pro
     <section className="card">
       <h1>Create account</h1>
       <RegisterForm next={next} />
+      <OAuthButtons providers={getOAuthProviders()} next={next} />
       <p className="muted">
         Already registered? <Link href="/login">Sign in</Link>.
       </p>

@@ -11,4 +11,6 @@ export { createAuthRouteHandler, isAllowedPath } from "./route-handler.js";
 export type { AuthRouteHandler, AuthRouteHandlers } from "./route-handler.js";
 export type { AuthActions, FormAction } from "./actions.js";
 export type { SessionFunctions } from "./session.js";
+export { getOAuthProviders, oauthProviderLabel } from "./oauth.js";
+export type { OAuthEnv, IdentityFunctions } from "./oauth.js";
 export { FORWARDED_REQUEST_HEADERS } from "./headers.js";

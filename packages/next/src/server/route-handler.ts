@@ -1,5 +1,6 @@
 import { resolveConfig, type ResolvedConfig, type TesseraConfig } from "../config.js";
 import { isTesseraError } from "../errors.js";
+import { PROVIDER_NAME_PATTERN } from "../oauth.js";
 import { sanitizeRedirect } from "../redirect.js";
 import { MAX_BODY_BYTES, readLimitedBody } from "./body.js";
 import { downstreamHeaders, upstreamHeaders } from "./headers.js";
@@ -7,7 +8,7 @@ import { problemResponse } from "./problem.js";
 import { fetchUpstream } from "./upstream.js";
 
 const ID = "[A-Za-z0-9_-]{1,128}";
-const PROVIDER = "[a-z0-9][a-z0-9_-]{0,63}";
+const PROVIDER = PROVIDER_NAME_PATTERN;
 
 /**
  * The only `/v1/*` paths a browser may reach through the BFF. Segments are

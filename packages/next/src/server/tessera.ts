@@ -1,10 +1,11 @@
 import { resolveConfig, type ResolvedConfig, type TesseraConfig } from "../config.js";
 import { createAccessTokenGetter } from "./access-token.js";
 import { createAuthActions, type AuthActions } from "./actions.js";
+import { createIdentityFunctions, type IdentityFunctions } from "./oauth.js";
 import { createAuthRouteHandler, type AuthRouteHandlers } from "./route-handler.js";
 import { createSessionFunctions, type SessionFunctions } from "./session.js";
 
-export interface Tessera extends SessionFunctions, AuthActions {
+export interface Tessera extends SessionFunctions, AuthActions, IdentityFunctions {
   /** Export from `app/api/auth/[...tessera]/route.ts`. */
   handlers: AuthRouteHandlers;
   /**
@@ -28,6 +29,7 @@ export function createTessera(config: TesseraConfig): Tessera {
     handlers: createAuthRouteHandler(config),
     ...session,
     ...createAuthActions(current),
+    ...createIdentityFunctions(current),
     getAccessToken: createAccessTokenGetter(current, session.getSession),
   };
 }

@@ -1,0 +1,514 @@
+//! Sign in with an OpenID Connect provider: a real one (npm `oidc-provider`,
+//! `tests/oidc-provider`) on a free port, one per test. The `id_token` checks
+//! (signature, nonce, iss, aud, exp), denied consent, expired codes, the
+//! email-linking rules and the token exchange through userinfo.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
+
+mod common;
+
+use common::oidc_provider::{CLIENT_ID, CLIENT_SECRET, OidcProvider};
+use common::{Jar, TestApp, set_cookie, spawn_with};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+const CALLBACK: &str = "http://localhost:3000/api/auth/oauth/acme/callback";
+
+fn unique(tag: &str) -> String {
+    format!("{tag}-{}", tessera_core::SessionId::new())
+}
+
+fn acme(issuer: &str) -> tessera_oauth::ProviderConfig {
+    tessera_oauth::ProviderConfig {
+        name: "acme".into(),
+        kind: tessera_oauth::ProviderKind::Oidc,
+        client_id: CLIENT_ID.into(),
+        client_secret: CLIENT_SECRET.to_owned().into(),
+        issuer: Some(issuer.to_owned()),
+        scopes: None,
+        authorize_url: None,
+        token_url: None,
+        api_url: None,
+        link_verified_email: false,
+        redirect_uri: CALLBACK.into(),
+    }
+}
+
+async fn setup(
+    env: &[(&str, &str)],
+    tweak: impl FnOnce(&mut tessera_oauth::ProviderConfig),
+) -> (TestApp, OidcProvider) {
+    let provider = OidcProvider::start(&[CALLBACK], env);
+    let mut config = acme(&provider.issuer);
+    tweak(&mut config);
+    let app = spawn_with(move |c| c.oauth_providers.push(config)).await;
+    (app, provider)
+}
+
+async fn start(app: &TestApp, jar: &mut Jar, return_to: &str) -> String {
+    let r = app
+        .browser(
+            Method::GET,
+            &format!("/v1/oauth/acme/start?return_to={return_to}"),
+            jar,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FOUND);
+    jar.absorb(r.headers());
+    r.headers()["location"].to_str().unwrap().to_owned()
+}
+
+async fn callback(app: &TestApp, jar: &Jar, query: &str) -> reqwest::Response {
+    app.browser(
+        Method::GET,
+        &format!("/v1/oauth/acme/callback?{query}"),
+        jar,
+    )
+    .send()
+    .await
+    .unwrap()
+}
+
+/// Start, the provider, the callback: the callback's response.
+async fn flow(app: &TestApp, provider: &OidcProvider, jar: &mut Jar) -> reqwest::Response {
+    let url = start(app, jar, "/dashboard").await;
+    let back = provider.browse(&url, CALLBACK).await;
+    let r = callback(app, jar, &back).await;
+    jar.absorb(r.headers());
+    r
+}
+
+async fn whoami(app: &TestApp, jar: &Jar) -> Value {
+    let r = app
+        .browser(Method::GET, "/v1/session", jar)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json().await.unwrap()
+}
+
+/// A failure: the status, the code in problem+json, never a session.
+async fn assert_fails(r: reqwest::Response, status: StatusCode, code: &str) {
+    assert_eq!(r.status(), status, "expected {code}");
+    assert!(
+        common::set_cookies(r.headers())
+            .iter()
+            .all(|c| c.name() != common::SESSION),
+        "no session cookie on failure"
+    );
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains(&format!("/login?error={code}")),
+        "sends the person to /login?error={code}: {body}"
+    );
+}
+
+#[tokio::test]
+async fn oidc_sign_in_checks_the_id_token_and_creates_the_user() {
+    let (app, provider) = setup(&[], |_| {}).await;
+    let sub = unique("sub");
+    let email = format!("{sub}@Oidc.Test");
+    provider.sign_in_as(&sub, Some(&email), true).await;
+    let mut jar = Jar::default();
+    let url = start(&app, &mut jar, "/dashboard").await;
+    let q: std::collections::HashMap<String, String> = url::Url::parse(&url)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect();
+    assert!(url.starts_with(&format!("{}/auth?", provider.issuer)));
+    assert_eq!(q["response_type"], "code");
+    assert_eq!(q["scope"], "openid email profile");
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert!(q["nonce"].len() >= 43, "a fresh nonce");
+    assert_eq!(q["redirect_uri"], CALLBACK);
+
+    let back = provider.browse(&url, CALLBACK).await;
+    let r = callback(&app, &jar, &back).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    set_cookie(r.headers(), common::SESSION);
+    jar.absorb(r.headers());
+    assert!(r.text().await.unwrap().contains("url=/dashboard"));
+    let me = whoami(&app, &jar).await;
+    assert_eq!(me["user"]["email"], email.to_lowercase());
+    assert_eq!(me["user"]["email_verified"], true);
+    assert_eq!(me["user"]["name"], format!("Name of {sub}"));
+    let ids: Value = app
+        .browser(Method::GET, "/v1/identities", &jar)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ids["identities"][0]["provider"], "acme");
+    assert_eq!(ids["identities"][0]["subject"], sub);
+
+    // The same identity again is the same user.
+    let mut again = Jar::default();
+    assert_eq!(
+        flow(&app, &provider, &mut again).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(whoami(&app, &again).await["user"]["id"], me["user"]["id"]);
+}
+
+#[tokio::test]
+async fn id_tokens_that_fail_a_check_are_refused() {
+    let (app, provider) = setup(&[], |_| {}).await;
+    provider
+        .sign_in_as(
+            &unique("forged"),
+            Some(&format!("{}@oidc.test", unique("f"))),
+            true,
+        )
+        .await;
+    for (how, what) in [
+        (json!({"nonce": "not-the-flow-nonce"}), "nonce mismatch"),
+        (
+            json!({"wrong_key": true}),
+            "signed by a key not in the issuer's JWKS",
+        ),
+        (json!({"aud": "someone-else"}), "wrong audience"),
+        (json!({"iss": "http://127.0.0.1:9"}), "wrong issuer"),
+        (json!({"exp_offset": -3600}), "expired"),
+    ] {
+        provider.misbehave(how).await;
+        let mut jar = Jar::default();
+        let r = flow(&app, &provider, &mut jar).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{what}");
+        assert_fails(r, StatusCode::FORBIDDEN, "id_token_invalid").await;
+    }
+    // Honest again: it works.
+    provider.misbehave(json!({})).await;
+    let mut jar = Jar::default();
+    assert_eq!(
+        flow(&app, &provider, &mut jar).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn denied_consent_and_expired_or_replayed_codes_are_refused() {
+    let (app, provider) = setup(&[("OIDC_CODE_TTL", "1")], |_| {}).await;
+    provider
+        .sign_in_as(
+            &unique("d"),
+            Some(&format!("{}@oidc.test", unique("d"))),
+            true,
+        )
+        .await;
+    provider.deny(true).await;
+    let mut jar = Jar::default();
+    let r = flow(&app, &provider, &mut jar).await;
+    assert_fails(r, StatusCode::BAD_REQUEST, "access_denied").await;
+    provider.deny(false).await;
+
+    // Expired code: the provider's codes live one second here.
+    let mut jar = Jar::default();
+    let url = start(&app, &mut jar, "/").await;
+    let back = provider.browse(&url, CALLBACK).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let r = callback(&app, &jar, &back).await;
+    assert_fails(r, StatusCode::BAD_REQUEST, "oauth_code_rejected").await;
+
+    // Replayed callback: the code was spent by the first use.
+    let mut jar = Jar::default();
+    let url = start(&app, &mut jar, "/").await;
+    let back = provider.browse(&url, CALLBACK).await;
+    assert_eq!(callback(&app, &jar, &back).await.status(), StatusCode::OK);
+    let r = callback(&app, &jar, &back).await;
+    assert_fails(r, StatusCode::BAD_REQUEST, "oauth_code_rejected").await;
+
+    // The authorization response's `iss` (RFC 9207) must be this issuer.
+    let mut jar = Jar::default();
+    let url = start(&app, &mut jar, "/").await;
+    let back = provider.browse(&url, CALLBACK).await;
+    let mixed_up = back.replace("iss=http", "iss=https");
+    let r = callback(&app, &jar, &mixed_up).await;
+    assert_fails(r, StatusCode::FORBIDDEN, "oauth_state_mismatch").await;
+}
+
+#[tokio::test]
+async fn unverified_emails_are_never_linked_verified_ones_only_when_configured() {
+    // Default: an existing user's email is refused, verified or not.
+    let (app, provider) = setup(&[], |_| {}).await;
+    let email = format!("{}@example.com", unique("existing"));
+    app.register(&email).await;
+    provider.sign_in_as(&unique("s1"), Some(&email), true).await;
+    let mut jar = Jar::default();
+    let r = flow(&app, &provider, &mut jar).await;
+    assert_fails(r, StatusCode::CONFLICT, "account_exists").await;
+
+    // Configured to link verified emails.
+    let (app, provider) = setup(&[], |p| p.link_verified_email = true).await;
+    let (password_jar, _) = app.register(&email).await;
+    provider
+        .sign_in_as(&unique("s2"), Some(&email), false)
+        .await;
+    let mut jar = Jar::default();
+    let r = flow(&app, &provider, &mut jar).await;
+    assert_fails(r, StatusCode::CONFLICT, "account_exists").await;
+
+    provider.sign_in_as(&unique("s3"), Some(&email), true).await;
+    let mut jar = Jar::default();
+    assert_eq!(
+        flow(&app, &provider, &mut jar).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        whoami(&app, &jar).await["user"]["id"],
+        whoami(&app, &password_jar).await["user"]["id"],
+        "a verified email links to the existing user"
+    );
+
+    // A new user with an unverified email is created as unverified.
+    let fresh = format!("{}@example.com", unique("fresh"));
+    provider
+        .sign_in_as(&unique("s4"), Some(&fresh), false)
+        .await;
+    let mut jar = Jar::default();
+    assert_eq!(
+        flow(&app, &provider, &mut jar).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(whoami(&app, &jar).await["user"]["email_verified"], false);
+
+    // No email at all: no new user.
+    provider.sign_in_as(&unique("s5"), None, false).await;
+    let mut jar = Jar::default();
+    let r = flow(&app, &provider, &mut jar).await;
+    assert_fails(r, StatusCode::UNPROCESSABLE_ENTITY, "email_required").await;
+}
+
+#[tokio::test]
+async fn token_exchange_asks_userinfo_who_the_token_belongs_to() {
+    let (app, provider) = setup(&[], |_| {}).await;
+    let sub = unique("bridge");
+    provider
+        .sign_in_as(&sub, Some(&format!("{sub}@oidc.test")), true)
+        .await;
+    let token = provider.access_token(CALLBACK).await;
+    let exchange = |subject: String, name: &'static str| {
+        app.req(Method::POST, "/v1/token")
+            .form(&[
+                (
+                    "grant_type",
+                    "urn:ietf:params:oauth:grant-type:token-exchange",
+                ),
+                ("provider", name),
+                ("subject_token", subject.as_str()),
+                (
+                    "subject_token_type",
+                    "urn:ietf:params:oauth:token-type:access_token",
+                ),
+            ])
+            .send()
+    };
+    let r = exchange(token.clone(), "acme").await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let body: Value = r.json().await.unwrap();
+    assert!(body["access_token"].is_string());
+
+    // The browser sign-in of the same subject is the same user.
+    let mut jar = Jar::default();
+    flow(&app, &provider, &mut jar).await;
+    let ids: Value = app
+        .browser(Method::GET, "/v1/identities", &jar)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ids["identities"].as_array().unwrap().len(), 1);
+    assert_eq!(ids["identities"][0]["subject"], sub);
+
+    let r = exchange("made-up-token".into(), "acme").await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_grant");
+}
+
+#[tokio::test]
+async fn a_provider_that_is_down_is_a_502() {
+    let (app, provider) = setup(&[], |_| {}).await;
+    drop(provider);
+    let r = app
+        .req(Method::GET, "/v1/oauth/acme/start")
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_GATEWAY);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["code"],
+        "provider_unavailable"
+    );
+}
+
+/// The real binary at trace level through a GitHub sign-in, an OIDC
+/// sign-in, a failed callback and both token exchanges: no code, state,
+/// nonce, flow cookie, session or CSRF value, provider token, client secret
+/// or issued token appears in its output.
+#[tokio::test]
+async fn trace_logs_carry_no_code_state_token_or_secret() {
+    use common::github_double::{
+        CLIENT_ID as GH_ID, CLIENT_SECRET as GH_SECRET, GithubDouble, GithubUser,
+    };
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let gh = GithubDouble::start().await;
+    let gh_callback = "http://localhost:3000/api/auth/oauth/github/callback";
+    let provider = OidcProvider::start(&[CALLBACK], &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("stderr.log");
+    let mut cmd = common::process::command(dir.path());
+    cmd.env("TESSERA_LOG", "trace")
+        .env("TESSERA_OAUTH_PROVIDERS", "github,acme")
+        .env("TESSERA_OAUTH_GITHUB_CLIENT_ID", GH_ID)
+        .env("TESSERA_OAUTH_GITHUB_CLIENT_SECRET", GH_SECRET)
+        .env(
+            "TESSERA_OAUTH_GITHUB_AUTHORIZE_URL",
+            format!("{}/login/oauth/authorize", gh.base),
+        )
+        .env(
+            "TESSERA_OAUTH_GITHUB_TOKEN_URL",
+            format!("{}/login/oauth/access_token", gh.base),
+        )
+        .env("TESSERA_OAUTH_GITHUB_API_URL", format!("{}/api", gh.base))
+        .env("TESSERA_OAUTH_ACME_ISSUER", &provider.issuer)
+        .env("TESSERA_OAUTH_ACME_CLIENT_ID", CLIENT_ID)
+        .env("TESSERA_OAUTH_ACME_CLIENT_SECRET", CLIENT_SECRET)
+        .stderr(Stdio::from(std::fs::File::create(&log).unwrap()));
+    let mut child = cmd
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let server = common::process::Running {
+        child,
+        base: line
+            .trim()
+            .trim_start_matches("tessera listening on ")
+            .to_owned(),
+    };
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut secrets: Vec<String> = vec![GH_SECRET.into(), CLIENT_SECRET.into()];
+
+    // One browser flow per provider; `fail` sends a forged state instead.
+    let mut run = async |name: &str, redirect: &str, fail: bool| -> Jar {
+        let mut jar = Jar::default();
+        let r = http
+            .get(format!(
+                "{}/v1/oauth/{name}/start?return_to=/x",
+                server.base
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FOUND);
+        jar.absorb(r.headers());
+        secrets.push(jar.cookies["__Host-tessera_oauth"].clone());
+        let url = r.headers()["location"].to_str().unwrap().to_owned();
+        let q: std::collections::HashMap<String, String> = url::Url::parse(&url)
+            .unwrap()
+            .query_pairs()
+            .into_owned()
+            .collect();
+        secrets.push(q["state"].clone());
+        secrets.push(q["code_challenge"].clone());
+        if let Some(n) = q.get("nonce") {
+            secrets.push(n.clone());
+        }
+        let back = if name == "github" {
+            let r = http.get(&url).send().await.unwrap();
+            let location = r.headers()["location"].to_str().unwrap().to_owned();
+            location.split_once('?').unwrap().1.to_owned()
+        } else {
+            provider.browse(&url, redirect).await
+        };
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&back).unwrap();
+        let code = pairs.iter().find(|(k, _)| k == "code").unwrap().1.clone();
+        secrets.push(code.clone());
+        let query = if fail {
+            format!("code={code}&state=forged-state-value")
+        } else {
+            back
+        };
+        let r = http
+            .get(format!("{}/v1/oauth/{name}/callback?{query}", server.base))
+            .header("cookie", jar.header())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().is_success(), !fail, "{name} fail={fail}");
+        jar.absorb(r.headers());
+        jar
+    };
+    gh.sign_in_as(GithubUser::new(4242, "logs-gh@example.com"));
+    let gh_jar = run("github", gh_callback, false).await;
+    provider
+        .sign_in_as("logs-sub", Some("logs-oidc@example.com"), true)
+        .await;
+    let oidc_jar = run("acme", CALLBACK, false).await;
+    run("acme", CALLBACK, true).await;
+    for jar in [&gh_jar, &oidc_jar] {
+        secrets.push(jar.session().to_owned());
+        secrets.push(jar.csrf().to_owned());
+    }
+
+    let gh_token = gh.issue_token(GithubUser::new(4343, "logs-gh2@example.com"));
+    let oidc_token = provider.access_token(CALLBACK).await;
+    for (name, token) in [("github", &gh_token), ("acme", &oidc_token)] {
+        secrets.push(token.clone());
+        let r: Value = http
+            .post(format!("{}/v1/token", server.base))
+            .form(&[
+                (
+                    "grant_type",
+                    "urn:ietf:params:oauth:grant-type:token-exchange",
+                ),
+                ("provider", name),
+                ("subject_token", token.as_str()),
+                (
+                    "subject_token_type",
+                    "urn:ietf:params:oauth:token-type:access_token",
+                ),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let access = r["access_token"].as_str().unwrap().to_owned();
+        secrets.push(access.rsplit('.').next().unwrap().to_owned());
+        secrets.push(r["refresh_token"].as_str().unwrap().to_owned());
+    }
+    drop(server);
+
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.len() > 1000, "trace logging produced output");
+    assert!(
+        text.contains("/v1/oauth/acme/callback"),
+        "requests are logged, by path"
+    );
+    for secret in &secrets {
+        assert!(secret.len() >= 8, "a real value ({secret:?})");
+        assert!(
+            !text.contains(secret.as_str()),
+            "log leaks a secret ({} chars)",
+            secret.len()
+        );
+    }
+}

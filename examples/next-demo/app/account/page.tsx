@@ -1,0 +1,43 @@
+import Link from "next/link";
+import { oauthErrorMessage, oauthStartHref } from "@tessera/next";
+import { getOAuthProviders, oauthProviderLabel } from "@tessera/next/server";
+import { tessera } from "@/lib/auth";
+import { SignInMethods, type LinkableProvider, type LinkedIdentity } from "./sign-in-methods";
+
+export const metadata = { title: "Account · Tessera demo" };
+
+function when(iso: string): string {
+  return new Date(iso).toLocaleString("en-GB", { timeZone: "UTC", dateStyle: "medium", timeStyle: "short" }) + " UTC";
+}
+
+export default async function AccountPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
+  const user = await tessera.requireUser("/account");
+  const { error } = await searchParams;
+  const identities = await tessera.listIdentities();
+  const linked: LinkedIdentity[] = identities.map((identity) => ({
+    provider: identity.provider,
+    label: oauthProviderLabel(identity.provider),
+    email: identity.email,
+    linked: when(identity.created_at),
+  }));
+  const available: LinkableProvider[] = getOAuthProviders()
+    .filter((provider) => !identities.some((identity) => identity.provider === provider.name))
+    .map((provider) => ({ name: provider.name, label: provider.label, href: oauthStartHref(provider.name, "/account") }));
+  return (
+    <section>
+      <h1>Account</h1>
+      <p>
+        Signed in as <strong data-testid="account-email">{user.email}</strong>.
+      </p>
+      <p className="muted">
+        <Link href="/account/sessions">Signed-in devices</Link> · <Link href="/account/password">Change password</Link>
+      </p>
+      {error !== undefined ? (
+        <p className="form-error" role="alert" data-testid="oauth-error">
+          {oauthErrorMessage(error)}
+        </p>
+      ) : null}
+      <SignInMethods linked={linked} available={available} />
+    </section>
+  );
+}
