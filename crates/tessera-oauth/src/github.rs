@@ -23,6 +23,8 @@ type Client = BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointN
 
 pub(crate) struct Github {
     client: Client,
+    client_id: String,
+    client_secret: secrecy::SecretString,
     api: String,
     scopes: Vec<String>,
     http: HttpClient,
@@ -76,6 +78,8 @@ impl Github {
             .set_redirect_uri(url(RedirectUrl::new, &config.redirect_uri, "redirect URI")?);
         Ok(Self {
             client,
+            client_id: config.client_id.clone(),
+            client_secret: config.client_secret.clone(),
             api: config
                 .api_url
                 .as_deref()
@@ -127,7 +131,7 @@ impl Github {
                 }
                 RequestTokenError::Other(e) => OAuthError::Unavailable(e),
             })?;
-        self.identify(token.access_token().secret())
+        self.identify_user(token.access_token().secret())
             .await
             .map_err(|e| match e {
                 OAuthError::TokenRejected => {
@@ -137,9 +141,52 @@ impl Github {
             })
     }
 
+    /// The token exchange: a token handed in from outside must have been
+    /// issued to this OAuth app (GitHub's "check a token" endpoint, with the
+    /// app's own credentials), or a token the user gave any other GitHub
+    /// app could be traded for their Tessera account. Then who it is.
+    pub(crate) async fn identify(&self, token: &str) -> Result<VerifiedIdentity, OAuthError> {
+        let body = serde_json::to_vec(&serde_json::json!({ "access_token": token }))
+            .map_err(|e| OAuthError::Misconfigured(e.to_string()))?;
+        let credentials = base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            format!("{}:{}", self.client_id, self.client_secret.expose_secret()),
+        );
+        let request = http::Request::post(format!(
+            "{}/applications/{}/token",
+            self.api, self.client_id
+        ))
+        .header(http::header::ACCEPT, "application/vnd.github+json")
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .header("X-GitHub-Api-Version", "2022-11-28")
+        .header(http::header::AUTHORIZATION, format!("Basic {credentials}"))
+        .body(body)
+        .map_err(|e| OAuthError::Misconfigured(e.to_string()))?;
+        let response = self
+            .http
+            .send(request)
+            .await
+            .map_err(|e| OAuthError::Unavailable(e.to_string()))?;
+        match response.status().as_u16() {
+            200 => {}
+            404 | 422 => return Err(OAuthError::TokenRejected),
+            401 | 403 => {
+                return Err(OAuthError::Misconfigured(
+                    "GitHub refused the app's client credentials".into(),
+                ));
+            }
+            other => {
+                return Err(OAuthError::Unavailable(format!(
+                    "GitHub token check answered {other}"
+                )));
+            }
+        }
+        self.identify_user(token).await
+    }
+
     /// Who a GitHub access token belongs to. The email is the one
     /// `/user/emails` marks primary and verified, or none.
-    pub(crate) async fn identify(&self, token: &str) -> Result<VerifiedIdentity, OAuthError> {
+    async fn identify_user(&self, token: &str) -> Result<VerifiedIdentity, OAuthError> {
         let user: GithubUser = self.get(token, "/user").await?;
         let emails: Vec<GithubEmail> = self.get(token, "/user/emails").await?;
         let email = emails

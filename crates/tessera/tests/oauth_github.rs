@@ -710,7 +710,18 @@ async fn token_exchange_turns_a_github_token_into_tessera_tokens() {
     .await;
     assert_eq!(status, StatusCode::OK);
 
+    // A real GitHub token, but issued to another GitHub app: refused, or
+    // any app the user ever authorised could sign in as them here.
+    let foreign = gh.issue_foreign_token(GithubUser::new(gh_id(), &unique("foreign")));
     for (form, error) in [
+        (
+            vec![
+                ("provider", "github"),
+                ("subject_token", foreign.as_str()),
+                ("subject_token_type", ACCESS),
+            ],
+            "invalid_grant",
+        ),
         (
             vec![
                 ("provider", "github"),

@@ -12,6 +12,9 @@
 //!   `{"error": "bad_verification_code"}`, as GitHub does.
 //! - `GET /user` and `GET /user/emails` with `Authorization: Bearer`; an
 //!   unknown token is 401 `{"message": "Bad credentials"}`.
+//! - `POST /applications/{client_id}/token` ("check a token", Basic auth
+//!   with the app's id and secret, `{"access_token": …}`): 200 with the
+//!   token's user when it was issued to that app, else 404.
 //!
 //! Never used outside tests.
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
@@ -21,7 +24,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Form, Query, State};
+use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -60,8 +63,8 @@ struct Inner {
     deny: bool,
     /// code -> (user, PKCE challenge, `redirect_uri`, spent)
     codes: HashMap<String, (GithubUser, String, String, bool)>,
-    /// access token -> user
-    tokens: HashMap<String, GithubUser>,
+    /// access token -> (user, issued to our test app)
+    tokens: HashMap<String, (GithubUser, bool)>,
     counter: u64,
     /// Every token request's form, for tests that check what was sent.
     token_requests: Vec<HashMap<String, String>>,
@@ -82,6 +85,7 @@ impl GithubDouble {
             .route("/login/oauth/access_token", post(access_token))
             .route("/api/user", get(user))
             .route("/api/user/emails", get(emails))
+            .route("/api/applications/{client_id}/token", post(check_token))
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -116,7 +120,14 @@ impl GithubDouble {
             i.counter,
             tessera_core::SessionId::new().0.simple()
         );
-        i.tokens.insert(token.clone(), user);
+        i.tokens.insert(token.clone(), (user, true));
+        token
+    }
+
+    /// A valid token for `user` that another GitHub app obtained.
+    pub fn issue_foreign_token(&self, user: GithubUser) -> String {
+        let token = self.issue_token(user);
+        self.inner.lock().unwrap().tokens.get_mut(&token).unwrap().1 = false;
         token
     }
 
@@ -231,7 +242,7 @@ async fn access_token(
         i.counter,
         tessera_core::SessionId::new().0.simple()
     );
-    i.tokens.insert(token.clone(), user);
+    i.tokens.insert(token.clone(), (user, true));
     Json(json!({"access_token": token, "token_type": "bearer", "scope": "read:user,user:email"}))
         .into_response()
 }
@@ -241,7 +252,32 @@ fn bearer_user(inner: &Mutex<Inner>, headers: &HeaderMap) -> Option<GithubUser> 
     let token = v
         .strip_prefix("Bearer ")
         .or_else(|| v.strip_prefix("token "))?;
-    inner.lock().unwrap().tokens.get(token).cloned()
+    inner
+        .lock()
+        .unwrap()
+        .tokens
+        .get(token)
+        .map(|(u, _)| u.clone())
+}
+
+async fn check_token(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    Path(client_id): Path<String>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    if basic_client(&headers) != Some((CLIENT_ID.into(), CLIENT_SECRET.into()))
+        || client_id != CLIENT_ID
+    {
+        return bad_credentials();
+    }
+    let token = body["access_token"].as_str().unwrap_or_default();
+    match inner.lock().unwrap().tokens.get(token) {
+        Some((u, true)) => {
+            Json(json!({"token": token, "user": {"id": u.id, "login": u.login}})).into_response()
+        }
+        _ => (StatusCode::NOT_FOUND, Json(json!({"message": "Not Found"}))).into_response(),
+    }
 }
 
 fn bad_credentials() -> Response {
