@@ -63,3 +63,16 @@ mutate "login keeps the presented session (fixation)" crates/tessera-core/src/au
   "        let record = self.check_credentials(email, password, client).await?;
         self.end_presented(presented).await?;" "        let record = self.check_credentials(email, password, client).await?;
         let _ = presented;" -p tessera --test account
+# OAuth / OIDC (issue 7)
+mutate "OAuth callback state not compared" crates/tessera-http/src/routes/oauth.rs \
+  "if flow.provider != provider || !same_state {" "if flow.provider != provider {" -p tessera --test oauth_github
+mutate "OAuth flow cookie SameSite=Lax -> None" crates/tessera-http/src/routes/oauth.rs \
+  ".same_site(SameSite::Lax)" ".same_site(SameSite::None)" -p tessera --test oauth_github
+mutate "id_token nonce not checked" crates/tessera-oauth/src/oidc.rs \
+  ".claims(&client.id_token_verifier(), &Nonce::new(nonce.to_owned()))" ".claims(&client.id_token_verifier(), |_: Option<&Nonce>| Ok::<(), String>(()))" -p tessera --test oauth_oidc
+mutate "return_to not sanitised" crates/tessera-oauth/src/return_to.rs \
+  "Ok(if safe { raw.to_owned() } else { \"/\".into() })" "Ok(raw.to_owned())" -p tessera --test oauth_github
+mutate "unverified provider email linked" crates/tessera-core/src/auth.rs \
+  "if !(policy.link_verified_email && verified.email_verified) {" "if !policy.link_verified_email {" -p tessera --test oauth_oidc
+mutate "GitHub token exchange skips the app check" crates/tessera-oauth/src/github.rs \
+  "404 | 422 => return Err(OAuthError::TokenRejected)," "404 | 422 => {}" -p tessera --test oauth_github

@@ -13,7 +13,7 @@ use crate::password::PasswordHasher;
 use crate::ratelimit::{LoginGuard, LoginLimits};
 use crate::session::{Session, SessionId, SessionPolicy};
 use crate::store::{
-    IdentityStore, RateLimitStore, RefreshStore, SessionStore, StoreError, UserStore,
+    IdentityStore, RateLimitStore, RefreshStore, SessionStore, StoreError, Unlink, UserStore,
 };
 use crate::token::SessionToken;
 use crate::user::{self, User, UserId, UserRecord};
@@ -335,7 +335,13 @@ impl Auth {
         }
         let email = usable_email(verified.email.as_deref()).ok_or(AuthError::EmailRequired)?;
         if let Some(existing) = self.users.find_user_by_email(&email).await? {
-            if !(policy.link_verified_email && verified.email_verified) {
+            // Both sides must have verified the address: otherwise whoever
+            // registered it first (perhaps an attacker, before its owner
+            // came) would receive the owner's provider account.
+            if !(policy.link_verified_email
+                && verified.email_verified
+                && existing.user.email_verified)
+            {
                 return Err(AuthError::AccountExists);
             }
             if existing.disabled_at.is_some() {
@@ -362,13 +368,31 @@ impl Auth {
             password_hash: None,
             disabled_at: None,
         };
-        match self.users.insert_user(&record).await {
+        let identity = Identity {
+            provider: verified.provider.clone(),
+            subject: verified.subject.clone(),
+            user_id: record.user.id,
+            email: Some(record.user.email.clone()),
+            created_at: self.clock.now(),
+        };
+        // User and identity together: never a user without a way in.
+        match identities
+            .insert_user_with_identity(&record, &identity)
+            .await
+        {
+            Ok(()) => Ok((record.user, Resolution::Created)),
+            // The same identity signed in concurrently and won: that user.
+            Err(StoreError::Conflict("identity")) => {
+                let known = identities
+                    .find_identity(&verified.provider, &verified.subject)
+                    .await?
+                    .ok_or(AuthError::IdentityTaken)?;
+                Ok((self.enabled_user(known.user_id).await?, Resolution::Known))
+            }
             // Someone registered that email meanwhile.
-            Err(StoreError::Conflict(_)) => return Err(AuthError::AccountExists),
-            other => other?,
+            Err(StoreError::Conflict(_)) => Err(AuthError::AccountExists),
+            Err(e) => Err(e.into()),
         }
-        self.insert_identity(verified, &record.user).await?;
-        Ok((record.user, Resolution::Created))
     }
 
     async fn enabled_user(&self, id: UserId) -> Result<User, AuthError> {
@@ -390,8 +414,20 @@ impl Auth {
             email: usable_email(verified.email.as_deref()),
             created_at: self.clock.now(),
         };
-        match self.identity_store()?.insert_identity(&identity).await {
-            Err(StoreError::Conflict(_)) => Err(AuthError::IdentityTaken),
+        let store = self.identity_store()?;
+        match store.insert_identity(&identity).await {
+            Err(StoreError::Conflict(_)) => {
+                // Which rule: the provider account is someone else's, or
+                // this user has another account at that provider.
+                let theirs = store
+                    .find_identity(&verified.provider, &verified.subject)
+                    .await?;
+                if theirs.is_some_and(|i| i.user_id != user.id) {
+                    Err(AuthError::IdentityTaken)
+                } else {
+                    Err(AuthError::ProviderAlreadyLinked)
+                }
+            }
             other => Ok(other?),
         }
     }
@@ -411,23 +447,14 @@ impl Auth {
         current: &Session,
         provider: &str,
     ) -> Result<(), AuthError> {
-        let store = self.identity_store()?;
-        let linked = store.list_identities(current.user.id).await?;
-        if !linked.iter().any(|i| i.provider == provider) {
-            return Err(AuthError::NotFound);
-        }
-        let has_password = self
-            .users
-            .find_user(current.user.id)
+        match self
+            .identity_store()?
+            .delete_identity(current.user.id, provider)
             .await?
-            .is_some_and(|r| r.password_hash.is_some());
-        if !has_password && linked.len() == 1 {
-            return Err(AuthError::LastSignInMethod);
-        }
-        if store.delete_identity(current.user.id, provider).await? {
-            Ok(())
-        } else {
-            Err(AuthError::NotFound)
+        {
+            Unlink::Deleted => Ok(()),
+            Unlink::NotLinked => Err(AuthError::NotFound),
+            Unlink::LastWayIn => Err(AuthError::LastSignInMethod),
         }
     }
 

@@ -47,6 +47,9 @@ pub enum AuthError {
     /// The provider identity is linked to another user.
     #[error("identity linked to another user")]
     IdentityTaken,
+    /// The user already has another account at that provider linked.
+    #[error("another account at this provider is linked")]
+    ProviderAlreadyLinked,
     /// A new user needs an email and the provider gave no usable one.
     #[error("the provider gave no verified email")]
     EmailRequired,

@@ -255,7 +255,26 @@ pub trait IdentityStore: Send + Sync + std::fmt::Debug {
         provider: &str,
         subject: &str,
     ) -> Result<Option<Identity>, StoreError>;
+    /// A new user and their first identity, both or neither. Fails with
+    /// [`StoreError::Conflict`]`("email")` or `("identity")`.
+    async fn insert_user_with_identity(
+        &self,
+        user: &crate::user::NewUser,
+        identity: &Identity,
+    ) -> Result<(), StoreError>;
     /// Oldest first.
     async fn list_identities(&self, user: UserId) -> Result<Vec<Identity>, StoreError>;
-    async fn delete_identity(&self, user: UserId, provider: &str) -> Result<bool, StoreError>;
+    /// Deletes the user's identity at `provider` unless it is their last
+    /// way to sign in (no password and no other identity), deciding
+    /// atomically: two concurrent unlinks cannot both pass the check.
+    async fn delete_identity(&self, user: UserId, provider: &str) -> Result<Unlink, StoreError>;
+}
+
+/// What [`IdentityStore::delete_identity`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unlink {
+    Deleted,
+    NotLinked,
+    /// Refused: the user would have no way left to sign in.
+    LastWayIn,
 }

@@ -165,6 +165,14 @@ fn auth_shape(e: AuthError) -> Shape {
             "identity_taken",
             "This provider account is linked to another user",
         ),
+        AuthError::ProviderAlreadyLinked => Shape {
+            detail: Some("unlink the other account at this provider first".into()),
+            ..shape(
+                S::CONFLICT,
+                "provider_already_linked",
+                "Another account at this provider is linked",
+            )
+        },
         AuthError::EmailRequired => shape(
             S::UNPROCESSABLE_ENTITY,
             "email_required",

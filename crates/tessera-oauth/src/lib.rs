@@ -101,11 +101,16 @@ pub enum OAuthError {
     /// nonce (a binding failure, 403).
     #[error("id_token invalid: {0}")]
     IdTokenInvalid(String),
+    /// The `id_token` was not issued for this flow (a binding failure, 403).
     #[error("nonce mismatch")]
     NonceMismatch,
     /// A provider access token handed to the token exchange was refused.
     #[error("provider token rejected")]
     TokenRejected,
+    /// The token exchange was given a kind of token this provider's tokens
+    /// cannot be checked as (GitHub: access tokens; OIDC: `id_tokens`).
+    #[error("wrong subject token type for this provider")]
+    WrongTokenType,
     /// Configuration the provider cannot work with.
     #[error("provider misconfigured: {0}")]
     Misconfigured(String),
@@ -172,12 +177,9 @@ impl Provider {
         &self.config.name
     }
 
-    /// The OIDC issuer, as configured (no trailing slash).
+    /// The OIDC issuer, exactly as configured.
     pub fn issuer(&self) -> Option<&str> {
-        self.config
-            .issuer
-            .as_deref()
-            .map(|i| i.trim_end_matches('/'))
+        self.config.issuer.as_deref()
     }
 
     pub fn kind(&self) -> ProviderKind {
@@ -235,13 +237,24 @@ impl Provider {
         Ok(identity)
     }
 
-    /// The token exchange bridge: who a provider access token belongs to,
-    /// asked of the provider itself (GitHub's API, OIDC userinfo).
+    /// The token exchange bridge, GitHub: who an access token issued to
+    /// this OAuth app belongs to.
     pub async fn identify_access_token(&self, token: &str) -> Result<VerifiedIdentity, OAuthError> {
-        let mut identity = match &self.inner {
-            Inner::Github(g) => g.identify(token).await?,
-            Inner::Oidc(o) => o.identify(token).await?,
+        let Inner::Github(g) = &self.inner else {
+            return Err(OAuthError::WrongTokenType);
         };
+        let mut identity = g.identify(token).await?;
+        identity.provider.clone_from(&self.config.name);
+        Ok(identity)
+    }
+
+    /// The token exchange bridge, OIDC: who an `id_token` issued to this
+    /// client belongs to.
+    pub async fn identify_id_token(&self, token: &str) -> Result<VerifiedIdentity, OAuthError> {
+        let Inner::Oidc(o) = &self.inner else {
+            return Err(OAuthError::WrongTokenType);
+        };
+        let mut identity = o.identify_id_token(token).await?;
         identity.provider.clone_from(&self.config.name);
         Ok(identity)
     }

@@ -7,13 +7,12 @@ use std::time::{Duration, Instant};
 
 use oauth2::TokenResponse as _;
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims,
+    CoreAuthenticationFlow, CoreClient, CoreIdToken, CoreProviderMetadata, CoreUserInfoClaims,
 };
 use openidconnect::{
-    AccessToken, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken,
-    DiscoveryError, EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, Nonce,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope, TokenResponse,
-    UserInfoError,
+    AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken, DiscoveryError,
+    EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, Nonce, PkceCodeChallenge,
+    PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope, TokenResponse, UserInfoError,
 };
 use secrecy::ExposeSecret;
 use tessera_core::VerifiedIdentity;
@@ -60,7 +59,7 @@ impl Oidc {
             OAuthError::Misconfigured(format!("{}: ISSUER is required", config.name))
         })?;
         Ok(Self {
-            issuer: IssuerUrl::new(issuer.trim_end_matches('/').to_owned())
+            issuer: IssuerUrl::new(issuer.to_owned())
                 .map_err(|e| OAuthError::Misconfigured(format!("issuer: {e}")))?,
             client_id: ClientId::new(config.client_id.clone()),
             client_secret: ClientSecret::new(config.client_secret.expose_secret().to_owned()),
@@ -90,6 +89,20 @@ impl Oidc {
                 DiscoveryError::Request(e) => OAuthError::Unavailable(e.to_string()),
                 other => OAuthError::Unavailable(format!("discovery failed: {other}")),
             })?;
+        // The secret goes to the token endpoint and tokens to userinfo: no
+        // plain http from discovery either (loopback aside, for tests).
+        let endpoints = [
+            metadata.token_endpoint().map(oauth2::TokenUrl::url),
+            metadata
+                .userinfo_endpoint()
+                .map(openidconnect::UserInfoUrl::url),
+            Some(metadata.jwks_uri().url()),
+        ];
+        if let Some(bad) = endpoints.into_iter().flatten().find(|u| !secure(u)) {
+            return Err(OAuthError::Misconfigured(format!(
+                "discovery names a plain-http endpoint: {bad}"
+            )));
+        }
         let client = Arc::new(
             CoreClient::from_provider_metadata(
                 metadata,
@@ -177,36 +190,46 @@ impl Oidc {
         Ok(identity)
     }
 
-    /// The token exchange: userinfo with a provider access token.
-    pub(crate) async fn identify(&self, token: &str) -> Result<VerifiedIdentity, OAuthError> {
+    /// The token exchange: an `id_token` this provider issued to *this*
+    /// client (signature, `iss`, `aud`, `exp`; there is no flow, so no
+    /// nonce to compare). An access token would not do: userinfo answers
+    /// for tokens issued to any client of the provider.
+    pub(crate) async fn identify_id_token(
+        &self,
+        token: &str,
+    ) -> Result<VerifiedIdentity, OAuthError> {
         let client = self.client().await?;
-        let request = client
-            .user_info(AccessToken::new(token.to_owned()), None)
-            .map_err(|_| {
-                OAuthError::Misconfigured("the provider has no userinfo endpoint".into())
+        let id_token: CoreIdToken = token.parse().map_err(|_| OAuthError::TokenRejected)?;
+        let claims = id_token
+            .claims(&client.id_token_verifier(), |_: Option<&Nonce>| Ok(()))
+            .map_err(|e| {
+                tracing::info!(error = %e, "token exchange: id_token refused");
+                OAuthError::TokenRejected
             })?;
-        let info: CoreUserInfoClaims =
-            request
-                .request_async(&self.http)
-                .await
-                .map_err(|e| match e {
-                    UserInfoError::Response(status, _, _)
-                        if status == http::StatusCode::UNAUTHORIZED
-                            || status == http::StatusCode::FORBIDDEN =>
-                    {
-                        OAuthError::TokenRejected
-                    }
-                    other => userinfo_error(other),
-                })?;
-        let mut identity = VerifiedIdentity {
+        Ok(VerifiedIdentity {
             provider: String::new(),
-            subject: info.subject().as_str().to_owned(),
-            email: None,
-            email_verified: false,
-            name: None,
-        };
-        merge(&mut identity, &info);
-        Ok(identity)
+            subject: claims.subject().as_str().to_owned(),
+            email: claims.email().map(|e| e.as_str().to_owned()),
+            email_verified: claims.email_verified().unwrap_or(false),
+            name: claims
+                .name()
+                .and_then(|n| n.get(None))
+                .map(|n| n.as_str().to_owned()),
+        })
+    }
+}
+
+/// https, or http to a loopback host.
+fn secure(url: &url::Url) -> bool {
+    match url.scheme() {
+        "https" => true,
+        "http" => match url.host() {
+            Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        },
+        _ => false,
     }
 }
 

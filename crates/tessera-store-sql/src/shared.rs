@@ -558,14 +558,86 @@ impl tessera_core::store::IdentityStore for $store {
         rows.iter().map(identity_from_row).collect()
     }
 
-    async fn delete_identity(&self, user: UserId, provider: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM identities WHERE user_id = $1 AND provider = $2")
+    async fn delete_identity(
+        &self,
+        user: UserId,
+        provider: &str,
+    ) -> Result<tessera_core::store::Unlink, StoreError> {
+        use tessera_core::store::Unlink;
+        let mut tx = self.pool.begin().await.map_err(err)?;
+        // Writing the user's row first serialises concurrent unlinks of the
+        // same user (a row lock in PostgreSQL, the one writer in SQLite), so
+        // the count below cannot be stale.
+        let locked = sqlx::query("UPDATE users SET id = id WHERE id = $1 RETURNING password_hash")
             .bind(user.to_string())
-            .bind(provider)
-            .execute(&self.pool)
+            .fetch_optional(&mut *tx)
             .await
             .map_err(err)?;
-        Ok(done.rows_affected() == 1)
+        let Some(row) = locked else {
+            return Ok(Unlink::NotLinked);
+        };
+        let has_password = row
+            .try_get::<Option<String>, _>("password_hash")
+            .map_err(err)?
+            .is_some();
+        let providers: Vec<String> = sqlx::query("SELECT provider FROM identities WHERE user_id = $1")
+            .bind(user.to_string())
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(err)?
+            .iter()
+            .map(|r| r.try_get::<String, _>("provider"))
+            .collect::<Result<_, _>>()
+            .map_err(err)?;
+        if !providers.iter().any(|p| p == provider) {
+            return Ok(Unlink::NotLinked);
+        }
+        if !has_password && providers.len() == 1 {
+            return Ok(Unlink::LastWayIn);
+        }
+        sqlx::query("DELETE FROM identities WHERE user_id = $1 AND provider = $2")
+            .bind(user.to_string())
+            .bind(provider)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        tx.commit().await.map_err(err)?;
+        Ok(Unlink::Deleted)
+    }
+
+    async fn insert_user_with_identity(
+        &self,
+        rec: &NewUser,
+        identity: &tessera_core::identity::Identity,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(err)?;
+        sqlx::query(
+            "INSERT INTO users (id, email, name, email_verified, roles, password_hash, created_at, disabled_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(rec.user.id.to_string())
+        .bind(&rec.user.email)
+        .bind(&rec.user.name)
+        .bind(rec.user.email_verified)
+        .bind(roles_to_json(&rec.user.roles))
+        .bind(&rec.password_hash)
+        .bind(ts(rec.user.created_at))
+        .bind(rec.disabled_at.map(ts))
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| store_error(e, "email"))?;
+        sqlx::query(
+            "INSERT INTO identities (provider, subject, user_id, email, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&identity.provider)
+        .bind(&identity.subject)
+        .bind(identity.user_id.to_string())
+        .bind(&identity.email)
+        .bind(ts(identity.created_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| store_error(e, "identity"))?;
+        tx.commit().await.map_err(err)
     }
 }
 

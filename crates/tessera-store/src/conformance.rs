@@ -16,7 +16,9 @@
 use std::time::Duration as StdDuration;
 
 use tessera_core::session::{Session, SessionId, SessionPolicy};
-use tessera_core::store::{RateLimitStore, SecretStore, SessionStore, StoreError, UserStore};
+use tessera_core::store::{
+    RateLimitStore, SecretStore, SessionStore, StoreError, Unlink, UserStore,
+};
 use tessera_core::token::SessionToken;
 use tessera_core::user::{User, UserId, UserRecord};
 use time::{Duration, OffsetDateTime};
@@ -750,12 +752,19 @@ pub async fn identities(users: &dyn UserStore, store: &dyn tessera_core::store::
     );
     assert!(store.list_identities(bob.user.id).await.unwrap().is_empty());
 
-    assert!(
-        !store.delete_identity(bob.user.id, &provider).await.unwrap(),
+    assert_eq!(
+        store.delete_identity(bob.user.id, &provider).await.unwrap(),
+        Unlink::NotLinked,
         "deleting is only ever of the user's own identity"
     );
-    assert!(store.delete_identity(ada.user.id, &provider).await.unwrap());
-    assert!(!store.delete_identity(ada.user.id, &provider).await.unwrap());
+    assert_eq!(
+        store.delete_identity(ada.user.id, &provider).await.unwrap(),
+        Unlink::Deleted
+    );
+    assert_eq!(
+        store.delete_identity(ada.user.id, &provider).await.unwrap(),
+        Unlink::NotLinked
+    );
     assert!(
         store
             .find_identity(&provider, &subject)
@@ -765,8 +774,128 @@ pub async fn identities(users: &dyn UserStore, store: &dyn tessera_core::store::
     );
     assert_eq!(
         store.list_identities(ada.user.id).await.unwrap(),
-        vec![other_provider]
+        vec![other_provider.clone()]
+    );
+    // Ada has a password: her last identity may go too.
+    assert_eq!(
+        store
+            .delete_identity(ada.user.id, &other_provider.provider)
+            .await
+            .unwrap(),
+        Unlink::Deleted
     );
     // Freed, the pair can be linked to someone else.
     store.insert_identity(&stolen).await.unwrap();
+
+    // A password-less user and their identities, created together.
+    let mut carol = sample_user(&unique_email("ident-carol"), t0);
+    carol.password_hash = None;
+    let first = Identity {
+        provider: format!("gh-{}", uuid_like()),
+        subject: uuid_like(),
+        user_id: carol.user.id,
+        email: None,
+        created_at: t0,
+    };
+    store
+        .insert_user_with_identity(&carol, &first)
+        .await
+        .unwrap();
+    assert_eq!(
+        users.find_user(carol.user.id).await.unwrap().unwrap().user,
+        carol.user
+    );
+    assert_eq!(
+        store.list_identities(carol.user.id).await.unwrap(),
+        vec![first.clone()]
+    );
+    // Both or neither: a taken identity leaves no user behind.
+    let dave = sample_user(&unique_email("ident-dave"), t0);
+    let taken = Identity {
+        user_id: dave.user.id,
+        ..first.clone()
+    };
+    assert!(matches!(
+        store.insert_user_with_identity(&dave, &taken).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(
+        users.find_user(dave.user.id).await.unwrap().is_none(),
+        "no half-made user"
+    );
+    let same_email = UserRecord {
+        user: User {
+            id: UserId::new(),
+            ..carol.user.clone()
+        },
+        ..carol.clone()
+    };
+    let fresh = Identity {
+        subject: uuid_like(),
+        user_id: same_email.user.id,
+        ..first.clone()
+    };
+    assert!(matches!(
+        store.insert_user_with_identity(&same_email, &fresh).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(
+        store
+            .find_identity(&fresh.provider, &fresh.subject)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Her only way in cannot be unlinked; with a second one it can.
+    assert_eq!(
+        store
+            .delete_identity(carol.user.id, &first.provider)
+            .await
+            .unwrap(),
+        Unlink::LastWayIn
+    );
+    let second = Identity {
+        provider: format!("oidc-{}", uuid_like()),
+        subject: uuid_like(),
+        created_at: t0 + Duration::seconds(1),
+        ..first.clone()
+    };
+    store.insert_identity(&second).await.unwrap();
+    assert_eq!(
+        store
+            .delete_identity(carol.user.id, &first.provider)
+            .await
+            .unwrap(),
+        Unlink::Deleted
+    );
+    assert_eq!(
+        store
+            .delete_identity(carol.user.id, &second.provider)
+            .await
+            .unwrap(),
+        Unlink::LastWayIn
+    );
+
+    // Two unlinks racing, each of one of a password-less user's two
+    // identities: exactly one wins, one way in always remains.
+    let third = Identity {
+        provider: format!("third-{}", uuid_like()),
+        subject: uuid_like(),
+        created_at: t0 + Duration::seconds(2),
+        ..first.clone()
+    };
+    store.insert_identity(&third).await.unwrap();
+    let (a, b) = futures_util::future::join(
+        store.delete_identity(carol.user.id, &second.provider),
+        store.delete_identity(carol.user.id, &third.provider),
+    )
+    .await;
+    let mut outcomes = [a.unwrap(), b.unwrap()];
+    outcomes.sort_by_key(|o| *o == Unlink::Deleted);
+    assert_eq!(
+        outcomes,
+        [Unlink::LastWayIn, Unlink::Deleted],
+        "racing unlinks"
+    );
+    assert_eq!(store.list_identities(carol.user.id).await.unwrap().len(), 1);
 }

@@ -134,8 +134,24 @@ fn assert_no_session_cookie(r: &reqwest::Response) {
 
 /// A failure page sends a person to /login?error=<code>.
 async fn assert_failure_page(r: reqwest::Response, status: StatusCode, code: &str) {
-    assert_eq!(r.status(), status, "status for {code}");
     assert_cleared_flow_cookie(&r);
+    assert_page(r, status, code).await;
+}
+
+/// A callback that is not this browser's flow: refused, and the flow
+/// cookie (if any) is left alone for the real callback.
+async fn assert_unbound(r: reqwest::Response) {
+    assert!(
+        common::set_cookies(r.headers())
+            .iter()
+            .all(|c| c.name() != OAUTH),
+        "an unbound callback leaves the flow cookie alone"
+    );
+    assert_page(r, StatusCode::FORBIDDEN, "oauth_state_mismatch").await;
+}
+
+async fn assert_page(r: reqwest::Response, status: StatusCode, code: &str) {
+    assert_eq!(r.status(), status, "status for {code}");
     assert_no_session_cookie(&r);
     assert_eq!(r.headers()["cache-control"], "no-store");
     assert!(
@@ -270,7 +286,7 @@ async fn no_verified_email_means_no_new_user() {
 }
 
 #[tokio::test]
-async fn an_existing_email_is_not_linked_unless_configured_and_verified() {
+async fn an_existing_password_account_is_never_taken_over_by_email() {
     // Default: refused with account_exists.
     let (app, gh) = app_with_github(|_| {}).await;
     let email = unique("taken");
@@ -280,15 +296,28 @@ async fn an_existing_email_is_not_linked_unless_configured_and_verified() {
     let r = sign_in(&app, &mut jar, None).await;
     assert_failure_page(r, StatusCode::CONFLICT, "account_exists").await;
 
-    // Configured: GitHub's verified primary email links.
+    // Configured to link verified emails: still refused, because the
+    // password account's email was never verified. Whoever registered it
+    // (perhaps an attacker, before its owner came) must not receive the
+    // owner's GitHub account.
     let (app, gh) = app_with_github(|c| c.oauth_providers[0].link_verified_email = true).await;
     let (password_jar, _) = app.register(&email).await;
     gh.sign_in_as(GithubUser::new(gh_id(), &email));
     let mut jar = Jar::default();
-    assert_eq!(sign_in(&app, &mut jar, None).await.status(), StatusCode::OK);
+    let r = sign_in(&app, &mut jar, None).await;
+    assert_failure_page(r, StatusCode::CONFLICT, "account_exists").await;
+    let ids: Value = app
+        .browser(Method::GET, "/v1/identities", &password_jar)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(
-        whoami(&app, &jar).await["user"]["id"],
-        whoami(&app, &password_jar).await["user"]["id"]
+        ids["identities"],
+        serde_json::json!([]),
+        "nothing was linked"
     );
 }
 
@@ -387,7 +416,7 @@ async fn the_callback_is_bound_to_the_browser_that_started_it() {
     let url = start(&app, &mut jar, None).await;
     let back = at_provider(&app, &url).await;
     let r = callback(&app, &Jar::default(), &back.query).await;
-    assert_failure_page(r, StatusCode::FORBIDDEN, "oauth_state_mismatch").await;
+    assert_unbound(r).await;
 
     // State mismatch: the right cookie, another state.
     let mut jar = Jar::default();
@@ -395,7 +424,14 @@ async fn the_callback_is_bound_to_the_browser_that_started_it() {
     let back = at_provider(&app, &url).await;
     let code = back.param("code").unwrap();
     let r = callback(&app, &jar, &format!("code={code}&state=forged")).await;
-    assert_failure_page(r, StatusCode::FORBIDDEN, "oauth_state_mismatch").await;
+    assert_unbound(r).await;
+    // A forged denial for this flow is unbound too.
+    let r = callback(&app, &jar, "error=access_denied&state=forged").await;
+    assert_unbound(r).await;
+    // The forged callbacks spent nothing: the real one still signs in.
+    let r = callback(&app, &jar, &back.query).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_cleared_flow_cookie(&r);
 
     // Tampered cookie: one character changed.
     let mut jar = Jar::default();
@@ -408,7 +444,7 @@ async fn the_callback_is_bound_to_the_browser_that_started_it() {
     jar.cookies
         .insert(OAUTH.into(), String::from_utf8(bytes).unwrap());
     let r = callback(&app, &jar, &back.query).await;
-    assert_failure_page(r, StatusCode::FORBIDDEN, "oauth_state_mismatch").await;
+    assert_unbound(r).await;
 
     // Junk cookie.
     let mut junk = Jar::default();
@@ -417,7 +453,7 @@ async fn the_callback_is_bound_to_the_browser_that_started_it() {
         "%%%not-base64\u{7f}".escape_default().to_string(),
     );
     let r = callback(&app, &junk, &back.query).await;
-    assert_failure_page(r, StatusCode::FORBIDDEN, "oauth_state_mismatch").await;
+    assert_unbound(r).await;
 
     // Expired flow: the cookie outlived its ten minutes.
     let mut jar = Jar::default();
@@ -439,7 +475,7 @@ async fn a_cookie_sealed_by_another_deployment_is_refused() {
     let url = start(&app, &mut ours, None).await;
     let back = at_provider(&app, &url).await;
     let r = callback(&app, &theirs, &back.query).await;
-    assert_failure_page(r, StatusCode::FORBIDDEN, "oauth_state_mismatch").await;
+    assert_unbound(r).await;
 }
 
 #[tokio::test]
@@ -625,6 +661,27 @@ async fn garbage_at_both_endpoints_is_a_4xx_never_a_5xx() {
             );
         }
     }
+    // With a valid flow cookie and its state: garbage codes and extras.
+    let mut jar = Jar::default();
+    let url = start(&app, &mut jar, None).await;
+    let back = at_provider(&app, &url).await;
+    let state = back.param("state").unwrap();
+    for query in [
+        format!("code=%00%01&state={state}"),
+        format!("code={}&state={state}", "y".repeat(2000)),
+        format!("code=a%0d%0aX:y&state={state}&iss=%ff"),
+        format!("state={state}"),
+        format!("error=&state={state}"),
+    ] {
+        let r = callback(&app, &jar, &query).await;
+        assert!(r.status().is_client_error(), "{query:.40}: {}", r.status());
+        assert!(
+            common::set_cookies(r.headers())
+                .iter()
+                .all(|c| c.name() != common::SESSION)
+        );
+    }
+
     // Unknown provider: 404 with the code.
     let r = app
         .req(Method::GET, "/v1/oauth/nope/start")

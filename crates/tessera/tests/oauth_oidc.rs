@@ -12,6 +12,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 const CALLBACK: &str = "http://localhost:3000/api/auth/oauth/acme/callback";
+/// A second provider at the same issuer, as if it were another one.
+const CALLBACK2: &str = "http://localhost:3000/api/auth/oauth/acme2/callback";
 
 fn unique(tag: &str) -> String {
     format!("{tag}-{}", tessera_core::SessionId::new())
@@ -37,10 +39,17 @@ async fn setup(
     env: &[(&str, &str)],
     tweak: impl FnOnce(&mut tessera_oauth::ProviderConfig),
 ) -> (TestApp, OidcProvider) {
-    let provider = OidcProvider::start(&[CALLBACK], env);
+    let provider = OidcProvider::start(&[CALLBACK, CALLBACK2], env);
     let mut config = acme(&provider.issuer);
     tweak(&mut config);
-    let app = spawn_with(move |c| c.oauth_providers.push(config)).await;
+    let mut second = config.clone();
+    second.name = "acme2".into();
+    second.redirect_uri = CALLBACK2.into();
+    let app = spawn_with(move |c| {
+        c.oauth_providers.push(config);
+        c.oauth_providers.push(second);
+    })
+    .await;
     (app, provider)
 }
 
@@ -72,9 +81,39 @@ async fn callback(app: &TestApp, jar: &Jar, query: &str) -> reqwest::Response {
 
 /// Start, the provider, the callback: the callback's response.
 async fn flow(app: &TestApp, provider: &OidcProvider, jar: &mut Jar) -> reqwest::Response {
-    let url = start(app, jar, "/dashboard").await;
-    let back = provider.browse(&url, CALLBACK).await;
-    let r = callback(app, jar, &back).await;
+    flow_with(app, provider, jar, "acme").await
+}
+
+/// The same through the provider configured as `name` (`acme`, `acme2`).
+async fn flow_with(
+    app: &TestApp,
+    provider: &OidcProvider,
+    jar: &mut Jar,
+    name: &str,
+) -> reqwest::Response {
+    let r = app
+        .browser(
+            Method::GET,
+            &format!("/v1/oauth/{name}/start?return_to=/dashboard"),
+            jar,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FOUND);
+    jar.absorb(r.headers());
+    let url = r.headers()["location"].to_str().unwrap().to_owned();
+    let redirect = format!("http://localhost:3000/api/auth/oauth/{name}/callback");
+    let back = provider.browse(&url, &redirect).await;
+    let r = app
+        .browser(
+            Method::GET,
+            &format!("/v1/oauth/{name}/callback?{back}"),
+            jar,
+        )
+        .send()
+        .await
+        .unwrap();
     jar.absorb(r.headers());
     r
 }
@@ -165,21 +204,32 @@ async fn id_tokens_that_fail_a_check_are_refused() {
             true,
         )
         .await;
-    for (how, what) in [
-        (json!({"nonce": "not-the-flow-nonce"}), "nonce mismatch"),
+    let invalid = (StatusCode::BAD_REQUEST, "id_token_invalid");
+    for (how, what, (status, code)) in [
+        // Not issued for this flow: a binding failure, like a wrong state.
+        (
+            json!({"nonce": "not-the-flow-nonce"}),
+            "nonce mismatch",
+            (StatusCode::FORBIDDEN, "oauth_state_mismatch"),
+        ),
         (
             json!({"wrong_key": true}),
             "signed by a key not in the issuer's JWKS",
+            invalid,
         ),
-        (json!({"aud": "someone-else"}), "wrong audience"),
-        (json!({"iss": "http://127.0.0.1:9"}), "wrong issuer"),
-        (json!({"exp_offset": -3600}), "expired"),
+        (json!({"aud": "someone-else"}), "wrong audience", invalid),
+        (
+            json!({"iss": "http://127.0.0.1:9"}),
+            "wrong issuer",
+            invalid,
+        ),
+        (json!({"exp_offset": -3600}), "expired", invalid),
     ] {
         provider.misbehave(how).await;
         let mut jar = Jar::default();
         let r = flow(&app, &provider, &mut jar).await;
-        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{what}");
-        assert_fails(r, StatusCode::FORBIDDEN, "id_token_invalid").await;
+        assert_eq!(r.status(), status, "{what}");
+        assert_fails(r, status, code).await;
     }
     // Honest again: it works.
     provider.misbehave(json!({})).await;
@@ -232,7 +282,7 @@ async fn denied_consent_and_expired_or_replayed_codes_are_refused() {
 }
 
 #[tokio::test]
-async fn unverified_emails_are_never_linked_verified_ones_only_when_configured() {
+async fn emails_link_only_when_both_sides_verified_them_and_it_is_configured() {
     // Default: an existing user's email is refused, verified or not.
     let (app, provider) = setup(&[], |_| {}).await;
     let email = format!("{}@example.com", unique("existing"));
@@ -244,30 +294,60 @@ async fn unverified_emails_are_never_linked_verified_ones_only_when_configured()
 
     // Configured to link verified emails.
     let (app, provider) = setup(&[], |p| p.link_verified_email = true).await;
-    let (password_jar, _) = app.register(&email).await;
-    provider
-        .sign_in_as(&unique("s2"), Some(&email), false)
-        .await;
+    // A password account (its email never verified) is not taken over,
+    // even by a provider that verified the address.
+    app.register(&email).await;
+    provider.sign_in_as(&unique("s2"), Some(&email), true).await;
     let mut jar = Jar::default();
     let r = flow(&app, &provider, &mut jar).await;
     assert_fails(r, StatusCode::CONFLICT, "account_exists").await;
 
-    provider.sign_in_as(&unique("s3"), Some(&email), true).await;
-    let mut jar = Jar::default();
+    // A user made by one provider with a verified email is reached by
+    // another provider that verified the same email...
+    let shared = format!("{}@example.com", unique("shared"));
+    provider
+        .sign_in_as(&unique("s3"), Some(&shared), true)
+        .await;
+    let mut first = Jar::default();
     assert_eq!(
-        flow(&app, &provider, &mut jar).await.status(),
+        flow(&app, &provider, &mut first).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(whoami(&app, &first).await["user"]["email_verified"], true);
+    // ... but not when the second provider did not verify it.
+    provider
+        .sign_in_as(&unique("s4"), Some(&shared), false)
+        .await;
+    let mut jar = Jar::default();
+    let r = flow_with(&app, &provider, &mut jar, "acme2").await;
+    assert_fails(r, StatusCode::CONFLICT, "account_exists").await;
+    provider
+        .sign_in_as(&unique("s5"), Some(&shared), true)
+        .await;
+    let mut second = Jar::default();
+    assert_eq!(
+        flow_with(&app, &provider, &mut second, "acme2")
+            .await
+            .status(),
         StatusCode::OK
     );
     assert_eq!(
-        whoami(&app, &jar).await["user"]["id"],
-        whoami(&app, &password_jar).await["user"]["id"],
-        "a verified email links to the existing user"
+        whoami(&app, &second).await["user"]["id"],
+        whoami(&app, &first).await["user"]["id"],
+        "linked by the verified email"
     );
+    // Another account at a provider the user has linked already.
+    provider
+        .sign_in_as(&unique("s6"), Some(&shared), true)
+        .await;
+    let mut jar = Jar::default();
+    let r = flow(&app, &provider, &mut jar).await;
+    assert_fails(r, StatusCode::CONFLICT, "provider_already_linked").await;
 
     // A new user with an unverified email is created as unverified.
     let fresh = format!("{}@example.com", unique("fresh"));
     provider
-        .sign_in_as(&unique("s4"), Some(&fresh), false)
+        .sign_in_as(&unique("s7"), Some(&fresh), false)
         .await;
     let mut jar = Jar::default();
     assert_eq!(
@@ -277,40 +357,43 @@ async fn unverified_emails_are_never_linked_verified_ones_only_when_configured()
     assert_eq!(whoami(&app, &jar).await["user"]["email_verified"], false);
 
     // No email at all: no new user.
-    provider.sign_in_as(&unique("s5"), None, false).await;
+    provider.sign_in_as(&unique("s8"), None, false).await;
     let mut jar = Jar::default();
     let r = flow(&app, &provider, &mut jar).await;
     assert_fails(r, StatusCode::UNPROCESSABLE_ENTITY, "email_required").await;
 }
 
+const EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+const ID_TOKEN: &str = "urn:ietf:params:oauth:token-type:id_token";
+const ACCESS_TOKEN: &str = "urn:ietf:params:oauth:token-type:access_token";
+
+async fn exchange(app: &TestApp, token: &str, kind: &str) -> (StatusCode, Value) {
+    let r = app
+        .req(Method::POST, "/v1/token")
+        .form(&[
+            ("grant_type", EXCHANGE),
+            ("provider", "acme"),
+            ("subject_token", token),
+            ("subject_token_type", kind),
+        ])
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.json().await.unwrap())
+}
+
 #[tokio::test]
-async fn token_exchange_asks_userinfo_who_the_token_belongs_to() {
+async fn token_exchange_takes_only_an_id_token_issued_to_this_client() {
     let (app, provider) = setup(&[], |_| {}).await;
     let sub = unique("bridge");
     provider
         .sign_in_as(&sub, Some(&format!("{sub}@oidc.test")), true)
         .await;
-    let token = provider.access_token(CALLBACK).await;
-    let exchange = |subject: String, name: &'static str| {
-        app.req(Method::POST, "/v1/token")
-            .form(&[
-                (
-                    "grant_type",
-                    "urn:ietf:params:oauth:grant-type:token-exchange",
-                ),
-                ("provider", name),
-                ("subject_token", subject.as_str()),
-                (
-                    "subject_token_type",
-                    "urn:ietf:params:oauth:token-type:access_token",
-                ),
-            ])
-            .send()
-    };
-    let r = exchange(token.clone(), "acme").await.unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    let body: Value = r.json().await.unwrap();
+    let tokens = provider.tokens(CALLBACK).await;
+    let (status, body) = exchange(&app, &tokens.id_token, ID_TOKEN).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body["access_token"].is_string());
+    assert!(body["refresh_token"].is_string());
 
     // The browser sign-in of the same subject is the same user.
     let mut jar = Jar::default();
@@ -326,9 +409,29 @@ async fn token_exchange_asks_userinfo_who_the_token_belongs_to() {
     assert_eq!(ids["identities"].as_array().unwrap().len(), 1);
     assert_eq!(ids["identities"][0]["subject"], sub);
 
-    let r = exchange("made-up-token".into(), "acme").await.unwrap();
-    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_grant");
+    // An OIDC access token is refused: userinfo would vouch for a token
+    // any other client of this provider obtained.
+    let (status, body) = exchange(&app, &tokens.access_token, ACCESS_TOKEN).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid_request");
+    // An access token passed off as an id_token, and made-up tokens.
+    for junk in [tokens.access_token.as_str(), "made-up", "a.b.c"] {
+        let (status, body) = exchange(&app, junk, ID_TOKEN).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{junk}");
+        assert_eq!(body["error"], "invalid_grant");
+    }
+    // id_tokens issued to another client, expired, or signed by another key.
+    for how in [
+        json!({"aud": "another-client"}),
+        json!({"exp_offset": -60}),
+        json!({"wrong_key": true}),
+    ] {
+        provider.misbehave(how.clone()).await;
+        let forged = provider.tokens(CALLBACK).await;
+        let (status, body) = exchange(&app, &forged.id_token, ID_TOKEN).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{how}");
+        assert_eq!(body["error"], "invalid_grant", "{how}");
+    }
 }
 
 #[tokio::test]
@@ -468,8 +571,21 @@ async fn trace_logs_carry_no_code_state_token_or_secret() {
     }
 
     let gh_token = gh.issue_token(GithubUser::new(4343, "logs-gh2@example.com"));
-    let oidc_token = provider.access_token(CALLBACK).await;
-    for (name, token) in [("github", &gh_token), ("acme", &oidc_token)] {
+    let oidc = provider.tokens(CALLBACK).await;
+    secrets.push(oidc.access_token.clone());
+    let oidc_token = oidc.id_token.clone();
+    for (name, token, kind) in [
+        (
+            "github",
+            &gh_token,
+            "urn:ietf:params:oauth:token-type:access_token",
+        ),
+        (
+            "acme",
+            &oidc_token,
+            "urn:ietf:params:oauth:token-type:id_token",
+        ),
+    ] {
         secrets.push(token.clone());
         let r: Value = http
             .post(format!("{}/v1/token", server.base))
@@ -480,10 +596,7 @@ async fn trace_logs_carry_no_code_state_token_or_secret() {
                 ),
                 ("provider", name),
                 ("subject_token", token.as_str()),
-                (
-                    "subject_token_type",
-                    "urn:ietf:params:oauth:token-type:access_token",
-                ),
+                ("subject_token_type", kind),
             ])
             .send()
             .await
@@ -495,6 +608,12 @@ async fn trace_logs_carry_no_code_state_token_or_secret() {
         secrets.push(access.rsplit('.').next().unwrap().to_owned());
         secrets.push(r["refresh_token"].as_str().unwrap().to_owned());
     }
+    // What only the providers saw: GitHub's PKCE verifiers and the tokens
+    // it issued to tessera.
+    for form in gh.token_requests() {
+        secrets.push(form["code_verifier"].clone());
+    }
+    secrets.extend(gh.all_tokens());
     drop(server);
 
     let text = std::fs::read_to_string(&log).unwrap();

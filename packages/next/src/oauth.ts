@@ -56,6 +56,8 @@ export const OAUTH_ERROR_MESSAGES: Readonly<Record<string, string>> = Object.fre
   account_exists:
     "An account with this email already exists. Sign in with your password, then link this provider from your account page.",
   identity_taken: "That provider account is already linked to another user.",
+  provider_already_linked:
+    "Another account at this provider is already linked to you. Unlink it first to link this one.",
   email_required: "The provider did not share a verified email address, which is needed to create your account.",
   account_disabled: "This account has been disabled.",
   last_sign_in_method: "This is the only way you can sign in, so it cannot be unlinked. Link another provider first.",

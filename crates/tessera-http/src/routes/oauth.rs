@@ -30,6 +30,9 @@ use crate::problem::{ApiError, Problem};
 
 pub const OAUTH_COOKIE: &str = "__Host-tessera_oauth";
 
+/// Longest sealed flow; browsers keep cookies up to about 4 KiB.
+const MAX_SEALED_BYTES: usize = 3800;
+
 /// Longest `code` or `state` taken from a provider's redirect.
 const MAX_PARAM_BYTES: usize = 2048;
 
@@ -53,6 +56,7 @@ pub enum Failure {
     AccessDenied,
     CodeRejected,
     IdTokenInvalid,
+    NonceMismatch,
     ProviderUnavailable,
     Unauthenticated,
 }
@@ -67,7 +71,9 @@ impl Failure {
                 "invalid_request",
                 "Malformed sign-in request",
             ),
-            Self::StateMismatch => (
+            // A nonce mismatch: the id_token was issued for another flow,
+            // a binding failure like a wrong state.
+            Self::StateMismatch | Self::NonceMismatch => (
                 S::FORBIDDEN,
                 "oauth_state_mismatch",
                 "This sign-in was not started in this browser, or took too long",
@@ -83,7 +89,7 @@ impl Failure {
                 "The provider refused the sign-in code",
             ),
             Self::IdTokenInvalid => (
-                S::FORBIDDEN,
+                S::BAD_REQUEST,
                 "id_token_invalid",
                 "The provider's identity token failed its checks",
             ),
@@ -118,9 +124,9 @@ impl From<OAuthError> for Failure {
             }
             OAuthError::NonceMismatch => {
                 tracing::warn!("OAuth id_token nonce mismatch");
-                Self::IdTokenInvalid
+                Self::NonceMismatch
             }
-            OAuthError::TokenRejected => Self::CodeRejected,
+            OAuthError::TokenRejected | OAuthError::WrongTokenType => Self::CodeRejected,
             OAuthError::Misconfigured(why) => {
                 tracing::error!(error = %why, "OAuth provider misconfigured");
                 Self::ProviderUnavailable
@@ -165,7 +171,15 @@ fn wants_json(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.contains("application/json") || v.contains("application/problem+json"))
 }
 
-fn failure_response(state: &AppState, headers: &HeaderMap, outcome: Outcome) -> Response {
+/// `clear`: the flow cookie belonged to this callback (its state matched),
+/// so it is spent. A callback that does not match leaves it alone: a forged
+/// callback link must not end the flow a person has under way.
+fn failure_response(
+    state: &AppState,
+    headers: &HeaderMap,
+    outcome: Outcome,
+    clear: bool,
+) -> Response {
     let (mut response, code) = match outcome {
         Outcome::Failed(f) => {
             let (status, code, title) = f.status_code();
@@ -195,9 +209,11 @@ fn failure_response(state: &AppState, headers: &HeaderMap, outcome: Outcome) -> 
         .oauth_failures
         .with_label_values(&[code])
         .inc();
-    response
-        .headers_mut()
-        .append(header::SET_COOKIE, clear_flow_cookie());
+    if clear {
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, clear_flow_cookie());
+    }
     response
 }
 
@@ -322,7 +338,7 @@ pub async fn start(
 ) -> Response {
     match begin(&state, &provider, query.as_deref(), &parts).await {
         Ok(r) => r,
-        Err(outcome) => failure_response(&state, &parts.headers, outcome),
+        Err(outcome) => failure_response(&state, &parts.headers, outcome, false),
     }
 }
 
@@ -355,7 +371,12 @@ async fn begin(
         .oauth_started
         .with_label_values(&[provider.name()])
         .inc();
-    let cookie = flow_cookie(oauth.sealer.seal(&flow), tessera_oauth::FLOW_TTL);
+    let sealed = oauth.sealer.seal(&flow);
+    if sealed.len() > MAX_SEALED_BYTES {
+        // The browser would drop a cookie this big and the callback fail.
+        return Err(Failure::InvalidRequest.into());
+    }
+    let cookie = flow_cookie(sealed, tessera_oauth::FLOW_TTL);
     Ok((
         StatusCode::FOUND,
         AppendHeaders([(header::LOCATION, location), (header::SET_COOKIE, cookie)]),
@@ -392,9 +413,19 @@ pub async fn callback(
     Client(client): Client,
     parts: Parts,
 ) -> Response {
-    match complete(&state, &provider, query.as_deref(), &client, &parts).await {
+    let mut matched = false;
+    match complete(
+        &state,
+        &provider,
+        query.as_deref(),
+        &client,
+        &parts,
+        &mut matched,
+    )
+    .await
+    {
         Ok(r) => r,
-        Err(outcome) => failure_response(&state, &parts.headers, outcome),
+        Err(outcome) => failure_response(&state, &parts.headers, outcome, matched),
     }
 }
 
@@ -406,6 +437,7 @@ fn open_flow(
     provider: &str,
     returned_state: &str,
     now: OffsetDateTime,
+    matched: &mut bool,
 ) -> Result<Flow, Failure> {
     let sealed =
         crate::cookies::read(&parts.headers, OAUTH_COOKIE).ok_or(Failure::StateMismatch)?;
@@ -415,7 +447,12 @@ fn open_flow(
         .as_bytes()
         .ct_eq(returned_state.as_bytes())
         .into();
-    if flow.provider != provider || flow.is_expired(now) || !same_state {
+    if flow.provider != provider || !same_state {
+        return Err(Failure::StateMismatch);
+    }
+    // From here on the cookie is this callback's, spent whatever happens.
+    *matched = true;
+    if flow.is_expired(now) {
         return Err(Failure::StateMismatch);
     }
     Ok(flow)
@@ -427,6 +464,7 @@ async fn complete(
     query: Option<&str>,
     client: &tessera_core::ClientInfo,
     parts: &Parts,
+    matched: &mut bool,
 ) -> Result<Response, Outcome> {
     let oauth = oauth_state(state)?;
     let provider = oauth
@@ -437,21 +475,23 @@ async fn complete(
     if pairs.iter().any(|(_, v)| v.len() > MAX_PARAM_BYTES) {
         return Err(Failure::InvalidRequest.into());
     }
+    let returned_state = param(&pairs, "state").filter(|s| !s.is_empty());
+    let code = param(&pairs, "code").filter(|c| !c.is_empty());
+    let now = state.auth.now();
+    // The provider refused (consent denied): only for this browser's flow.
     if param(&pairs, "error").is_some() {
+        let state_param = returned_state.ok_or(Failure::InvalidRequest)?;
+        open_flow(oauth, parts, provider.name(), state_param, now, matched)?;
         return Err(Failure::AccessDenied.into());
     }
-    let (Some(code), Some(returned_state)) = (param(&pairs, "code"), param(&pairs, "state")) else {
+    let (Some(code), Some(returned_state)) = (code, returned_state) else {
         return Err(Failure::InvalidRequest.into());
     };
-    if code.is_empty() || returned_state.is_empty() {
-        return Err(Failure::InvalidRequest.into());
-    }
-    let now = state.auth.now();
-    let flow = open_flow(oauth, parts, provider.name(), returned_state, now)?;
+    let flow = open_flow(oauth, parts, provider.name(), returned_state, now, matched)?;
     // RFC 9207: an authorization response naming another issuer is a
     // mix-up; the code is not sent anywhere.
     if let (Some(iss), Some(expected)) = (param(&pairs, "iss"), provider.issuer())
-        && iss.trim_end_matches('/') != expected
+        && iss != expected
     {
         return Err(Failure::StateMismatch.into());
     }

@@ -41,16 +41,18 @@ pub struct TokenRequest {
     /// Token exchange: the configured provider that issued `subject_token`.
     #[schema(example = "github")]
     pub provider: Option<String>,
-    /// Token exchange: the provider's access token.
+    /// Token exchange: the provider's access token (GitHub) or `id_token` (OIDC).
     #[schema(value_type = Option<String>)]
     pub subject_token: Option<SecretString>,
-    /// Token exchange: `urn:ietf:params:oauth:token-type:access_token`.
+    /// Token exchange: `urn:ietf:params:oauth:token-type:access_token`
+    /// (GitHub) or `urn:ietf:params:oauth:token-type:id_token` (OIDC).
     pub subject_token_type: Option<String>,
 }
 
 /// RFC 8693.
 pub const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 pub const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+pub const ID_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:id_token";
 /// Provider tokens longer than this are refused without asking anyone.
 const MAX_SUBJECT_TOKEN_BYTES: usize = 4096;
 
@@ -172,7 +174,10 @@ impl From<AuthError> for OAuthError {
                 };
                 oauth(StatusCode::BAD_REQUEST, "invalid_grant", why)
             }
-            AuthError::LastSignInMethod | AuthError::EmailTaken | AuthError::Internal(_) => {
+            AuthError::LastSignInMethod
+            | AuthError::ProviderAlreadyLinked
+            | AuthError::EmailTaken
+            | AuthError::Internal(_) => {
                 tracing::error!(error = %e, "token endpoint: internal error");
                 oauth(
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -376,10 +381,13 @@ async fn grant(
     }
 }
 
-/// RFC 8693: a provider access token (say the one Auth.js holds after its
-/// own GitHub sign-in) for Tessera tokens. The provider is asked who the
-/// token belongs to; the user is found, linked or created by the same rules
-/// as a provider sign-in.
+/// RFC 8693: a provider's token (say the one Auth.js holds after its own
+/// sign-in) for Tessera tokens. The provider vouches for it, and only for
+/// a token issued to this deployment's own client: GitHub access tokens are
+/// checked against the OAuth app, OIDC `id_tokens` must carry our client id
+/// as `aud`. (An OIDC access token is refused: userinfo would answer for a
+/// token any other client of the provider obtained.) The user is found,
+/// linked or created by the same rules as a provider sign-in.
 async fn exchange(
     state: &AppState,
     client: &tessera_core::ClientInfo,
@@ -388,13 +396,6 @@ async fn exchange(
     let name = required(req.provider.as_ref(), "provider")?;
     let subject = required(req.subject_token.as_ref(), "subject_token")?;
     let kind = required(req.subject_token_type.as_ref(), "subject_token_type")?;
-    if kind != ACCESS_TOKEN_TYPE {
-        return Err(oauth(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            format!("subject_token_type must be {ACCESS_TOKEN_TYPE}"),
-        ));
-    }
     let provider = state
         .oauth
         .as_ref()
@@ -406,6 +407,17 @@ async fn exchange(
                 "unknown provider",
             )
         })?;
+    let expected = match provider.kind() {
+        tessera_oauth::ProviderKind::Github => ACCESS_TOKEN_TYPE,
+        tessera_oauth::ProviderKind::Oidc => ID_TOKEN_TYPE,
+    };
+    if kind != expected {
+        return Err(oauth(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            format!("subject_token_type must be {expected} for this provider"),
+        ));
+    }
     let subject = subject.expose_secret();
     if subject.is_empty() || subject.len() > MAX_SUBJECT_TOKEN_BYTES {
         return Err(oauth(
@@ -414,25 +426,26 @@ async fn exchange(
             "the provider did not accept the token",
         ));
     }
-    let verified = provider
-        .identify_access_token(subject)
-        .await
-        .map_err(|e| match e {
-            tessera_oauth::OAuthError::Unavailable(why)
-            | tessera_oauth::OAuthError::Misconfigured(why) => {
-                tracing::warn!(error = %why, "token exchange: provider unavailable");
-                oauth(
-                    StatusCode::BAD_GATEWAY,
-                    "temporarily_unavailable",
-                    "the provider could not be reached",
-                )
-            }
-            _ => oauth(
-                StatusCode::BAD_REQUEST,
-                "invalid_grant",
-                "the provider did not accept the token",
-            ),
-        })?;
+    let checked = match provider.kind() {
+        tessera_oauth::ProviderKind::Github => provider.identify_access_token(subject).await,
+        tessera_oauth::ProviderKind::Oidc => provider.identify_id_token(subject).await,
+    };
+    let verified = checked.map_err(|e| match e {
+        tessera_oauth::OAuthError::Unavailable(why)
+        | tessera_oauth::OAuthError::Misconfigured(why) => {
+            tracing::warn!(error = %why, "token exchange: provider unavailable");
+            oauth(
+                StatusCode::BAD_GATEWAY,
+                "temporarily_unavailable",
+                "the provider could not be reached",
+            )
+        }
+        _ => oauth(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "the provider did not accept the token",
+        ),
+    })?;
     let (user, _) = state
         .auth
         .resolve_identity(&verified, None, provider.link_policy(), client)

@@ -131,6 +131,11 @@ impl GithubDouble {
         token
     }
 
+    /// Every access token the double has issued or been told of.
+    pub fn all_tokens(&self) -> Vec<String> {
+        self.inner.lock().unwrap().tokens.keys().cloned().collect()
+    }
+
     pub fn token_requests(&self) -> Vec<HashMap<String, String>> {
         self.inner.lock().unwrap().token_requests.clone()
     }

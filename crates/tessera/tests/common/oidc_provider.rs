@@ -15,6 +15,11 @@ use super::Jar;
 pub const CLIENT_ID: &str = "tessera-test";
 pub const CLIENT_SECRET: &str = "tessera-test-secret";
 
+pub struct Tokens {
+    pub access_token: String,
+    pub id_token: String,
+}
+
 pub struct OidcProvider {
     child: Child,
     pub issuer: String,
@@ -129,9 +134,9 @@ impl OidcProvider {
         panic!("the provider never redirected back");
     }
 
-    /// An access token for the current account, obtained by a client of
-    /// its own (the Auth.js side of the token-exchange bridge).
-    pub async fn access_token(&self, redirect_uri: &str) -> String {
+    /// Tokens for the current account, obtained by a client of its own
+    /// (the Auth.js side of the token-exchange bridge).
+    pub async fn tokens(&self, redirect_uri: &str) -> Tokens {
         use base64::Engine;
         use sha2::Digest;
         let verifier = "a-verifier-of-enough-length-for-pkce-0123456789-abcdefghij";
@@ -168,6 +173,9 @@ impl OidcProvider {
             .unwrap();
         assert_eq!(r.status(), StatusCode::OK);
         let body: Value = r.json().await.unwrap();
-        body["access_token"].as_str().unwrap().to_owned()
+        Tokens {
+            access_token: body["access_token"].as_str().unwrap().to_owned(),
+            id_token: body["id_token"].as_str().unwrap().to_owned(),
+        }
     }
 }
