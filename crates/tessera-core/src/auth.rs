@@ -286,6 +286,26 @@ impl Auth {
         })
     }
 
+    /// Runs `check` (a provider call on something the client sent) under
+    /// the per-IP limit of such calls: failures count like failed logins,
+    /// successes are given back. 429 once the client has failed too often.
+    pub async fn checked_with_provider<T, E, F>(
+        &self,
+        client: &ClientInfo,
+        check: F,
+    ) -> Result<Result<T, E>, AuthError>
+    where
+        F: std::future::Future<Output = Result<T, E>>,
+    {
+        let now = self.clock.now();
+        let key = self.guard.provider_check(client.ip.as_deref(), now).await?;
+        let outcome = check.await;
+        if outcome.is_ok() {
+            self.guard.provider_check_passed(key, now).await?;
+        }
+        Ok(outcome)
+    }
+
     /// Signs in with an identity a provider vouched for: the linked user,
     /// else (by the link rules) a user with that email, else a new user.
     pub async fn sign_in_with_identity(

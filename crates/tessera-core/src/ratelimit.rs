@@ -133,6 +133,38 @@ impl LoginGuard {
         Ok(())
     }
 
+    /// A call that makes the server ask a provider about something a
+    /// client sent (a token to exchange, a code to redeem): counted per
+    /// client IP like failed logins, and given back when it succeeds, so
+    /// nobody can make the server hammer a provider (and get its address
+    /// throttled there) with junk.
+    pub(crate) async fn provider_check(
+        &self,
+        ip: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<Option<String>, AuthError> {
+        let Some(ip) = ip else { return Ok(None) };
+        let key = format!("provider-fail:ip:{}", ip_bucket(ip));
+        let count = self.store.hit(&key, self.limits.window, now).await?;
+        if count.hits > self.limits.max_failures_per_ip {
+            return Err(AuthError::RateLimited {
+                retry_after: retry_after(count.resets_at, now),
+            });
+        }
+        Ok(Some(key))
+    }
+
+    pub(crate) async fn provider_check_passed(
+        &self,
+        key: Option<String>,
+        now: OffsetDateTime,
+    ) -> Result<(), AuthError> {
+        if let Some(key) = key {
+            self.store.release(&key, now).await?;
+        }
+        Ok(())
+    }
+
     pub(crate) async fn succeeded(
         &self,
         attempt: Attempt,

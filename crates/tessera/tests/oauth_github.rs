@@ -870,3 +870,68 @@ async fn an_unreachable_provider_is_a_502_not_a_500() {
     .await;
     assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
 }
+
+#[tokio::test]
+async fn junk_sent_on_to_the_provider_is_limited_per_client_ip() {
+    let (app, gh) = app_with_github(|c| c.login_limits.max_failures_per_ip = 3).await;
+    let from = |ip: &'static str, token: String| {
+        app.req(Method::POST, "/v1/token")
+            .header("tessera-client-ip", ip)
+            .form(&[
+                ("grant_type", EXCHANGE.to_owned()),
+                ("provider", "github".to_owned()),
+                ("subject_token", token),
+                ("subject_token_type", ACCESS.to_owned()),
+            ])
+            .send()
+    };
+    let good = gh.issue_token(GithubUser::new(gh_id(), &unique("limited")));
+    // Successes are given back: any number of them.
+    for _ in 0..5 {
+        assert_eq!(
+            from("192.0.2.9", good.clone()).await.unwrap().status(),
+            StatusCode::OK
+        );
+    }
+    for _ in 0..3 {
+        let r = from("192.0.2.9", "gho_junk".into()).await.unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    }
+    let r = from("192.0.2.9", "gho_junk".into()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers().contains_key("retry-after"));
+    assert_eq!(
+        from("192.0.2.9", good.clone()).await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "the address is limited, whatever it sends"
+    );
+    assert_eq!(
+        from("198.51.100.7", good).await.unwrap().status(),
+        StatusCode::OK,
+        "other addresses are not"
+    );
+
+    // Callbacks with codes the provider refuses count the same.
+    gh.sign_in_as(GithubUser::new(gh_id(), &unique("cb")));
+    let mut jar = Jar::default();
+    let url = start(&app, &mut jar, None).await;
+    let back = at_provider(&app, &url).await;
+    let made_up = format!("code=made-up&state={}", back.param("state").unwrap());
+    let r = app
+        .browser(
+            Method::GET,
+            &format!("/v1/oauth/github/callback?{made_up}"),
+            &jar,
+        )
+        .header("tessera-client-ip", "192.0.2.9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("/login?error=rate_limited")
+    );
+}

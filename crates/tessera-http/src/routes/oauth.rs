@@ -495,7 +495,11 @@ async fn complete(
     {
         return Err(Failure::StateMismatch.into());
     }
-    let verified = provider.finish(code, &flow).await.map_err(Failure::from)?;
+    let verified = state
+        .auth
+        .checked_with_provider(client, provider.finish(code, &flow))
+        .await?
+        .map_err(Failure::from)?;
 
     if let Some(link) = &flow.link {
         let (Ok(user), Ok(session)) = (link.user.parse(), link.session.parse()) else {

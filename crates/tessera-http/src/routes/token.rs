@@ -426,10 +426,13 @@ async fn exchange(
             "the provider did not accept the token",
         ));
     }
-    let checked = match provider.kind() {
-        tessera_oauth::ProviderKind::Github => provider.identify_access_token(subject).await,
-        tessera_oauth::ProviderKind::Oidc => provider.identify_id_token(subject).await,
+    let check = async {
+        match provider.kind() {
+            tessera_oauth::ProviderKind::Github => provider.identify_access_token(subject).await,
+            tessera_oauth::ProviderKind::Oidc => provider.identify_id_token(subject).await,
+        }
     };
+    let checked = state.auth.checked_with_provider(client, check).await?;
     let verified = checked.map_err(|e| match e {
         tessera_oauth::OAuthError::Unavailable(why)
         | tessera_oauth::OAuthError::Misconfigured(why) => {
