@@ -241,7 +241,7 @@ async fn id_tokens_that_fail_a_check_are_refused() {
 }
 
 #[tokio::test]
-async fn denied_consent_and_expired_or_replayed_codes_are_refused() {
+async fn denied_consent_expired_replayed_and_injected_codes_are_refused() {
     let (app, provider) = setup(&[("OIDC_CODE_TTL", "1")], |_| {}).await;
     provider
         .sign_in_as(
@@ -270,6 +270,31 @@ async fn denied_consent_and_expired_or_replayed_codes_are_refused() {
     let back = provider.browse(&url, CALLBACK).await;
     assert_eq!(callback(&app, &jar, &back).await.status(), StatusCode::OK);
     let r = callback(&app, &jar, &back).await;
+    assert_fails(r, StatusCode::BAD_REQUEST, "oauth_code_rejected").await;
+
+    // A code from another browser's flow (the attacker's), injected with
+    // this browser's state: the real provider refuses it, as it was bound
+    // to the other flow's PKCE challenge.
+    let mut attacker = Jar::default();
+    let url = start(&app, &mut attacker, "/").await;
+    let attackers = provider.browse(&url, CALLBACK).await;
+    let mut victim = Jar::default();
+    let url = start(&app, &mut victim, "/").await;
+    let victims = provider.browse(&url, CALLBACK).await;
+    let param = |q: &str, name: &str| {
+        serde_urlencoded::from_str::<Vec<(String, String)>>(q)
+            .unwrap()
+            .into_iter()
+            .find(|(k, _)| k == name)
+            .unwrap()
+            .1
+    };
+    let injected = format!(
+        "code={}&state={}",
+        param(&attackers, "code"),
+        param(&victims, "state")
+    );
+    let r = callback(&app, &victim, &injected).await;
     assert_fails(r, StatusCode::BAD_REQUEST, "oauth_code_rejected").await;
 
     // The authorization response's `iss` (RFC 9207) must be this issuer.
