@@ -53,6 +53,7 @@ psql "$TESSERA_TEST_POSTGRES_URL" -tAc "SELECT datname FROM pg_database WHERE da
 
 step "cargo fmt --check"
 cargo fmt --all --check
+cargo fmt --manifest-path fuzz/Cargo.toml --check
 
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
@@ -84,6 +85,9 @@ export TESSERA_NPM_INSTALLED=1
 
 step "cargo test (workspace)"
 cargo test --workspace --locked
+
+step "cargo fuzz: cookies, tokens, JSON bodies, CSRF, OAuth flow cookie (fixed runs, seeded)"
+bash scripts/fuzz.sh
 
 step "API fuzzing: schemathesis against /openapi.json (bounded, seeded)"
 bash scripts/schemathesis.sh
