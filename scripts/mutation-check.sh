@@ -73,6 +73,20 @@ mutate "id_token nonce not checked" crates/tessera-oauth/src/oidc.rs \
 mutate "return_to not sanitised" crates/tessera-oauth/src/return_to.rs \
   "Ok(if safe { raw.to_owned() } else { \"/\".into() })" "Ok(raw.to_owned())" -p tessera --test oauth_github
 mutate "unverified provider email linked" crates/tessera-core/src/auth.rs \
-  "if !(policy.link_verified_email && verified.email_verified) {" "if !policy.link_verified_email {" -p tessera --test oauth_oidc
+  "                && verified.email_verified
+" "" -p tessera --test oauth_oidc
+mutate "password account taken over by a provider's verified email" crates/tessera-core/src/auth.rs \
+  "                && existing.user.email_verified)" "                )" -p tessera --test oauth_oidc
 mutate "GitHub token exchange skips the app check" crates/tessera-oauth/src/github.rs \
   "404 | 422 => return Err(OAuthError::TokenRejected)," "404 | 422 => {}" -p tessera --test oauth_github
+# The refresh rotation model (proptest on the real app)
+mutate "refresh reuse does not revoke the family (rotation model)" crates/tessera-core/src/tokens.rs \
+  "        self.store
+            .revoke_family(record.family.id, now)
+            .await
+            .map_err(AuthError::from)?;
+        Err(GrantError::InvalidGrant(
+            \"refresh token reuse" "        Err(GrantError::InvalidGrant(
+            \"refresh token reuse" -p tessera --test rotation_properties
+mutate "no grace window for replays (rotation model)" crates/tessera-core/src/tokens.rs \
+  "        if now - spent_at <= self.settings.reuse_grace" "        if now - spent_at <= time::Duration::ZERO" -p tessera --test rotation_properties
