@@ -22,6 +22,11 @@ use tokio::net::TcpListener;
 
 pub use config::{Config, Settings};
 
+/// Largest HTTP/1 request head read (hyper's buffer; its minimum is 8 KiB).
+const MAX_HEADER_BYTES: usize = 32 * 1024;
+/// Largest HTTP/2 header list.
+const MAX_HEADER_BYTES_H2: u32 = 32 * 1024;
+
 /// The SQLite file inside the data dir.
 pub const DATABASE_FILE: &str = "tessera.db";
 
@@ -359,7 +364,13 @@ impl Server {
         builder
             .http1()
             .timer(hyper_util::rt::TokioTimer::new())
-            .header_read_timeout(self.limits.header_read_timeout);
+            .header_read_timeout(self.limits.header_read_timeout)
+            // The request head (line and headers) may not exceed this;
+            // hyper answers 431. A browser's cookies and a BFF's headers fit
+            // many times over.
+            .max_buf_size(MAX_HEADER_BYTES)
+            .max_headers(100);
+        builder.http2().max_header_list_size(MAX_HEADER_BYTES_H2);
         let mut shutdown = std::pin::pin!(shutdown);
         loop {
             let permit = tokio::select! {

@@ -53,6 +53,44 @@ async fn a_client_that_never_finishes_its_headers_is_disconnected() {
 }
 
 #[tokio::test]
+async fn oversized_request_headers_are_refused_with_431() {
+    let app = spawn().await;
+    // 40 KiB of cookie: over the 32 KiB limit on the request head.
+    let r = app
+        .req(reqwest::Method::GET, "/v1/session")
+        .header("cookie", format!("junk={}", "a".repeat(40 * 1024)))
+        .send()
+        .await;
+    match r {
+        Ok(r) => assert_eq!(r.status(), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE),
+        // hyper may close the connection right after its 431.
+        Err(e) => assert!(e.is_request() || e.is_connect(), "{e}"),
+    }
+    // Many headers: over the 100-header limit.
+    let mut many = b"GET /healthz HTTP/1.1\r\nHost: x\r\n".to_vec();
+    for i in 0..150 {
+        many.extend_from_slice(format!("X-H{i}: v\r\n").as_bytes());
+    }
+    many.extend_from_slice(b"\r\n");
+    let mut s = TcpStream::connect(app.addr).await.unwrap();
+    s.write_all(&many).await.unwrap();
+    let (answer, _) = read_until_closed(&mut s, Duration::from_secs(10)).await;
+    assert!(
+        String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 431"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    // A large but reasonable head (a browser with many cookies) is fine.
+    let r = app
+        .req(reqwest::Method::GET, "/healthz")
+        .header("cookie", format!("big={}", "b".repeat(16 * 1024)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+#[tokio::test]
 async fn connections_beyond_the_limit_wait_for_a_free_slot() {
     let app = spawn_with(|c| {
         c.max_connections = 2;
