@@ -54,6 +54,7 @@ psql "$TESSERA_TEST_POSTGRES_URL" -tAc "SELECT datname FROM pg_database WHERE da
 step "cargo fmt --check"
 cargo fmt --all --check
 cargo fmt --manifest-path fuzz/Cargo.toml --check
+python3 scripts/check-security-doc.py
 
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
