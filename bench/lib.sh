@@ -1,0 +1,71 @@
+# Shared by bench/run and bench/scenarios/*.sh (sourced, not run).
+# Expects WORK (a scratch dir), PIDS (an array of processes to kill at the
+# end), SECONDS_PER_RUN and CONNS to be set by bench/run.
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+cpu_ticks() { # pid[,pid...]: user+system ticks, summed
+  local total=0 p
+  for p in ${1//,/ }; do total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
+  echo "$total"
+}
+wait_line() { for _ in $(seq 1 100); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done; echo "no '$2' in $1" >&2; cat "$1" >&2; exit 1; }
+
+# Runs wrk against URL with COOKIE while PID serves (PID may be a
+# comma-separated list: their CPU time adds up); prints
+# "req/s p50_ms p99_ms cpu_us_per_req non2xx".
+measure() {
+  local pid=$1 url=$2 cookie=$3 out="$WORK/wrk.$RANDOM"
+  local before after
+  before=$(cpu_ticks "$pid")
+  taskset -c 1 wrk -t1 -c"$CONNS" -d"${SECONDS_PER_RUN}s" --latency -H "Cookie: $cookie" "${@:4}" "$url" > "$out"
+  after=$(cpu_ticks "$pid")
+  python3 - "$out" "$before" "$after" <<'PY'
+import re, sys, os
+text = open(sys.argv[1]).read()
+before, after = int(sys.argv[2]), int(sys.argv[3])
+tick = os.sysconf("SC_CLK_TCK")
+def ms(v):
+    if not re.match(r"([\d.]+)(us|ms|s)", v): sys.exit(f"unparsed latency {v!r} in:\n{text}")
+    n, unit = re.match(r"([\d.]+)(us|ms|s)", v).groups()
+    return float(n) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+total = int(re.search(r"(\d+) requests in", text).group(1))
+p50 = ms(re.search(r"50%\s+(\S+)", text).group(1))
+p99 = ms(re.search(r"99%\s+(\S+)", text).group(1))
+bad = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+errors = sum(int(x) for x in sock.groups()) if sock else 0
+cpu_us = (after - before) / tick * 1e6 / max(total, 1)
+print(f"{rps:.0f} {p50:.3f} {p99:.3f} {cpu_us:.1f} {(int(bad.group(1)) if bad else 0) + errors}")
+PY
+}
+
+start_tessera() { # name, extra env...
+  local name=$1; shift
+  local port dir
+  port=$(free_port); dir="$WORK/$name"; mkdir -p "$dir"
+  env TESSERA_LOG=warn TESSERA_DATA_DIR="$dir" "$@" taskset -c 0 "$TESSERA" serve --listen "127.0.0.1:$port" > "$dir/out" 2>&1 &
+  PIDS+=("$!"); LAST_PID=$!
+  wait_line "$dir/out" listening
+  # Before the registration below hashes a password (19 MiB of Argon2 memory).
+  LAST_START_RSS_KIB=$(awk '/^VmRSS/ {print $2}' "/proc/$LAST_PID/status")
+  LAST_URL="http://127.0.0.1:$port"
+  LAST_TOKEN=$(curl -fsS -D - -o /dev/null "$LAST_URL/v1/register" -H 'content-type: application/json' \
+    -d "{\"email\":\"bench-$name@example.com\",\"password\":\"benchmark password\"}" |
+    sed -n 's/^set-cookie: __Host-tessera_session=\([^;]*\).*/\1/ip' | tr -d '\r')
+}
+
+
+ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
+verdict() { python3 -c "print('pass' if $1 else 'miss')"; }
+
+# Appends a result row to $ROWS: name rps p50 p99 cpu bad base_rps base_p99 target pass_expr
+# (base_p99 "-": no latency baseline; pass_expr empty: no verdict).
+row() {
+  local name=$1 rps=$2 p50=$3 p99=$4 cpu=$5 bad=$6 brps=$7 bp99=$8 target=$9 expr=${10}
+  local v=""
+  [ -n "$expr" ] && v=$(verdict "$expr")
+  local rp99="–"
+  [ "$bp99" != "-" ] && rp99=$(ratio "$p99" "$bp99")
+  echo "| $name | $rps | $p50 | $p99 | $cpu | $bad | $(ratio "$rps" "$brps") | $rp99 | $target | $v |" >> "$ROWS"
+}

@@ -1,0 +1,157 @@
+//! `tessera-bench-tools argon2 SECONDS`: Argon2id hashes per second with
+//! tessera's default parameters on the calling thread (pin it with
+//! taskset), printed as `hashes_per_sec N`.
+//!
+//! `tessera-bench-tools load URL RATE SECONDS [METHOD [BODY]]` with
+//! optional env `LOAD_COOKIE` and `LOAD_CONTENT_TYPE`: sends RATE requests
+//! per second on a fixed schedule (open loop: a slow answer does not delay
+//! the next request, so queueing shows up in the latencies, which are
+//! measured from each request's scheduled time), then prints
+//! `sent N ok N non2xx N errors N p50_ms X p99_ms X max_ms X` and the
+//! counts per status.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use argon2::{Algorithm, Argon2, Params, Version};
+
+fn argon2_rate(seconds: f64) {
+    let d = tessera_core::Argon2Settings::default();
+    let params = Params::new(d.m_cost, d.t_cost, d.p_cost, Some(32)).expect("valid parameters");
+    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+    let mut out = [0u8; 32];
+    let started = Instant::now();
+    let mut n = 0u64;
+    while started.elapsed().as_secs_f64() < seconds {
+        argon
+            .hash_password_into(b"benchmark password", b"sixteen byte salt", &mut out)
+            .expect("hashing works");
+        n += 1;
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let rate = n as f64 / started.elapsed().as_secs_f64();
+    println!(
+        "hashes_per_sec {rate:.1} (m={} t={} p={})",
+        d.m_cost, d.t_cost, d.p_cost
+    );
+}
+
+#[derive(Default)]
+struct Tally {
+    latencies_us: Vec<u64>,
+    statuses: BTreeMap<String, u64>,
+}
+
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    #[allow(clippy::cast_precision_loss)]
+    let ms = sorted[i] as f64 / 1000.0;
+    ms
+}
+
+async fn load(url: String, rate: f64, seconds: f64, method: String, body: Option<String>) {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client");
+    let cookie = std::env::var("LOAD_COOKIE").ok();
+    let content_type = std::env::var("LOAD_CONTENT_TYPE").ok();
+    let method: reqwest::Method = method.parse().expect("an HTTP method");
+    let tally = Arc::new(Mutex::new(Tally::default()));
+    let interval = Duration::from_secs_f64(1.0 / rate);
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    let mut i = 0u32;
+    loop {
+        let scheduled = start + interval * i;
+        if scheduled.duration_since(start).as_secs_f64() >= seconds {
+            break;
+        }
+        tokio::time::sleep_until(scheduled.into()).await;
+        let mut req = client.request(method.clone(), &url);
+        if let Some(c) = &cookie {
+            req = req.header("cookie", c);
+        }
+        if let Some(t) = &content_type {
+            req = req.header("content-type", t);
+        }
+        if let Some(b) = &body {
+            req = req.body(b.clone());
+        }
+        let tally = Arc::clone(&tally);
+        tasks.push(tokio::spawn(async move {
+            let outcome = match req.send().await {
+                Ok(r) => {
+                    let status = r.status().as_u16().to_string();
+                    let _ = r.bytes().await;
+                    status
+                }
+                Err(_) => "error".to_owned(),
+            };
+            let waited = u64::try_from(scheduled.elapsed().as_micros()).unwrap_or(u64::MAX);
+            let mut t = tally.lock().expect("tally");
+            t.latencies_us.push(waited);
+            *t.statuses.entry(outcome).or_default() += 1;
+        }));
+        i += 1;
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    let mut t = tally.lock().expect("tally");
+    t.latencies_us.sort_unstable();
+    let sent = t.latencies_us.len();
+    let ok: u64 = t
+        .statuses
+        .iter()
+        .filter(|(k, _)| k.starts_with('2'))
+        .map(|(_, v)| v)
+        .sum();
+    let errors = t.statuses.get("error").copied().unwrap_or(0);
+    let non2xx = u64::try_from(sent).unwrap_or(0) - ok - errors;
+    println!(
+        "sent {sent} ok {ok} non2xx {non2xx} errors {errors} p50_ms {:.3} p99_ms {:.3} max_ms {:.3}",
+        percentile(&t.latencies_us, 0.50),
+        percentile(&t.latencies_us, 0.99),
+        percentile(&t.latencies_us, 1.0),
+    );
+    let statuses: Vec<String> = t.statuses.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+    println!("statuses {}", statuses.join(" "));
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("argon2") => argon2_rate(args.get(1).and_then(|s| s.parse().ok()).unwrap_or(5.0)),
+        Some("load") if args.len() >= 4 => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(load(
+                args[1].clone(),
+                args[2].parse().expect("RATE"),
+                args[3].parse().expect("SECONDS"),
+                args.get(4).cloned().unwrap_or_else(|| "GET".into()),
+                args.get(5).cloned(),
+            ));
+        }
+        _ => {
+            eprintln!(
+                "usage: tessera-bench-tools argon2 SECONDS | load URL RATE SECONDS [METHOD [BODY]]"
+            );
+            std::process::exit(2);
+        }
+    }
+}
