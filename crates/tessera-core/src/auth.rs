@@ -152,6 +152,9 @@ impl Auth {
         if !errors.is_empty() {
             return Err(AuthError::Validation(errors));
         }
+        if self.hasher.is_full() {
+            return Err(AuthError::HasherBusy);
+        }
         self.guard.registration(ip, self.clock.now()).await?;
         // Cheap check first so a taken email costs no hashing.
         if self.users.find_user_by_email(&email).await?.is_some() {
@@ -235,6 +238,11 @@ impl Auth {
         }
         if !errors.is_empty() {
             return Err(AuthError::Validation(errors));
+        }
+        // Refused at once, before any store call, when it could only end
+        // in "busy": a storm's excess costs next to nothing.
+        if self.hasher.is_full() {
+            return Err(AuthError::HasherBusy);
         }
         let now = self.clock.now();
         let attempt = self

@@ -1,13 +1,17 @@
 //! Argon2id password hashing on a bounded pool.
 //!
 //! Hashing is deliberately expensive, so it must not eat the cores that serve
-//! sessions. At most `workers` hashes run at once (on tokio's blocking pool)
-//! and at most `queue` more wait; past that the answer is
-//! [`HashError::Busy`] at once (503 with `Retry-After` at the edge), so a
-//! login storm queues nothing unbounded and whoami keeps being served.
+//! sessions. At most `workers` hashes run at once and at most `queue` more
+//! wait; past that the answer is [`HashError::Busy`] at once (503 with
+//! `Retry-After` at the edge), so a login storm queues nothing unbounded.
+//! The hashes run on dedicated threads at the lowest scheduling priority
+//! (nice 19 on Linux), so when hashing and session checks share a core, the
+//! scheduler runs the session checks first: whoami keeps its latency
+//! through a login storm.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
@@ -61,6 +65,8 @@ struct Inner {
     settings: Argon2Settings,
     workers: Arc<Semaphore>,
     admission: Arc<Semaphore>,
+    /// Jobs for the hashing threads; they end when this is dropped.
+    jobs: Mutex<mpsc::Sender<Job>>,
     waiting: AtomicUsize,
     running: AtomicUsize,
     /// Verified against when the email is unknown, so that answer takes as
@@ -75,12 +81,14 @@ impl PasswordHasher {
         let workers = workers.max(1);
         let dummy = SecretString::from(hex_of(&crate::token::random_bytes::<16>()));
         let dummy_hash = hash_with(&params, &dummy)?;
+        let jobs = spawn_workers(workers)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 params,
                 settings,
                 workers: Arc::new(Semaphore::new(workers)),
                 admission: Arc::new(Semaphore::new(workers + queue)),
+                jobs: Mutex::new(jobs),
                 waiting: AtomicUsize::new(0),
                 running: AtomicUsize::new(0),
                 dummy_hash,
@@ -90,6 +98,12 @@ impl PasswordHasher {
 
     pub fn settings(&self) -> Argon2Settings {
         self.inner.settings
+    }
+
+    /// No room for another hash: a caller can refuse at once, before doing
+    /// any other work for a request that would only get [`HashError::Busy`].
+    pub fn is_full(&self) -> bool {
+        self.inner.admission.available_permits() == 0
     }
 
     /// Hashes waiting for a worker.
@@ -153,16 +167,59 @@ impl PasswordHasher {
         let worker = worker.map_err(|_| HashError::Internal("hasher closed".into()))?;
         let inner = Arc::clone(&self.inner);
         inner.running.fetch_add(1, Ordering::Relaxed);
-        let result = tokio::task::spawn_blocking(move || {
-            let out = job();
-            drop(worker);
-            drop(admitted);
-            out
-        })
-        .await;
+        let (done, result) = tokio::sync::oneshot::channel();
+        let sent = inner
+            .jobs
+            .lock()
+            .map_err(|_| HashError::Internal("hasher lock poisoned".into()))?
+            .send(Box::new(move || {
+                let out = job();
+                drop(worker);
+                drop(admitted);
+                let _ = done.send(out);
+            }));
+        let result = match sent {
+            Ok(()) => result
+                .await
+                .map_err(|_| HashError::Internal("hashing thread failed".into())),
+            Err(_) => Err(HashError::Internal("hashing threads gone".into())),
+        };
         inner.running.fetch_sub(1, Ordering::Relaxed);
-        result.map_err(|e| HashError::Internal(format!("hashing task failed: {e}")))
+        result
     }
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// `n` hashing threads at the lowest priority, taking jobs until the
+/// sender is dropped.
+fn spawn_workers(n: usize) -> Result<mpsc::Sender<Job>, HashError> {
+    let (tx, rx) = mpsc::channel::<Job>();
+    let rx = Arc::new(Mutex::new(rx));
+    for i in 0..n {
+        let rx = Arc::clone(&rx);
+        std::thread::Builder::new()
+            .name(format!("tessera-hash-{i}"))
+            .spawn(move || {
+                if let Err(e) = thread_priority::set_current_thread_priority(
+                    thread_priority::ThreadPriority::Min,
+                ) {
+                    tracing::warn!(error = ?e, "could not lower the hashing thread's priority");
+                }
+                loop {
+                    let job = match rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return,
+                    }
+                }
+            })
+            .map_err(|e| HashError::Internal(format!("starting a hashing thread: {e}")))?;
+    }
+    Ok(tx)
 }
 
 fn hash_with(params: &Params, password: &SecretString) -> Result<String, HashError> {
@@ -205,6 +262,24 @@ mod tests {
 
     fn secret(s: &str) -> SecretString {
         SecretString::from(s.to_owned())
+    }
+
+    /// Hashing yields to session checks on a shared core: its threads run
+    /// at the lowest priority (nice 19).
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn hashes_run_at_the_lowest_priority() {
+        let h = PasswordHasher::new(FAST, 2, 4).unwrap();
+        let nice = h
+            .run(|| {
+                let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+                // Field 19 (nice), counted after the ")" that ends the name.
+                let after = &stat[stat.rfind(')').unwrap() + 2..];
+                after.split(' ').nth(16).unwrap().to_owned()
+            })
+            .await
+            .unwrap();
+        assert_eq!(nice, "19");
     }
 
     #[tokio::test]
