@@ -78,6 +78,8 @@ if [ -d ../shared/advisory-db ]; then
 else
   cargo audit
 fi
+# cargo deny reads the crates of every target (Windows ones too); fetch them first.
+cargo fetch --locked
 cargo deny --offline check licenses bans sources
 
 step "npm ci (the JS workspaces; the Rust OAuth tests run the npm oidc-provider)"
