@@ -19,7 +19,7 @@ measure() {
   before=$(cpu_ticks "$pid")
   taskset -c 1 wrk -t1 -c"$CONNS" -d"${SECONDS_PER_RUN}s" --latency -H "Cookie: $cookie" "${@:4}" "$url" > "$out"
   after=$(cpu_ticks "$pid")
-  python3 - "$out" "$before" "$after" <<'PY'
+  WORK="$WORK" python3 - "$out" "$before" "$after" <<'PY'
 import re, sys, os
 text = open(sys.argv[1]).read()
 before, after = int(sys.argv[2]), int(sys.argv[3])
@@ -36,7 +36,12 @@ bad = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
 sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
 errors = sum(int(x) for x in sock.groups()) if sock else 0
 cpu_us = (after - before) / tick * 1e6 / max(total, 1)
-print(f"{rps:.0f} {p50:.3f} {p99:.3f} {cpu_us:.1f} {(int(bad.group(1)) if bad else 0) + errors}")
+failed = (int(bad.group(1)) if bad else 0) + errors
+span = re.search(r"requests in ([\d.]+)(us|ms|s|m)", text)
+secs = float(span.group(1)) * {"us": 1e-6, "ms": 1e-3, "s": 1, "m": 60}[span.group(2)]
+# Successful answers per second, for scenarios where refusals are expected.
+open(os.environ["WORK"] + "/last_ok_rps", "w").write(f"{max(total - failed, 0) / secs:.1f}\n")
+print(f"{rps:.0f} {p50:.3f} {p99:.3f} {cpu_us:.1f} {failed}")
 PY
 }
 
