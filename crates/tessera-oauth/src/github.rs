@@ -4,8 +4,7 @@
 use oauth2::basic::BasicClient;
 use oauth2::{
     AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope, TokenResponse,
-    TokenUrl,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse, TokenUrl,
 };
 use secrecy::ExposeSecret;
 use serde::Deserialize;
@@ -121,16 +120,7 @@ impl Github {
             .set_pkce_verifier(PkceCodeVerifier::new(verifier.to_owned()))
             .request_async(&self.http)
             .await
-            .map_err(|e| match e {
-                RequestTokenError::Request(e) => OAuthError::Unavailable(e.to_string()),
-                // GitHub answers a bad code with 200 and an error object,
-                // which does not parse as a token.
-                RequestTokenError::ServerResponse(e) => OAuthError::CodeRejected(e.to_string()),
-                RequestTokenError::Parse(_, _) => {
-                    OAuthError::CodeRejected("the token endpoint returned no token".into())
-                }
-                RequestTokenError::Other(e) => OAuthError::Unavailable(e),
-            })?;
+            .map_err(crate::token_request_error)?;
         self.identify_user(token.access_token().secret())
             .await
             .map_err(|e| match e {

@@ -260,6 +260,24 @@ impl Provider {
     }
 }
 
+/// What a failed code exchange means, for GitHub and OIDC alike.
+pub(crate) fn token_request_error<RE, T>(e: oauth2::RequestTokenError<RE, T>) -> OAuthError
+where
+    RE: std::error::Error + 'static,
+    T: oauth2::ErrorResponse + 'static,
+{
+    match e {
+        oauth2::RequestTokenError::Request(e) => OAuthError::Unavailable(e.to_string()),
+        // A refused code: an error object (GitHub sends it with status 200,
+        // so it does not parse as a token either).
+        oauth2::RequestTokenError::ServerResponse(e) => OAuthError::CodeRejected(e.to_string()),
+        oauth2::RequestTokenError::Parse(e, _) => {
+            OAuthError::CodeRejected(format!("the token endpoint returned no token: {e}"))
+        }
+        oauth2::RequestTokenError::Other(e) => OAuthError::Unavailable(e),
+    }
+}
+
 /// A random value for state and nonce: 256 bits, base64url.
 pub(crate) fn random_token() -> String {
     use base64::Engine;

@@ -12,7 +12,7 @@ use openidconnect::core::{
 use openidconnect::{
     AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken, DiscoveryError,
     EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, Nonce, PkceCodeChallenge,
-    PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope, TokenResponse, UserInfoError,
+    PkceCodeVerifier, RedirectUrl, Scope, TokenResponse, UserInfoError,
 };
 use secrecy::ExposeSecret;
 use tessera_core::VerifiedIdentity;
@@ -149,14 +149,7 @@ impl Oidc {
             .set_pkce_verifier(PkceCodeVerifier::new(verifier.to_owned()))
             .request_async(&self.http)
             .await
-            .map_err(|e| match e {
-                RequestTokenError::Request(e) => OAuthError::Unavailable(e.to_string()),
-                RequestTokenError::ServerResponse(e) => OAuthError::CodeRejected(e.to_string()),
-                RequestTokenError::Parse(e, _) => {
-                    OAuthError::CodeRejected(format!("unexpected token response: {e}"))
-                }
-                RequestTokenError::Other(e) => OAuthError::CodeRejected(e),
-            })?;
+            .map_err(crate::token_request_error)?;
         let id_token = token.id_token().ok_or_else(|| {
             OAuthError::IdTokenInvalid("no id_token in the token response".into())
         })?;

@@ -12,6 +12,35 @@ const USER_COLUMNS: &str = "id, email, name, email_verified, roles, password_has
 const SESSION_COLUMNS: &str = "id, token_hash, user_id, user_email, user_name, user_email_verified, user_roles, \
      user_created_at, created_at, last_seen_at, idle_expires_at, absolute_expires_at, user_agent, ip";
 
+type Db = <$row as sqlx::Row>::Database;
+type Query<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>;
+
+fn insert_user_query(rec: &NewUser) -> Query<'_> {
+    sqlx::query(
+        "INSERT INTO users (id, email, name, email_verified, roles, password_hash, created_at, disabled_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(rec.user.id.to_string())
+    .bind(&rec.user.email)
+    .bind(&rec.user.name)
+    .bind(rec.user.email_verified)
+    .bind(roles_to_json(&rec.user.roles))
+    .bind(&rec.password_hash)
+    .bind(ts(rec.user.created_at))
+    .bind(rec.disabled_at.map(ts))
+}
+
+fn insert_identity_query(identity: &tessera_core::identity::Identity) -> Query<'_> {
+    sqlx::query(
+        "INSERT INTO identities (provider, subject, user_id, email, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&identity.provider)
+    .bind(&identity.subject)
+    .bind(identity.user_id.to_string())
+    .bind(&identity.email)
+    .bind(ts(identity.created_at))
+}
+
 fn user_from_row(row: &$row) -> Result<UserRecord, StoreError> {
     Ok(UserRecord {
         user: User {
@@ -57,18 +86,7 @@ fn session_from_row(row: &$row) -> Result<Session, StoreError> {
 #[async_trait]
 impl UserStore for $store {
     async fn insert_user(&self, rec: &NewUser) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO users (id, email, name, email_verified, roles, password_hash, created_at, disabled_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(rec.user.id.to_string())
-        .bind(&rec.user.email)
-        .bind(&rec.user.name)
-        .bind(rec.user.email_verified)
-        .bind(roles_to_json(&rec.user.roles))
-        .bind(&rec.password_hash)
-        .bind(ts(rec.user.created_at))
-        .bind(rec.disabled_at.map(ts))
+        insert_user_query(rec)
         .execute(&self.pool)
         .await
         .map_err(|e| store_error(e, "email"))?;
@@ -516,14 +534,7 @@ fn identity_from_row(row: &$row) -> Result<tessera_core::identity::Identity, Sto
 #[async_trait]
 impl tessera_core::store::IdentityStore for $store {
     async fn insert_identity(&self, identity: &tessera_core::identity::Identity) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO identities (provider, subject, user_id, email, created_at) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(&identity.provider)
-        .bind(&identity.subject)
-        .bind(identity.user_id.to_string())
-        .bind(&identity.email)
-        .bind(ts(identity.created_at))
+        insert_identity_query(identity)
         .execute(&self.pool)
         .await
         .map_err(|e| store_error(e, "identity"))?;
@@ -611,29 +622,11 @@ impl tessera_core::store::IdentityStore for $store {
         identity: &tessera_core::identity::Identity,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(err)?;
-        sqlx::query(
-            "INSERT INTO users (id, email, name, email_verified, roles, password_hash, created_at, disabled_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(rec.user.id.to_string())
-        .bind(&rec.user.email)
-        .bind(&rec.user.name)
-        .bind(rec.user.email_verified)
-        .bind(roles_to_json(&rec.user.roles))
-        .bind(&rec.password_hash)
-        .bind(ts(rec.user.created_at))
-        .bind(rec.disabled_at.map(ts))
+        insert_user_query(rec)
         .execute(&mut *tx)
         .await
         .map_err(|e| store_error(e, "email"))?;
-        sqlx::query(
-            "INSERT INTO identities (provider, subject, user_id, email, created_at) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(&identity.provider)
-        .bind(&identity.subject)
-        .bind(identity.user_id.to_string())
-        .bind(&identity.email)
-        .bind(ts(identity.created_at))
+        insert_identity_query(identity)
         .execute(&mut *tx)
         .await
         .map_err(|e| store_error(e, "identity"))?;
