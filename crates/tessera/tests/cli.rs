@@ -9,7 +9,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -223,22 +223,7 @@ async fn trace_logs_never_contain_passwords_tokens_or_csrf_values() {
     let mut cmd = command(dir.path());
     cmd.env("TESSERA_LOG", "trace")
         .stderr(Stdio::from(std::fs::File::create(&log).unwrap()));
-    let mut child = cmd
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let server = Running {
-        child,
-        base: line
-            .trim()
-            .trim_start_matches("tessera listening on ")
-            .to_owned(),
-    };
+    let server = serve(cmd);
     let http = reqwest::Client::new();
     let email = unique("logs");
     let resp = register(&server.base, &email, None).await;

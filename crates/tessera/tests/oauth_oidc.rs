@@ -485,7 +485,6 @@ async fn trace_logs_carry_no_code_state_token_or_secret() {
     use common::github_double::{
         CLIENT_ID as GH_ID, CLIENT_SECRET as GH_SECRET, GithubDouble, GithubUser,
     };
-    use std::io::{BufRead, BufReader};
     use std::process::Stdio;
 
     let gh = GithubDouble::start().await;
@@ -511,22 +510,7 @@ async fn trace_logs_carry_no_code_state_token_or_secret() {
         .env("TESSERA_OAUTH_ACME_CLIENT_ID", CLIENT_ID)
         .env("TESSERA_OAUTH_ACME_CLIENT_SECRET", CLIENT_SECRET)
         .stderr(Stdio::from(std::fs::File::create(&log).unwrap()));
-    let mut child = cmd
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let server = common::process::Running {
-        child,
-        base: line
-            .trim()
-            .trim_start_matches("tessera listening on ")
-            .to_owned(),
-    };
+    let server = common::process::serve(cmd);
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
