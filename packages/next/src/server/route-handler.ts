@@ -1,4 +1,5 @@
 import { resolveConfig, type ResolvedConfig, type TesseraConfig } from "../config.js";
+import { keepAliveFetch } from "./node-fetch.js";
 import { isTesseraError } from "../errors.js";
 import { PROVIDER_NAME_PATTERN } from "../oauth.js";
 import { sanitizeRedirect } from "../redirect.js";
@@ -102,7 +103,7 @@ export async function forwardAuthRequest(request: Request, config: ResolvedConfi
 export function createAuthRouteHandler(config: TesseraConfig): AuthRouteHandlers {
   let resolved: ResolvedConfig | undefined;
   const handle: AuthRouteHandler = async (request) => {
-    resolved ??= resolveConfig(config);
+    resolved ??= resolveConfig({ ...config, fetch: config.fetch ?? keepAliveFetch });
     return forwardAuthRequest(request, resolved);
   };
   return { GET: handle, POST: handle, DELETE: handle };

@@ -1,4 +1,5 @@
 import { resolveConfig, type ResolvedConfig, type TesseraConfig } from "../config.js";
+import { keepAliveFetch } from "./node-fetch.js";
 import { createAccessTokenGetter } from "./access-token.js";
 import { createAuthActions, type AuthActions } from "./actions.js";
 import { createIdentityFunctions, type IdentityFunctions } from "./oauth.js";
@@ -23,7 +24,7 @@ export interface Tessera extends SessionFunctions, AuthActions, IdentityFunction
  */
 export function createTessera(config: TesseraConfig): Tessera {
   let resolved: ResolvedConfig | undefined;
-  const current = (): ResolvedConfig => (resolved ??= resolveConfig(config));
+  const current = (): ResolvedConfig => (resolved ??= resolveConfig({ ...config, fetch: config.fetch ?? keepAliveFetch }));
   const session = createSessionFunctions(current);
   return {
     handlers: createAuthRouteHandler(config),
