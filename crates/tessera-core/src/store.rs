@@ -201,6 +201,16 @@ pub struct RefreshRecord {
     pub expires_at: OffsetDateTime,
     pub spent_at: Option<OffsetDateTime>,
     pub successor: Option<TokenHash>,
+    /// The family's user as the same read saw it; `None` if it no longer
+    /// exists. Read with the token, so a refresh costs one round trip.
+    pub holder: Option<RefreshHolder>,
+}
+
+/// Who a refresh family belongs to, and whether they are disabled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefreshHolder {
+    pub user: User,
+    pub disabled_at: Option<OffsetDateTime>,
 }
 
 /// What [`RefreshStore::spend_refresh`] did.

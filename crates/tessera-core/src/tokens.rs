@@ -275,15 +275,11 @@ impl Tokens {
         ))
     }
 
+    /// The family's user, read with the token: a disabled or deleted user
+    /// revokes the family.
     async fn live_user(&self, record: &RefreshRecord) -> Result<User, GrantError> {
-        match self
-            .auth
-            .users()
-            .find_user(record.family.user_id)
-            .await
-            .map_err(AuthError::from)?
-        {
-            Some(u) if u.disabled_at.is_none() => Ok(u.user),
+        match &record.holder {
+            Some(h) if h.disabled_at.is_none() => Ok(h.user.clone()),
             _ => {
                 let now = self.auth.now();
                 self.store

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{PgPool, Row};
 use tessera_core::session::{Session, SessionId};
-use tessera_core::store::{SecretStore, SessionStore, StoreError, UserStore};
+use tessera_core::store::{SecretStore, SessionStore, Spend, StoreError, UserStore};
 use tessera_core::token::TokenHash;
 use tessera_core::user::{NewUser, User, UserId, UserRecord};
 use time::OffsetDateTime;
@@ -85,3 +85,47 @@ impl PgStore {
 }
 
 crate::shared::sql_store!(PgStore, PgRow);
+
+/// A refresh spend as one statement, so one round trip and no explicit
+/// transaction: the spend, the successor's insert (only if the spend
+/// matched) and the record. The final SELECT sees the rows as they were
+/// before the statement (PostgreSQL's rule for data-modifying WITH).
+const SPEND: &str = concat!(
+    "WITH spent AS (",
+    crate::shared::spend_update!(),
+    " RETURNING family_id), \
+     successor AS (INSERT INTO refresh_tokens (hash, family_id, created_at, expires_at) \
+     SELECT $3, family_id, $2, $4 FROM spent RETURNING hash) \
+     SELECT (SELECT count(*) FROM successor) AS rotated, ",
+    crate::shared::refresh_record!()
+);
+
+impl PgStore {
+    async fn spend(
+        &self,
+        presented: &TokenHash,
+        successor: &TokenHash,
+        successor_expires_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<Spend, StoreError> {
+        let row = sqlx::query(SPEND)
+            .bind(&presented.0[..])
+            .bind(ts(now))
+            .bind(&successor.0[..])
+            .bind(ts(successor_expires_at))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| store_error(e, "refresh token"))?;
+        if let Some(row) = &row
+            && let Some(rotated) = spend_from_row(row, successor, now)?
+        {
+            return Ok(rotated);
+        }
+        // Not spent by this call. The statement's snapshot may predate a
+        // racing spend that has committed since (its UPDATE waited for it):
+        // read the token as it stands now.
+        Ok(Spend::Unchanged(
+            <Self as tessera_core::store::RefreshStore>::find_refresh(self, presented).await?,
+        ))
+    }
+}

@@ -60,20 +60,26 @@ fn user_from_row(row: &$row) -> Result<UserRecord, StoreError> {
     })
 }
 
+/// A user from the `user_*` columns (sessions carry a copy; a refresh
+/// record joins the family's user).
+fn user_columns(row: &$row) -> Result<User, StoreError> {
+    Ok(User {
+        id: UserId(uuid(row.try_get::<&str, _>("user_id").map_err(err)?)?),
+        email: row.try_get("user_email").map_err(err)?,
+        name: row.try_get("user_name").map_err(err)?,
+        email_verified: row.try_get::<bool, _>("user_email_verified").map_err(err)?,
+        roles: roles_from_json(row.try_get::<&str, _>("user_roles").map_err(err)?)?,
+        created_at: from_ts(row.try_get("user_created_at").map_err(err)?)?,
+    })
+}
+
 fn session_from_row(row: &$row) -> Result<Session, StoreError> {
     let hash: Vec<u8> = row.try_get("token_hash").map_err(err)?;
     Ok(Session {
         id: SessionId(uuid(row.try_get::<&str, _>("id").map_err(err)?)?),
         token_hash: TokenHash::from_slice(&hash)
             .ok_or_else(|| StoreError::Backend("bad token hash".into()))?,
-        user: User {
-            id: UserId(uuid(row.try_get::<&str, _>("user_id").map_err(err)?)?),
-            email: row.try_get("user_email").map_err(err)?,
-            name: row.try_get("user_name").map_err(err)?,
-            email_verified: row.try_get::<bool, _>("user_email_verified").map_err(err)?,
-            roles: roles_from_json(row.try_get::<&str, _>("user_roles").map_err(err)?)?,
-            created_at: from_ts(row.try_get("user_created_at").map_err(err)?)?,
-        },
+        user: user_columns(row)?,
         created_at: from_ts(row.try_get("created_at").map_err(err)?)?,
         last_seen_at: from_ts(row.try_get("last_seen_at").map_err(err)?)?,
         idle_expires_at: from_ts(row.try_get("idle_expires_at").map_err(err)?)?,
@@ -382,9 +388,7 @@ impl tessera_core::store::KeyStore for $store {
     }
 }
 
-const REFRESH_SELECT: &str = "SELECT t.hash, t.created_at, t.expires_at, t.spent_at, t.successor_hash, \
-     f.id AS family_id, f.user_id, f.created_at AS family_created_at, f.absolute_expires_at, f.revoked_at \
-     FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id WHERE t.hash = $1";
+const REFRESH_SELECT: &str = concat!("SELECT ", crate::shared::refresh_record!());
 
 fn refresh_from_row(row: &$row) -> Result<tessera_core::store::RefreshRecord, StoreError> {
     let hash: Vec<u8> = row.try_get("hash").map_err(err)?;
@@ -405,7 +409,32 @@ fn refresh_from_row(row: &$row) -> Result<tessera_core::store::RefreshRecord, St
         expires_at: from_ts(row.try_get("expires_at").map_err(err)?)?,
         spent_at: opt_ts("spent_at")?,
         successor: successor.as_deref().and_then(TokenHash::from_slice),
+        holder: match row.try_get::<Option<&str>, _>("user_email").map_err(err)? {
+            None => None,
+            Some(_) => Some(tessera_core::store::RefreshHolder {
+                user: user_columns(row)?,
+                disabled_at: opt_ts("user_disabled_at")?,
+            }),
+        },
     })
+}
+
+/// What a spend read: `rotated` (this call spent the token) and the record
+/// as the statement saw it. PostgreSQL's single statement sees the row
+/// before its own UPDATE, so a rotation fills in what it wrote.
+fn spend_from_row(
+    row: &$row,
+    successor: &TokenHash,
+    now: OffsetDateTime,
+) -> Result<Option<tessera_core::store::Spend>, StoreError> {
+    let mut record = refresh_from_row(row)?;
+    if row.try_get::<i64, _>("rotated").map_err(err)? == 1 {
+        record.spent_at = Some(now);
+        record.successor = Some(*successor);
+        Ok(Some(tessera_core::store::Spend::Rotated(record)))
+    } else {
+        Ok(None)
+    }
 }
 
 #[async_trait]
@@ -449,46 +478,11 @@ impl tessera_core::store::RefreshStore for $store {
     ) -> Result<tessera_core::store::Spend, StoreError> {
         // One conditional UPDATE decides the race: the row lock (PostgreSQL)
         // or the single writer (SQLite) lets exactly one caller match
-        // `spent_at IS NULL`; the successor is inserted in the same
-        // transaction, so no one sees a spent token without its successor.
-        let mut tx = self.pool.begin().await.map_err(err)?;
-        let spent = sqlx::query(
-            "UPDATE refresh_tokens SET spent_at = $1, successor_hash = $2 \
-             WHERE hash = $3 AND spent_at IS NULL AND expires_at > $1 \
-             AND family_id IN (SELECT id FROM refresh_families WHERE revoked_at IS NULL AND absolute_expires_at > $1)",
-        )
-        .bind(ts(now))
-        .bind(&successor.0[..])
-        .bind(&presented.0[..])
-        .execute(&mut *tx)
-        .await
-        .map_err(err)?
-        .rows_affected()
-            == 1;
-        if spent {
-            sqlx::query(
-                "INSERT INTO refresh_tokens (hash, family_id, created_at, expires_at) \
-                 SELECT $1, family_id, $2, $3 FROM refresh_tokens WHERE hash = $4",
-            )
-            .bind(&successor.0[..])
-            .bind(ts(now))
-            .bind(ts(successor_expires_at))
-            .bind(&presented.0[..])
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| store_error(e, "refresh token"))?;
-        }
-        let row = sqlx::query(REFRESH_SELECT)
-            .bind(&presented.0[..])
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(err)?;
-        tx.commit().await.map_err(err)?;
-        let record = row.as_ref().map(refresh_from_row).transpose()?;
-        Ok(match (spent, record) {
-            (true, Some(r)) => tessera_core::store::Spend::Rotated(r),
-            (_, r) => tessera_core::store::Spend::Unchanged(r),
-        })
+        // `spent_at IS NULL`; the successor is inserted atomically with it,
+        // so no one sees a spent token without its successor. How is the
+        // backend's own (`spend`): each round trip to the database costs
+        // more than the statements themselves.
+        self.spend(presented, successor, successor_expires_at, now).await
     }
 
     async fn find_refresh(&self, hash: &TokenHash) -> Result<Option<tessera_core::store::RefreshRecord>, StoreError> {
@@ -637,4 +631,28 @@ impl tessera_core::store::IdentityStore for $store {
     };
 }
 
-pub(crate) use sql_store;
+/// Spends a live refresh token: `$1` the presented token's hash, `$2` now,
+/// `$3` the successor's hash. Matches only an unspent, unexpired token of a
+/// live family, so of racing spends exactly one changes a row.
+macro_rules! spend_update {
+    () => {
+        "UPDATE refresh_tokens SET spent_at = $2, successor_hash = $3 \
+         WHERE hash = $1 AND spent_at IS NULL AND expires_at > $2 \
+         AND family_id IN (SELECT id FROM refresh_families WHERE revoked_at IS NULL AND absolute_expires_at > $2)"
+    };
+}
+
+/// The columns of a refresh record, its family and the family's user (if
+/// it still exists), for the token whose hash is `$1`.
+macro_rules! refresh_record {
+    () => {
+        "t.hash, t.created_at, t.expires_at, t.spent_at, t.successor_hash, \
+         f.id AS family_id, f.user_id, f.created_at AS family_created_at, f.absolute_expires_at, f.revoked_at, \
+         u.email AS user_email, u.name AS user_name, u.email_verified AS user_email_verified, \
+         u.roles AS user_roles, u.created_at AS user_created_at, u.disabled_at AS user_disabled_at \
+         FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id \
+         LEFT JOIN users u ON u.id = f.user_id WHERE t.hash = $1"
+    };
+}
+
+pub(crate) use {refresh_record, spend_update, sql_store};

@@ -41,7 +41,7 @@ async fn conformance_identities() {
 
 #[tokio::test]
 async fn conformance_refresh() {
-    with_store(|s| async move { tessera_store::conformance::refresh(&s).await }).await;
+    with_store(|s| async move { tessera_store::conformance::refresh(&s, &s).await }).await;
 }
 
 #[tokio::test]

@@ -532,11 +532,19 @@ pub async fn keys(store: &dyn tessera_core::store::KeyStore) {
 }
 
 /// Refresh rotation: spent once, reuse visible, revocation, and exactly one
-/// winner among concurrent spends.
-pub async fn refresh(store: &dyn tessera_core::store::RefreshStore) {
-    use tessera_core::store::{RefreshFamily, Spend};
+/// winner among concurrent spends. Every read carries the family's user as
+/// it stands (the token endpoint reads nothing else). `users` must be the
+/// same database.
+pub async fn refresh(users: &dyn UserStore, store: &dyn tessera_core::store::RefreshStore) {
+    use tessera_core::store::{RefreshFamily, RefreshHolder, Spend};
     let t0 = suite_now();
-    let user = UserId::new();
+    let holder = sample_user(&unique_email("refresh-holder"), t0);
+    users.insert_user(&holder).await.unwrap();
+    let user = holder.user.id;
+    let live = Some(RefreshHolder {
+        user: holder.user.clone(),
+        disabled_at: None,
+    });
     let family = RefreshFamily {
         id: uuid::Uuid::new_v4(),
         user_id: user,
@@ -557,6 +565,7 @@ pub async fn refresh(store: &dyn tessera_core::store::RefreshStore) {
         .expect("first token stored");
     assert_eq!(found.family, family);
     assert_eq!((found.spent_at, found.successor), (None, None));
+    assert_eq!(found.holder, live, "the family's user comes with the token");
 
     let now = t0 + Duration::minutes(1);
     let Spend::Rotated(spent) = store
@@ -567,6 +576,10 @@ pub async fn refresh(store: &dyn tessera_core::store::RefreshStore) {
         panic!("an unspent token rotates")
     };
     assert_eq!((spent.spent_at, spent.successor), (Some(now), Some(second)));
+    assert_eq!(
+        spent.holder, live,
+        "a rotation reads the user with the spend"
+    );
     let again = store
         .spend_refresh(&first, &second, now + Duration::days(30), now)
         .await
@@ -583,6 +596,31 @@ pub async fn refresh(store: &dyn tessera_core::store::RefreshStore) {
         .expect("successor stored");
     assert_eq!(succ.family.id, family.id);
     assert_eq!(succ.expires_at, now + Duration::days(30));
+    assert!(users.set_disabled(user, Some(now)).await.unwrap());
+    let disabled = store.find_refresh(&second).await.unwrap().unwrap();
+    assert_eq!(
+        disabled.holder.map(|h| h.disabled_at),
+        Some(Some(now)),
+        "a disabled user is seen as disabled"
+    );
+    assert!(users.set_disabled(user, None).await.unwrap());
+    let orphan = RefreshFamily {
+        id: uuid::Uuid::new_v4(),
+        user_id: UserId::new(),
+        ..family.clone()
+    };
+    let orphan_token = hash();
+    store
+        .create_family(&orphan, &orphan_token, t0 + Duration::days(30))
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            store.spend_refresh(&orphan_token, &hash(), now + Duration::days(30), now).await.unwrap(),
+            Spend::Rotated(r) if r.holder.is_none()
+        ),
+        "a family whose user is gone has no holder"
+    );
     assert!(matches!(
         store
             .spend_refresh(&second, &third, now + Duration::days(30), now)

@@ -525,6 +525,47 @@ async fn logout_password_change_and_disable_revoke_refresh_families() {
     .await;
 }
 
+/// The holder is read with the token itself: a user disabled in the
+/// database without their families being revoked (by another tool, say)
+/// still cannot refresh, and the attempt revokes the family for good.
+#[tokio::test]
+async fn a_user_disabled_behind_the_servers_back_cannot_refresh() {
+    let app = spawn().await;
+    let email = unique("behind");
+    app.register(&email).await;
+    let t = password_grant(&app, &email).await["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let users = app.server.auth.users().clone();
+    let id = users
+        .find_user_by_email(&email)
+        .await
+        .unwrap()
+        .unwrap()
+        .user
+        .id;
+    assert!(
+        users
+            .set_disabled(id, Some(time::OffsetDateTime::now_utc()))
+            .await
+            .unwrap()
+    );
+    oauth_error(
+        refresh(&app, &t).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+    )
+    .await;
+    assert!(users.set_disabled(id, None).await.unwrap());
+    oauth_error(
+        refresh(&app, &t).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn rotated_keys_are_published_before_they_sign_and_after_they_stop() {
     let app = spawn().await;
