@@ -1,16 +1,20 @@
 //! Prometheus metrics, one registry per app (so tests never share counters),
 //! every name prefixed `tessera_`.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::Next;
+use axum::extract::{MatchedPath, Request};
+use axum::http::Method;
 use axum::response::Response;
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
     TextEncoder,
 };
 use tessera_core::PasswordHasher;
+use tower::{Layer, Service};
 
 use crate::AppState;
 
@@ -169,21 +173,85 @@ impl Default for Metrics {
 }
 
 /// Counts and times every request that matched a route, labelled by the
-/// route template (bounded cardinality), never by the raw path.
-pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = req.method().as_str().to_owned();
-    let started = Instant::now();
-    let response = next.run(req).await;
-    let m = &state.metrics;
-    m.latency
-        .with_label_values(&[&method, &route])
-        .observe(started.elapsed().as_secs_f64());
-    m.requests
-        .with_label_values(&[&method, &route, response.status().as_str()])
-        .inc();
-    response
+/// route template (bounded cardinality), never by the raw path. A tower
+/// layer rather than `from_fn`: no boxed future or service clone per
+/// request (this wraps every session check).
+#[derive(Debug, Clone)]
+pub struct TrackLayer(pub AppState);
+
+impl<S> Layer<S> for TrackLayer {
+    type Service = Track<S>;
+    fn layer(&self, inner: S) -> Track<S> {
+        Track {
+            inner,
+            state: self.0.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Track<S> {
+    inner: S,
+    state: AppState,
+}
+
+impl<S> Service<Request> for Track<S>
+where
+    S: Service<Request, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = TrackFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        // Cheap clones (an `Arc<str>` and a standard method), no allocation.
+        let route = req.extensions().get::<MatchedPath>().cloned();
+        let method = req.method().clone();
+        TrackFuture {
+            started: Instant::now(),
+            inner: self.inner.call(req),
+            method,
+            route,
+            state: self.state.clone(),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[allow(missing_debug_implementations)]
+    pub struct TrackFuture<F> {
+        #[pin]
+        inner: F,
+        method: Method,
+        route: Option<MatchedPath>,
+        started: Instant,
+        state: AppState,
+    }
+}
+
+impl<F, E> Future for TrackFuture<F>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = ready!(this.inner.poll(cx));
+        if let Ok(response) = &result {
+            let route = this.route.as_ref().map_or("unmatched", MatchedPath::as_str);
+            let m = &this.state.metrics;
+            m.latency
+                .with_label_values(&[this.method.as_str(), route])
+                .observe(this.started.elapsed().as_secs_f64());
+            m.requests
+                .with_label_values(&[this.method.as_str(), route, response.status().as_str()])
+                .inc();
+        }
+        Poll::Ready(result)
+    }
 }

@@ -25,6 +25,7 @@ async fn register_creates_user_and_session_with_strict_cookies() {
     assert_eq!(resp.status(), StatusCode::CREATED);
     assert_eq!(resp.headers()["cache-control"], "no-store");
     assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(resp.headers()["referrer-policy"], "no-referrer");
 
     let session = set_cookie(resp.headers(), SESSION);
     assert_eq!(

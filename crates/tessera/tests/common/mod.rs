@@ -230,6 +230,10 @@ pub async fn problem(resp: Response, status: StatusCode, code: &str) -> Value {
         resp.headers().get("x-content-type-options").unwrap(),
         "nosniff"
     );
+    assert_eq!(
+        resp.headers().get("referrer-policy").unwrap(),
+        "no-referrer"
+    );
     let body: Value = resp.json().await.expect("problem body is JSON");
     assert_eq!(body["code"], code, "{body}");
     assert_eq!(body["status"], status.as_u16());
