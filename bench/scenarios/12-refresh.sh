@@ -1,17 +1,27 @@
-# Refresh: grant_type=refresh_token throughput against the floor. Every
-# request rotates a live token (no replays): wrk keeps a pool of one live
-# refresh token per family and puts each successor back as its answer
-# arrives.
-start_tessera refresh TESSERA_SESSION_STORE="$REDIS_URL" TESSERA_LOGIN_MAX_FAILURES_PER_IP=100000000
-FAMILIES=$((CONNS * 2))
-: > "$WORK/refresh.tokens"
-for _ in $(seq 1 "$FAMILIES"); do
-  curl -fsS "$LAST_URL/v1/token" -d grant_type=password -d username=bench-refresh@example.com \
-    -d 'password=benchmark password' | python3 -c 'import json,sys; print(json.load(sys.stdin)["refresh_token"])' >> "$WORK/refresh.tokens"
-done
-cat > "$WORK/refresh.lua" <<LUA
+# Refresh: grant_type=refresh_token throughput against the floor, with the
+# refresh families in SQLite (the embedded default) and in PostgreSQL (the
+# production set-up). Every request rotates a live token (no replays): wrk
+# keeps a pool of one live refresh token per family and puts each successor
+# back as its answer arrives.
+#
+# PostgreSQL: BENCH_REFRESH_DATABASE_URL (default
+# postgres://postgres@127.0.0.1:5432/bench_tessera_refresh), dropped and
+# created afresh for each run.
+REFRESH_DB_URL=${BENCH_REFRESH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/bench_tessera_refresh}
+
+# refresh_run NAME LABEL [env...]: one tessera, FAMILIES password grants, wrk.
+refresh_run() {
+  local name=$1 label=$2; shift 2
+  start_tessera "$name" TESSERA_SESSION_STORE="$REDIS_URL" TESSERA_LOGIN_MAX_FAILURES_PER_IP=100000000 "$@"
+  FAMILIES=$((CONNS * 2))
+  : > "$WORK/$name.tokens"
+  for _ in $(seq 1 "$FAMILIES"); do
+    curl -fsS "$LAST_URL/v1/token" -d grant_type=password -d "username=bench-$name@example.com" \
+      -d 'password=benchmark password' | python3 -c 'import json,sys; print(json.load(sys.stdin)["refresh_token"])' >> "$WORK/$name.tokens"
+  done
+  cat > "$WORK/$name.lua" <<LUA
 local pool = {}
-for line in io.lines("$WORK/refresh.tokens") do pool[#pool + 1] = line end
+for line in io.lines("$WORK/$name.tokens") do pool[#pool + 1] = line end
 request = function()
   local token = table.remove(pool)
   if token == nil then
@@ -27,8 +37,18 @@ response = function(status, headers, body)
   if next then pool[#pool + 1] = next end
 end
 LUA
-read -r T_RPS T_P50 T_P99 T_CPU T_BAD < <(measure "$LAST_PID" "$LAST_URL/v1/token" "x=y" -s "$WORK/refresh.lua")
-row "refresh (rotation), SQLite families" "$T_RPS" "$T_P50" "$T_P99" "$T_CPU" "$T_BAD" "$F_RPS" "$F_P99" "≥ 0.35 of the floor" "$T_RPS/$F_RPS >= 0.35"
+  read -r T_RPS T_P50 T_P99 T_CPU T_BAD < <(measure "$LAST_PID" "$LAST_URL/v1/token" "x=y" -s "$WORK/$name.lua")
+  row "refresh (rotation), $label" "$T_RPS" "$T_P50" "$T_P99" "$T_CPU" "$T_BAD" "$F_RPS" "$F_P99" "≥ 0.35 of the floor" "$T_RPS/$F_RPS >= 0.35"
+  kill "$LAST_PID" 2>/dev/null || true
+}
+
+refresh_run refresh "SQLite families"
+REFRESH_PG=""
+if psql "${REFRESH_DB_URL%/*}/postgres" -qc "DROP DATABASE IF EXISTS \"${REFRESH_DB_URL##*/}\" WITH (FORCE)" \
+  -c "CREATE DATABASE \"${REFRESH_DB_URL##*/}\"" >/dev/null 2>&1; then
+  refresh_run refresh-pg "PostgreSQL families" TESSERA_DATABASE_URL="$REFRESH_DB_URL"
+  REFRESH_PG=1
+fi
 cat >> "$NOTES" <<MD
-- **refresh**: $FAMILIES refresh families (password grants), each request rotates the live token of one of them (a spend in one SQLite transaction, a new successor, an EdDSA-signed access token); wrk puts the successor back into its pool. Refresh families live in the SQL database (SQLite here; sessions in Redis do not matter for this grant).
+- **refresh**: $FAMILIES refresh families (password grants), each request rotates the live token of one of them: one round trip to the database (SQLite: one query of three statements between BEGIN and COMMIT on the connection's worker thread; PostgreSQL: one statement), which spends the token, stores its successor and reads the family's user; then an EdDSA-signed access token. wrk puts the successor back into its pool. Refresh families live in the SQL database (sessions in Redis do not matter for this grant). The PostgreSQL row's CPU µs/req is tessera's alone: PostgreSQL (unpinned, so it shares CPU 1 with wrk) does the rest of the work.$([ -n "$REFRESH_PG" ] || echo " **PostgreSQL not measured: could not create $REFRESH_DB_URL.**")
 MD

@@ -62,7 +62,7 @@ NX_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
 NX_TPORT=$(free_port)
 NX_TURL="http://127.0.0.1:$NX_TPORT"
 mkdir -p "$WORK/nextjs-tessera"
-env TESSERA_LOG=warn TESSERA_DATA_DIR="$WORK/nextjs-tessera" TESSERA_SESSION_STORE="$REDIS_URL" \
+env TESSERA_LOG=warn TESSERA_REGISTER_MAX_PER_IP=1000000 TESSERA_DATA_DIR="$WORK/nextjs-tessera" TESSERA_SESSION_STORE="$REDIS_URL" \
   TESSERA_BFF_KEY="$NX_KEY" TESSERA_PUBLIC_ORIGIN="$NX_ORIGIN" \
   taskset -c 0 "$TESSERA" serve --listen "127.0.0.1:$NX_TPORT" > "$WORK/nextjs-tessera/out" 2>&1 &
 PIDS+=("$!"); NX_TESSERA_PID=$!
