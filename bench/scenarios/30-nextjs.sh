@@ -135,8 +135,8 @@ row "Next.js getSession() route" "$NA_RPS" "$NA_P50" "$NA_P99" "$NA_CPU" "$NA_BA
   echo "/bench/session (the kit's getSession(): one GET /v1/session to tessera with the Redis session store and a BFF key),"
   echo "same request and same path through proxy.ts; throughput ratios are to the static route (no p99 ratio: next's tail is erratic). tessera and next share CPU 0,"
   echo "wrk runs on CPU 1, Redis unpinned. CPU µs/req: static = next only; getSession() = next + tessera (Redis not counted),"
-  echo "of which tessera ≈ $NX_TESSERA_CPU µs/req (several times its cost in the saturated whoami rows; at a few hundred"
-  echo "req/s it presumably pays a wakeup per request rather than serving many per wakeup)."
+  echo "of which tessera ≈ $NX_TESSERA_CPU µs/req (several times its cost in the saturated whoami rows: at a few hundred"
+  echo "req/s every request pays its own wakeups; the low-rate rows below measure that against the floor)."
   if [ "$NS_BAD" != 0 ] || [ "$NA_BAD" != 0 ]; then
     echo "**Next.js rows invalid: non-2xx responses during the run (static $NS_BAD, getSession() $NA_BAD).**"
   fi
