@@ -108,11 +108,7 @@ impl PgStore {
         successor_expires_at: OffsetDateTime,
         now: OffsetDateTime,
     ) -> Result<Spend, StoreError> {
-        let row = sqlx::query(SPEND)
-            .bind(&presented.0[..])
-            .bind(ts(now))
-            .bind(&successor.0[..])
-            .bind(ts(successor_expires_at))
+        let row = spend_query(SPEND, presented, successor, successor_expires_at, now)
             .fetch_optional(&self.pool)
             .await
             .map_err(|e| store_error(e, "refresh token"))?;

@@ -41,6 +41,22 @@ fn insert_identity_query(identity: &tessera_core::identity::Identity) -> Query<'
     .bind(ts(identity.created_at))
 }
 
+/// A backend's spend statement(s) with their arguments: `$1` presented
+/// hash, `$2` now, `$3` successor hash, `$4` the successor's expiry.
+fn spend_query<'q>(
+    sql: &'static str,
+    presented: &'q TokenHash,
+    successor: &'q TokenHash,
+    successor_expires_at: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Query<'q> {
+    sqlx::query(sql)
+        .bind(&presented.0[..])
+        .bind(ts(now))
+        .bind(&successor.0[..])
+        .bind(ts(successor_expires_at))
+}
+
 fn user_from_row(row: &$row) -> Result<UserRecord, StoreError> {
     Ok(UserRecord {
         user: User {

@@ -110,11 +110,7 @@ impl SqliteStore {
     ) -> Result<Spend, StoreError> {
         let _one_at_a_time = self.spends.lock().await;
         let mut tx = self.pool.begin().await.map_err(err)?;
-        let row = sqlx::query(SPEND)
-            .bind(&presented.0[..])
-            .bind(ts(now))
-            .bind(&successor.0[..])
-            .bind(ts(successor_expires_at))
+        let row = spend_query(SPEND, presented, successor, successor_expires_at, now)
             .fetch_optional(&mut *tx)
             .await
             .map_err(|e| store_error(e, "refresh token"))?;
