@@ -48,7 +48,20 @@ if psql "${REFRESH_DB_URL%/*}/postgres" -qc "DROP DATABASE IF EXISTS \"${REFRESH
   -c "CREATE DATABASE \"${REFRESH_DB_URL##*/}\"" >/dev/null 2>&1; then
   refresh_run refresh-pg "PostgreSQL families" TESSERA_DATABASE_URL="$REFRESH_DB_URL"
   REFRESH_PG=1
+  PG_RPS=$T_RPS PG_P50=$T_P50 PG_P99=$T_P99 PG_CPU=$T_CPU PG_BAD=$T_BAD
+  # A second floor for the same rows: one durable write per request (an
+  # UPDATE of one of 64 rows in turn, autocommit, on the same database),
+  # which a rotation cannot skip either.
+  WPORT=$(free_port)
+  taskset -c 0 "$FLOOR" "127.0.0.1:$WPORT" "$REDIS_URL" "$REFRESH_DB_URL" > "$WORK/write-floor.out" 2>&1 &
+  PIDS+=("$!"); WFLOOR_PID=$!
+  wait_line "$WORK/write-floor.out" listening
+  printf 'wrk.method = "POST"\n' > "$WORK/post.lua"
+  read -r W_RPS W_P50 W_P99 W_CPU W_BAD < <(measure "$WFLOOR_PID" "http://127.0.0.1:$WPORT/write" "x=y" -s "$WORK/post.lua")
+  kill "$WFLOOR_PID" 2>/dev/null || true
+  row "write floor (1 PostgreSQL UPDATE)" "$W_RPS" "$W_P50" "$W_P99" "$W_CPU" "$W_BAD" "$W_RPS" "$W_P99" "" ""
+  row "refresh (rotation), PostgreSQL families vs the write floor" "$PG_RPS" "$PG_P50" "$PG_P99" "$PG_CPU" "$PG_BAD" "$W_RPS" "$W_P99" "(no target: the issue's is against the GET floor)" ""
 fi
 cat >> "$NOTES" <<MD
-- **refresh**: $FAMILIES refresh families (password grants), each request rotates the live token of one of them: one round trip to the database (SQLite: one query of three statements between BEGIN and COMMIT on the connection's worker thread; PostgreSQL: one statement), which spends the token, stores its successor and reads the family's user; then an EdDSA-signed access token. wrk puts the successor back into its pool. Refresh families live in the SQL database (sessions in Redis do not matter for this grant). The PostgreSQL row's CPU µs/req is tessera's alone: PostgreSQL (unpinned, so it shares CPU 1 with wrk) does the rest of the work.$([ -n "$REFRESH_PG" ] || echo " **PostgreSQL not measured: could not create $REFRESH_DB_URL.**")
+- **refresh**: $FAMILIES refresh families (password grants), each request rotates the live token of one of them: one round trip to the database (SQLite: one query of three statements between BEGIN and COMMIT on the connection's worker thread; PostgreSQL: one statement), which spends the token, stores its successor and reads the family's user; then an EdDSA-signed access token. wrk puts the successor back into its pool. Refresh families live in the SQL database (sessions in Redis do not matter for this grant). The PostgreSQL rows' CPU µs/req is the server's alone: PostgreSQL (unpinned, so it shares CPU 1 with wrk) does the rest of the work. The write floor (bench/floor with a PostgreSQL URL) does one UPDATE per request on the same database, in autocommit: the least a durable rotation costs; tessera's rotation also inserts the successor, reads the family's user and signs an access token.$([ -n "$REFRESH_PG" ] || echo " **PostgreSQL not measured: could not create $REFRESH_DB_URL.**")
 MD
