@@ -131,7 +131,9 @@ pub fn finish(routes: Router<AppState>, state: AppState) -> Router {
         ))
         .layer(MapResponseLayer::new(security_headers));
     // The per-request span and its events are at DEBUG: below that level
-    // the layer would only cost (a few thousand instructions a request).
+    // the layer would only cost (a few thousand instructions a request);
+    // 5xx answers are logged by the metrics layer at every level. Read once,
+    // here: install the tracing subscriber before building the app.
     let app = if tracing::level_filters::LevelFilter::current() >= tracing::Level::DEBUG {
         app.layer(TraceLayer::new_for_http().make_span_with(request_span))
     } else {

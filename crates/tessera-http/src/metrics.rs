@@ -7,7 +7,7 @@ use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
-use axum::http::Method;
+use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
@@ -244,13 +244,24 @@ where
         let result = ready!(this.inner.poll(cx));
         if let Ok(response) = &result {
             let route = this.route.as_ref().map_or("unmatched", MatchedPath::as_str);
+            let status = response.status();
+            let elapsed = this.started.elapsed();
             let m = &this.state.metrics;
             m.latency
                 .with_label_values(&[this.method.as_str(), route])
-                .observe(this.started.elapsed().as_secs_f64());
+                .observe(elapsed.as_secs_f64());
             m.requests
-                .with_label_values(&[this.method.as_str(), route, response.status().as_str()])
+                .with_label_values(&[this.method.as_str(), route, status.as_str()])
                 .inc();
+            // Every 5xx in the log, whatever the level of the request span
+            // (tower-http's TraceLayer did this; it now runs only at DEBUG).
+            // A 503 is load or an outage the caller may retry (Retry-After):
+            // a warning, so a login storm does not fill the log with errors.
+            if status == StatusCode::SERVICE_UNAVAILABLE {
+                tracing::warn!(method = %this.method, route, status = status.as_u16(), latency_ms = elapsed.as_millis(), "response failed");
+            } else if status.is_server_error() {
+                tracing::error!(method = %this.method, route, status = status.as_u16(), latency_ms = elapsed.as_millis(), "response failed");
+            }
         }
         Poll::Ready(result)
     }

@@ -112,14 +112,23 @@ impl PgStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(|e| store_error(e, "refresh token"))?;
-        if let Some(row) = &row
-            && let Some(rotated) = spend_from_row(row, successor, now)?
-        {
+        // Unknown: final (a token reaches its holder only after the
+        // statement that created it committed, so every later snapshot has it).
+        let Some(row) = row else {
+            return Ok(Spend::Unchanged(None));
+        };
+        if let Some(rotated) = spend_from_row(&row, successor, now)? {
             return Ok(rotated);
         }
-        // Not spent by this call. The statement's snapshot may predate a
-        // racing spend that has committed since (its UPDATE waited for it):
-        // read the token as it stands now.
+        let seen = refresh_from_row(&row)?;
+        if seen.spent_at.is_some() {
+            // Spent before this statement began: final (a replay).
+            return Ok(Spend::Unchanged(Some(seen)));
+        }
+        // Unspent in the snapshot, yet not spent by this call: a racing
+        // spend committed meanwhile (this UPDATE waited for it and then
+        // matched nothing), or the token is expired or its family revoked.
+        // Read it as it stands now.
         Ok(Spend::Unchanged(
             <Self as tessera_core::store::RefreshStore>::find_refresh(self, presented).await?,
         ))

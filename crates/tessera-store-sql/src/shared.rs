@@ -1,7 +1,8 @@
 //! The SQL shared by every backend, written once.
 //!
-//! Statements use `$n` placeholders in ascending order, which both SQLite
-//! and PostgreSQL accept, and only portable SQL (`ON CONFLICT … DO
+//! Statements use `$n` placeholders, which both SQLite and PostgreSQL
+//! accept (bound by number, so a statement may use them in any order and
+//! more than once), and only portable SQL (`ON CONFLICT … DO
 //! NOTHING`, `LIMIT … OFFSET`). Timestamps are Unix seconds, roles a JSON
 //! array in a text column. [`sql_store!`] expands the store traits for one
 //! backend's pool and row types.

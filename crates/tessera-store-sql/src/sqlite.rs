@@ -54,13 +54,14 @@ impl SqliteStore {
 
     async fn connect(options: SqliteConnectOptions) -> Result<Self, StoreError> {
         // SQLite work is CPU, not waiting: each connection is a worker
-        // thread, and more of them than cores only adds thread switches and
-        // writers queueing on the one write lock (measured: 2 connections
-        // instead of 8 gave whoami +10 % and refresh +20 % on 2 cores). At
-        // least 2, so one long write never stalls every read.
-        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        // thread, and many more of them than cores only add thread switches
+        // and writers queueing on the one write lock (measured on 2 cores:
+        // 8 connections gave whoami -10 % and refresh -20 % against 2 or 4).
+        // At least 4, so a refresh spend and a long write (the sweeper) at
+        // once still leave connections for reads.
+        let cores = std::thread::available_parallelism().map_or(4, std::num::NonZero::get);
         let pool = SqlitePoolOptions::new()
-            .max_connections(u32::try_from(cores.max(2)).unwrap_or(2))
+            .max_connections(u32::try_from(cores.max(4)).unwrap_or(4))
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(options)
             .await

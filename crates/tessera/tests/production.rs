@@ -117,6 +117,54 @@ async fn two_instances_on_postgres_and_redis_behave_as_one() {
     db.drop_now().await.unwrap();
 }
 
+/// At the default log level (no per-request span) every 5xx still reaches
+/// the log, with its route and status: a store outage is a warning per
+/// refused request.
+#[tokio::test]
+async fn a_503_is_logged_at_the_default_level() {
+    let mut redis = tokio::task::spawn_blocking(|| RedisServer::start(free_port(), false))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("stderr.log");
+    let mut cmd = command(dir.path());
+    cmd.env("TESSERA_SESSION_STORE", redis.url())
+        .env("TESSERA_LOG", "info")
+        .stderr(std::process::Stdio::from(
+            std::fs::File::create(&log).unwrap(),
+        ));
+    let server = serve(cmd);
+    let resp = post(
+        &server.base,
+        "/v1/register",
+        None,
+        json!({"email": unique("log503"), "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let mut jar = Jar::default();
+    jar.absorb(resp.headers());
+    assert_eq!(whoami(&server.base, &jar).await, 200);
+    let redis = tokio::task::spawn_blocking(move || {
+        redis.stop();
+        redis
+    })
+    .await
+    .unwrap();
+    assert_eq!(whoami(&server.base, &jar).await, 503);
+    drop(server);
+    drop(redis);
+    let text = std::fs::read_to_string(&log).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.contains("response failed"))
+        .unwrap_or_else(|| panic!("no 5xx in the log:\n{text}"));
+    assert!(
+        line.contains("WARN") && line.contains("/v1/session") && line.contains("503"),
+        "{line}"
+    );
+}
+
 #[tokio::test]
 async fn redis_down_is_503_not_signed_out_and_service_returns_by_itself() {
     let mut redis = tokio::task::spawn_blocking(|| RedisServer::start(free_port(), false))
