@@ -14,34 +14,32 @@ SESSIONS=${BENCH_SESSIONS:-1000000}
 # The session tessera itself wrote, copied with new ids and token hashes:
 # the same fields and sizes as real ones.
 python3 - "$MPORT" "$SESSIONS" <<'PY' | redis-cli -p "$MPORT" --pipe > "$WORK/pipe.out" 2>&1 || true
-import os, subprocess, sys, uuid, hashlib
+import hashlib, json, os, subprocess, sys, uuid
 port, n = sys.argv[1], int(sys.argv[2])
 keys = subprocess.run(["redis-cli", "-p", port, "--scan", "--pattern", "tessera:s:*"], capture_output=True, text=True).stdout.split()
-raw = subprocess.run(["redis-cli", "-p", port, "hgetall", keys[0]], capture_output=True, text=True).stdout.split("\n")
-fields = dict(zip(raw[0::2], raw[1::2]))
-fields.pop("", None)
+value = subprocess.run(["redis-cli", "-p", port, "--raw", "get", keys[0]], capture_output=True).stdout.removesuffix(b"\n")
+head, facts, user = value.split(b"\n")
+facts, user = json.loads(facts), json.loads(user)
 expire = subprocess.run(["redis-cli", "-p", port, "pexpiretime", keys[0]], capture_output=True, text=True).stdout.strip()
+compact = lambda d: json.dumps(d, separators=(",", ":"), ensure_ascii=False).encode()
 out = sys.stdout.buffer
 def cmd(*args):
     parts = [f"*{len(args)}\r\n".encode()]
-    for a in args:
-        b = a.encode()
+    for b in args:
         parts.append(f"${len(b)}\r\n".encode() + b + b"\r\n")
     return b"".join(parts)
 for i in range(n):
     key = "tessera:s:" + hashlib.sha256(os.urandom(32)).hexdigest()
-    f = dict(fields, id=str(uuid.uuid4()), user_id=str(uuid.uuid4()), email=f"user{i}@example.com")
-    args = ["HSET", key]
-    for k, v in f.items():
-        args += [k, v]
-    out.write(cmd(*args))
-    out.write(cmd("PEXPIREAT", key, expire))
+    f = dict(facts, id=str(uuid.uuid4()), user=str(uuid.uuid4()))
+    u = dict(user, email=f"user{i}@example.com")
+    out.write(cmd(b"SET", key.encode(), b"\n".join([head, compact(f), compact(u)]), b"PXAT", expire.encode()))
 PY
+VALUE_BYTES=$(redis-cli -p "$MPORT" strlen "$(redis-cli -p "$MPORT" --scan --pattern 'tessera:s:*' --count 10 | head -1)" | tr -d '\r')
 LOADED=$(redis-cli -p "$MPORT" dbsize | tr -d '\r')
 REDIS_AFTER=$(redis-cli -p "$MPORT" info memory | awk -F: '/^used_memory:/ {print $2}' | tr -d '\r')
 read -r M_RPS M_P50 M_P99 M_CPU M_BAD < <(measure "$LAST_PID" "$LAST_URL/v1/session" "__Host-tessera_session=$LAST_TOKEN")
 LOADED_RSS=$(rss_kib "$LAST_PID")
 PER_SESSION=$(python3 -c "print(f'{($REDIS_AFTER - $REDIS_BEFORE) / max($LOADED - 2, 1):.0f}')")
 cat >> "$NOTES" <<MD
-- **memory**: tessera resident memory idle (just started, nothing hashed yet): $((IDLE_RSS / 1024)) MiB; after one registration (an Argon2id hash needs 19 MiB while it runs): $((AFTER_HASH_RSS / 1024)) MiB; after $SECONDS_PER_RUN s of whoami with $LOADED keys in Redis ($SESSIONS copies of a real session plus tessera's own): $((LOADED_RSS / 1024)) MiB (whoami there: $M_RPS req/s, p99 $M_P99 ms, $M_BAD non-2xx or socket errors). Sessions live in Redis, not in tessera, so its memory does not grow with them. Redis \`used_memory\` grew by $(( (REDIS_AFTER - REDIS_BEFORE) / 1048576 )) MiB: about $PER_SESSION bytes per session (a hash of 14 short fields and its expiry).
+- **memory**: tessera resident memory idle (just started, nothing hashed yet): $((IDLE_RSS / 1024)) MiB; after one registration (an Argon2id hash needs 19 MiB while it runs): $((AFTER_HASH_RSS / 1024)) MiB; after $SECONDS_PER_RUN s of whoami with $LOADED keys in Redis ($SESSIONS copies of a real session plus tessera's own): $((LOADED_RSS / 1024)) MiB (whoami there: $M_RPS req/s, p99 $M_P99 ms, $M_BAD non-2xx or socket errors). Sessions live in Redis, not in tessera, so its memory does not grow with them. Redis \`used_memory\` grew by $(( (REDIS_AFTER - REDIS_BEFORE) / 1048576 )) MiB: about $PER_SESSION bytes per session (one string value of about $VALUE_BYTES bytes and its expiry).
 MD

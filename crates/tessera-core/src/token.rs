@@ -68,11 +68,21 @@ impl TokenHash {
     /// Lower-case hex. On the hot path (every session read keys Redis by
     /// it): `hex::encode` collects an iterator of chars, about 10x the cost.
     pub fn to_hex(&self) -> String {
+        let mut out = String::with_capacity(64);
+        self.push_hex(&mut out);
+        out
+    }
+
+    /// Appends [`Self::to_hex`] to `out`, so a key is built in one string.
+    pub fn push_hex(&self, out: &mut String) {
         let mut buf = [0u8; 64];
-        match hex::encode_to_slice(self.0, &mut buf) {
-            Ok(()) => String::from_utf8_lossy(&buf).into_owned(),
-            // 32 bytes always fit 64 digits; kept total all the same.
-            Err(_) => hex::encode(self.0),
+        match hex::encode_to_slice(self.0, &mut buf)
+            .ok()
+            .and_then(|()| std::str::from_utf8(&buf).ok())
+        {
+            Some(digits) => out.push_str(digits),
+            // 32 bytes always fit 64 ASCII digits; kept total all the same.
+            None => out.push_str(&hex::encode(self.0)),
         }
     }
 
@@ -122,6 +132,10 @@ mod tests {
         let expected: [u8; 32] = Sha256::digest(t.expose().as_bytes()).into();
         assert_eq!(t.hash().0, expected);
         assert_eq!(TokenHash::from_hex(&t.hash().to_hex()), Some(t.hash()));
+        assert_eq!(t.hash().to_hex(), hex::encode(expected));
+        let mut key = String::from("s:");
+        t.hash().push_hex(&mut key);
+        assert_eq!(key, format!("s:{}", hex::encode(expected)));
     }
 
     #[test]

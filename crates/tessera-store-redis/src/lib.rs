@@ -4,19 +4,20 @@
 //!
 //! | key | type | holds | expires |
 //! | --- | --- | --- | --- |
-//! | `tessera:s:<sha256(token) hex>` | hash | one session with its user snapshot | at the session's expiry (`PEXPIREAT`, the earlier of idle and absolute) |
+//! | `tessera:s:<sha256(token) hex>` | string (see [`record`]; a hash if written by an earlier version) | one session with its user snapshot | at the session's expiry (`PXAT`, the earlier of idle and absolute) |
 //! | `tessera:u:<user id>` | hash | the user's index: session id → token hash | at the latest absolute expiry of its sessions |
 //! | `tessera:rl:<counter>` | hash | `h` hits, `r` window end (Unix seconds) | when the window ends |
 //!
 //! Every command and script touches one key, so nothing needs two keys in
 //! one slot and the layout works unchanged on a cluster. Whoami is one
-//! `HGETALL` by token hash; a due renewal is one more single-key script.
+//! `GET` by token hash; a due renewal is one more single-key script.
 //! Redis expires dead sessions itself; index entries whose session is gone
 //! are pruned when the index is read. Steps that span two keys (insert,
 //! rotate, revoke) are ordered so a failure in between leaves at worst a
 //! stale index entry, never a live session missing from its user's index.
 
 mod conn;
+mod record;
 mod scripts;
 pub mod testing;
 
@@ -31,7 +32,6 @@ use tessera_core::store::{Count, RateLimitStore, SessionStore, StoreError};
 use tessera_core::token::TokenHash;
 use tessera_core::user::{User, UserId};
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 pub use conn::RedisSettings;
 use conn::{Conn, Connector};
@@ -76,12 +76,19 @@ impl RedisStore {
         F: FnOnce(Conn) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
+        self.attempt(op).await?.map_err(|e| conn::store_error(&e))
+    }
+
+    /// [`Self::run`], leaving Redis's own answer to the caller.
+    async fn attempt<T, F, Fut>(&self, op: F) -> Result<redis::RedisResult<T>, StoreError>
+    where
+        F: FnOnce(Conn) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
         let conn = self.conn().await?;
-        match tokio::time::timeout(self.op_timeout, op(conn)).await {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(conn::store_error(&e)),
-            Err(_) => Err(StoreError::Unavailable("redis: timed out".into())),
-        }
+        tokio::time::timeout(self.op_timeout, op(conn))
+            .await
+            .map_err(|_| StoreError::Unavailable("redis: timed out".into()))
     }
 
     /// The Redis server's clock, in Unix seconds (for `tessera doctor`).
@@ -93,7 +100,11 @@ impl RedisStore {
     }
 
     fn session_key(&self, hash: &TokenHash) -> String {
-        format!("{}s:{}", self.prefix, hash.to_hex())
+        let mut key = String::with_capacity(self.prefix.len() + 66);
+        key.push_str(&self.prefix);
+        key.push_str("s:");
+        hash.push_hex(&mut key);
+        key
     }
 
     fn index_key(&self, user: UserId) -> String {
@@ -104,20 +115,22 @@ impl RedisStore {
         format!("{}rl:{}", self.prefix, key)
     }
 
+    /// Replaces the session's value (of any type) and sets its expiry: one
+    /// `SET … PXAT`.
     async fn write_session(&self, s: &Session) -> Result<(), StoreError> {
         let key = self.session_key(&s.token_hash);
-        let fields = encode(s);
+        let value = record::encode(s);
         let expire = ms(s.expires_at());
         self.run(|mut c| async move {
-            let mut inv = scripts::PUT_SESSION.key(key);
-            inv.arg(expire);
-            for (k, v) in &fields {
-                inv.arg(k).arg(v);
-            }
-            inv.invoke_async::<i64>(&mut c).await
+            redis::cmd("SET")
+                .arg(key)
+                .arg(value)
+                .arg("PXAT")
+                .arg(expire)
+                .exec_async(&mut c)
+                .await
         })
-        .await?;
-        Ok(())
+        .await
     }
 
     async fn index_add(&self, s: &Session) -> Result<(), StoreError> {
@@ -162,15 +175,34 @@ impl RedisStore {
             .map(|n| n == 1)
     }
 
-    /// One `HMGET` of the fields in [`FIELDS`] order: no map to build on
-    /// the hot path, and half the reply of an `HGETALL`.
+    /// One `GET` (see [`record`]). A session of the earlier format answers
+    /// `WRONGTYPE` and is read from its hash instead.
     async fn read(&self, hash: &TokenHash) -> Result<Option<Session>, StoreError> {
+        let key = self.session_key(hash);
+        let got = self
+            .attempt(|mut c| async move {
+                redis::cmd("GET")
+                    .arg(key)
+                    .query_async::<Option<Vec<u8>>>(&mut c)
+                    .await
+            })
+            .await?;
+        match got {
+            Ok(None) => Ok(None),
+            Ok(Some(value)) => record::decode(*hash, &value).map(Some),
+            Err(e) if e.code() == Some("WRONGTYPE") => self.read_legacy(hash).await,
+            Err(e) => Err(conn::store_error(&e)),
+        }
+    }
+
+    /// A session hash of the earlier format: one `HMGET`.
+    async fn read_legacy(&self, hash: &TokenHash) -> Result<Option<Session>, StoreError> {
         let key = self.session_key(hash);
         let values: Vec<Option<String>> = self
             .run(|mut c| async move {
                 redis::cmd("HMGET")
                     .arg(key)
-                    .arg(&FIELDS[..])
+                    .arg(&record::LEGACY_FIELDS[..])
                     .query_async(&mut c)
                     .await
             })
@@ -178,100 +210,8 @@ impl RedisStore {
         if values.first().is_none_or(Option::is_none) {
             return Ok(None);
         }
-        decode(*hash, &values).map(Some)
+        record::decode_legacy(*hash, &values).map(Some)
     }
-}
-
-/// The fields of a session record, in the order [`decode`] reads them.
-const FIELDS: [&str; 13] = [
-    "id",
-    "user_id",
-    "email",
-    "verified",
-    "roles",
-    "user_created",
-    "created",
-    "seen",
-    "idle",
-    "abs",
-    "name",
-    "ua",
-    "ip",
-];
-
-fn encode(s: &Session) -> Vec<(&'static str, String)> {
-    let mut f = vec![
-        ("id", s.id.to_string()),
-        ("user_id", s.user.id.to_string()),
-        ("email", s.user.email.clone()),
-        (
-            "verified",
-            if s.user.email_verified { "1" } else { "0" }.to_owned(),
-        ),
-        (
-            "roles",
-            serde_json::to_string(&s.user.roles).unwrap_or_else(|_| "[]".into()),
-        ),
-        (
-            "user_created",
-            s.user.created_at.unix_timestamp().to_string(),
-        ),
-        ("created", s.created_at.unix_timestamp().to_string()),
-        ("seen", s.last_seen_at.unix_timestamp().to_string()),
-        ("idle", s.idle_expires_at.unix_timestamp().to_string()),
-        ("abs", s.absolute_expires_at.unix_timestamp().to_string()),
-    ];
-    if let Some(n) = &s.user.name {
-        f.push(("name", n.clone()));
-    }
-    if let Some(ua) = &s.user_agent {
-        f.push(("ua", ua.clone()));
-    }
-    if let Some(ip) = &s.ip {
-        f.push(("ip", ip.clone()));
-    }
-    f
-}
-
-/// Field `i` of [`FIELDS`], required.
-fn field(f: &[Option<String>], i: usize) -> Result<&str, StoreError> {
-    f.get(i)
-        .and_then(Option::as_deref)
-        .ok_or_else(|| backend(format!("session record lacks {}", FIELDS[i])))
-}
-
-fn optional(f: &[Option<String>], i: usize) -> Option<String> {
-    f.get(i).cloned().flatten()
-}
-
-fn time_field(f: &[Option<String>], i: usize) -> Result<OffsetDateTime, StoreError> {
-    let secs: i64 = field(f, i)?.parse().map_err(backend)?;
-    OffsetDateTime::from_unix_timestamp(secs).map_err(backend)
-}
-
-fn uuid_field(f: &[Option<String>], i: usize) -> Result<Uuid, StoreError> {
-    Uuid::parse_str(field(f, i)?).map_err(backend)
-}
-
-fn decode(token_hash: TokenHash, f: &[Option<String>]) -> Result<Session, StoreError> {
-    Ok(Session {
-        id: SessionId(uuid_field(f, 0)?),
-        token_hash,
-        user: User {
-            id: UserId(uuid_field(f, 1)?),
-            email: field(f, 2)?.to_owned(),
-            name: optional(f, 10),
-            email_verified: field(f, 3)? == "1",
-            roles: serde_json::from_str(field(f, 4)?).map_err(backend)?,
-            created_at: time_field(f, 5)?,
-        },
-        created_at: time_field(f, 6)?,
-        last_seen_at: time_field(f, 7)?,
-        idle_expires_at: time_field(f, 8)?,
-        absolute_expires_at: time_field(f, 9)?,
-        user_agent: optional(f, 11),
-        ip: optional(f, 12),
-    })
 }
 
 #[async_trait]
@@ -302,6 +242,8 @@ impl SessionStore for RedisStore {
                     .arg(last_seen_at.unix_timestamp())
                     .arg(idle_expires_at.unix_timestamp())
                     .arg(expire)
+                    .arg(record::TIMES_AT)
+                    .arg(record::times(last_seen_at, idle_expires_at))
                     .invoke_async(&mut c)
                     .await
             })
@@ -409,12 +351,13 @@ impl SessionStore for RedisStore {
     async fn update_user_snapshot(&self, user: &User) -> Result<u64, StoreError> {
         let index = self.index(user.id).await?;
         let roles = serde_json::to_string(&user.roles).unwrap_or_else(|_| "[]".into());
+        let snapshot = record::snapshot(user);
         let updates = index
             .values()
             .filter_map(|h| TokenHash::from_hex(h))
             .map(|h| {
                 let key = self.session_key(&h);
-                let roles = roles.clone();
+                let (roles, snapshot) = (roles.clone(), snapshot.clone());
                 async move {
                     self.run(|mut c| async move {
                         scripts::SNAPSHOT
@@ -424,6 +367,7 @@ impl SessionStore for RedisStore {
                             .arg(i64::from(user.email_verified))
                             .arg(roles)
                             .arg(user.created_at.unix_timestamp())
+                            .arg(snapshot)
                             .invoke_async::<i64>(&mut c)
                             .await
                     })

@@ -5,18 +5,6 @@ use std::sync::LazyLock;
 
 use redis::Script;
 
-/// Replaces a session hash and sets its expiry.
-/// KEYS[1] session; ARGV[1] expiry (ms); ARGV[2..] field, value pairs.
-pub static PUT_SESSION: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-        redis.call('DEL', KEYS[1])
-        redis.call('HSET', KEYS[1], unpack(ARGV, 2))
-        redis.call('PEXPIREAT', KEYS[1], ARGV[1])
-        return 1",
-    )
-});
-
 /// Adds a session to its user's index; the index lives as long as its
 /// longest-lived session. KEYS[1] index; ARGV sid, token hash, expiry (ms).
 pub static INDEX_ADD: LazyLock<Script> = LazyLock::new(|| {
@@ -30,27 +18,47 @@ pub static INDEX_ADD: LazyLock<Script> = LazyLock::new(|| {
     )
 });
 
-/// Slides a session's expiry, unless it was deleted meanwhile.
-/// KEYS[1] session; ARGV last seen (s), idle expiry (s), key expiry (ms).
+/// Slides a session's expiry, unless it was deleted meanwhile. A session
+/// value gets its times rewritten in place; a hash of the earlier format
+/// its fields. KEYS[1] session; ARGV last seen (s), idle expiry (s), key
+/// expiry (ms), offset of the times in the value, the times as stored.
 pub static TOUCH: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
-        if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-        redis.call('HSET', KEYS[1], 'seen', ARGV[1], 'idle', ARGV[2])
+        local kind = redis.call('TYPE', KEYS[1]).ok
+        if kind == 'string' then
+            redis.call('SETRANGE', KEYS[1], ARGV[4], ARGV[5])
+        elseif kind == 'hash' then
+            redis.call('HSET', KEYS[1], 'seen', ARGV[1], 'idle', ARGV[2])
+        else
+            return 0
+        end
         redis.call('PEXPIREAT', KEYS[1], ARGV[3])
         return 1",
     )
 });
 
-/// Rewrites the user snapshot of one session, if it still exists.
-/// KEYS[1] session; ARGV email, name ('' for none), verified, roles, created.
+/// Rewrites the user snapshot of one session, if it still exists: in a
+/// session value, everything after its second line break; in a hash of
+/// the earlier format, the fields. KEYS[1] session; ARGV email, name (''
+/// for none), verified, roles, created, the snapshot line.
 pub static SNAPSHOT: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
-        if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-        redis.call('HSET', KEYS[1], 'email', ARGV[1], 'verified', ARGV[3], 'roles', ARGV[4], 'user_created', ARGV[5])
-        if ARGV[2] == '' then redis.call('HDEL', KEYS[1], 'name') else redis.call('HSET', KEYS[1], 'name', ARGV[2]) end
-        return 1",
+        local kind = redis.call('TYPE', KEYS[1]).ok
+        if kind == 'string' then
+            local v = redis.call('GET', KEYS[1])
+            local head = string.find(v, '\n', 1, true)
+            local facts = head and string.find(v, '\n', head + 1, true)
+            if not facts then return redis.error_reply('malformed session value') end
+            redis.call('SET', KEYS[1], string.sub(v, 1, facts) .. ARGV[6], 'KEEPTTL')
+            return 1
+        elseif kind == 'hash' then
+            redis.call('HSET', KEYS[1], 'email', ARGV[1], 'verified', ARGV[3], 'roles', ARGV[4], 'user_created', ARGV[5])
+            if ARGV[2] == '' then redis.call('HDEL', KEYS[1], 'name') else redis.call('HSET', KEYS[1], 'name', ARGV[2]) end
+            return 1
+        end
+        return 0",
     )
 });
 

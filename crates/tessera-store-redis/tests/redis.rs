@@ -75,3 +75,138 @@ async fn redis_down_is_unavailable_quickly_and_recovers_alone() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Sessions written by earlier versions are hashes. They must keep working
+/// until they expire: read, renewed, updated, listed, rotated (into the
+/// current format) and revoked.
+#[tokio::test]
+async fn sessions_of_the_earlier_hash_format_keep_working() {
+    use tessera_core::session::SessionPolicy;
+    use tessera_core::{SessionToken, clock::whole_seconds};
+    use time::OffsetDateTime;
+
+    let prefix = fresh_prefix();
+    let s = RedisStore::open(
+        &shared_url(),
+        &RedisSettings {
+            key_prefix: prefix.clone(),
+            ..RedisSettings::default()
+        },
+    )
+    .unwrap();
+    let mut raw = redis::Client::open(shared_url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+
+    let now = whole_seconds(OffsetDateTime::now_utc());
+    let user = tessera_store::conformance::sample_user("legacy@example.com", now).user;
+    let token = SessionToken::generate();
+    let session = SessionPolicy::default().start(
+        user.clone(),
+        token.hash(),
+        now,
+        Some("Mozilla/5.0 (legacy)"),
+        Some("198.51.100.7"),
+    );
+    write_legacy(&mut raw, &prefix, &session).await;
+    let key = format!("{prefix}s:{}", token.hash().to_hex());
+
+    assert_eq!(
+        s.find_session(&token.hash()).await.unwrap().as_ref(),
+        Some(&session),
+        "read from the hash"
+    );
+
+    let seen = now + time::Duration::hours(2);
+    let idle = seen + time::Duration::days(30);
+    assert!(s.touch_session(&session, seen, idle).await.unwrap());
+    let touched = s.find_session(&token.hash()).await.unwrap().unwrap();
+    assert_eq!(
+        (touched.last_seen_at, touched.idle_expires_at),
+        (seen, idle)
+    );
+    let expiry: i64 = redis::cmd("PEXPIRETIME")
+        .arg(&key)
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    assert_eq!(
+        expiry,
+        idle.min(session.absolute_expires_at).unix_timestamp() * 1000
+    );
+
+    let mut renamed = user.clone();
+    renamed.name = None;
+    renamed.email_verified = true;
+    renamed.roles = vec![];
+    assert_eq!(s.update_user_snapshot(&renamed).await.unwrap(), 1);
+    let updated = s.find_session(&token.hash()).await.unwrap().unwrap();
+    assert_eq!(updated.user, renamed);
+
+    let listed = s.list_user_sessions(user.id, seen).await.unwrap();
+    assert_eq!(listed, vec![updated.clone()]);
+
+    let next = SessionToken::generate();
+    assert!(
+        s.rotate_session_token(&updated, &next.hash())
+            .await
+            .unwrap()
+    );
+    assert_eq!(s.find_session(&token.hash()).await.unwrap(), None);
+    let rotated = s.find_session(&next.hash()).await.unwrap().unwrap();
+    assert_eq!(rotated.id, session.id);
+    assert_eq!(rotated.user, renamed);
+    let kind: String = redis::cmd("TYPE")
+        .arg(format!("{prefix}s:{}", next.hash().to_hex()))
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    assert_eq!(kind, "string", "a rotation writes the current format");
+
+    assert!(s.delete_user_session(user.id, session.id).await.unwrap());
+    assert_eq!(s.find_session(&next.hash()).await.unwrap(), None);
+}
+
+/// Writes a session exactly as the earlier version did: a hash and its
+/// expiry, and the user's index entry.
+async fn write_legacy(
+    raw: &mut redis::aio::MultiplexedConnection,
+    prefix: &str,
+    session: &tessera_core::session::Session,
+) {
+    use redis::AsyncCommands;
+    use time::OffsetDateTime;
+    let key = format!("{prefix}s:{}", session.token_hash.to_hex());
+    let user = &session.user;
+    let secs = |t: OffsetDateTime| t.unix_timestamp().to_string();
+    let fields: Vec<(&str, String)> = vec![
+        ("id", session.id.to_string()),
+        ("user_id", user.id.to_string()),
+        ("email", user.email.clone()),
+        ("verified", "0".into()),
+        ("roles", serde_json::to_string(&user.roles).unwrap()),
+        ("user_created", secs(user.created_at)),
+        ("created", secs(session.created_at)),
+        ("seen", secs(session.last_seen_at)),
+        ("idle", secs(session.idle_expires_at)),
+        ("abs", secs(session.absolute_expires_at)),
+        ("name", user.name.clone().unwrap()),
+        ("ua", session.user_agent.clone().unwrap()),
+        ("ip", session.ip.clone().unwrap()),
+    ];
+    let _: () = raw.hset_multiple(&key, &fields).await.unwrap();
+    let _: () = raw
+        .pexpire_at(&key, session.expires_at().unix_timestamp() * 1000)
+        .await
+        .unwrap();
+    let _: () = raw
+        .hset(
+            format!("{prefix}u:{}", user.id),
+            session.id.to_string(),
+            session.token_hash.to_hex(),
+        )
+        .await
+        .unwrap();
+}
