@@ -30,11 +30,13 @@ def cmd(*args):
     return b"".join(parts)
 for i in range(n):
     key = "tessera:s:" + hashlib.sha256(os.urandom(32)).hexdigest()
-    f = dict(facts, id=str(uuid.uuid4()), user=str(uuid.uuid4()))
-    u = dict(user, email=f"user{i}@example.com")
+    # [id, user id, created, absolute expiry, user agent, ip] and
+    # [email, name, verified, roles, user created] (crates/tessera-store-redis/src/record.rs)
+    f = [str(uuid.uuid4()), str(uuid.uuid4())] + facts[2:]
+    u = [f"user{i}@example.com"] + user[1:]
     out.write(cmd(b"SET", key.encode(), b"\n".join([head, compact(f), compact(u)]), b"PXAT", expire.encode()))
 PY
-VALUE_BYTES=$(redis-cli -p "$MPORT" strlen "$(redis-cli -p "$MPORT" --scan --pattern 'tessera:s:*' --count 10 | head -1)" | tr -d '\r')
+VALUE_BYTES=$(redis-cli -p "$MPORT" strlen "$(redis-cli -p "$MPORT" --scan --pattern 'tessera:s:*' | head -1)" | tr -d '\r')
 LOADED=$(redis-cli -p "$MPORT" dbsize | tr -d '\r')
 REDIS_AFTER=$(redis-cli -p "$MPORT" info memory | awk -F: '/^used_memory:/ {print $2}' | tr -d '\r')
 read -r M_RPS M_P50 M_P99 M_CPU M_BAD < <(measure "$LAST_PID" "$LAST_URL/v1/session" "__Host-tessera_session=$LAST_TOKEN")
