@@ -101,6 +101,14 @@ const SPEND: &str = concat!(
 );
 
 impl PgStore {
+    /// A pooled connection: PostgreSQL queues writers itself, row by row.
+    async fn writer(&self) -> Result<crate::shared::Writer<'_, sqlx::Postgres>, StoreError> {
+        Ok(crate::shared::Writer {
+            conn: self.pool.acquire().await.map_err(err)?,
+            _turn: None,
+        })
+    }
+
     async fn spend(
         &self,
         presented: &TokenHash,

@@ -7,6 +7,26 @@
 //! array in a text column. [`sql_store!`] expands the store traits for one
 //! backend's pool and row types.
 
+/// A connection to write with. On SQLite it also holds the store's write
+/// turn: see [`crate::sqlite::SqliteStore`]. Dropping it returns both.
+pub(crate) struct Writer<'a, DB: sqlx::Database> {
+    pub(crate) conn: sqlx::pool::PoolConnection<DB>,
+    pub(crate) _turn: Option<tokio::sync::MutexGuard<'a, ()>>,
+}
+
+impl<DB: sqlx::Database> std::ops::Deref for Writer<'_, DB> {
+    type Target = DB::Connection;
+    fn deref(&self) -> &DB::Connection {
+        &self.conn
+    }
+}
+
+impl<DB: sqlx::Database> std::ops::DerefMut for Writer<'_, DB> {
+    fn deref_mut(&mut self) -> &mut DB::Connection {
+        &mut self.conn
+    }
+}
+
 macro_rules! sql_store {
     ($store:ty, $row:ty) => {
 const USER_COLUMNS: &str = "id, email, name, email_verified, roles, password_hash, created_at, disabled_at";
@@ -110,7 +130,7 @@ fn session_from_row(row: &$row) -> Result<Session, StoreError> {
 impl UserStore for $store {
     async fn insert_user(&self, rec: &NewUser) -> Result<(), StoreError> {
         insert_user_query(rec)
-        .execute(&self.pool)
+        .execute(&mut *self.writer().await?)
         .await
         .map_err(|e| store_error(e, "email"))?;
         Ok(())
@@ -140,7 +160,7 @@ impl UserStore for $store {
         let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(phc)
             .bind(id.to_string())
-            .execute(&self.pool)
+            .execute(&mut *self.writer().await?)
             .await
             .map_err(err)?;
         Ok(done.rows_affected() == 1)
@@ -154,7 +174,7 @@ impl UserStore for $store {
         let done = sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2")
             .bind(at.map(ts))
             .bind(id.to_string())
-            .execute(&self.pool)
+            .execute(&mut *self.writer().await?)
             .await
             .map_err(err)?;
         Ok(done.rows_affected() == 1)
@@ -203,7 +223,7 @@ impl SessionStore for $store {
         .bind(ts(s.absolute_expires_at))
         .bind(&s.user_agent)
         .bind(&s.ip)
-        .execute(&self.pool)
+        .execute(&mut *self.writer().await?)
         .await
         .map_err(|e| store_error(e, "session"))?;
         Ok(())
@@ -230,7 +250,7 @@ impl SessionStore for $store {
                 .bind(ts(last_seen_at))
                 .bind(ts(idle_expires_at))
                 .bind(session.id.to_string())
-                .execute(&self.pool)
+                .execute(&mut *self.writer().await?)
                 .await
                 .map_err(err)?;
         Ok(done.rows_affected() == 1)
@@ -244,7 +264,7 @@ impl SessionStore for $store {
         let done = sqlx::query("UPDATE sessions SET token_hash = $1 WHERE id = $2")
             .bind(&new_hash.0[..])
             .bind(session.id.to_string())
-            .execute(&self.pool)
+            .execute(&mut *self.writer().await?)
             .await
             .map_err(err)?;
         Ok(done.rows_affected() == 1)
@@ -273,7 +293,7 @@ impl SessionStore for $store {
         let done = sqlx::query("DELETE FROM sessions WHERE id = $1 AND user_id = $2")
             .bind(id.to_string())
             .bind(user.to_string())
-            .execute(&self.pool)
+            .execute(&mut *self.writer().await?)
             .await
             .map_err(err)?;
         Ok(done.rows_affected() == 1)
@@ -287,7 +307,7 @@ impl SessionStore for $store {
         let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND ($2 IS NULL OR id <> $2)")
             .bind(user.to_string())
             .bind(except.map(|s| s.to_string()))
-            .execute(&self.pool)
+            .execute(&mut *self.writer().await?)
             .await
             .map_err(err)?;
         Ok(done.rows_affected())
@@ -304,7 +324,7 @@ impl SessionStore for $store {
         .bind(roles_to_json(&user.roles))
         .bind(ts(user.created_at))
         .bind(user.id.to_string())
-        .execute(&self.pool)
+        .execute(&mut *self.writer().await?)
         .await
         .map_err(err)?;
         Ok(done.rows_affected())
@@ -315,7 +335,7 @@ impl SessionStore for $store {
             "DELETE FROM sessions WHERE idle_expires_at <= $1 OR absolute_expires_at <= $1",
         )
         .bind(ts(now))
-        .execute(&self.pool)
+        .execute(&mut *self.writer().await?)
         .await
         .map_err(err)?;
         Ok(done.rows_affected())
@@ -338,7 +358,7 @@ impl SecretStore for $store {
         )
         .bind(name)
         .bind(candidate)
-        .execute(&self.pool)
+        .execute(&mut *self.writer().await?)
         .await
         .map_err(err)?;
         sqlx::query_scalar("SELECT value FROM secrets WHERE name = $1")
@@ -362,7 +382,7 @@ impl tessera_core::store::KeyStore for $store {
         .bind(&key.public_jwk)
         .bind(ts(key.created_at))
         .bind(key.retired_at.map(ts))
-        .execute(&self.pool)
+        .execute(&mut *self.writer().await?)
         .await
         .map_err(|e| store_error(e, "kid"))?;
         Ok(())
@@ -398,7 +418,7 @@ impl tessera_core::store::KeyStore for $store {
         let done = sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE kid = $2 AND retired_at IS NULL")
             .bind(ts(at))
             .bind(kid)
-            .execute(&self.pool)
+            .execute(&mut *self.writer().await?)
             .await
             .map_err(err)?;
         Ok(done.rows_affected() == 1)
@@ -462,7 +482,8 @@ impl tessera_core::store::RefreshStore for $store {
         first: &TokenHash,
         expires_at: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(err)?;
+        let mut writer = self.writer().await?;
+        let mut tx = sqlx::Connection::begin(&mut *writer).await.map_err(err)?;
         sqlx::query(
             "INSERT INTO refresh_families (id, user_id, created_at, absolute_expires_at, revoked_at) \
              VALUES ($1, $2, $3, $4, $5)",
@@ -515,7 +536,7 @@ impl tessera_core::store::RefreshStore for $store {
         let done = sqlx::query("UPDATE refresh_families SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(ts(at))
             .bind(id.to_string())
-            .execute(&self.pool)
+            .execute(&mut *self.writer().await?)
             .await
             .map_err(err)?;
         Ok(done.rows_affected() == 1)
@@ -525,7 +546,7 @@ impl tessera_core::store::RefreshStore for $store {
         let done = sqlx::query("UPDATE refresh_families SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
             .bind(ts(at))
             .bind(user.to_string())
-            .execute(&self.pool)
+            .execute(&mut *self.writer().await?)
             .await
             .map_err(err)?;
         Ok(done.rows_affected())
@@ -546,7 +567,7 @@ fn identity_from_row(row: &$row) -> Result<tessera_core::identity::Identity, Sto
 impl tessera_core::store::IdentityStore for $store {
     async fn insert_identity(&self, identity: &tessera_core::identity::Identity) -> Result<(), StoreError> {
         insert_identity_query(identity)
-        .execute(&self.pool)
+        .execute(&mut *self.writer().await?)
         .await
         .map_err(|e| store_error(e, "identity"))?;
         Ok(())
@@ -586,7 +607,8 @@ impl tessera_core::store::IdentityStore for $store {
         provider: &str,
     ) -> Result<tessera_core::store::Unlink, StoreError> {
         use tessera_core::store::Unlink;
-        let mut tx = self.pool.begin().await.map_err(err)?;
+        let mut writer = self.writer().await?;
+        let mut tx = sqlx::Connection::begin(&mut *writer).await.map_err(err)?;
         // Writing the user's row first serialises concurrent unlinks of the
         // same user (a row lock in PostgreSQL, the one writer in SQLite), so
         // the count below cannot be stale.
@@ -632,7 +654,8 @@ impl tessera_core::store::IdentityStore for $store {
         rec: &NewUser,
         identity: &tessera_core::identity::Identity,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(err)?;
+        let mut writer = self.writer().await?;
+        let mut tx = sqlx::Connection::begin(&mut *writer).await.map_err(err)?;
         insert_user_query(rec)
         .execute(&mut *tx)
         .await

@@ -22,10 +22,14 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
-    /// Refresh spends queue here (FIFO) rather than on SQLite's write lock,
-    /// whose busy handler sleeps 1, 2, 5 … 100 ms between tries: under
-    /// load a waiter kept losing the lock (p99 in the hundreds of ms).
-    spends: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// The write turn. SQLite lets one transaction write at a time; the
+    /// others wait in its busy handler, which sleeps 1, 2, 5 … 100 ms
+    /// between tries, so under load a waiter kept losing the lock (refresh
+    /// p99 in the hundreds of ms), and a transaction that read before
+    /// writing could fail outright. Every write of this store takes its turn
+    /// here first (FIFO): the lock is always free when it asks. Reads take
+    /// no turn (WAL lets them run beside the writer).
+    writes: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl SqliteStore {
@@ -68,7 +72,7 @@ impl SqliteStore {
             .map_err(err)?;
         Ok(Self {
             pool,
-            spends: std::sync::Arc::default(),
+            writes: std::sync::Arc::default(),
         })
     }
 
@@ -102,6 +106,15 @@ const SPEND: &str = concat!(
 );
 
 impl SqliteStore {
+    /// The write turn, then a connection to write with.
+    async fn writer(&self) -> Result<crate::shared::Writer<'_, sqlx::Sqlite>, StoreError> {
+        let turn = self.writes.lock().await;
+        Ok(crate::shared::Writer {
+            conn: self.pool.acquire().await.map_err(err)?,
+            _turn: Some(turn),
+        })
+    }
+
     async fn spend(
         &self,
         presented: &TokenHash,
@@ -109,8 +122,8 @@ impl SqliteStore {
         successor_expires_at: OffsetDateTime,
         now: OffsetDateTime,
     ) -> Result<Spend, StoreError> {
-        let _one_at_a_time = self.spends.lock().await;
-        let mut tx = self.pool.begin().await.map_err(err)?;
+        let mut writer = self.writer().await?;
+        let mut tx = sqlx::Connection::begin(&mut *writer).await.map_err(err)?;
         let row = spend_query(SPEND, presented, successor, successor_expires_at, now)
             .fetch_optional(&mut *tx)
             .await
@@ -173,6 +186,274 @@ mod tests {
     async fn conformance_secrets() {
         let (_dir, store) = fresh().await;
         tessera_store::conformance::secrets(&store).await;
+    }
+
+    /// Every write waits for the store's write turn (so writers never meet
+    /// on SQLite's lock and its sleeping busy handler); reads do not. Each
+    /// write is started while the test holds the turn: it must not finish
+    /// until the turn is given back. (A machine slower than 50 ms per
+    /// write could only let a missing turn pass, never fail this.)
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[allow(clippy::too_many_lines)]
+    async fn every_write_waits_for_the_write_turn_and_reads_do_not() {
+        use tessera_core::identity::Identity;
+        use tessera_core::session::SessionPolicy;
+        use tessera_core::store::{
+            IdentityStore, KeyStore, RefreshFamily, RefreshStore, StoredKey,
+        };
+        use time::Duration as Span;
+        type Fut = std::pin::Pin<Box<dyn Future<Output = Result<(), StoreError>> + Send>>;
+        type Op = Box<dyn FnOnce(SqliteStore) -> Fut>;
+
+        let (_dir, store) = fresh().await;
+        let now = tessera_core::clock::whole_seconds(OffsetDateTime::now_utc());
+        let rec = tessera_store::conformance::sample_user("turns@example.com", now);
+        let user = rec.user.clone();
+        store.insert_user(&rec).await.unwrap();
+        let token = tessera_core::SessionToken::generate();
+        let session = SessionPolicy::default().start(user.clone(), token.hash(), now, None, None);
+        store.insert_session(&session).await.unwrap();
+        let family = RefreshFamily {
+            id: uuid::Uuid::new_v4(),
+            user_id: user.id,
+            created_at: now,
+            absolute_expires_at: now + Span::days(1),
+            revoked_at: None,
+        };
+        let first = tessera_core::SessionToken::generate().hash();
+        let identity = Identity {
+            provider: "acme".into(),
+            subject: "42".into(),
+            user_id: user.id,
+            email: None,
+            created_at: now,
+        };
+        let other = tessera_store::conformance::sample_user("other@example.com", now);
+        let (u, s, f) = (user.clone(), session.clone(), family.clone());
+        let ops: Vec<(&str, Op)> = vec![
+            (
+                "insert_user",
+                Box::new(move |st| {
+                    Box::pin(async move {
+                        st.insert_user(&tessera_store::conformance::sample_user(
+                            "new@example.com",
+                            now,
+                        ))
+                        .await
+                    })
+                }),
+            ),
+            (
+                "set_password_hash",
+                Box::new({
+                    let id = u.id;
+                    move |st| Box::pin(async move { st.set_password_hash(id, "x").await.map(drop) })
+                }),
+            ),
+            (
+                "set_disabled",
+                Box::new({
+                    let id = u.id;
+                    move |st| Box::pin(async move { st.set_disabled(id, None).await.map(drop) })
+                }),
+            ),
+            (
+                "insert_session",
+                Box::new({
+                    let u = u.clone();
+                    move |st| {
+                        Box::pin(async move {
+                            let t = tessera_core::SessionToken::generate();
+                            st.insert_session(&SessionPolicy::default().start(
+                                u,
+                                t.hash(),
+                                now,
+                                None,
+                                None,
+                            ))
+                            .await
+                        })
+                    }
+                }),
+            ),
+            (
+                "touch_session",
+                Box::new({
+                    let s = s.clone();
+                    move |st| {
+                        Box::pin(async move {
+                            st.touch_session(&s, now, now + Span::days(1))
+                                .await
+                                .map(drop)
+                        })
+                    }
+                }),
+            ),
+            (
+                "update_user_snapshot",
+                Box::new({
+                    let u = u.clone();
+                    move |st| Box::pin(async move { st.update_user_snapshot(&u).await.map(drop) })
+                }),
+            ),
+            (
+                "sweep_expired",
+                Box::new(move |st| Box::pin(async move { st.sweep_expired(now).await.map(drop) })),
+            ),
+            (
+                "get_or_create_secret",
+                Box::new(move |st| {
+                    Box::pin(
+                        async move { st.get_or_create_secret("turn", &[1; 8]).await.map(drop) },
+                    )
+                }),
+            ),
+            (
+                "insert_signing_key",
+                Box::new(move |st| {
+                    Box::pin(async move {
+                        st.insert_signing_key(&StoredKey {
+                            kid: "k".into(),
+                            alg: "EdDSA".into(),
+                            private_der: vec![1],
+                            public_jwk: "{}".into(),
+                            created_at: now,
+                            retired_at: None,
+                        })
+                        .await
+                    })
+                }),
+            ),
+            (
+                "retire_signing_key",
+                Box::new(move |st| {
+                    Box::pin(async move { st.retire_signing_key("k", now).await.map(drop) })
+                }),
+            ),
+            (
+                "create_family",
+                Box::new({
+                    let f = f.clone();
+                    move |st| {
+                        Box::pin(
+                            async move { st.create_family(&f, &first, now + Span::days(1)).await },
+                        )
+                    }
+                }),
+            ),
+            (
+                "spend_refresh",
+                Box::new(move |st| {
+                    Box::pin(async move {
+                        st.spend_refresh(
+                            &first,
+                            &tessera_core::SessionToken::generate().hash(),
+                            now + Span::days(1),
+                            now,
+                        )
+                        .await
+                        .map(drop)
+                    })
+                }),
+            ),
+            (
+                "revoke_family",
+                Box::new({
+                    let id = f.id;
+                    move |st| Box::pin(async move { st.revoke_family(id, now).await.map(drop) })
+                }),
+            ),
+            (
+                "revoke_user_families",
+                Box::new({
+                    let id = u.id;
+                    move |st| {
+                        Box::pin(async move { st.revoke_user_families(id, now).await.map(drop) })
+                    }
+                }),
+            ),
+            (
+                "insert_identity",
+                Box::new({
+                    let i = identity.clone();
+                    move |st| Box::pin(async move { st.insert_identity(&i).await })
+                }),
+            ),
+            (
+                "delete_identity",
+                Box::new({
+                    let id = u.id;
+                    move |st| {
+                        Box::pin(async move { st.delete_identity(id, "acme").await.map(drop) })
+                    }
+                }),
+            ),
+            (
+                "insert_user_with_identity",
+                Box::new(move |st| {
+                    Box::pin(async move {
+                        let i = Identity {
+                            provider: "acme".into(),
+                            subject: "43".into(),
+                            user_id: other.user.id,
+                            email: None,
+                            created_at: now,
+                        };
+                        st.insert_user_with_identity(&other, &i).await
+                    })
+                }),
+            ),
+            (
+                "rotate_session_token",
+                Box::new({
+                    let s = s.clone();
+                    move |st| {
+                        Box::pin(async move {
+                            st.rotate_session_token(
+                                &s,
+                                &tessera_core::SessionToken::generate().hash(),
+                            )
+                            .await
+                            .map(drop)
+                        })
+                    }
+                }),
+            ),
+            (
+                "delete_user_session",
+                Box::new({
+                    let s = s.clone();
+                    move |st| {
+                        Box::pin(
+                            async move { st.delete_user_session(s.user.id, s.id).await.map(drop) },
+                        )
+                    }
+                }),
+            ),
+            (
+                "delete_user_sessions",
+                Box::new({
+                    let id = u.id;
+                    move |st| {
+                        Box::pin(async move { st.delete_user_sessions(id, None).await.map(drop) })
+                    }
+                }),
+            ),
+        ];
+        for (name, op) in ops {
+            let turn = store.writes.lock().await;
+            let write = tokio::spawn(op(store.clone()));
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            assert!(!write.is_finished(), "{name} wrote without its turn");
+            // Reads go on meanwhile.
+            store.find_user(user.id).await.unwrap();
+            store.list_user_sessions(user.id, now).await.unwrap();
+            drop(turn);
+            write
+                .await
+                .unwrap()
+                .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        }
     }
 
     #[tokio::test]
