@@ -29,6 +29,6 @@ read -r LT_RPS LT_P50 LT_P99 LT_CPU LT_BAD < <(low_rate_run "$LAST_PID" "$LAST_U
 row "floor at $LOW_RATE req/s (open loop)" "$LF_RPS" "$LF_P50" "$LF_P99" "$LF_CPU" "$LF_BAD" "$LF_RPS" "$LF_P99" "" ""
 row "whoami, Redis, at $LOW_RATE req/s (open loop)" "$LT_RPS" "$LT_P50" "$LT_P99" "$LT_CPU" "$LT_BAD" "$LF_RPS" "$LF_P99" "(no target)" ""
 cat >> "$NOTES" <<MD
-- **low rate**: whoami and the floor at a fixed $LOW_RATE requests/s, open loop (tessera-bench-tools load, one keep-alive client). CPU per request: floor $LF_CPU µs, tessera $LT_CPU µs (saturated: floor $F_CPU µs, tessera $R_CPU µs). At this rate each request costs any server its own wakeups (the request, then the Redis reply) and runs with cold caches: the floor's figure is what any server pays here, the difference is tessera's own work (its code is about 2.6x the floor's instructions per request, callgrind). The Next.js rows run tessera at this kind of rate.
+- **low rate**: whoami and the floor at a fixed $LOW_RATE requests/s, open loop (tessera-bench-tools load, one keep-alive client). CPU per request: floor $LF_CPU µs, tessera $LT_CPU µs (saturated: floor $F_CPU µs, tessera $R_CPU µs). At this rate each request costs any server its own wakeups (the request, then the Redis reply) and runs with cold caches: the floor's figure is what any server pays here, the difference is tessera's own work. The Next.js rows run tessera at this kind of rate.
 MD
 kill "$LAST_PID" 2>/dev/null || true
