@@ -1,7 +1,10 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { resolveConfig } from "../src/config.js";
+import { TesseraError } from "../src/errors.js";
 import { keepAliveFetch } from "../src/server/node-fetch.js";
+import { fetchUpstream, parseJson } from "../src/server/upstream.js";
 
 let server: Server;
 let base: string;
@@ -84,5 +87,42 @@ describe("keepAliveFetch", () => {
 
   it("fails on a refused connection", async () => {
     await expect(keepAliveFetch("http://127.0.0.1:9/")).rejects.toThrow();
+  });
+});
+
+describe("fetchUpstream over the default transport (no Response in between)", () => {
+  const config = () => resolveConfig({ serverUrl: base, fetch: keepAliveFetch, timeoutMs: 300 });
+
+  it("keeps every Set-Cookie whole and apart, and the body's bytes", async () => {
+    const r = await fetchUpstream(config(), "/cookies", { method: "GET", headers: new Headers() });
+    expect(r.status).toBe(200);
+    expect(r.headers.getSetCookie()).toEqual(["a=1; Path=/; Expires=Wed, 21 Oct 2099 07:28:00 GMT", "b=2; HttpOnly"]);
+    expect(new TextDecoder().decode(r.body ?? new ArrayBuffer(0))).toBe("ok");
+  });
+
+  it("sends the method, headers and body", async () => {
+    const r = await fetchUpstream(config(), "/echo", {
+      method: "POST",
+      headers: new Headers({ cookie: "s=1; t=2", "tessera-bff-key": "k" }),
+      body: '{"email":"a@example.com"}',
+    });
+    expect(parseJson(r.body)).toEqual({ method: "POST", body: '{"email":"a@example.com"}', cookie: "s=1; t=2", key: "k" });
+  });
+
+  it("gives a 204 no body and a redirect unfollowed", async () => {
+    expect((await fetchUpstream(config(), "/empty", { method: "GET", headers: new Headers() })).body).toBeNull();
+    const r = await fetchUpstream(config(), "/redirect", { method: "GET", headers: new Headers() });
+    expect(r.status).toBe(302);
+    expect(r.headers.get("location")).toBe("https://provider.example/authorize");
+  });
+
+  it("times out as upstream_timeout and a refused connection is upstream_unavailable", async () => {
+    await expect(fetchUpstream(config(), "/slow", { method: "GET", headers: new Headers() })).rejects.toMatchObject({
+      code: "upstream_timeout",
+    });
+    const down = resolveConfig({ serverUrl: "http://127.0.0.1:9", fetch: keepAliveFetch });
+    const refused = fetchUpstream(down, "/", { method: "GET", headers: new Headers() });
+    await expect(refused).rejects.toBeInstanceOf(TesseraError);
+    await expect(refused).rejects.toMatchObject({ code: "upstream_unavailable" });
   });
 });

@@ -20,20 +20,35 @@ const agents = {
 /** Statuses whose responses have no body (the Response constructor insists). */
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 
-export async function keepAliveFetch(input: RequestInfo | URL, init: RequestInit = {}): Promise<Response> {
-  const url = input instanceof URL ? input : new URL(typeof input === "string" ? input : input.url);
+/** What {@link keepAliveRequest} answers: the response as it came, unwrapped. */
+export interface RawResponse {
+  status: number;
+  statusText: string;
+  headers: Headers;
+  body: Buffer<ArrayBuffer>;
+}
+
+/**
+ * One request over the kept-alive connections, answered without wrapping the
+ * body in a WHATWG `Response`. `fetchUpstream` uses this when the transport
+ * is the default: building a `Response` and reading it back with
+ * `arrayBuffer()` cost about 45 µs of CPU per call, about a third of the
+ * call's cost in Node (measured against tessera's whoami, 5 × 5 000 calls).
+ */
+export function keepAliveRequest(
+  url: URL,
+  init: { method: string; headers: Headers; body: Buffer | null; signal?: AbortSignal | undefined },
+): Promise<RawResponse> {
   const client = url.protocol === "https:" ? https : http;
   const agent = url.protocol === "https:" ? agents["https:"] : agents["http:"];
   const headers: Record<string, string> = {};
-  new Headers(init.headers).forEach((value, name) => {
+  init.headers.forEach((value, name) => {
     headers[name] = value;
   });
-  const body = toBuffer(init.body);
-  if (body) headers["content-length"] = String(body.byteLength);
-  const signal = init.signal ?? undefined;
-  signal?.throwIfAborted();
-  return new Promise<Response>((resolve, reject) => {
-    const request = client.request(url, { method: init.method ?? "GET", headers, agent, signal }, (res) => {
+  if (init.body) headers["content-length"] = String(init.body.byteLength);
+  init.signal?.throwIfAborted();
+  return new Promise<RawResponse>((resolve, reject) => {
+    const request = client.request(url, { method: init.method, headers, agent, signal: init.signal }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (chunk: Buffer) => chunks.push(chunk));
       res.on("error", reject);
@@ -43,18 +58,28 @@ export async function keepAliveFetch(input: RequestInfo | URL, init: RequestInit
           if (value === undefined) continue;
           for (const v of Array.isArray(value) ? value : [value]) out.append(name, v);
         }
-        const status = res.statusCode ?? 502;
-        const payload = NULL_BODY.has(status) ? null : Buffer.concat(chunks);
-        resolve(new Response(payload, { status, statusText: res.statusMessage ?? "", headers: out }));
+        resolve({ status: res.statusCode ?? 502, statusText: res.statusMessage ?? "", headers: out, body: Buffer.concat(chunks) });
       });
     });
     request.on("error", reject);
-    if (body) request.write(body);
+    if (init.body) request.write(init.body);
     request.end();
   });
 }
 
-function toBuffer(body: RequestInit["body"]): Buffer | null {
+export async function keepAliveFetch(input: RequestInfo | URL, init: RequestInit = {}): Promise<Response> {
+  const url = input instanceof URL ? input : new URL(typeof input === "string" ? input : input.url);
+  const raw = await keepAliveRequest(url, {
+    method: init.method ?? "GET",
+    headers: new Headers(init.headers),
+    body: toBuffer(init.body),
+    signal: init.signal ?? undefined,
+  });
+  const payload = NULL_BODY.has(raw.status) ? null : raw.body;
+  return new Response(payload, { status: raw.status, statusText: raw.statusText, headers: raw.headers });
+}
+
+export function toBuffer(body: RequestInit["body"]): Buffer | null {
   if (body === null || body === undefined) return null;
   if (typeof body === "string") return Buffer.from(body);
   if (body instanceof ArrayBuffer) return Buffer.from(body);

@@ -1,5 +1,6 @@
 import type { ResolvedConfig } from "../config.js";
 import { TesseraError } from "../errors.js";
+import { keepAliveFetch, keepAliveRequest, toBuffer } from "./node-fetch.js";
 
 /**
  * One request to tessera with the configured timeout. The body is read
@@ -21,6 +22,12 @@ export async function fetchUpstream(
   const url = new URL(path, config.serverUrl);
   const signal = AbortSignal.timeout(config.timeoutMs);
   try {
+    if (config.fetch === keepAliveFetch) {
+      // The default transport, without a WHATWG Response in between.
+      const raw = await keepAliveRequest(url, { method: init.method, headers: init.headers, body: toBuffer(init.body), signal });
+      const empty = raw.status === 204 || raw.status === 304 || init.method === "HEAD";
+      return { status: raw.status, headers: raw.headers, body: empty ? null : arrayBufferOf(raw.body) };
+    }
     const response = await config.fetch(url, {
       method: init.method,
       headers: init.headers,
@@ -41,10 +48,19 @@ export async function fetchUpstream(
   }
 }
 
+/** The bytes of `buffer` as an ArrayBuffer of their own (small Buffers share a pool). */
+function arrayBufferOf(buffer: Buffer): ArrayBuffer {
+  const out = new ArrayBuffer(buffer.byteLength);
+  new Uint8Array(out).set(buffer);
+  return out;
+}
+
+const utf8 = new TextDecoder();
+
 export function parseJson(body: ArrayBuffer | null): unknown {
   if (!body || body.byteLength === 0) return null;
   try {
-    return JSON.parse(new TextDecoder().decode(body)) as unknown;
+    return JSON.parse(utf8.decode(body)) as unknown;
   } catch {
     return null;
   }
