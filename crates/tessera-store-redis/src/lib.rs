@@ -244,6 +244,7 @@ impl SessionStore for RedisStore {
                     .arg(expire)
                     .arg(record::TIMES_AT)
                     .arg(record::times(last_seen_at, idle_expires_at))
+                    .arg(record::VERSION_STR)
                     .invoke_async(&mut c)
                     .await
             })
@@ -368,6 +369,7 @@ impl SessionStore for RedisStore {
                             .arg(roles)
                             .arg(user.created_at.unix_timestamp())
                             .arg(snapshot)
+                            .arg(record::VERSION_STR)
                             .invoke_async::<i64>(&mut c)
                             .await
                     })

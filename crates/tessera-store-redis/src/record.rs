@@ -32,8 +32,9 @@ use tessera_core::user::{User, UserId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-/// The format version, the value's first byte.
-const VERSION: u8 = b'1';
+/// The format version, the value's first byte (as the scripts compare it).
+pub const VERSION_STR: &str = "1";
+const VERSION: u8 = VERSION_STR.as_bytes()[0];
 /// Where the two times start (0-based, for `SETRANGE`).
 pub const TIMES_AT: usize = 1;
 /// Digits per time.

@@ -19,14 +19,19 @@ pub static INDEX_ADD: LazyLock<Script> = LazyLock::new(|| {
 });
 
 /// Slides a session's expiry, unless it was deleted meanwhile. A session
-/// value gets its times rewritten in place; a hash of the earlier format
-/// its fields. KEYS[1] session; ARGV last seen (s), idle expiry (s), key
-/// expiry (ms), offset of the times in the value, the times as stored.
+/// value gets its times rewritten in place (only a value of the format this
+/// code writes: another version is an error, never overwritten); a hash of
+/// the earlier format its fields. KEYS[1] session; ARGV last seen (s), idle
+/// expiry (s), key expiry (ms), offset of the times in the value, the times
+/// as stored, the format version.
 pub static TOUCH: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
         local kind = redis.call('TYPE', KEYS[1]).ok
         if kind == 'string' then
+            if redis.call('GETRANGE', KEYS[1], 0, 0) ~= ARGV[6] then
+                return redis.error_reply('unknown session format')
+            end
             redis.call('SETRANGE', KEYS[1], ARGV[4], ARGV[5])
         elseif kind == 'hash' then
             redis.call('HSET', KEYS[1], 'seen', ARGV[1], 'idle', ARGV[2])
@@ -41,13 +46,15 @@ pub static TOUCH: LazyLock<Script> = LazyLock::new(|| {
 /// Rewrites the user snapshot of one session, if it still exists: in a
 /// session value, everything after its second line break; in a hash of
 /// the earlier format, the fields. KEYS[1] session; ARGV email, name (''
-/// for none), verified, roles, created, the snapshot line.
+/// for none), verified, roles, created, the snapshot line, the format
+/// version (a value of another version is an error, never overwritten).
 pub static SNAPSHOT: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
         local kind = redis.call('TYPE', KEYS[1]).ok
         if kind == 'string' then
             local v = redis.call('GET', KEYS[1])
+            if string.sub(v, 1, 1) ~= ARGV[7] then return redis.error_reply('unknown session format') end
             local head = string.find(v, '\n', 1, true)
             local facts = head and string.find(v, '\n', head + 1, true)
             if not facts then return redis.error_reply('malformed session value') end

@@ -76,6 +76,65 @@ async fn redis_down_is_unavailable_quickly_and_recovers_alone() {
     }
 }
 
+/// A value of another format version (a later release's) is refused, never
+/// rewritten by this one's renewal or snapshot update.
+#[tokio::test]
+async fn a_session_value_of_another_format_is_never_overwritten() {
+    use tessera_core::session::SessionPolicy;
+    use tessera_core::{SessionToken, clock::whole_seconds};
+
+    let prefix = fresh_prefix();
+    let s = RedisStore::open(
+        &shared_url(),
+        &RedisSettings {
+            key_prefix: prefix.clone(),
+            ..RedisSettings::default()
+        },
+    )
+    .unwrap();
+    let mut raw = redis::Client::open(shared_url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let now = whole_seconds(time::OffsetDateTime::now_utc());
+    let user = tessera_store::conformance::sample_user("future@example.com", now).user;
+    let token = SessionToken::generate();
+    let session = SessionPolicy::default().start(user.clone(), token.hash(), now, None, None);
+    s.insert_session(&session).await.unwrap();
+    let key = format!("{prefix}s:{}", token.hash().to_hex());
+    let _: i64 = redis::cmd("SETRANGE")
+        .arg(&key)
+        .arg(0)
+        .arg("2")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    let before: Vec<u8> = redis::cmd("GET")
+        .arg(&key)
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+
+    let later = now + time::Duration::hours(2);
+    assert!(
+        s.touch_session(&session, later, later + time::Duration::days(1))
+            .await
+            .is_err()
+    );
+    assert!(s.update_user_snapshot(&user).await.is_err());
+    assert!(
+        s.find_session(&token.hash()).await.is_err(),
+        "not read as some session"
+    );
+    let after: Vec<u8> = redis::cmd("GET")
+        .arg(&key)
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    assert_eq!(after, before);
+}
+
 /// Sessions written by earlier versions are hashes. They must keep working
 /// until they expire: read, renewed, updated, listed, rotated (into the
 /// current format) and revoked.

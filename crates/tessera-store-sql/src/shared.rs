@@ -617,7 +617,11 @@ impl tessera_core::store::IdentityStore for $store {
             .fetch_optional(&mut *tx)
             .await
             .map_err(err)?;
+        // Early answers roll back before the writer (and on SQLite its write
+        // turn) is given back: a dropped transaction's ROLLBACK would only be
+        // queued, and the next writer could find the lock still held.
         let Some(row) = locked else {
+            tx.rollback().await.map_err(err)?;
             return Ok(Unlink::NotLinked);
         };
         let has_password = row
@@ -634,9 +638,11 @@ impl tessera_core::store::IdentityStore for $store {
             .collect::<Result<_, _>>()
             .map_err(err)?;
         if !providers.iter().any(|p| p == provider) {
+            tx.rollback().await.map_err(err)?;
             return Ok(Unlink::NotLinked);
         }
         if !has_password && providers.len() == 1 {
+            tx.rollback().await.map_err(err)?;
             return Ok(Unlink::LastWayIn);
         }
         sqlx::query("DELETE FROM identities WHERE user_id = $1 AND provider = $2")

@@ -19,6 +19,9 @@ use crate::codec::{err, from_ts, roles_from_json, roles_to_json, store_error, ts
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
+/// How long a write waits for its turn (see [`SqliteStore::writer`]).
+const WRITE_TURN_TIMEOUT: Duration = Duration::from_secs(5);
+
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -27,8 +30,10 @@ pub struct SqliteStore {
     /// between tries, so under load a waiter kept losing the lock (refresh
     /// p99 in the hundreds of ms), and a transaction that read before
     /// writing could fail outright. Every write of this store takes its turn
-    /// here first (FIFO): the lock is always free when it asks. Reads take
-    /// no turn (WAL lets them run beside the writer).
+    /// here first (FIFO), so writers of this store do not meet on the lock
+    /// (other processes on the same file still can; SQLite's busy handler
+    /// covers them). Reads take no turn (WAL lets them run beside the
+    /// writer).
     writes: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
@@ -106,9 +111,13 @@ const SPEND: &str = concat!(
 );
 
 impl SqliteStore {
-    /// The write turn, then a connection to write with.
+    /// The write turn, then a connection to write with. Waiting for the
+    /// turn is bounded like SQLite's own busy wait was (5 s): a write stuck
+    /// behind a long one fails as unavailable rather than queueing forever.
     async fn writer(&self) -> Result<crate::shared::Writer<'_, sqlx::Sqlite>, StoreError> {
-        let turn = self.writes.lock().await;
+        let turn = tokio::time::timeout(WRITE_TURN_TIMEOUT, self.writes.lock())
+            .await
+            .map_err(|_| StoreError::Unavailable("sqlite: no write turn within 5 s".into()))?;
         Ok(crate::shared::Writer {
             conn: self.pool.acquire().await.map_err(err)?,
             _turn: Some(turn),
@@ -446,14 +455,40 @@ mod tests {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             assert!(!write.is_finished(), "{name} wrote without its turn");
             // Reads go on meanwhile.
-            store.find_user(user.id).await.unwrap();
-            store.list_user_sessions(user.id, now).await.unwrap();
+            let reads = async {
+                store.find_user(user.id).await.unwrap();
+                store.find_session(&token.hash()).await.unwrap();
+                store.list_user_sessions(user.id, now).await.unwrap();
+                store.find_refresh(&first).await.unwrap();
+                store.list_signing_keys().await.unwrap();
+            };
+            tokio::time::timeout(std::time::Duration::from_secs(10), reads)
+                .await
+                .unwrap_or_else(|_| panic!("a read waited for the write turn ({name})"));
             drop(turn);
             write
                 .await
                 .unwrap()
                 .unwrap_or_else(|e| panic!("{name}: {e:?}"));
         }
+    }
+
+    /// A write that cannot get its turn (a long write ahead of it) answers
+    /// unavailable after the bounded wait instead of queueing forever.
+    #[tokio::test]
+    async fn a_write_that_cannot_get_its_turn_is_unavailable_not_stuck() {
+        let (_dir, store) = fresh().await;
+        let _turn = store.writes.lock().await;
+        // Virtual time: the 5 s pass at once (nothing else is running).
+        tokio::time::pause();
+        let waited = tokio::time::timeout(
+            std::time::Duration::from_mins(1),
+            store.get_or_create_secret("k", &[1; 4]),
+        )
+        .await;
+        tokio::time::resume();
+        let err = waited.expect("the wait is bounded").unwrap_err();
+        assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
     }
 
     #[tokio::test]
