@@ -76,13 +76,9 @@ async fn redis_down_is_unavailable_quickly_and_recovers_alone() {
     }
 }
 
-/// A value of another format version (a later release's) is refused, never
-/// rewritten by this one's renewal or snapshot update.
-#[tokio::test]
-async fn a_session_value_of_another_format_is_never_overwritten() {
-    use tessera_core::session::SessionPolicy;
-    use tessera_core::{SessionToken, clock::whole_seconds};
-
+/// A store on the shared Redis under a fresh prefix, that prefix, and a plain
+/// connection to look at and write its keys directly.
+async fn store_with_raw_access() -> (String, RedisStore, redis::aio::MultiplexedConnection) {
     let prefix = fresh_prefix();
     let s = RedisStore::open(
         &shared_url(),
@@ -92,11 +88,22 @@ async fn a_session_value_of_another_format_is_never_overwritten() {
         },
     )
     .unwrap();
-    let mut raw = redis::Client::open(shared_url())
+    let raw = redis::Client::open(shared_url())
         .unwrap()
         .get_multiplexed_async_connection()
         .await
         .unwrap();
+    (prefix, s, raw)
+}
+
+/// A value of another format version (a later release's) is refused, never
+/// rewritten by this one's renewal or snapshot update.
+#[tokio::test]
+async fn a_session_value_of_another_format_is_never_overwritten() {
+    use tessera_core::session::SessionPolicy;
+    use tessera_core::{SessionToken, clock::whole_seconds};
+
+    let (prefix, s, mut raw) = store_with_raw_access().await;
     let now = whole_seconds(time::OffsetDateTime::now_utc());
     let user = tessera_store::conformance::sample_user("future@example.com", now).user;
     let token = SessionToken::generate();
@@ -144,20 +151,7 @@ async fn sessions_of_the_earlier_hash_format_keep_working() {
     use tessera_core::{SessionToken, clock::whole_seconds};
     use time::OffsetDateTime;
 
-    let prefix = fresh_prefix();
-    let s = RedisStore::open(
-        &shared_url(),
-        &RedisSettings {
-            key_prefix: prefix.clone(),
-            ..RedisSettings::default()
-        },
-    )
-    .unwrap();
-    let mut raw = redis::Client::open(shared_url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
+    let (prefix, s, mut raw) = store_with_raw_access().await;
 
     let now = whole_seconds(OffsetDateTime::now_utc());
     let user = tessera_store::conformance::sample_user("legacy@example.com", now).user;
