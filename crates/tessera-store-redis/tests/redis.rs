@@ -263,3 +263,146 @@ async fn write_legacy(
         .await
         .unwrap();
 }
+
+/// Rotates a session (a password change does) while, at each step of the
+/// rotation, another instance revokes it: signs out that one session or all
+/// of them. The revocation must win every time: neither token works
+/// afterwards and nothing is left in the user's list.
+#[tokio::test]
+async fn a_revocation_during_a_rotation_always_wins() {
+    use std::sync::{Arc, Mutex};
+    use tessera_core::session::SessionPolicy;
+    use tessera_core::{SessionToken, clock::whole_seconds};
+
+    for point in ["read", "written", "swapped", "old deleted"] {
+        for everywhere in [false, true] {
+            let (prefix, other, _raw) = store_with_raw_access().await;
+            let now = whole_seconds(time::OffsetDateTime::now_utc());
+            let user = tessera_store::conformance::sample_user("race@example.com", now).user;
+            let token = SessionToken::generate();
+            let session =
+                SessionPolicy::default().start(user.clone(), token.hash(), now, None, None);
+            other.insert_session(&session).await.unwrap();
+
+            let revoked = Arc::new(Mutex::new(None));
+            let (by, done, sid, uid) = (other.clone(), revoked.clone(), session.id, user.id);
+            let rotating = RedisStore::open(
+                &shared_url(),
+                &RedisSettings {
+                    key_prefix: prefix.clone(),
+                    ..RedisSettings::default()
+                },
+            )
+            .unwrap()
+            .with_rotation_hook(move |at| {
+                let (by, done) = (by.clone(), done.clone());
+                async move {
+                    if at != point {
+                        return;
+                    }
+                    let ended = if everywhere {
+                        by.delete_user_sessions(uid, None).await.unwrap()
+                    } else {
+                        u64::from(by.delete_user_session(uid, sid).await.unwrap())
+                    };
+                    *done.lock().unwrap() = Some(ended);
+                }
+            });
+
+            let next = SessionToken::generate();
+            let rotated = rotating
+                .rotate_session_token(&session, &next.hash())
+                .await
+                .unwrap();
+            let case = format!(
+                "revoked ({}) at {point:?}",
+                if everywhere { "everywhere" } else { "one" }
+            );
+            assert!(
+                revoked.lock().unwrap().is_some(),
+                "{case}: the revocation ran"
+            );
+            assert!(!rotated, "{case}: the rotation reports the session gone");
+            assert_eq!(
+                other.find_session(&token.hash()).await.unwrap(),
+                None,
+                "{case}: old token"
+            );
+            assert_eq!(
+                other.find_session(&next.hash()).await.unwrap(),
+                None,
+                "{case}: new token"
+            );
+            assert!(
+                other
+                    .list_user_sessions(user.id, now)
+                    .await
+                    .unwrap()
+                    .is_empty(),
+                "{case}: listed"
+            );
+        }
+    }
+}
+
+/// A session list at each step of a rotation sees the session (under one
+/// of its two tokens) and never drops it from the index: afterwards the
+/// rotated session is listed and "sign out everywhere" ends it.
+#[tokio::test]
+async fn a_session_list_during_a_rotation_never_loses_the_session() {
+    use tessera_core::session::SessionPolicy;
+    use tessera_core::{SessionToken, clock::whole_seconds};
+
+    for point in ["read", "written", "swapped", "old deleted"] {
+        let (prefix, other, _raw) = store_with_raw_access().await;
+        let now = whole_seconds(time::OffsetDateTime::now_utc());
+        let user = tessera_store::conformance::sample_user("list@example.com", now).user;
+        let token = SessionToken::generate();
+        let session = SessionPolicy::default().start(user.clone(), token.hash(), now, None, None);
+        other.insert_session(&session).await.unwrap();
+
+        let (by, uid, sid) = (other.clone(), user.id, session.id);
+        let rotating = RedisStore::open(
+            &shared_url(),
+            &RedisSettings {
+                key_prefix: prefix.clone(),
+                ..RedisSettings::default()
+            },
+        )
+        .unwrap()
+        .with_rotation_hook(move |at| {
+            let by = by.clone();
+            async move {
+                if at == point {
+                    let listed = by.list_user_sessions(uid, now).await.unwrap();
+                    assert_eq!(
+                        listed.iter().map(|s| s.id).collect::<Vec<_>>(),
+                        vec![sid],
+                        "at {point:?}"
+                    );
+                }
+            }
+        });
+        let next = SessionToken::generate();
+        assert!(
+            rotating
+                .rotate_session_token(&session, &next.hash())
+                .await
+                .unwrap(),
+            "at {point:?}"
+        );
+        let listed = other.list_user_sessions(user.id, now).await.unwrap();
+        assert_eq!(listed.len(), 1, "at {point:?}");
+        assert_eq!(listed[0].token_hash, next.hash(), "at {point:?}");
+        assert_eq!(
+            other.delete_user_sessions(user.id, None).await.unwrap(),
+            1,
+            "at {point:?}"
+        );
+        assert_eq!(
+            other.find_session(&next.hash()).await.unwrap(),
+            None,
+            "at {point:?}"
+        );
+    }
+}
