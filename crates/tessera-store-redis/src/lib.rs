@@ -52,11 +52,9 @@ fn backend(what: impl std::fmt::Display) -> StoreError {
 }
 
 /// How long a revoked index entry is kept (a tombstone, see
-/// [`scripts::REVOKE_ENTRIES`]) before a session list drops it. A rotation
-/// that lost the race must still find it at its index step, which comes
-/// within one request (`TESSERA_REQUEST_TIMEOUT`, 30 s by default, drops a
-/// longer one): an hour is far beyond that.
-const TOMBSTONE_SECS: i64 = 3600;
+/// [`scripts::REVOKE_ENTRIES`]) before a session list drops it: far longer
+/// than any rotation takes.
+const TOMBSTONE_SECS: i64 = 60;
 
 /// When a revoked index entry was revoked; `None` for an entry naming a
 /// session.
@@ -94,8 +92,7 @@ impl RedisStore {
     }
 
     /// For tests only: `hook` runs at each step of a session rotation
-    /// (`read`, `written`, `old deleted`, `swapped`) and between the two
-    /// steps of an insert (`inserted`), so a test can run a
+    /// (`read`, `written`, `swapped`, `old deleted`), so a test can run a
     /// revocation in between and check that the revocation wins.
     #[doc(hidden)]
     #[must_use]
@@ -230,15 +227,11 @@ impl RedisStore {
 
     /// Revokes index entries (see [`scripts::REVOKE_ENTRIES`]), then deletes
     /// the session each entry named at that moment, which a rotation may
-    /// have just moved from the one the caller deleted. Per sid, whether
-    /// this second round ended a session.
-    async fn revoke_entries(
-        &self,
-        user: UserId,
-        sids: Vec<String>,
-    ) -> Result<Vec<bool>, StoreError> {
+    /// have just moved from the one the caller deleted. How many sessions
+    /// this second round ended.
+    async fn revoke_entries(&self, user: UserId, sids: Vec<String>) -> Result<usize, StoreError> {
         if sids.is_empty() {
-            return Ok(Vec::new());
+            return Ok(0);
         }
         let key = self.index_key(user);
         let now = OffsetDateTime::now_utc().unix_timestamp();
@@ -252,17 +245,18 @@ impl RedisStore {
                 inv.invoke_async(&mut c).await
             })
             .await?;
-        let deletes = held.iter().map(|h| async move {
-            match TokenHash::from_hex(h) {
-                Some(h) => self.delete_key(self.session_key(&h)).await,
-                None => Ok(false),
-            }
-        });
-        try_join_all(deletes).await
+        let deletes = held
+            .iter()
+            .filter_map(|h| TokenHash::from_hex(h))
+            .map(|h| self.delete_key(self.session_key(&h)));
+        Ok(try_join_all(deletes)
+            .await?
+            .into_iter()
+            .filter(|d| *d)
+            .count())
     }
 
-    /// The pause points of a rotation and an insert, for tests of their
-    /// interleavings.
+    /// A rotation's pause points, for tests of its interleavings.
     async fn pause(&self, point: &'static str) {
         if let Some(hook) = &self.rotation_hook {
             (hook.0)(point).await;
@@ -317,14 +311,10 @@ impl RedisStore {
 #[async_trait]
 impl SessionStore for RedisStore {
     async fn insert_session(&self, s: &Session) -> Result<(), StoreError> {
-        // The key first: until the index names it nobody holds its token
-        // (this call has not returned), so a crash in between leaves only a
-        // key no one can present, which expires. Index first would let a
-        // session list or a revocation in between see an entry without its
-        // key, prune or tombstone it, and leave the session unlisted.
-        self.write_session(s).await?;
-        self.pause("inserted").await;
-        self.index_add(s).await
+        // Index first: a crash in between leaves a stale index entry (pruned
+        // on read), never a session its user cannot list or revoke.
+        self.index_add(s).await?;
+        self.write_session(s).await
     }
 
     async fn find_session(&self, token_hash: &TokenHash) -> Result<Option<Session>, StoreError> {
@@ -357,19 +347,17 @@ impl SessionStore for RedisStore {
     }
 
     /// Revocations, lists and rotations of the same session may interleave;
-    /// a revocation always wins, and a token a client holds always has an
-    /// index entry naming it. In order:
-    /// 1. The new key is written. Nobody holds its token yet (this call has
-    ///    not returned), so a failure from here on leaves at worst a key no
-    ///    one can present, which expires.
-    /// 2. The old key is deleted; if it was already gone, the session ended
-    ///    meanwhile (revoked or expired), and so does the new key. From here
-    ///    on the old token is dead whatever happens.
-    /// 3. The index entry moves to the new hash if it still names the old
-    ///    one, or names nothing (a list pruned it after step 2); a
-    ///    revocation's tombstone refuses it, and the new key goes.
+    /// a revocation always wins, and the session is never missing from its
+    /// user's index while its token can be used. In order:
+    /// 1. The new key is written first. Until the index names it, nobody
+    ///    holds its token (this call has not returned), so a failure here
+    ///    leaves only a key no one can present, which expires.
+    /// 2. The index entry moves to the new hash only while it still holds
+    ///    the old one: a revocation leaves a tombstone there.
+    /// 3. The old key is deleted; if it was already gone, the session ended
+    ///    meanwhile, and so does the new key.
     /// 4. A last look at the entry: a tombstone means a revocation came in
-    ///    after step 3, so the new key goes too.
+    ///    after step 2, so the new key goes too.
     async fn rotate_session_token(
         &self,
         session: &Session,
@@ -382,19 +370,10 @@ impl SessionStore for RedisStore {
         current.token_hash = *new_hash;
         self.write_session(&current).await?;
         self.pause("written").await;
-        if !self
-            .delete_key(self.session_key(&session.token_hash))
-            .await?
-        {
-            self.delete_key(self.session_key(new_hash)).await?;
-            return Ok(false);
-        }
-        self.pause("old deleted").await;
         let (user, sid) = (current.user.id, current.id.to_string());
-        let new_hex = new_hash.to_hex();
+        let (old_hex, new_hex) = (session.token_hash.to_hex(), new_hash.to_hex());
         let index = self.index_key(user);
-        let (swap_sid, swap_old, swap_new) =
-            (sid.clone(), session.token_hash.to_hex(), new_hex.clone());
+        let (swap_sid, swap_old, swap_new) = (sid.clone(), old_hex, new_hex.clone());
         let expire = ms(current.absolute_expires_at);
         let swapped: i64 = self
             .run(|mut c| async move {
@@ -413,6 +392,16 @@ impl SessionStore for RedisStore {
             return Ok(false);
         }
         self.pause("swapped").await;
+        if !self
+            .delete_key(self.session_key(&session.token_hash))
+            .await?
+        {
+            // Ended meanwhile (revoked or expired): that wins.
+            self.delete_key(self.session_key(new_hash)).await?;
+            self.index_drop_if(user, vec![(sid, new_hex)]).await?;
+            return Ok(false);
+        }
+        self.pause("old deleted").await;
         let index = self.index_key(user);
         let entry: Option<String> = self
             .run(|mut c| async move { c.hget(index, sid).await })
@@ -476,7 +465,7 @@ impl SessionStore for RedisStore {
         };
         let removed = self.delete_key(self.session_key(&hash)).await?;
         let again = self.revoke_entries(user, vec![sid]).await?;
-        Ok(removed || again.contains(&true))
+        Ok(removed || again > 0)
     }
 
     async fn delete_user_sessions(
@@ -495,13 +484,15 @@ impl SessionStore for RedisStore {
         let deletes = doomed
             .iter()
             .map(|(_, h)| self.delete_key(self.session_key(h)));
-        let first = try_join_all(deletes).await?;
+        let ended = try_join_all(deletes)
+            .await?
+            .into_iter()
+            .filter(|d| *d)
+            .count();
         let again = self
             .revoke_entries(user, doomed.into_iter().map(|(sid, _)| sid).collect())
             .await?;
-        // A session counts once, whichever round ended it.
-        let ended = first.iter().zip(&again).filter(|(a, b)| **a || **b).count();
-        Ok(ended as u64)
+        Ok((ended + again) as u64)
     }
 
     async fn update_user_snapshot(&self, user: &User) -> Result<u64, StoreError> {

@@ -18,16 +18,14 @@ pub static INDEX_ADD: LazyLock<Script> = LazyLock::new(|| {
     )
 });
 
-/// A rotation's index write: the entry moves to the new token hash only if
-/// it still holds the old one, or nothing (pruned once the old key was
-/// gone); never over a revocation's tombstone or another rotation's hash.
-/// KEYS[1] index; ARGV sid, old hash, new hash, expiry (ms). Returns 1 when
-/// moved.
+/// A rotation's index write: the entry moves from the old token hash to the
+/// new one only if it still holds the old one (not a revocation's
+/// tombstone, not another rotation's hash). KEYS[1] index; ARGV sid, old
+/// hash, new hash, expiry (ms). Returns 1 when moved.
 pub static INDEX_SWAP: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
-        local cur = redis.call('HGET', KEYS[1], ARGV[1])
-        if cur and cur ~= ARGV[2] then return 0 end
+        if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
         redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
         if redis.call('PEXPIRETIME', KEYS[1]) < tonumber(ARGV[4]) then
             redis.call('PEXPIREAT', KEYS[1], ARGV[4])
