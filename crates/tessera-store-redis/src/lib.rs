@@ -5,19 +5,16 @@
 //! | key | type | holds | expires |
 //! | --- | --- | --- | --- |
 //! | `tessera:s:<sha256(token) hex>` | string (see [`record`]; a hash if written by an earlier version) | one session with its user snapshot | at the session's expiry (`PXAT`, the earlier of idle and absolute) |
-//! | `tessera:u:<user id>` | hash | the user's index: session id → token hash, or `-<unix time>` once revoked (a tombstone, dropped by a session list a minute later) | at the latest absolute expiry of its sessions |
+//! | `tessera:u:<user id>` | hash | the user's index: session id → token hash | at the latest absolute expiry of its sessions |
 //! | `tessera:rl:<counter>` | hash | `h` hits, `r` window end (Unix seconds) | when the window ends |
 //!
 //! Every command and script touches one key, so nothing needs two keys in
 //! one slot and the layout works unchanged on a cluster. Whoami is one
 //! `GET` by token hash; a due renewal is one more single-key script.
 //! Redis expires dead sessions itself; index entries whose session is gone
-//! are pruned when the index is read (only if unchanged since). Steps that
-//! span two keys (insert, rotate, revoke) are ordered so a failure in
-//! between leaves at worst a stale index entry or a key whose token nobody
-//! holds, never a usable session missing from its user's index; and so a
-//! revocation racing a rotation of the same session always wins (see
-//! `rotate_session_token`).
+//! are pruned when the index is read. Steps that span two keys (insert,
+//! rotate, revoke) are ordered so a failure in between leaves at worst a
+//! stale index entry, never a live session missing from its user's index.
 
 mod conn;
 mod record;
@@ -44,34 +41,10 @@ pub struct RedisStore {
     connector: Connector,
     prefix: String,
     op_timeout: Duration,
-    rotation_hook: Option<RotationHook>,
 }
 
 fn backend(what: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(what.to_string())
-}
-
-/// How long a revoked index entry is kept (a tombstone, see
-/// [`scripts::REVOKE_ENTRIES`]) before a session list drops it: far longer
-/// than any rotation takes.
-const TOMBSTONE_SECS: i64 = 60;
-
-/// When a revoked index entry was revoked; `None` for an entry naming a
-/// session.
-fn tombstone(value: &str) -> Option<i64> {
-    value.strip_prefix('-').map(|t| t.parse().unwrap_or(0))
-}
-
-/// Test-only pause points of a rotation (see [`RedisStore::with_rotation_hook`]).
-#[derive(Clone)]
-struct RotationHook(std::sync::Arc<dyn Fn(&'static str) -> Paused + Send + Sync>);
-
-type Paused = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
-
-impl std::fmt::Debug for RotationHook {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("RotationHook")
-    }
 }
 
 fn ms(t: OffsetDateTime) -> i64 {
@@ -87,24 +60,7 @@ impl RedisStore {
             op_timeout: settings.op_timeout,
             prefix: settings.key_prefix.clone(),
             connector: Connector::open(url, settings)?,
-            rotation_hook: None,
         })
-    }
-
-    /// For tests only: `hook` runs at each step of a session rotation
-    /// (`read`, `written`, `swapped`, `old deleted`), so a test can run a
-    /// revocation in between and check that the revocation wins.
-    #[doc(hidden)]
-    #[must_use]
-    pub fn with_rotation_hook<F, Fut>(mut self, hook: F) -> Self
-    where
-        F: Fn(&'static str) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        self.rotation_hook = Some(RotationHook(std::sync::Arc::new(move |point| {
-            Box::pin(hook(point))
-        })));
-        self
     }
 
     async fn conn(&self) -> Result<Conn, StoreError> {
@@ -203,64 +159,14 @@ impl RedisStore {
         self.run(|mut c| async move { c.hgetall(key).await }).await
     }
 
-    /// Drops the entries that still hold the values given (see
-    /// [`scripts::INDEX_DROP_IF`]).
-    async fn index_drop_if(
-        &self,
-        user: UserId,
-        entries: Vec<(String, String)>,
-    ) -> Result<(), StoreError> {
-        if entries.is_empty() {
+    async fn index_remove(&self, user: UserId, sids: Vec<String>) -> Result<(), StoreError> {
+        if sids.is_empty() {
             return Ok(());
         }
         let key = self.index_key(user);
-        self.run(|mut c| async move {
-            let mut inv = scripts::INDEX_DROP_IF.key(key);
-            for (sid, value) in &entries {
-                inv.arg(sid).arg(value);
-            }
-            inv.invoke_async::<i64>(&mut c).await
-        })
-        .await?;
-        Ok(())
-    }
-
-    /// Revokes index entries (see [`scripts::REVOKE_ENTRIES`]), then deletes
-    /// the session each entry named at that moment, which a rotation may
-    /// have just moved from the one the caller deleted. How many sessions
-    /// this second round ended.
-    async fn revoke_entries(&self, user: UserId, sids: Vec<String>) -> Result<usize, StoreError> {
-        if sids.is_empty() {
-            return Ok(0);
-        }
-        let key = self.index_key(user);
-        let now = OffsetDateTime::now_utc().unix_timestamp();
-        let held: Vec<String> = self
-            .run(|mut c| async move {
-                let mut inv = scripts::REVOKE_ENTRIES.key(key);
-                inv.arg(now);
-                for sid in &sids {
-                    inv.arg(sid);
-                }
-                inv.invoke_async(&mut c).await
-            })
+        self.run(|mut c| async move { c.hdel::<_, _, i64>(key, sids).await })
             .await?;
-        let deletes = held
-            .iter()
-            .filter_map(|h| TokenHash::from_hex(h))
-            .map(|h| self.delete_key(self.session_key(&h)));
-        Ok(try_join_all(deletes)
-            .await?
-            .into_iter()
-            .filter(|d| *d)
-            .count())
-    }
-
-    /// A rotation's pause points, for tests of its interleavings.
-    async fn pause(&self, point: &'static str) {
-        if let Some(hook) = &self.rotation_hook {
-            (hook.0)(point).await;
-        }
+        Ok(())
     }
 
     async fn delete_key(&self, key: String) -> Result<bool, StoreError> {
@@ -346,18 +252,6 @@ impl SessionStore for RedisStore {
         Ok(touched == 1)
     }
 
-    /// Revocations, lists and rotations of the same session may interleave;
-    /// a revocation always wins, and the session is never missing from its
-    /// user's index while its token can be used. In order:
-    /// 1. The new key is written first. Until the index names it, nobody
-    ///    holds its token (this call has not returned), so a failure here
-    ///    leaves only a key no one can present, which expires.
-    /// 2. The index entry moves to the new hash only while it still holds
-    ///    the old one: a revocation leaves a tombstone there.
-    /// 3. The old key is deleted; if it was already gone, the session ended
-    ///    meanwhile, and so does the new key.
-    /// 4. A last look at the entry: a tombstone means a revocation came in
-    ///    after step 2, so the new key goes too.
     async fn rotate_session_token(
         &self,
         session: &Session,
@@ -366,48 +260,17 @@ impl SessionStore for RedisStore {
         let Some(mut current) = self.read(&session.token_hash).await? else {
             return Ok(false);
         };
-        self.pause("read").await;
         current.token_hash = *new_hash;
+        self.index_add(&current).await?;
         self.write_session(&current).await?;
-        self.pause("written").await;
-        let (user, sid) = (current.user.id, current.id.to_string());
-        let (old_hex, new_hex) = (session.token_hash.to_hex(), new_hash.to_hex());
-        let index = self.index_key(user);
-        let (swap_sid, swap_old, swap_new) = (sid.clone(), old_hex, new_hex.clone());
-        let expire = ms(current.absolute_expires_at);
-        let swapped: i64 = self
-            .run(|mut c| async move {
-                scripts::INDEX_SWAP
-                    .key(index)
-                    .arg(swap_sid)
-                    .arg(swap_old)
-                    .arg(swap_new)
-                    .arg(expire)
-                    .invoke_async(&mut c)
-                    .await
-            })
-            .await?;
-        if swapped == 0 {
-            self.delete_key(self.session_key(new_hash)).await?;
-            return Ok(false);
-        }
-        self.pause("swapped").await;
         if !self
             .delete_key(self.session_key(&session.token_hash))
             .await?
         {
-            // Ended meanwhile (revoked or expired): that wins.
+            // Revoked meanwhile: the revocation wins.
             self.delete_key(self.session_key(new_hash)).await?;
-            self.index_drop_if(user, vec![(sid, new_hex)]).await?;
-            return Ok(false);
-        }
-        self.pause("old deleted").await;
-        let index = self.index_key(user);
-        let entry: Option<String> = self
-            .run(|mut c| async move { c.hget(index, sid).await })
-            .await?;
-        if entry.as_deref() != Some(new_hex.as_str()) {
-            self.delete_key(self.session_key(new_hash)).await?;
+            self.index_remove(current.user.id, vec![current.id.to_string()])
+                .await?;
             return Ok(false);
         }
         Ok(true)
@@ -419,36 +282,26 @@ impl SessionStore for RedisStore {
         now: OffsetDateTime,
     ) -> Result<Vec<Session>, StoreError> {
         let index = self.index(user).await?;
-        let mut stale = Vec::new();
-        let reads = index.iter().filter_map(|(sid, value)| {
-            if let Some(revoked_at) = tombstone(value) {
-                // Kept while a rotation could still be looking for it.
-                if revoked_at + TOMBSTONE_SECS < now.unix_timestamp() {
-                    stale.push((sid.clone(), value.clone()));
-                }
-                return None;
-            }
-            Some(async move {
-                let session = match TokenHash::from_hex(value) {
-                    Some(h) => self.read(&h).await?,
-                    None => None,
-                };
-                Ok::<_, StoreError>((sid, value, session))
-            })
+        let reads = index.iter().map(|(sid, hash)| async move {
+            let session = match TokenHash::from_hex(hash) {
+                Some(h) => self.read(&h).await?,
+                None => None,
+            };
+            Ok::<_, StoreError>((sid.clone(), session))
         });
-        let reads: Vec<_> = reads.collect();
         let mut live = Vec::new();
-        for (sid, value, session) in try_join_all(reads).await? {
+        let mut stale = Vec::new();
+        for (sid, session) in try_join_all(reads).await? {
             match session {
                 Some(s) if s.user.id == user => {
                     if s.is_live(now) {
                         live.push(s);
                     }
                 }
-                _ => stale.push((sid.clone(), value.clone())),
+                _ => stale.push(sid),
             }
         }
-        self.index_drop_if(user, stale).await?;
+        self.index_remove(user, stale).await?;
         live.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.0.cmp(&b.id.0)));
         Ok(live)
     }
@@ -464,8 +317,8 @@ impl SessionStore for RedisStore {
             return Ok(false);
         };
         let removed = self.delete_key(self.session_key(&hash)).await?;
-        let again = self.revoke_entries(user, vec![sid]).await?;
-        Ok(removed || again > 0)
+        self.index_remove(user, vec![sid]).await?;
+        Ok(removed)
     }
 
     async fn delete_user_sessions(
@@ -474,25 +327,26 @@ impl SessionStore for RedisStore {
         except: Option<SessionId>,
     ) -> Result<u64, StoreError> {
         let keep = except.map(|e| e.to_string());
-        let doomed: Vec<(String, TokenHash)> = self
+        let doomed: Vec<(String, String)> = self
             .index(user)
             .await?
             .into_iter()
             .filter(|(sid, _)| Some(sid) != keep.as_ref())
-            .filter_map(|(sid, value)| TokenHash::from_hex(&value).map(|h| (sid, h)))
             .collect();
-        let deletes = doomed
-            .iter()
-            .map(|(_, h)| self.delete_key(self.session_key(h)));
+        let deletes = doomed.iter().map(|(_, hash)| async move {
+            match TokenHash::from_hex(hash) {
+                Some(h) => self.delete_key(self.session_key(&h)).await,
+                None => Ok(false),
+            }
+        });
         let ended = try_join_all(deletes)
             .await?
             .into_iter()
             .filter(|d| *d)
             .count();
-        let again = self
-            .revoke_entries(user, doomed.into_iter().map(|(sid, _)| sid).collect())
+        self.index_remove(user, doomed.into_iter().map(|(sid, _)| sid).collect())
             .await?;
-        Ok((ended + again) as u64)
+        Ok(ended as u64)
     }
 
     async fn update_user_snapshot(&self, user: &User) -> Result<u64, StoreError> {

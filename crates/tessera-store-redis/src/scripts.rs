@@ -18,60 +18,6 @@ pub static INDEX_ADD: LazyLock<Script> = LazyLock::new(|| {
     )
 });
 
-/// A rotation's index write: the entry moves from the old token hash to the
-/// new one only if it still holds the old one (not a revocation's
-/// tombstone, not another rotation's hash). KEYS[1] index; ARGV sid, old
-/// hash, new hash, expiry (ms). Returns 1 when moved.
-pub static INDEX_SWAP: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-        if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
-        redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-        if redis.call('PEXPIRETIME', KEYS[1]) < tonumber(ARGV[4]) then
-            redis.call('PEXPIREAT', KEYS[1], ARGV[4])
-        end
-        return 1",
-    )
-});
-
-/// Marks index entries revoked: each entry that names a token hash becomes
-/// a tombstone (`-` and the time, Unix seconds), which a rotation's
-/// [`INDEX_SWAP`] cannot overwrite. KEYS[1] index; ARGV now, sid…. Returns,
-/// per sid, the hash the entry held ('' for none or a tombstone), so the
-/// caller deletes that key too (a rotation may have moved the entry).
-pub static REVOKE_ENTRIES: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-        local held = {}
-        for i = 2, #ARGV do
-            local cur = redis.call('HGET', KEYS[1], ARGV[i])
-            if cur and string.sub(cur, 1, 1) ~= '-' then
-                redis.call('HSET', KEYS[1], ARGV[i], '-' .. ARGV[1])
-                held[#held + 1] = cur
-            else
-                held[#held + 1] = ''
-            end
-        end
-        return held",
-    )
-});
-
-/// Drops index entries only if they still hold what the caller saw, so a
-/// prune or a cleanup never drops an entry a rotation has just moved.
-/// KEYS[1] index; ARGV sid, expected value, sid, expected value…
-pub static INDEX_DROP_IF: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-        local dropped = 0
-        for i = 1, #ARGV, 2 do
-            if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[i + 1] then
-                dropped = dropped + redis.call('HDEL', KEYS[1], ARGV[i])
-            end
-        end
-        return dropped",
-    )
-});
-
 /// Slides a session's expiry, unless it was deleted meanwhile. A session
 /// value gets its times rewritten in place (only a value of the format this
 /// code writes: another version is an error, never overwritten); a hash of
