@@ -14,7 +14,9 @@
 //! Redis expires dead sessions itself; index entries whose session is gone
 //! are pruned when the index is read. Steps that span two keys (insert,
 //! rotate, revoke) are ordered so a failure in between leaves at worst a
-//! stale index entry, never a live session missing from its user's index.
+//! stale index entry or a key whose token nobody holds, never a live
+//! session missing from its user's index (but see docs/security.md, known
+//! gap 26, for races between a rotation and a revocation or a list).
 
 mod conn;
 mod record;
@@ -41,10 +43,23 @@ pub struct RedisStore {
     connector: Connector,
     prefix: String,
     op_timeout: Duration,
+    step_hook: Option<StepHook>,
 }
 
 fn backend(what: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(what.to_string())
+}
+
+/// Test-only pause points (see [`RedisStore::with_step_hook`]).
+#[derive(Clone)]
+struct StepHook(std::sync::Arc<dyn Fn(&'static str) -> Paused + Send + Sync>);
+
+type Paused = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
+
+impl std::fmt::Debug for StepHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StepHook")
+    }
 }
 
 fn ms(t: OffsetDateTime) -> i64 {
@@ -60,7 +75,30 @@ impl RedisStore {
             op_timeout: settings.op_timeout,
             prefix: settings.key_prefix.clone(),
             connector: Connector::open(url, settings)?,
+            step_hook: None,
         })
+    }
+
+    /// For tests only: `hook` runs between the steps of an operation that
+    /// spans two keys (`inserted`: a new session's key is written, its index
+    /// entry not yet), so a test can run another operation there.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn with_step_hook<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(&'static str) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.step_hook = Some(StepHook(std::sync::Arc::new(move |point| {
+            Box::pin(hook(point))
+        })));
+        self
+    }
+
+    async fn pause(&self, point: &'static str) {
+        if let Some(hook) = &self.step_hook {
+            (hook.0)(point).await;
+        }
     }
 
     async fn conn(&self) -> Result<Conn, StoreError> {
@@ -217,10 +255,14 @@ impl RedisStore {
 #[async_trait]
 impl SessionStore for RedisStore {
     async fn insert_session(&self, s: &Session) -> Result<(), StoreError> {
-        // Index first: a crash in between leaves a stale index entry (pruned
-        // on read), never a session its user cannot list or revoke.
-        self.index_add(s).await?;
-        self.write_session(s).await
+        // The key first: until the index names it nobody holds its token
+        // (this call has not returned), so a crash in between leaves only a
+        // key no one can present, which expires. Index first let a session
+        // list in between see the entry without its key and prune it, and
+        // the session then lived on unlisted.
+        self.write_session(s).await?;
+        self.pause("inserted").await;
+        self.index_add(s).await
     }
 
     async fn find_session(&self, token_hash: &TokenHash) -> Result<Option<Session>, StoreError> {

@@ -263,3 +263,69 @@ async fn write_legacy(
         .await
         .unwrap();
 }
+
+/// A session list or a "sign out everywhere" that runs while a sign-in is
+/// storing its new session (between its key and its index entry) never
+/// leaves that session unlisted: once the sign-in returns, the session is
+/// listed and a later "sign out everywhere" ends it.
+#[tokio::test]
+async fn a_list_or_revocation_during_a_sign_in_never_hides_the_new_session() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use tessera_core::session::SessionPolicy;
+    use tessera_core::{SessionToken, clock::whole_seconds};
+
+    for everywhere in [false, true] {
+        let (prefix, other, _raw) = store_with_raw_access().await;
+        let now = whole_seconds(time::OffsetDateTime::now_utc());
+        let user = tessera_store::conformance::sample_user("signin@example.com", now).user;
+        let first = SessionPolicy::default().start(
+            user.clone(),
+            SessionToken::generate().hash(),
+            now,
+            None,
+            None,
+        );
+        other.insert_session(&first).await.unwrap();
+
+        let fired = Arc::new(AtomicBool::new(false));
+        let (by, uid, seen) = (other.clone(), user.id, fired.clone());
+        let signing_in = RedisStore::open(
+            &shared_url(),
+            &RedisSettings {
+                key_prefix: prefix.clone(),
+                ..RedisSettings::default()
+            },
+        )
+        .unwrap()
+        .with_step_hook(move |at| {
+            let (by, seen) = (by.clone(), seen.clone());
+            async move {
+                if at != "inserted" {
+                    return;
+                }
+                if everywhere {
+                    by.delete_user_sessions(uid, None).await.unwrap();
+                } else {
+                    by.list_user_sessions(uid, now).await.unwrap();
+                }
+                seen.store(true, Ordering::SeqCst);
+            }
+        });
+        let token = SessionToken::generate();
+        let second = SessionPolicy::default().start(user.clone(), token.hash(), now, None, None);
+        signing_in.insert_session(&second).await.unwrap();
+        assert!(fired.load(Ordering::SeqCst), "the hook ran ({everywhere})");
+        let listed = other.list_user_sessions(user.id, now).await.unwrap();
+        assert!(
+            listed.iter().any(|s| s.id == second.id),
+            "listed ({everywhere})"
+        );
+        other.delete_user_sessions(user.id, None).await.unwrap();
+        assert_eq!(
+            other.find_session(&token.hash()).await.unwrap(),
+            None,
+            "ended ({everywhere})"
+        );
+    }
+}
