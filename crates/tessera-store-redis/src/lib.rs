@@ -5,7 +5,7 @@
 //! | key | type | holds | expires |
 //! | --- | --- | --- | --- |
 //! | `tessera:s:<sha256(token) hex>` | string (see [`record`]; a hash if written by an earlier version) | one session with its user snapshot | at the session's expiry (`PXAT`, the earlier of idle and absolute) |
-//! | `tessera:u:<user id>` | hash | the user's index: session id → token hash | at the latest absolute expiry of its sessions |
+//! | `tessera:u:<user id>` | hash | the user's index: session id → its token hash (two, space-separated, the new first, while a password change rotates it) | at the latest absolute expiry of its sessions |
 //! | `tessera:rl:<counter>` | hash | `h` hits, `r` window end (Unix seconds) | when the window ends |
 //!
 //! Every command and script touches one key, so nothing needs two keys in
@@ -13,17 +13,22 @@
 //! `GET` by token hash; a due renewal is one more single-key script.
 //! Redis expires dead sessions itself; index entries whose session is gone
 //! are pruned when the index is read. Steps that span two keys (insert,
-//! rotate, revoke) are ordered so a failure in between leaves at worst a
-//! stale index entry or a key whose token nobody holds, never a live
-//! session missing from its user's index (but see docs/security.md, known
-//! gap 26, for races between a rotation and a revocation or a list).
+//! rotate, revoke) are ordered so that at every moment the index names
+//! every live session key whose token someone holds: a failure, a crash or
+//! a race in between leaves at worst a stale entry or a key whose token
+//! nobody holds. Index entries change only by compare-and-set, so a
+//! revocation that races a rotation of the same session always wins (it
+//! follows the entry to the new token), and a list prunes only an entry
+//! that still names what it found dead. Rotation and revocation run on
+//! their own task, so a request dropped halfway does not stop them between
+//! their steps.
 
 mod conn;
 mod record;
 mod scripts;
 pub mod testing;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -62,6 +67,25 @@ impl std::fmt::Debug for StepHook {
     }
 }
 
+/// How often a revocation or a snapshot update follows an index entry
+/// that moved under it before it gives up (503). Each move is one step of a
+/// password change, so this is never reached by honest traffic.
+const ROUNDS: usize = 8;
+
+/// The token hashes an index entry names: one, or two while a rotation
+/// is under way (the new one first). Anything else in it is ignored.
+fn named(entry: &str) -> Vec<TokenHash> {
+    entry.split(' ').filter_map(TokenHash::from_hex).collect()
+}
+
+/// What [`RedisStore::entry_set`] found.
+enum Entry {
+    /// It read as expected and now holds the new value.
+    Set,
+    /// It changed meanwhile: what it holds now (`None`: no entry).
+    Moved(Option<String>),
+}
+
 fn ms(t: OffsetDateTime) -> i64 {
     t.unix_timestamp().saturating_mul(1000)
 }
@@ -80,8 +104,14 @@ impl RedisStore {
     }
 
     /// For tests only: `hook` runs between the steps of an operation that
-    /// spans two keys (`inserted`: a new session's key is written, its index
-    /// entry not yet), so a test can run another operation there.
+    /// spans two keys, so a test can run another operation there:
+    /// `inserted` (a new session's key is written, its index entry not
+    /// yet), `rotate:written` (the rotated key is written),
+    /// `rotate:moved` (the entry names both tokens), `rotate:taken` (the
+    /// old key is deleted), `end:read` (a revocation read the entry, before
+    /// it deletes what it names), `list:indexed` (a list read the index,
+    /// not the sessions yet), `snapshot:indexed` (a snapshot update read
+    /// the index, before it writes).
     #[doc(hidden)]
     #[must_use]
     pub fn with_step_hook<F, Fut>(mut self, hook: F) -> Self
@@ -156,8 +186,12 @@ impl RedisStore {
     /// Replaces the session's value (of any type) and sets its expiry: one
     /// `SET … PXAT`.
     async fn write_session(&self, s: &Session) -> Result<(), StoreError> {
+        self.write_value(s, record::encode(s)).await
+    }
+
+    /// [`Self::write_session`] with the value already encoded.
+    async fn write_value(&self, s: &Session, value: Vec<u8>) -> Result<(), StoreError> {
         let key = self.session_key(&s.token_hash);
-        let value = record::encode(s);
         let expire = ms(s.expires_at());
         self.run(|mut c| async move {
             redis::cmd("SET")
@@ -197,14 +231,214 @@ impl RedisStore {
         self.run(|mut c| async move { c.hgetall(key).await }).await
     }
 
-    async fn index_remove(&self, user: UserId, sids: Vec<String>) -> Result<(), StoreError> {
-        if sids.is_empty() {
-            return Ok(());
-        }
+    /// One entry of the user's index.
+    async fn entry(&self, user: UserId, sid: &str) -> Result<Option<String>, StoreError> {
+        let (key, field) = (self.index_key(user), sid.to_owned());
+        self.run(|mut c| async move { c.hget(key, field).await })
+            .await
+    }
+
+    /// Sets the entry of `sid` to `to` (`None` removes it) if it still
+    /// reads `expected`.
+    async fn entry_set(
+        &self,
+        user: UserId,
+        sid: &str,
+        expected: &str,
+        to: Option<&str>,
+    ) -> Result<Entry, StoreError> {
         let key = self.index_key(user);
-        self.run(|mut c| async move { c.hdel::<_, _, i64>(key, sids).await })
+        let (sid, expected, to) = (
+            sid.to_owned(),
+            expected.to_owned(),
+            to.unwrap_or("").to_owned(),
+        );
+        let (done, now): (i64, String) = self
+            .run(|mut c| async move {
+                scripts::ENTRY_SET
+                    .key(key)
+                    .arg(sid)
+                    .arg(expected)
+                    .arg(to)
+                    .invoke_async(&mut c)
+                    .await
+            })
             .await?;
-        Ok(())
+        Ok(if done == 1 {
+            Entry::Set
+        } else {
+            Entry::Moved(Some(now).filter(|e| !e.is_empty()))
+        })
+    }
+
+    /// Runs `op` on a task of its own: a caller that goes away (a closed
+    /// connection drops its request) cannot stop it between two steps.
+    async fn to_the_end<T, F, Fut>(&self, op: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(Self) -> Fut,
+        Fut: Future<Output = Result<T, StoreError>> + Send + 'static,
+        T: Send + 'static,
+    {
+        tokio::spawn(op(self.clone())).await.map_err(backend)?
+    }
+
+    /// Ends the session of `sid`, whose entry read `entry`: deletes every
+    /// key the entry names, then the entry if it still reads the same. If
+    /// a rotation moved it meanwhile (to name the new token), it goes round
+    /// again, so the revocation always wins. Whether a key was deleted.
+    async fn end_session(
+        &self,
+        user: UserId,
+        sid: &str,
+        mut entry: String,
+    ) -> Result<bool, StoreError> {
+        let mut ended = false;
+        for _ in 0..ROUNDS {
+            self.pause("end:read").await;
+            let deletes = named(&entry)
+                .into_iter()
+                .map(|h| self.delete_key(self.session_key(&h)));
+            ended |= try_join_all(deletes).await?.into_iter().any(|d| d);
+            match self.entry_set(user, sid, &entry, None).await? {
+                Entry::Set | Entry::Moved(None) => return Ok(ended),
+                Entry::Moved(Some(now)) => entry = now,
+            }
+        }
+        Err(StoreError::Unavailable(
+            "redis: a session kept changing while it was revoked".into(),
+        ))
+    }
+
+    /// Reads and deletes a session in one step (`GETDEL`; a hash of the
+    /// earlier format is read, then deleted). `None` if it was gone, or
+    /// someone else deleted it first.
+    async fn take(&self, hash: &TokenHash) -> Result<Option<Session>, StoreError> {
+        let key = self.session_key(hash);
+        let got = self
+            .attempt(|mut c| async move {
+                redis::cmd("GETDEL")
+                    .arg(key)
+                    .query_async::<Option<Vec<u8>>>(&mut c)
+                    .await
+            })
+            .await?;
+        match got {
+            Ok(None) => Ok(None),
+            Ok(Some(value)) => record::decode(*hash, &value).map(Some),
+            Err(e) if e.code() == Some("WRONGTYPE") => {
+                let session = self.read_legacy(hash).await?;
+                let deleted = self.delete_key(self.session_key(hash)).await?;
+                Ok(session.filter(|_| deleted))
+            }
+            Err(e) => Err(conn::store_error(&e)),
+        }
+    }
+
+    /// Rewrites the user snapshot of one session key, if it exists (and,
+    /// with `unless_changed`, only if its snapshot still reads that).
+    async fn snapshot_one(
+        &self,
+        key: String,
+        user: &User,
+        unless_changed: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let roles = serde_json::to_string(&user.roles).unwrap_or_else(|_| "[]".into());
+        let line = record::snapshot(user);
+        let expected = unless_changed.map(str::to_owned);
+        let updated: i64 = self
+            .run(|mut c| async move {
+                let mut call = scripts::SNAPSHOT.key(key);
+                call.arg(&user.email)
+                    .arg(user.name.as_deref().unwrap_or(""))
+                    .arg(i64::from(user.email_verified))
+                    .arg(roles)
+                    .arg(user.created_at.unix_timestamp())
+                    .arg(line)
+                    .arg(record::VERSION_STR);
+                if let Some(expected) = expected {
+                    call.arg(expected);
+                }
+                call.invoke_async(&mut c).await
+            })
+            .await?;
+        Ok(updated == 1)
+    }
+
+    /// [`SessionStore::rotate_session_token`], on its own task. The steps
+    /// keep the index naming every key whose token a client may hold: the
+    /// new key is written, the entry moved from the old token to both (only
+    /// if it still names the old one: else the session was revoked), the
+    /// old key taken (if it is gone, a revocation took it: the new key goes
+    /// too), then the entry set to the new token alone (if that fails, a
+    /// revocation removed it meanwhile, and the rotation reports so).
+    ///
+    /// An entry that names the old token beside another one was left by a
+    /// rotation cut off after its move (a crash, a Redis timeout): that
+    /// rotation never handed its token out, so this one takes the entry
+    /// over and deletes that key; otherwise the session could never rotate
+    /// again.
+    ///
+    /// The new key's snapshot line ends with a space (JSON allows it), so
+    /// the fix-up after the take can tell the copy from a user update that
+    /// wrote the same text to the new key meanwhile: it rewrites only the
+    /// marked copy.
+    async fn rotate(&self, session: &Session, new_hash: &TokenHash) -> Result<bool, StoreError> {
+        let Some(mut current) = self.read(&session.token_hash).await? else {
+            return Ok(false);
+        };
+        let (user, sid) = (current.user.id, current.id.to_string());
+        let (old_hex, new_hex) = (session.token_hash.to_hex(), new_hash.to_hex());
+        let new_key = self.session_key(new_hash);
+        current.token_hash = *new_hash;
+        let copied = format!("{} ", record::snapshot(&current.user));
+        let mut value = record::encode(&current);
+        value.push(b' ');
+        self.write_value(&current, value).await?;
+        self.pause("rotate:written").await;
+
+        let both = format!("{new_hex} {old_hex}");
+        let mut moved = false;
+        if let Some(entry) = self.entry(user, &sid).await? {
+            let names = named(&entry);
+            if names.contains(&session.token_hash)
+                && matches!(
+                    self.entry_set(user, &sid, &entry, Some(&both)).await?,
+                    Entry::Set
+                )
+            {
+                moved = true;
+                for abandoned in names.iter().filter(|h| **h != session.token_hash) {
+                    self.delete_key(self.session_key(abandoned)).await?;
+                }
+            }
+        }
+        if !moved {
+            self.delete_key(new_key).await?;
+            return Ok(false);
+        }
+        self.pause("rotate:moved").await;
+
+        let Some(taken) = self.take(&session.token_hash).await? else {
+            // Revoked (or expired) meanwhile: the revocation wins.
+            self.delete_key(new_key).await?;
+            self.entry_set(user, &sid, &both, None).await?;
+            return Ok(false);
+        };
+        self.pause("rotate:taken").await;
+        if taken.user != current.user {
+            // A user update reached the old key after it was copied; it
+            // wins unless a later one already reached the new key.
+            self.snapshot_one(new_key.clone(), &taken.user, Some(&copied))
+                .await?;
+        }
+        match self.entry_set(user, &sid, &both, Some(&new_hex)).await? {
+            Entry::Set => Ok(true),
+            Entry::Moved(_) => {
+                // A revocation removed the entry (and deleted what it named).
+                self.delete_key(new_key).await?;
+                Ok(false)
+            }
+        }
     }
 
     async fn delete_key(&self, key: String) -> Result<bool, StoreError> {
@@ -299,23 +533,9 @@ impl SessionStore for RedisStore {
         session: &Session,
         new_hash: &TokenHash,
     ) -> Result<bool, StoreError> {
-        let Some(mut current) = self.read(&session.token_hash).await? else {
-            return Ok(false);
-        };
-        current.token_hash = *new_hash;
-        self.index_add(&current).await?;
-        self.write_session(&current).await?;
-        if !self
-            .delete_key(self.session_key(&session.token_hash))
-            .await?
-        {
-            // Revoked meanwhile: the revocation wins.
-            self.delete_key(self.session_key(new_hash)).await?;
-            self.index_remove(current.user.id, vec![current.id.to_string()])
-                .await?;
-            return Ok(false);
-        }
-        Ok(true)
+        let (session, new_hash) = (session.clone(), *new_hash);
+        self.to_the_end(move |this| async move { this.rotate(&session, &new_hash).await })
+            .await
     }
 
     async fn list_user_sessions(
@@ -324,43 +544,50 @@ impl SessionStore for RedisStore {
         now: OffsetDateTime,
     ) -> Result<Vec<Session>, StoreError> {
         let index = self.index(user).await?;
-        let reads = index.iter().map(|(sid, hash)| async move {
-            let session = match TokenHash::from_hex(hash) {
-                Some(h) => self.read(&h).await?,
-                None => None,
-            };
-            Ok::<_, StoreError>((sid.clone(), session))
+        self.pause("list:indexed").await;
+        let reads = index.iter().map(|(sid, entry)| async move {
+            for hash in named(entry) {
+                if let Some(s) = self.read(&hash).await?
+                    && s.user.id == user
+                {
+                    return Ok::<_, StoreError>((sid, entry, Some(s)));
+                }
+            }
+            Ok((sid, entry, None))
         });
         let mut live = Vec::new();
         let mut stale = Vec::new();
-        for (sid, session) in try_join_all(reads).await? {
+        for (sid, entry, session) in try_join_all(reads).await? {
             match session {
-                Some(s) if s.user.id == user => {
-                    if s.is_live(now) {
-                        live.push(s);
-                    }
-                }
-                _ => stale.push(sid),
+                Some(s) if s.is_live(now) => live.push(s),
+                Some(_) => {}
+                None => stale.extend([sid.clone(), entry.clone()]),
             }
         }
-        self.index_remove(user, stale).await?;
+        if !stale.is_empty() {
+            let key = self.index_key(user);
+            self.run(|mut c| async move {
+                scripts::ENTRY_PRUNE
+                    .key(key)
+                    .arg(stale)
+                    .invoke_async::<i64>(&mut c)
+                    .await
+            })
+            .await?;
+        }
         live.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.0.cmp(&b.id.0)));
         Ok(live)
     }
 
     async fn delete_user_session(&self, user: UserId, id: SessionId) -> Result<bool, StoreError> {
         let sid = id.to_string();
-        let key = self.index_key(user);
-        let field = sid.clone();
-        let hash: Option<String> = self
-            .run(|mut c| async move { c.hget(key, field).await })
-            .await?;
-        let Some(hash) = hash.and_then(|h| TokenHash::from_hex(&h)) else {
-            return Ok(false);
-        };
-        let removed = self.delete_key(self.session_key(&hash)).await?;
-        self.index_remove(user, vec![sid]).await?;
-        Ok(removed)
+        self.to_the_end(move |this| async move {
+            match this.entry(user, &sid).await? {
+                Some(entry) => this.end_session(user, &sid, entry).await,
+                None => Ok(false),
+            }
+        })
+        .await
     }
 
     async fn delete_user_sessions(
@@ -369,60 +596,55 @@ impl SessionStore for RedisStore {
         except: Option<SessionId>,
     ) -> Result<u64, StoreError> {
         let keep = except.map(|e| e.to_string());
-        let doomed: Vec<(String, String)> = self
-            .index(user)
-            .await?
-            .into_iter()
-            .filter(|(sid, _)| Some(sid) != keep.as_ref())
-            .collect();
-        let deletes = doomed.iter().map(|(_, hash)| async move {
-            match TokenHash::from_hex(hash) {
-                Some(h) => self.delete_key(self.session_key(&h)).await,
-                None => Ok(false),
-            }
-        });
-        let ended = try_join_all(deletes)
-            .await?
-            .into_iter()
-            .filter(|d| *d)
-            .count();
-        self.index_remove(user, doomed.into_iter().map(|(sid, _)| sid).collect())
-            .await?;
-        Ok(ended as u64)
+        self.to_the_end(move |this| async move {
+            let index = this.index(user).await?;
+            let ends = index
+                .into_iter()
+                .filter(|(sid, _)| Some(sid) != keep.as_ref())
+                .map(|(sid, entry)| {
+                    let this = &this;
+                    async move { this.end_session(user, &sid, entry).await }
+                });
+            let ended = try_join_all(ends).await?.into_iter().filter(|d| *d).count();
+            Ok(ended as u64)
+        })
+        .await
     }
 
+    /// Updates every key the index names, then reads the index again and
+    /// updates what a rotation moved meanwhile, until nothing moved: a
+    /// rotation that copied the old key before this update reached it
+    /// gets the update too (the rotation also checks the old key when it
+    /// takes it). How many sessions were updated.
     async fn update_user_snapshot(&self, user: &User) -> Result<u64, StoreError> {
-        let index = self.index(user.id).await?;
-        let roles = serde_json::to_string(&user.roles).unwrap_or_else(|_| "[]".into());
-        let snapshot = record::snapshot(user);
-        let updates = index
-            .values()
-            .filter_map(|h| TokenHash::from_hex(h))
-            .map(|h| {
-                let key = self.session_key(&h);
-                let (roles, snapshot) = (roles.clone(), snapshot.clone());
-                async move {
-                    self.run(|mut c| async move {
-                        scripts::SNAPSHOT
-                            .key(key)
-                            .arg(&user.email)
-                            .arg(user.name.as_deref().unwrap_or(""))
-                            .arg(i64::from(user.email_verified))
-                            .arg(roles)
-                            .arg(user.created_at.unix_timestamp())
-                            .arg(snapshot)
-                            .arg(record::VERSION_STR)
-                            .invoke_async::<i64>(&mut c)
-                            .await
-                    })
-                    .await
+        let mut done: HashMap<String, String> = HashMap::new();
+        let mut updated: HashSet<String> = HashSet::new();
+        for round in 0..ROUNDS {
+            let index = self.index(user.id).await?;
+            if round == 0 {
+                self.pause("snapshot:indexed").await;
+            }
+            let due: Vec<(&String, TokenHash)> = index
+                .iter()
+                .filter(|(sid, entry)| done.get(*sid) != Some(*entry))
+                .flat_map(|(sid, entry)| named(entry).into_iter().map(move |h| (sid, h)))
+                .collect();
+            if due.is_empty() {
+                return Ok(updated.len() as u64);
+            }
+            let writes = due
+                .iter()
+                .map(|(_, h)| self.snapshot_one(self.session_key(h), user, None));
+            for ((sid, _), hit) in due.iter().zip(try_join_all(writes).await?) {
+                if hit {
+                    updated.insert((*sid).clone());
                 }
-            });
-        Ok(try_join_all(updates)
-            .await?
-            .into_iter()
-            .filter(|n| *n == 1)
-            .count() as u64)
+            }
+            done = index;
+        }
+        Err(StoreError::Unavailable(
+            "redis: sessions kept changing while their user was updated".into(),
+        ))
     }
 
     /// Redis drops each session key at its expiry; nothing to sweep.

@@ -322,6 +322,14 @@ mod tests {
     }
 
     #[test]
+    fn a_rotated_copy_with_a_trailing_space_reads_the_same() {
+        let s = session(Some("Zoë"), None);
+        let mut v = encode(&s);
+        v.push(b' ');
+        assert_eq!(decode(s.token_hash, &v).unwrap(), s);
+    }
+
+    #[test]
     fn damaged_values_are_errors_not_panics() {
         let s = session(Some("n"), Some("ua"));
         let v = encode(&s);

@@ -18,6 +18,41 @@ pub static INDEX_ADD: LazyLock<Script> = LazyLock::new(|| {
     )
 });
 
+/// Sets one index entry only if it still reads as expected: a
+/// compare-and-set, so a revocation or a rotation never overwrites what
+/// the other just wrote. KEYS[1] index; ARGV sid, the expected entry, the
+/// new entry ('' removes it). Returns {1, new entry} when done, else
+/// {0, the entry as it is ('' for none)}.
+pub static ENTRY_SET: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+        local cur = redis.call('HGET', KEYS[1], ARGV[1])
+        if cur ~= ARGV[2] then return {0, cur or ''} end
+        if ARGV[3] == '' then
+            redis.call('HDEL', KEYS[1], ARGV[1])
+        else
+            redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+        end
+        return {1, ARGV[3]}",
+    )
+});
+
+/// Removes the index entries a list found dead, each only if it still
+/// reads as the list saw it (a rotation may have moved it meanwhile).
+/// KEYS[1] index; ARGV pairs of sid and the entry as read.
+pub static ENTRY_PRUNE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+        local n = 0
+        for i = 1, #ARGV, 2 do
+            if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[i + 1] then
+                n = n + redis.call('HDEL', KEYS[1], ARGV[i])
+            end
+        end
+        return n",
+    )
+});
+
 /// Slides a session's expiry, unless it was deleted meanwhile. A session
 /// value gets its times rewritten in place (only a value of the format this
 /// code writes: another version is an error, never overwritten); a hash of
@@ -47,7 +82,8 @@ pub static TOUCH: LazyLock<Script> = LazyLock::new(|| {
 /// session value, everything after its second line break; in a hash of
 /// the earlier format, the fields. KEYS[1] session; ARGV email, name (''
 /// for none), verified, roles, created, the snapshot line, the format
-/// version (a value of another version is an error, never overwritten).
+/// version (a value of another version is an error, never overwritten),
+/// and optionally the snapshot line the value must still hold (else 0).
 pub static SNAPSHOT: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -58,6 +94,7 @@ pub static SNAPSHOT: LazyLock<Script> = LazyLock::new(|| {
             local head = string.find(v, '\n', 1, true)
             local facts = head and string.find(v, '\n', head + 1, true)
             if not facts then return redis.error_reply('malformed session value') end
+            if ARGV[8] and string.sub(v, facts + 1) ~= ARGV[8] then return 0 end
             redis.call('SET', KEYS[1], string.sub(v, 1, facts) .. ARGV[6], 'KEEPTTL')
             return 1
         elseif kind == 'hash' then

@@ -3,7 +3,16 @@
 //! closed while Redis is down.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+
+use tessera_core::SessionToken;
+use tessera_core::clock::whole_seconds;
+use tessera_core::session::{Session, SessionPolicy};
+use tessera_core::user::User;
+use time::OffsetDateTime;
 
 use tessera_core::store::{SessionStore, StoreError};
 use tessera_store_redis::testing::{
@@ -264,68 +273,421 @@ async fn write_legacy(
         .unwrap();
 }
 
+/// A store on `prefix` whose step hook runs `action` once, the first time
+/// it reaches `at`; and whether it did.
+fn hooked<F, Fut>(prefix: &str, at: &'static str, action: F) -> (RedisStore, Arc<AtomicBool>)
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let fired = Arc::new(AtomicBool::new(false));
+    let (seen, action) = (fired.clone(), Arc::new(action));
+    let s = RedisStore::open(
+        &shared_url(),
+        &RedisSettings {
+            key_prefix: prefix.to_owned(),
+            ..RedisSettings::default()
+        },
+    )
+    .unwrap()
+    .with_step_hook(move |point| {
+        let (seen, action) = (seen.clone(), action.clone());
+        async move {
+            if point == at && !seen.swap(true, Ordering::SeqCst) {
+                action().await;
+            }
+        }
+    });
+    (s, fired)
+}
+
+/// One user with one session on a fresh prefix, for the race tests.
+struct Race {
+    prefix: String,
+    store: RedisStore,
+    raw: redis::aio::MultiplexedConnection,
+    now: OffsetDateTime,
+    user: User,
+    session: Session,
+    token: SessionToken,
+}
+
+impl Race {
+    async fn new(email: &str) -> Self {
+        let (prefix, store, raw) = store_with_raw_access().await;
+        let now = whole_seconds(OffsetDateTime::now_utc());
+        let user = tessera_store::conformance::sample_user(email, now).user;
+        let token = SessionToken::generate();
+        let session = SessionPolicy::default().start(user.clone(), token.hash(), now, None, None);
+        store.insert_session(&session).await.unwrap();
+        Self {
+            prefix,
+            store,
+            raw,
+            now,
+            user,
+            session,
+            token,
+        }
+    }
+
+    /// The user's index as stored: session id → entry.
+    async fn index(&mut self) -> HashMap<String, String> {
+        redis::cmd("HGETALL")
+            .arg(format!("{}u:{}", self.prefix, self.user.id))
+            .query_async(&mut self.raw)
+            .await
+            .unwrap()
+    }
+
+    async fn live(&self, token: &SessionToken) -> Option<Session> {
+        self.store.find_session(&token.hash()).await.unwrap()
+    }
+}
+
+const ROTATION_STEPS: [&str; 3] = ["rotate:written", "rotate:moved", "rotate:taken"];
+
 /// A session list or a "sign out everywhere" that runs while a sign-in is
 /// storing its new session (between its key and its index entry) never
 /// leaves that session unlisted: once the sign-in returns, the session is
 /// listed and a later "sign out everywhere" ends it.
 #[tokio::test]
 async fn a_list_or_revocation_during_a_sign_in_never_hides_the_new_session() {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use tessera_core::session::SessionPolicy;
-    use tessera_core::{SessionToken, clock::whole_seconds};
-
     for everywhere in [false, true] {
-        let (prefix, other, _raw) = store_with_raw_access().await;
-        let now = whole_seconds(time::OffsetDateTime::now_utc());
-        let user = tessera_store::conformance::sample_user("signin@example.com", now).user;
-        let first = SessionPolicy::default().start(
-            user.clone(),
-            SessionToken::generate().hash(),
-            now,
-            None,
-            None,
-        );
-        other.insert_session(&first).await.unwrap();
-
-        let fired = Arc::new(AtomicBool::new(false));
-        let (by, uid, seen) = (other.clone(), user.id, fired.clone());
-        let signing_in = RedisStore::open(
-            &shared_url(),
-            &RedisSettings {
-                key_prefix: prefix.clone(),
-                ..RedisSettings::default()
-            },
-        )
-        .unwrap()
-        .with_step_hook(move |at| {
-            let (by, seen) = (by.clone(), seen.clone());
+        let r = Race::new("signin@example.com").await;
+        let (by, uid, now) = (r.store.clone(), r.user.id, r.now);
+        let (signing_in, fired) = hooked(&r.prefix, "inserted", move || {
+            let by = by.clone();
             async move {
-                if at != "inserted" {
-                    return;
-                }
                 if everywhere {
                     by.delete_user_sessions(uid, None).await.unwrap();
                 } else {
                     by.list_user_sessions(uid, now).await.unwrap();
                 }
-                seen.store(true, Ordering::SeqCst);
             }
         });
         let token = SessionToken::generate();
-        let second = SessionPolicy::default().start(user.clone(), token.hash(), now, None, None);
+        let second = SessionPolicy::default().start(r.user.clone(), token.hash(), now, None, None);
         signing_in.insert_session(&second).await.unwrap();
         assert!(fired.load(Ordering::SeqCst), "the hook ran ({everywhere})");
-        let listed = other.list_user_sessions(user.id, now).await.unwrap();
+        let listed = r.store.list_user_sessions(uid, now).await.unwrap();
         assert!(
             listed.iter().any(|s| s.id == second.id),
             "listed ({everywhere})"
         );
-        other.delete_user_sessions(user.id, None).await.unwrap();
-        assert_eq!(
-            other.find_session(&token.hash()).await.unwrap(),
-            None,
-            "ended ({everywhere})"
-        );
+        r.store.delete_user_sessions(uid, None).await.unwrap();
+        assert_eq!(r.live(&token).await, None, "ended ({everywhere})");
     }
+}
+
+/// Signing a session out (from another device, or everywhere) while that
+/// session's password change rotates its token, at each step of the
+/// rotation: the revocation wins. Neither token works afterwards, nothing
+/// is listed, and the index is empty.
+#[tokio::test]
+async fn a_revocation_during_a_password_change_always_wins() {
+    for at in ROTATION_STEPS {
+        for everywhere in [false, true] {
+            let mut r = Race::new("rotate-revoke@example.com").await;
+            let (by, uid, sid) = (r.store.clone(), r.user.id, r.session.id);
+            let (rotating, fired) = hooked(&r.prefix, at, move || {
+                let by = by.clone();
+                async move {
+                    let ended = if everywhere {
+                        by.delete_user_sessions(uid, None).await.unwrap() == 1
+                    } else {
+                        by.delete_user_session(uid, sid).await.unwrap()
+                    };
+                    assert!(ended, "the revocation found the session");
+                }
+            });
+            let next = SessionToken::generate();
+            rotating
+                .rotate_session_token(&r.session, &next.hash())
+                .await
+                .unwrap();
+            let case = format!("{at}, everywhere: {everywhere}");
+            assert!(fired.load(Ordering::SeqCst), "the hook ran ({case})");
+            assert_eq!(r.live(&r.token).await, None, "old token ({case})");
+            assert_eq!(r.live(&next).await, None, "new token ({case})");
+            assert_eq!(
+                r.store.list_user_sessions(uid, r.now).await.unwrap(),
+                vec![],
+                "listed ({case})"
+            );
+            assert_eq!(r.index().await, HashMap::new(), "index ({case})");
+        }
+    }
+}
+
+/// The other way round: a password change that runs while a revocation
+/// is under way (it has read the index entry, not yet deleted anything)
+/// never leaves the rotated session alive.
+#[tokio::test]
+async fn a_password_change_during_a_revocation_never_outlives_it() {
+    for everywhere in [false, true] {
+        let mut r = Race::new("revoke-rotate@example.com").await;
+        let next = SessionToken::generate();
+        let (by, session, hash) = (r.store.clone(), r.session.clone(), next.hash());
+        let (revoking, fired) = hooked(&r.prefix, "end:read", move || {
+            let (by, session) = (by.clone(), session.clone());
+            async move {
+                assert!(by.rotate_session_token(&session, &hash).await.unwrap());
+            }
+        });
+        let ended = if everywhere {
+            revoking
+                .delete_user_sessions(r.user.id, None)
+                .await
+                .unwrap()
+                == 1
+        } else {
+            revoking
+                .delete_user_session(r.user.id, r.session.id)
+                .await
+                .unwrap()
+        };
+        assert!(fired.load(Ordering::SeqCst), "the hook ran ({everywhere})");
+        assert!(ended, "it ended the rotated session ({everywhere})");
+        assert_eq!(r.live(&r.token).await, None, "old token ({everywhere})");
+        assert_eq!(r.live(&next).await, None, "new token ({everywhere})");
+        assert_eq!(r.index().await, HashMap::new(), "index ({everywhere})");
+    }
+}
+
+/// A session list during a password change, at each step of the rotation
+/// or with the rotation run between the list's read of the index and its
+/// read of the sessions, never prunes the session: afterwards the rotated
+/// token works, the session is listed once, and the index names the new
+/// token alone.
+#[tokio::test]
+async fn a_session_list_during_a_password_change_never_hides_the_session() {
+    let check = |mut r: Race, next: SessionToken, case: String| async move {
+        let rotated = r.live(&next).await.expect(&case);
+        assert_eq!(rotated.id, r.session.id, "{case}");
+        assert_eq!(r.live(&r.token).await, None, "old token ({case})");
+        let listed = r.store.list_user_sessions(r.user.id, r.now).await.unwrap();
+        assert_eq!(listed, vec![rotated], "listed ({case})");
+        assert_eq!(
+            r.index().await,
+            HashMap::from([(r.session.id.to_string(), next.hash().to_hex())]),
+            "index ({case})"
+        );
+    };
+    for at in ROTATION_STEPS {
+        let r = Race::new("rotate-list@example.com").await;
+        let (by, uid, now) = (r.store.clone(), r.user.id, r.now);
+        let (rotating, fired) = hooked(&r.prefix, at, move || {
+            let by = by.clone();
+            async move {
+                let listed = by.list_user_sessions(uid, now).await.unwrap();
+                assert_eq!(listed.len(), 1, "listed meanwhile");
+            }
+        });
+        let next = SessionToken::generate();
+        assert!(
+            rotating
+                .rotate_session_token(&r.session, &next.hash())
+                .await
+                .unwrap()
+        );
+        assert!(fired.load(Ordering::SeqCst), "the hook ran ({at})");
+        check(r, next, at.to_owned()).await;
+    }
+
+    let r = Race::new("list-rotate@example.com").await;
+    let next = SessionToken::generate();
+    let (by, session, hash) = (r.store.clone(), r.session.clone(), next.hash());
+    let (listing, fired) = hooked(&r.prefix, "list:indexed", move || {
+        let (by, session) = (by.clone(), session.clone());
+        async move {
+            assert!(by.rotate_session_token(&session, &hash).await.unwrap());
+        }
+    });
+    listing.list_user_sessions(r.user.id, r.now).await.unwrap();
+    assert!(fired.load(Ordering::SeqCst), "the hook ran (list)");
+    check(r, next, "list:indexed".to_owned()).await;
+}
+
+/// A user update (a role taken away, say) that races a password change
+/// reaches the rotated session, whichever runs first: at each step of the
+/// rotation, and with the rotation run between the update's read of the
+/// index and its writes.
+#[tokio::test]
+async fn a_user_update_during_a_password_change_reaches_the_rotated_session() {
+    let demoted = |user: &User| {
+        let mut u = user.clone();
+        u.roles = vec![];
+        u.name = Some("Demoted".into());
+        u
+    };
+    for at in ROTATION_STEPS {
+        let r = Race::new("rotate-update@example.com").await;
+        let changed = demoted(&r.user);
+        let (by, update) = (r.store.clone(), changed.clone());
+        let (rotating, fired) = hooked(&r.prefix, at, move || {
+            let (by, update) = (by.clone(), update.clone());
+            async move {
+                assert_eq!(by.update_user_snapshot(&update).await.unwrap(), 1);
+            }
+        });
+        let next = SessionToken::generate();
+        assert!(
+            rotating
+                .rotate_session_token(&r.session, &next.hash())
+                .await
+                .unwrap()
+        );
+        assert!(fired.load(Ordering::SeqCst), "the hook ran ({at})");
+        assert_eq!(r.live(&next).await.unwrap().user, changed, "{at}");
+    }
+
+    let r = Race::new("update-rotate@example.com").await;
+    let changed = demoted(&r.user);
+    let next = SessionToken::generate();
+    let (by, session, hash) = (r.store.clone(), r.session.clone(), next.hash());
+    let (updating, fired) = hooked(&r.prefix, "snapshot:indexed", move || {
+        let (by, session) = (by.clone(), session.clone());
+        async move {
+            assert!(by.rotate_session_token(&session, &hash).await.unwrap());
+        }
+    });
+    assert_eq!(updating.update_user_snapshot(&changed).await.unwrap(), 1);
+    assert!(fired.load(Ordering::SeqCst), "the hook ran (update)");
+    assert_eq!(r.live(&next).await.unwrap().user, changed);
+}
+
+/// Waits (10 s at most, the stalled step takes 300 ms) until the user's
+/// index reads `expected`: the operation's last step.
+async fn settle(r: &Race, expected: HashMap<String, String>) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut raw = r.raw.clone();
+    loop {
+        let index: HashMap<String, String> = redis::cmd("HGETALL")
+            .arg(format!("{}u:{}", r.prefix, r.user.id))
+            .query_async(&mut raw)
+            .await
+            .unwrap();
+        if index == expected {
+            return;
+        }
+        assert!(Instant::now() < deadline, "it never finished: {index:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A revocation or a rotation whose caller goes away between two steps
+/// (a closed connection drops its request) still finishes.
+#[tokio::test]
+async fn a_revocation_or_rotation_dropped_halfway_still_finishes() {
+    let stall = || async { tokio::time::sleep(Duration::from_millis(300)).await };
+
+    let r = Race::new("dropped-revoke@example.com").await;
+    let (revoking, _) = hooked(&r.prefix, "end:read", stall);
+    let dropped = tokio::time::timeout(
+        Duration::from_millis(50),
+        revoking.delete_user_sessions(r.user.id, None),
+    )
+    .await;
+    assert!(dropped.is_err(), "the caller went away mid-way");
+    settle(&r, HashMap::new()).await;
+    assert_eq!(r.live(&r.token).await, None);
+
+    let r = Race::new("dropped-rotate@example.com").await;
+    let (rotating, _) = hooked(&r.prefix, "rotate:moved", stall);
+    let next = SessionToken::generate();
+    let dropped = tokio::time::timeout(
+        Duration::from_millis(50),
+        rotating.rotate_session_token(&r.session, &next.hash()),
+    )
+    .await;
+    assert!(dropped.is_err(), "the caller went away mid-way");
+    settle(
+        &r,
+        HashMap::from([(r.session.id.to_string(), next.hash().to_hex())]),
+    )
+    .await;
+    assert_eq!(r.live(&r.token).await, None, "the old token is spent");
+    assert!(r.live(&next).await.is_some());
+}
+
+/// A rotation cut off after it moved the entry (a crash, a Redis timeout;
+/// here a panic in the step hook) never handed its token out. The session
+/// still rotates afterwards: the next password change takes the entry
+/// over, and only its token works.
+#[tokio::test]
+async fn a_rotation_cut_off_halfway_does_not_stop_the_next_one() {
+    let mut r = Race::new("cut-off@example.com").await;
+    let (cut, _) = hooked(&r.prefix, "rotate:moved", || async {
+        panic!("cut off after the move (expected by this test)")
+    });
+    let abandoned = SessionToken::generate();
+    assert!(
+        cut.rotate_session_token(&r.session, &abandoned.hash())
+            .await
+            .is_err()
+    );
+    assert!(r.live(&r.token).await.is_some(), "still the client's token");
+
+    let next = SessionToken::generate();
+    assert!(
+        r.store
+            .rotate_session_token(&r.session, &next.hash())
+            .await
+            .unwrap()
+    );
+    assert_eq!(r.live(&r.token).await, None, "old token");
+    assert_eq!(r.live(&abandoned).await, None, "abandoned token");
+    assert!(r.live(&next).await.is_some());
+    assert_eq!(
+        r.index().await,
+        HashMap::from([(r.session.id.to_string(), next.hash().to_hex())])
+    );
+}
+
+/// Two user updates around a password change: a role granted while the
+/// rotation copies the session, then taken away again (the snapshot text
+/// is the original one) before the rotation's fix-up. The later update
+/// wins: the rotated session ends without the role.
+#[tokio::test]
+async fn a_later_user_update_is_never_undone_by_a_rotation() {
+    let r = Race::new("aba@example.com").await;
+    let mut granted = r.user.clone();
+    granted.roles.push("superuser".into());
+    let original = r.user.clone();
+    let (by, fired) = (r.store.clone(), Arc::new(AtomicUsize::new(0)));
+    let count = fired.clone();
+    let rotating = RedisStore::open(
+        &shared_url(),
+        &RedisSettings {
+            key_prefix: r.prefix.clone(),
+            ..RedisSettings::default()
+        },
+    )
+    .unwrap()
+    .with_step_hook(move |point| {
+        let (by, granted, original, count) =
+            (by.clone(), granted.clone(), original.clone(), count.clone());
+        async move {
+            match point {
+                "rotate:written" => {
+                    assert_eq!(by.update_user_snapshot(&granted).await.unwrap(), 1);
+                }
+                "rotate:taken" => {
+                    assert_eq!(by.update_user_snapshot(&original).await.unwrap(), 1);
+                }
+                _ => return,
+            }
+            count.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    let next = SessionToken::generate();
+    assert!(
+        rotating
+            .rotate_session_token(&r.session, &next.hash())
+            .await
+            .unwrap()
+    );
+    assert_eq!(fired.load(Ordering::SeqCst), 2, "both updates ran");
+    assert_eq!(r.live(&next).await.unwrap().user, r.user);
 }
