@@ -190,7 +190,9 @@ impl Auth {
     ) -> Result<Started, AuthError> {
         let user = self.create_user_from(input, client.ip.as_deref()).await?;
         self.end_presented(presented).await?;
-        self.start_session(user, client).await
+        let started = self.start_session(user, client).await?;
+        self.still_allowed(started, None, AuthError::AccountDisabled)
+            .await
     }
 
     async fn end_presented(&self, presented: Option<&SessionToken>) -> Result<(), AuthError> {
@@ -216,7 +218,42 @@ impl Auth {
     ) -> Result<Started, AuthError> {
         let record = self.check_credentials(email, password, client).await?;
         self.end_presented(presented).await?;
-        self.start_session(record.user, client).await
+        let started = self.start_session(record.user, client).await?;
+        self.still_allowed(
+            started,
+            Some(&record.password_hash),
+            AuthError::InvalidCredentials,
+        )
+        .await
+    }
+
+    /// Reads the user again once a new session is stored, and ends that
+    /// session if the user was disabled or (with `password`, the hash the
+    /// sign-in checked) changed their password since the sign-in checked.
+    /// Both `disable-user` and a password change first write the user and
+    /// then end sessions, so either this read sees their write, or their
+    /// session sweep runs after this session was stored and ends it: a
+    /// sign-in that raced them never survives them.
+    async fn still_allowed(
+        &self,
+        started: Started,
+        password: Option<&Option<String>>,
+        refused: AuthError,
+    ) -> Result<Started, AuthError> {
+        let allowed = self
+            .users
+            .find_user(started.user.id)
+            .await?
+            .is_some_and(|now| {
+                now.disabled_at.is_none() && password.is_none_or(|p| *p == now.password_hash)
+            });
+        if !allowed {
+            self.sessions
+                .delete_user_session(started.user.id, started.session.id)
+                .await?;
+            return Err(refused);
+        }
+        Ok(started)
     }
 
     /// The password check shared by login and the token endpoint's password
@@ -253,27 +290,35 @@ impl Auth {
         let record = self.users.find_user_by_email(&email).await?;
         let stored = record.as_ref().and_then(|r| r.password_hash.clone());
         let verified = self.hasher.verify(password.clone(), stored).await?;
-        let record = match record {
+        let mut record = match record {
             Some(r) if verified.matches && r.disabled_at.is_none() => r,
             // The attempt stays counted.
             _ => return Err(AuthError::InvalidCredentials),
         };
         self.guard.succeeded(attempt, now).await?;
-        if verified.needs_rehash {
-            self.rehash(record.user.id, password).await;
+        if verified.needs_rehash
+            && let Some(phc) = self.rehash(record.user.id, password).await
+        {
+            record.password_hash = Some(phc);
         }
         Ok(record)
     }
 
     /// Best effort: a failed rehash leaves the old, still valid, hash.
-    async fn rehash(&self, id: UserId, password: SecretString) {
+    /// The new hash, once stored.
+    async fn rehash(&self, id: UserId, password: SecretString) -> Option<String> {
         match self.hasher.hash(password).await {
-            Ok(phc) => {
-                if let Err(e) = self.users.set_password_hash(id, &phc).await {
+            Ok(phc) => match self.users.set_password_hash(id, &phc).await {
+                Ok(_) => Some(phc),
+                Err(e) => {
                     tracing::warn!(user = %id, error = %e, "could not store rehashed password");
+                    None
                 }
+            },
+            Err(e) => {
+                tracing::info!(user = %id, error = %e, "rehash skipped");
+                None
             }
-            Err(e) => tracing::info!(user = %id, error = %e, "rehash skipped"),
         }
     }
 
@@ -325,7 +370,11 @@ impl Auth {
         let (user, resolution) = self
             .resolve_identity(verified, None, policy, client)
             .await?;
-        Ok((self.start_session(user, client).await?, resolution))
+        let started = self.start_session(user, client).await?;
+        let started = self
+            .still_allowed(started, None, AuthError::AccountDisabled)
+            .await?;
+        Ok((started, resolution))
     }
 
     /// Finds or makes the user an identity belongs to. With `link_to` (a

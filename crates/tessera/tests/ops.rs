@@ -1,5 +1,5 @@
-//! Health, readiness, metrics, OpenAPI, failing closed, and the cost of the
-//! whoami hot path.
+//! Health, readiness, metrics, OpenAPI, failing closed, the cost of the
+//! whoami hot path, and sign-ins that race a disable or a password change.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -229,18 +229,43 @@ async fn openapi_documents_every_endpoint_and_error() {
     }
 }
 
-/// Counts what the flows ask of the session store.
-#[derive(Debug)]
+/// Runs once, just before the next session insert.
+type BeforeInsert = Box<dyn FnOnce() -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
+
+/// Counts what the flows ask of the session store (and can run something
+/// just before the next insert).
 struct Counting {
     inner: tessera_store_sql::SqliteStore,
     reads: AtomicUsize,
     writes: AtomicUsize,
+    before_insert: std::sync::Mutex<Option<BeforeInsert>>,
+}
+
+impl std::fmt::Debug for Counting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Counting")
+    }
+}
+
+impl Counting {
+    fn new(inner: tessera_store_sql::SqliteStore) -> Self {
+        Self {
+            inner,
+            reads: AtomicUsize::new(0),
+            writes: AtomicUsize::new(0),
+            before_insert: std::sync::Mutex::new(None),
+        }
+    }
 }
 
 #[async_trait]
 impl SessionStore for Counting {
     async fn insert_session(&self, s: &Session) -> Result<(), StoreError> {
         self.writes.fetch_add(1, Ordering::SeqCst);
+        let hook = self.before_insert.lock().unwrap().take();
+        if let Some(hook) = hook {
+            hook().await;
+        }
         self.inner.insert_session(s).await
     }
     async fn find_session(&self, h: &TokenHash) -> Result<Option<Session>, StoreError> {
@@ -299,27 +324,9 @@ async fn whoami_is_one_store_read_and_writes_only_when_renewal_is_due() {
         .await
         .unwrap();
     sql.migrate().await.unwrap();
-    let counting = Arc::new(Counting {
-        inner: sql.clone(),
-        reads: AtomicUsize::new(0),
-        writes: AtomicUsize::new(0),
-    });
+    let counting = Arc::new(Counting::new(sql.clone()));
     let clock = ManualClock::starting_now();
-    let auth = Auth::new(
-        Arc::new(sql),
-        counting.clone(),
-        Arc::new(tessera_store::MemoryRateLimits::new()),
-        PasswordHasher::new(FAST_ARGON2, 1, 4).unwrap(),
-        Arc::new(clock.clone()),
-        AuthSettings {
-            sessions: SessionPolicy {
-                idle_timeout: Duration::days(30),
-                absolute_timeout: Duration::days(90),
-                activity_interval: Duration::hours(1),
-            },
-            login_limits: tessera_core::LoginLimits::default(),
-        },
-    );
+    let auth = auth_on(sql, counting.clone(), &clock);
     let started = auth
         .register(
             tessera_core::Registration {
@@ -357,4 +364,98 @@ async fn whoami_is_one_store_read_and_writes_only_when_renewal_is_due() {
     clock.advance(Duration::days(16));
     auth.authenticate(token).await.unwrap();
     assert_eq!(counts(), (1, 1), "past half-life: one read, one touch");
+}
+
+fn auth_on(
+    sql: tessera_store_sql::SqliteStore,
+    sessions: Arc<Counting>,
+    clock: &ManualClock,
+) -> Auth {
+    Auth::new(
+        Arc::new(sql),
+        sessions,
+        Arc::new(tessera_store::MemoryRateLimits::new()),
+        PasswordHasher::new(FAST_ARGON2, 1, 4).unwrap(),
+        Arc::new(clock.clone()),
+        AuthSettings {
+            sessions: SessionPolicy {
+                idle_timeout: Duration::days(30),
+                absolute_timeout: Duration::days(90),
+                activity_interval: Duration::hours(1),
+            },
+            login_limits: tessera_core::LoginLimits::default(),
+        },
+    )
+}
+
+/// A sign-in whose password check passed, then `tessera disable-user` or a
+/// password change on another device, then the sign-in stores its session
+/// (the store runs the other action just before the insert). The sign-in
+/// must not survive it: it is refused and its session is gone.
+#[tokio::test]
+async fn a_sign_in_never_survives_a_disable_or_password_change_that_overtook_it() {
+    for password_change in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let sql = tessera_store_sql::SqliteStore::open(&dir.path().join("t.db"))
+            .await
+            .unwrap();
+        sql.migrate().await.unwrap();
+        let store = Arc::new(Counting::new(sql.clone()));
+        let auth = Arc::new(auth_on(sql, store.clone(), &ManualClock::starting_now()));
+        let email = unique("overtaken");
+        let client = tessera_core::ClientInfo::default();
+        let first = auth
+            .register(
+                tessera_core::Registration {
+                    email: email.clone(),
+                    password: PASSWORD.to_owned().into(),
+                    name: None,
+                },
+                &client,
+                None,
+            )
+            .await
+            .unwrap();
+
+        let (by, device, who) = (auth.clone(), first.session.clone(), email.clone());
+        *store.before_insert.lock().unwrap() = Some(Box::new(move || {
+            Box::pin(async move {
+                if password_change {
+                    by.change_password(
+                        &device,
+                        PASSWORD.to_owned().into(),
+                        "a completely new passphrase".to_owned().into(),
+                        &tessera_core::ClientInfo::default(),
+                    )
+                    .await
+                    .unwrap();
+                } else {
+                    by.disable_user(&who).await.unwrap();
+                }
+            })
+        }));
+        let err = auth
+            .login(&email, PASSWORD.to_owned().into(), &client, None)
+            .await
+            .unwrap_err();
+        assert!(
+            store.before_insert.lock().unwrap().is_none(),
+            "the other action ran ({password_change})"
+        );
+        assert!(
+            matches!(err, tessera_core::AuthError::InvalidCredentials),
+            "{err:?} ({password_change})"
+        );
+        let left = store
+            .list_user_sessions(first.user.id, OffsetDateTime::now_utc())
+            .await
+            .unwrap();
+        let expected_left = usize::from(password_change);
+        assert_eq!(
+            left.len(),
+            expected_left,
+            "only the device that changed the password is left ({password_change})"
+        );
+        assert!(left.iter().all(|s| s.id == first.session.id));
+    }
 }
