@@ -47,7 +47,7 @@ export function tesseraCookies(cookieHeader: string | null): string | null {
  * `X-Forwarded-For: client, proxy1, proxy2` and N trusted proxies, the entry
  * N from the right is the first one a trusted proxy wrote.
  */
-export function clientIp(incoming: Headers, config: Pick<ResolvedConfig, "trustedIpHeader" | "trustedProxyCount">): string | undefined {
+export function clientIp(incoming: HeaderSource, config: Pick<ResolvedConfig, "trustedIpHeader" | "trustedProxyCount">): string | undefined {
   if (!config.trustedIpHeader) return undefined;
   const raw = incoming.get(config.trustedIpHeader);
   if (!raw) return undefined;
@@ -61,8 +61,11 @@ export function clientIp(incoming: Headers, config: Pick<ResolvedConfig, "truste
   return isIP(bare) === 0 ? undefined : bare;
 }
 
+/** What the kit reads from the browser's request headers: `Headers`, Next's `headers()`, or a view over either. */
+export type HeaderSource = Pick<Headers, "get">;
+
 /** Builds the headers of a request to tessera from the browser's request headers. */
-export function upstreamHeaders(incoming: Headers, config: ResolvedConfig): Headers {
+export function upstreamHeaders(incoming: HeaderSource, config: ResolvedConfig): Headers {
   const outgoing = new Headers();
   for (const name of FORWARDED_REQUEST_HEADERS) {
     const value = name === "cookie" ? tesseraCookies(incoming.get(name)) : incoming.get(name);

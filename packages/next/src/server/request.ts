@@ -1,7 +1,7 @@
 import { cookies, headers } from "next/headers";
 import type { ResolvedConfig } from "../config.js";
 import { CSRF_COOKIE, CSRF_HEADER } from "../constants.js";
-import { TESSERA_COOKIE_PREFIX, upstreamHeaders } from "./headers.js";
+import { type HeaderSource, TESSERA_COOKIE_PREFIX, upstreamHeaders } from "./headers.js";
 import { fetchUpstream, type UpstreamResult } from "./upstream.js";
 
 export interface TesseraCall {
@@ -23,7 +23,7 @@ export interface TesseraCall {
  * and IP, the CSRF header from its csrf cookie for unsafe methods, the BFF key.
  */
 export async function callTessera(config: ResolvedConfig, call: TesseraCall): Promise<UpstreamResult> {
-  const incoming = new Headers(await headers());
+  const request = await headers();
   const store = await cookies();
   // Cookies from the store, not the request's Cookie header: after a server
   // action applied new cookies (login, password change), the re-render of the
@@ -33,8 +33,8 @@ export async function callTessera(config: ResolvedConfig, call: TesseraCall): Pr
     .filter((cookie) => cookie.name.startsWith(TESSERA_COOKIE_PREFIX) && cookie.value !== "")
     .map((cookie) => `${cookie.name}=${cookie.value}`)
     .join("; ");
-  if (jar) incoming.set("cookie", jar);
-  else incoming.delete("cookie");
+  // A view, not a copy of every request header: this runs on every render.
+  const incoming: HeaderSource = { get: (name) => (name.toLowerCase() === "cookie" ? jar || null : request.get(name)) };
   const outgoing = upstreamHeaders(incoming, config);
   for (const name of ["authorization", "content-type", CSRF_HEADER]) outgoing.delete(name);
   outgoing.set("accept", "application/json");
