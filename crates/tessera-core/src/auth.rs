@@ -297,7 +297,8 @@ impl Auth {
         };
         self.guard.succeeded(attempt, now).await?;
         if verified.needs_rehash
-            && let Some(phc) = self.rehash(record.user.id, password).await
+            && let Some(checked) = &record.password_hash
+            && let Some(phc) = self.rehash(record.user.id, checked, password).await
         {
             record.password_hash = Some(phc);
         }
@@ -305,11 +306,13 @@ impl Auth {
     }
 
     /// Best effort: a failed rehash leaves the old, still valid, hash.
-    /// The new hash, once stored.
-    async fn rehash(&self, id: UserId, password: SecretString) -> Option<String> {
+    /// Replaces only the hash that was checked (`checked`), so a password
+    /// change that landed meanwhile stays. The new hash, once stored.
+    async fn rehash(&self, id: UserId, checked: &str, password: SecretString) -> Option<String> {
         match self.hasher.hash(password).await {
-            Ok(phc) => match self.users.set_password_hash(id, &phc).await {
-                Ok(_) => Some(phc),
+            Ok(phc) => match self.users.replace_password_hash(id, checked, &phc).await {
+                Ok(true) => Some(phc),
+                Ok(false) => None,
                 Err(e) => {
                     tracing::warn!(user = %id, error = %e, "could not store rehashed password");
                     None

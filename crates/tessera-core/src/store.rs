@@ -41,6 +41,15 @@ pub trait UserStore: Send + Sync + std::fmt::Debug {
     async fn find_user_by_email(&self, email: &str) -> Result<Option<UserRecord>, StoreError>;
     async fn find_user(&self, id: UserId) -> Result<Option<UserRecord>, StoreError>;
     async fn set_password_hash(&self, id: UserId, phc: &str) -> Result<bool, StoreError>;
+    /// Sets the password hash only if it still is `current`: a rehash on
+    /// sign-in must never undo a password change that landed meanwhile.
+    /// Whether it was replaced.
+    async fn replace_password_hash(
+        &self,
+        id: UserId,
+        current: &str,
+        phc: &str,
+    ) -> Result<bool, StoreError>;
     async fn set_disabled(
         &self,
         id: UserId,

@@ -32,7 +32,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures_util::future::try_join_all;
+use futures_util::future::{join_all, try_join_all};
 use redis::AsyncCommands;
 use tessera_core::session::{Session, SessionId};
 use tessera_core::store::{Count, RateLimitStore, SessionStore, StoreError};
@@ -239,7 +239,9 @@ impl RedisStore {
     }
 
     /// Sets the entry of `sid` to `to` (`None` removes it) if it still
-    /// reads `expected`.
+    /// reads `expected` (`""`: there is none). An entry that already reads
+    /// `to` counts as set: a retried command whose first reply was lost
+    /// finds its own write.
     async fn entry_set(
         &self,
         user: UserId,
@@ -247,24 +249,33 @@ impl RedisStore {
         expected: &str,
         to: Option<&str>,
     ) -> Result<Entry, StoreError> {
+        self.entry_set_until(user, sid, expected, to, None).await
+    }
+
+    /// [`Self::entry_set`], making the index live at least to `expire`
+    /// (ms) when it sets a value.
+    async fn entry_set_until(
+        &self,
+        user: UserId,
+        sid: &str,
+        expected: &str,
+        to: Option<&str>,
+        expire: Option<i64>,
+    ) -> Result<Entry, StoreError> {
         let key = self.index_key(user);
-        let (sid, expected, to) = (
-            sid.to_owned(),
-            expected.to_owned(),
-            to.unwrap_or("").to_owned(),
-        );
+        let to = to.unwrap_or("").to_owned();
+        let (sid, expected, wanted) = (sid.to_owned(), expected.to_owned(), to.clone());
         let (done, now): (i64, String) = self
             .run(|mut c| async move {
-                scripts::ENTRY_SET
-                    .key(key)
-                    .arg(sid)
-                    .arg(expected)
-                    .arg(to)
-                    .invoke_async(&mut c)
-                    .await
+                let mut call = scripts::ENTRY_SET.key(key);
+                call.arg(sid).arg(expected).arg(wanted);
+                if let Some(expire) = expire {
+                    call.arg(expire);
+                }
+                call.invoke_async(&mut c).await
             })
             .await?;
-        Ok(if done == 1 {
+        Ok(if done == 1 || now == to {
             Entry::Set
         } else {
             Entry::Moved(Some(now).filter(|e| !e.is_empty()))
@@ -367,7 +378,8 @@ impl RedisStore {
     /// [`SessionStore::rotate_session_token`], on its own task. The steps
     /// keep the index naming every key whose token a client may hold: the
     /// new key is written, the entry moved from the old token to both (only
-    /// if it still names the old one: else the session was revoked), the
+    /// if it still names the old one, or there is none: a session an
+    /// earlier version left unlisted; else the session was revoked), the
     /// old key taken (if it is gone, a revocation took it: the new key goes
     /// too), then the entry set to the new token alone (if that fails, a
     /// revocation removed it meanwhile, and the rotation reports so).
@@ -397,19 +409,27 @@ impl RedisStore {
         self.pause("rotate:written").await;
 
         let both = format!("{new_hex} {old_hex}");
+        // No entry: a session an earlier version left unlisted (or one a
+        // revocation is ending: then the take below finds the old key gone).
+        let entry = self.entry(user, &sid).await?.unwrap_or_default();
+        let names = named(&entry);
         let mut moved = false;
-        if let Some(entry) = self.entry(user, &sid).await? {
-            let names = named(&entry);
-            if names.contains(&session.token_hash)
-                && matches!(
-                    self.entry_set(user, &sid, &entry, Some(&both)).await?,
-                    Entry::Set
+        if (entry.is_empty() || names.contains(&session.token_hash))
+            && matches!(
+                self.entry_set_until(
+                    user,
+                    &sid,
+                    &entry,
+                    Some(&both),
+                    Some(ms(current.absolute_expires_at))
                 )
-            {
-                moved = true;
-                for abandoned in names.iter().filter(|h| **h != session.token_hash) {
-                    self.delete_key(self.session_key(abandoned)).await?;
-                }
+                .await?,
+                Entry::Set
+            )
+        {
+            moved = true;
+            for abandoned in names.iter().filter(|h| **h != session.token_hash) {
+                self.delete_key(self.session_key(abandoned)).await?;
             }
         }
         if !moved {
@@ -605,8 +625,12 @@ impl SessionStore for RedisStore {
                     let this = &this;
                     async move { this.end_session(user, &sid, entry).await }
                 });
-            let ended = try_join_all(ends).await?.into_iter().filter(|d| *d).count();
-            Ok(ended as u64)
+            // Every revocation runs to its end even if one fails.
+            let mut ended = 0;
+            for outcome in join_all(ends).await {
+                ended += u64::from(outcome?);
+            }
+            Ok(ended)
         })
         .await
     }

@@ -20,18 +20,22 @@ pub static INDEX_ADD: LazyLock<Script> = LazyLock::new(|| {
 
 /// Sets one index entry only if it still reads as expected: a
 /// compare-and-set, so a revocation or a rotation never overwrites what
-/// the other just wrote. KEYS[1] index; ARGV sid, the expected entry, the
-/// new entry ('' removes it). Returns {1, new entry} when done, else
-/// {0, the entry as it is ('' for none)}.
+/// the other just wrote. KEYS[1] index; ARGV sid, the expected entry (''
+/// for none), the new entry ('' removes it), optionally an expiry (ms) the
+/// index must live to. Returns {1, new entry} when done, else {0, the
+/// entry as it is ('' for none)}.
 pub static ENTRY_SET: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
-        local cur = redis.call('HGET', KEYS[1], ARGV[1])
-        if cur ~= ARGV[2] then return {0, cur or ''} end
+        local cur = redis.call('HGET', KEYS[1], ARGV[1]) or ''
+        if cur ~= ARGV[2] then return {0, cur} end
         if ARGV[3] == '' then
             redis.call('HDEL', KEYS[1], ARGV[1])
         else
             redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+            if ARGV[4] and redis.call('PEXPIRETIME', KEYS[1]) < tonumber(ARGV[4]) then
+                redis.call('PEXPIREAT', KEYS[1], ARGV[4])
+            end
         end
         return {1, ARGV[3]}",
     )

@@ -691,3 +691,37 @@ async fn a_later_user_update_is_never_undone_by_a_rotation() {
     assert_eq!(fired.load(Ordering::SeqCst), 2, "both updates ran");
     assert_eq!(r.live(&next).await.unwrap().user, r.user);
 }
+
+/// A session with no index entry (an earlier version could leave one
+/// unlisted) still rotates: the rotation lists it again, under an index
+/// that expires.
+#[tokio::test]
+async fn an_unlisted_session_still_rotates_and_is_listed_again() {
+    let mut r = Race::new("unlisted@example.com").await;
+    let index_key = format!("{}u:{}", r.prefix, r.user.id);
+    let _: i64 = redis::cmd("DEL")
+        .arg(&index_key)
+        .query_async(&mut r.raw)
+        .await
+        .unwrap();
+    let next = SessionToken::generate();
+    assert!(
+        r.store
+            .rotate_session_token(&r.session, &next.hash())
+            .await
+            .unwrap()
+    );
+    assert_eq!(r.live(&r.token).await, None);
+    let listed = r.store.list_user_sessions(r.user.id, r.now).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].token_hash, next.hash());
+    let expiry: i64 = redis::cmd("PEXPIRETIME")
+        .arg(&index_key)
+        .query_async(&mut r.raw)
+        .await
+        .unwrap();
+    assert_eq!(
+        expiry,
+        r.session.absolute_expires_at.unix_timestamp() * 1000
+    );
+}

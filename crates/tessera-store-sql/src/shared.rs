@@ -166,6 +166,23 @@ impl UserStore for $store {
         Ok(done.rows_affected() == 1)
     }
 
+    async fn replace_password_hash(
+        &self,
+        id: UserId,
+        current: &str,
+        phc: &str,
+    ) -> Result<bool, StoreError> {
+        let done =
+            sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3")
+                .bind(phc)
+                .bind(id.to_string())
+                .bind(current)
+                .execute(&mut *self.writer().await?)
+                .await
+                .map_err(err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn set_disabled(
         &self,
         id: UserId,

@@ -126,6 +126,29 @@ pub async fn users(store: &dyn UserStore) {
     let got = store.find_user(rec.user.id).await.unwrap().unwrap();
     assert_eq!(got.password_hash.as_deref(), Some("$argon2id$new"));
     assert!(!store.set_password_hash(UserId::new(), "x").await.unwrap());
+    // A rehash replaces only the hash it checked: never a newer one.
+    assert!(
+        !store
+            .replace_password_hash(rec.user.id, "$argon2id$old", "$argon2id$rehash")
+            .await
+            .unwrap()
+    );
+    let got = store.find_user(rec.user.id).await.unwrap().unwrap();
+    assert_eq!(got.password_hash.as_deref(), Some("$argon2id$new"));
+    assert!(
+        store
+            .replace_password_hash(rec.user.id, "$argon2id$new", "$argon2id$rehash")
+            .await
+            .unwrap()
+    );
+    let got = store.find_user(rec.user.id).await.unwrap().unwrap();
+    assert_eq!(got.password_hash.as_deref(), Some("$argon2id$rehash"));
+    assert!(
+        store
+            .set_password_hash(rec.user.id, "$argon2id$new")
+            .await
+            .unwrap()
+    );
 
     let when = t0 + Duration::hours(1);
     assert!(store.set_disabled(rec.user.id, Some(when)).await.unwrap());
