@@ -117,12 +117,23 @@ for path in /bench/static /bench/session; do
   taskset -c 1 wrk -t1 -c"$CONNS" -d3s -H "Cookie: $NX_COOKIE" "$NX_URL$path" > /dev/null
 done
 # The same request (cookie included) to both; only the route differs.
-read -r NS_RPS NS_P50 NS_P99 NS_CPU NS_BAD < <(measure "$NX_NEXT_PIDS" "$NX_URL/bench/static" "$NX_COOKIE")
-NX_T0=$(cpu_ticks "$NX_TESSERA_PID"); NX_N0=$(cpu_ticks "$NX_NEXT_PIDS")
-read -r NA_RPS NA_P50 NA_P99 NA_CPU NA_BAD < <(measure "$NX_NEXT_PIDS,$NX_TESSERA_PID" "$NX_URL/bench/session" "$NX_COOKIE")
-NX_T1=$(cpu_ticks "$NX_TESSERA_PID"); NX_N1=$(cpu_ticks "$NX_NEXT_PIDS")
-# tessera's part of the combined figure (same run, split by its share of the ticks)
-NX_TESSERA_CPU=$(python3 -c "t=$NX_T1-$NX_T0; n=$NX_N1-$NX_N0; print(f'{$NA_CPU*t/max(t+n,1):.0f}')")
+# BENCH_ROUNDS alternating runs of each, medians per column, as for the
+# whoami rows: one run of each moved the ratio by ±0.07 from run to run,
+# as much as the margin to the target.
+: > "$WORK/nx-static.runs"; : > "$WORK/nx-session.runs"
+NX_TT=0; NX_NT=0 # tessera's and next's ticks during the getSession() runs
+for _ in $(seq 1 "$ROUNDS"); do
+  measure "$NX_NEXT_PIDS" "$NX_URL/bench/static" "$NX_COOKIE" >> "$WORK/nx-static.runs"
+  NX_T0=$(cpu_ticks "$NX_TESSERA_PID"); NX_N0=$(cpu_ticks "$NX_NEXT_PIDS")
+  measure "$NX_NEXT_PIDS,$NX_TESSERA_PID" "$NX_URL/bench/session" "$NX_COOKIE" >> "$WORK/nx-session.runs"
+  NX_TT=$((NX_TT + $(cpu_ticks "$NX_TESSERA_PID") - NX_T0)); NX_NT=$((NX_NT + $(cpu_ticks "$NX_NEXT_PIDS") - NX_N0))
+done
+read -r NS_RPS NS_P50 NS_P99 NS_CPU NS_BAD < <(medians "$WORK/nx-static.runs")
+read -r NA_RPS NA_P50 NA_P99 NA_CPU NA_BAD < <(medians "$WORK/nx-session.runs")
+NX_STATIC_RUNS=$(awk '{printf "%s%s", sep, $1; sep=", "}' "$WORK/nx-static.runs")
+NX_SESSION_RUNS=$(awk '{printf "%s%s", sep, $1; sep=", "}' "$WORK/nx-session.runs")
+# tessera's part of the combined figure (split by its share of the ticks)
+NX_TESSERA_CPU=$(python3 -c "print(f'{$NA_CPU*$NX_TT/max($NX_TT+$NX_NT,1):.0f}')")
 
 row "Next.js static route (no auth)" "$NS_RPS" "$NS_P50" "$NS_P99" "$NS_CPU" "$NS_BAD" "$NS_RPS" "$NS_P99" "(baseline)" ""
 # No p99 ratio: under this load `next start` has a tail of a few hundred ms on
@@ -133,7 +144,8 @@ row "Next.js getSession() route" "$NA_RPS" "$NA_P50" "$NA_P99" "$NA_CPU" "$NA_BA
 {
   echo "Next.js rows: \`next start\` of examples/next-demo (TESSERA_DEMO_BENCH=1), route handlers /bench/static (fixed JSON) and"
   echo "/bench/session (the kit's getSession(): one GET /v1/session to tessera with the Redis session store and a BFF key),"
-  echo "same request and same path through proxy.ts; throughput ratios are to the static route (no p99 ratio: next's tail is erratic). tessera and next share CPU 0,"
+  echo "same request and same path through proxy.ts; throughput ratios are to the static route (no p99 ratio: next's tail is erratic)."
+  echo "Both rows are medians of $ROUNDS alternating runs; req/s run by run: static $NX_STATIC_RUNS; getSession() $NX_SESSION_RUNS. tessera and next share CPU 0,"
   echo "wrk runs on CPU 1, Redis unpinned. CPU µs/req: static = next only; getSession() = next + tessera (Redis not counted),"
   echo "of which tessera ≈ $NX_TESSERA_CPU µs/req (several times its cost in the saturated whoami rows: at a few hundred"
   echo "req/s every request pays its own wakeups; the low-rate rows below measure that against the floor)."
