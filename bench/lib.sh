@@ -42,6 +42,9 @@ span = re.search(r"requests in ([\d.]+)(us|ms|s|m)", text)
 secs = float(span.group(1)) * {"us": 1e-6, "ms": 1e-3, "s": 1, "m": 60}[span.group(2)]
 # Successful answers per second, for scenarios where refusals are expected.
 open(os.environ["WORK"] + "/last_ok_rps", "w").write(f"{max(total - failed, 0) / secs:.1f}\n")
+# What the failures were, for the scenarios' notes: answers or transport.
+socks = "/".join(sock.groups()) if sock else "0/0/0/0"
+open(os.environ["WORK"] + "/last_failed", "w").write(f"{int(bad.group(1)) if bad else 0} non-2xx, socket errors (connect/read/write/timeout) {socks}\n")
 print(f"{rps:.0f} {p50:.3f} {p99:.3f} {cpu_us:.1f} {failed}")
 PY
 }

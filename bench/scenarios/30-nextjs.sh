@@ -120,12 +120,14 @@ done
 # BENCH_ROUNDS alternating runs of each, medians per column, as for the
 # whoami rows: one run of each moved the ratio by ±0.07 from run to run,
 # as much as the margin to the target.
-: > "$WORK/nx-static.runs"; : > "$WORK/nx-session.runs"
+: > "$WORK/nx-static.runs"; : > "$WORK/nx-session.runs"; : > "$WORK/nx-failures"
 NX_TT=0; NX_NT=0 # tessera's and next's ticks during the getSession() runs
 for _ in $(seq 1 "$ROUNDS"); do
   measure "$NX_NEXT_PIDS" "$NX_URL/bench/static" "$NX_COOKIE" >> "$WORK/nx-static.runs"
+  echo "static run: $(cat "$WORK/last_failed")" >> "$WORK/nx-failures"
   NX_T0=$(cpu_ticks "$NX_TESSERA_PID"); NX_N0=$(cpu_ticks "$NX_NEXT_PIDS")
   measure "$NX_NEXT_PIDS,$NX_TESSERA_PID" "$NX_URL/bench/session" "$NX_COOKIE" >> "$WORK/nx-session.runs"
+  echo "getSession() run: $(cat "$WORK/last_failed")" >> "$WORK/nx-failures"
   NX_TT=$((NX_TT + $(cpu_ticks "$NX_TESSERA_PID") - NX_T0)); NX_NT=$((NX_NT + $(cpu_ticks "$NX_NEXT_PIDS") - NX_N0))
 done
 read -r NS_RPS NS_P50 NS_P99 NS_CPU NS_BAD < <(medians "$WORK/nx-static.runs")
@@ -151,6 +153,8 @@ row "Next.js getSession() route" "$NA_RPS" "$NA_P50" "$NA_P99" "$NA_CPU" "$NA_BA
   echo "req/s every request pays its own wakeups; the low-rate rows below measure that against the floor)."
   if [ "$NS_BAD" != 0 ] || [ "$NA_BAD" != 0 ]; then
     echo "**Next.js rows invalid: non-2xx responses during the run (static $NS_BAD, getSession() $NA_BAD).**"
+    echo "By run: $(paste -sd ';' "$WORK/nx-failures"). wrk counts an answer slower than its 2 s timeout as a socket timeout."
+    echo "Errors \`next start\` logged: $(grep -ci 'error' "$WORK/next-start.out" || true)."
   fi
   echo
 } >> "$NOTES"
