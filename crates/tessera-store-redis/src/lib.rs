@@ -324,25 +324,7 @@ impl RedisStore {
     /// earlier format is read, then deleted). `None` if it was gone, or
     /// someone else deleted it first.
     async fn take(&self, hash: &TokenHash) -> Result<Option<Session>, StoreError> {
-        let key = self.session_key(hash);
-        let got = self
-            .attempt(|mut c| async move {
-                redis::cmd("GETDEL")
-                    .arg(key)
-                    .query_async::<Option<Vec<u8>>>(&mut c)
-                    .await
-            })
-            .await?;
-        match got {
-            Ok(None) => Ok(None),
-            Ok(Some(value)) => record::decode(*hash, &value).map(Some),
-            Err(e) if e.code() == Some("WRONGTYPE") => {
-                let session = self.read_legacy(hash).await?;
-                let deleted = self.delete_key(self.session_key(hash)).await?;
-                Ok(session.filter(|_| deleted))
-            }
-            Err(e) => Err(conn::store_error(&e)),
-        }
+        self.fetch(hash, "GETDEL").await
     }
 
     /// Rewrites the user snapshot of one session key, if it exists (and,
@@ -470,10 +452,19 @@ impl RedisStore {
     /// One `GET` (see [`record`]). A session of the earlier format answers
     /// `WRONGTYPE` and is read from its hash instead.
     async fn read(&self, hash: &TokenHash) -> Result<Option<Session>, StoreError> {
+        self.fetch(hash, "GET").await
+    }
+
+    /// [`Self::read`] (`GET`) or [`Self::take`] (`GETDEL`).
+    async fn fetch(
+        &self,
+        hash: &TokenHash,
+        command: &'static str,
+    ) -> Result<Option<Session>, StoreError> {
         let key = self.session_key(hash);
         let got = self
             .attempt(|mut c| async move {
-                redis::cmd("GET")
+                redis::cmd(command)
                     .arg(key)
                     .query_async::<Option<Vec<u8>>>(&mut c)
                     .await
@@ -482,7 +473,14 @@ impl RedisStore {
         match got {
             Ok(None) => Ok(None),
             Ok(Some(value)) => record::decode(*hash, &value).map(Some),
-            Err(e) if e.code() == Some("WRONGTYPE") => self.read_legacy(hash).await,
+            Err(e) if e.code() == Some("WRONGTYPE") => {
+                let session = self.read_legacy(hash).await?;
+                if command == "GET" {
+                    return Ok(session);
+                }
+                let deleted = self.delete_key(self.session_key(hash)).await?;
+                Ok(session.filter(|_| deleted))
+            }
             Err(e) => Err(conn::store_error(&e)),
         }
     }
