@@ -1,13 +1,17 @@
 //! Checks that run before any handler: the BFF key and the origin of unsafe
 //! requests.
 
-use axum::extract::{Request, State};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use axum::extract::Request;
 use axum::http::{HeaderMap, Method};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+use tower::{Layer, Service};
 
 use crate::AppState;
 use crate::problem::ApiError;
@@ -31,17 +35,86 @@ pub fn is_unsafe(method: &Method) -> bool {
     )
 }
 
-/// The checks every request passes before routing, in one middleware (each
-/// middleware layer costs a boxed future and a clone on every request):
-/// the BFF key, then the origin.
-pub async fn gate(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if !bff_key_ok(&state, &req) {
-        return ApiError::BffKeyInvalid.into_response();
+/// The checks every request passes before routing, in one layer: the BFF
+/// key, then the origin. A tower layer rather than axum's `from_fn`, which
+/// boxes the inner service and the future on every request.
+#[derive(Debug, Clone)]
+pub struct GateLayer(pub AppState);
+
+impl<S> Layer<S> for GateLayer {
+    type Service = Gate<S>;
+    fn layer(&self, inner: S) -> Gate<S> {
+        Gate {
+            inner,
+            state: self.0.clone(),
+        }
     }
-    if !origin_ok(&state, &req) {
-        return ApiError::OriginForbidden.into_response();
+}
+
+#[derive(Debug, Clone)]
+pub struct Gate<S> {
+    inner: S,
+    state: AppState,
+}
+
+impl<S> Service<Request> for Gate<S>
+where
+    S: Service<Request, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = GateFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
     }
-    next.run(req).await
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        match refusal(&self.state, &req) {
+            Some(refused) => GateFuture::Refused {
+                response: Some(refused.into_response()),
+            },
+            None => GateFuture::Passed {
+                inner: self.inner.call(req),
+            },
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = GateProjection]
+    #[allow(missing_debug_implementations)]
+    pub enum GateFuture<F> {
+        Refused { response: Option<Response> },
+        Passed { #[pin] inner: F },
+    }
+}
+
+impl<F, E> Future for GateFuture<F>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            GateProjection::Refused { response } => {
+                Poll::Ready(Ok(response.take().unwrap_or_default()))
+            }
+            GateProjection::Passed { inner } => inner.poll(cx),
+        }
+    }
+}
+
+/// Why the request is refused before routing, if it is.
+fn refusal(state: &AppState, req: &Request) -> Option<ApiError> {
+    if !bff_key_ok(state, req) {
+        return Some(ApiError::BffKeyInvalid);
+    }
+    if !origin_ok(state, req) {
+        return Some(ApiError::OriginForbidden);
+    }
+    None
 }
 
 /// With a BFF key configured, every `/v1/*` request must present it.
