@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use axum::extract::Request;
-use axum::http::{HeaderMap, Method};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
@@ -99,7 +99,11 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project() {
             GateProjection::Refused { response } => {
-                Poll::Ready(Ok(response.take().unwrap_or_default()))
+                // Polled again after it answered (a caller bug): a 500, never
+                // a blank 200.
+                Poll::Ready(Ok(response.take().unwrap_or_else(|| {
+                    StatusCode::INTERNAL_SERVER_ERROR.into_response()
+                })))
             }
             GateProjection::Passed { inner } => inner.poll(cx),
         }

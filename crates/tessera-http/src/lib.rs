@@ -123,7 +123,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
 /// through `Router::layer`, which wraps every route in each layer and boxes
 /// it anew: a request then cloned that nest of boxes (about 28 allocations
 /// per session check). The returned router only hands every request to
-/// that service.
+/// that service: add nothing to it (a `.fallback` on it would replace the
+/// whole app, gate, headers and timeout included).
 pub fn finish(routes: Router<AppState>, state: AppState) -> Router {
     let timeout = state.config.request_timeout;
     let handlers = routes
