@@ -240,20 +240,30 @@ impl Auth {
         password: Option<&Option<String>>,
         refused: AuthError,
     ) -> Result<Started, AuthError> {
-        let allowed = self
-            .users
-            .find_user(started.user.id)
+        if !self
+            .unchanged_since_check(started.user.id, password)
             .await?
-            .is_some_and(|now| {
-                now.disabled_at.is_none() && password.is_none_or(|p| *p == now.password_hash)
-            });
-        if !allowed {
+        {
             self.sessions
                 .delete_user_session(started.user.id, started.session.id)
                 .await?;
             return Err(refused);
         }
         Ok(started)
+    }
+
+    /// Whether the user is still enabled and (with `password`, the hash a
+    /// sign-in checked) still has that password hash. Read once what the
+    /// sign-in created (a session, a refresh family) is stored: see
+    /// [`Self::still_allowed`].
+    pub async fn unchanged_since_check(
+        &self,
+        user: UserId,
+        password: Option<&Option<String>>,
+    ) -> Result<bool, AuthError> {
+        Ok(self.users.find_user(user).await?.is_some_and(|now| {
+            now.disabled_at.is_none() && password.is_none_or(|p| *p == now.password_hash)
+        }))
     }
 
     /// The password check shared by login and the token endpoint's password

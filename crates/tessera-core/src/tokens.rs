@@ -175,12 +175,24 @@ impl Tokens {
             }
             other => other?,
         };
-        self.family_grant(&record.user).await
+        self.family_grant(&record.user, Some(&record.password_hash))
+            .await
     }
 
     /// A new refresh family for `user` and its first pair: the end of the
-    /// password grant and of the provider token exchange.
-    pub async fn family_grant(&self, user: &User) -> Result<Issued, GrantError> {
+    /// password grant (`checked_password`: the hash it verified) and of the
+    /// provider token exchange (`None`).
+    ///
+    /// Once the family is stored the user is read again: if `disable-user`
+    /// or a password change overtook the grant (both write the user, then
+    /// revoke families), the new family is revoked and nothing is handed
+    /// out; otherwise their revocation runs after the family exists and
+    /// finds it.
+    pub async fn family_grant(
+        &self,
+        user: &User,
+        checked_password: Option<&Option<String>>,
+    ) -> Result<Issued, GrantError> {
         let now = self.auth.now();
         let family = RefreshFamily {
             id: Uuid::new_v4(),
@@ -195,6 +207,20 @@ impl Tokens {
             .create_family(&family, &refresh_hash(refresh.expose()), expires)
             .await
             .map_err(AuthError::from)?;
+        if !self
+            .auth
+            .unchanged_since_check(user.id, checked_password)
+            .await?
+        {
+            self.store
+                .revoke_family(family.id, now)
+                .await
+                .map_err(AuthError::from)?;
+            return Err(match checked_password {
+                Some(_) => GrantError::InvalidGrant("invalid username or password"),
+                None => AuthError::AccountDisabled.into(),
+            });
+        }
         let mut issued = self.access_token(
             user,
             &family.id.to_string(),

@@ -17,7 +17,9 @@ use common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use tessera_core::session::{Session, SessionId, SessionPolicy};
-use tessera_core::store::{SessionStore, StoreError};
+use tessera_core::store::{
+    RefreshFamily, RefreshRecord, RefreshStore, SessionStore, Spend, StoreError,
+};
 use tessera_core::token::TokenHash;
 use tessera_core::user::{User, UserId};
 use tessera_core::{Auth, AuthSettings, ManualClock, PasswordHasher, SessionToken};
@@ -457,5 +459,154 @@ async fn a_sign_in_never_survives_a_disable_or_password_change_that_overtook_it(
             "only the device that changed the password is left ({password_change})"
         );
         assert!(left.iter().all(|s| s.id == first.session.id));
+    }
+}
+
+/// The refresh store, recording the first token hash of every family it
+/// creates, and able to run something just before the next one.
+struct Families {
+    inner: tessera_store_sql::SqliteStore,
+    created: std::sync::Mutex<Vec<TokenHash>>,
+    before_create: std::sync::Mutex<Option<BeforeInsert>>,
+}
+
+impl std::fmt::Debug for Families {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Families")
+    }
+}
+
+#[async_trait]
+impl RefreshStore for Families {
+    async fn create_family(
+        &self,
+        family: &RefreshFamily,
+        first: &TokenHash,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let hook = self.before_create.lock().unwrap().take();
+        if let Some(hook) = hook {
+            hook().await;
+        }
+        self.created.lock().unwrap().push(*first);
+        self.inner.create_family(family, first, expires_at).await
+    }
+    async fn spend_refresh(
+        &self,
+        presented: &TokenHash,
+        successor: &TokenHash,
+        successor_expires_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<Spend, StoreError> {
+        self.inner
+            .spend_refresh(presented, successor, successor_expires_at, now)
+            .await
+    }
+    async fn find_refresh(&self, hash: &TokenHash) -> Result<Option<RefreshRecord>, StoreError> {
+        self.inner.find_refresh(hash).await
+    }
+    async fn revoke_family(&self, id: uuid::Uuid, at: OffsetDateTime) -> Result<bool, StoreError> {
+        self.inner.revoke_family(id, at).await
+    }
+    async fn revoke_user_families(
+        &self,
+        user: UserId,
+        at: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        self.inner.revoke_user_families(user, at).await
+    }
+}
+
+/// The token endpoint's password grant, overtaken the same way (the other
+/// action runs just before the new refresh family is stored): no token is
+/// handed out and the family is revoked.
+#[tokio::test]
+async fn a_password_grant_never_survives_a_disable_or_password_change_that_overtook_it() {
+    use tessera_core::keys::{KeyRing, SigningAlg};
+    use tessera_core::tokens::{GrantError, TokenSettings, Tokens};
+
+    for password_change in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let sql = tessera_store_sql::SqliteStore::open(&dir.path().join("t.db"))
+            .await
+            .unwrap();
+        sql.migrate().await.unwrap();
+        let families = Arc::new(Families {
+            inner: sql.clone(),
+            created: std::sync::Mutex::new(Vec::new()),
+            before_create: std::sync::Mutex::new(None),
+        });
+        let clock = ManualClock::starting_now();
+        let auth = auth_on(sql.clone(), Arc::new(Counting::new(sql.clone())), &clock)
+            .with_refresh_store(families.clone());
+        let keys = KeyRing::open(
+            Arc::new(sql.clone()),
+            Arc::new(clock.clone()),
+            SigningAlg::EdDsa,
+            Duration::minutes(15),
+            Duration::ZERO,
+        )
+        .await
+        .unwrap();
+        let tokens = Tokens::new(
+            auth.clone(),
+            Arc::new(keys),
+            families.clone(),
+            [7; 32],
+            TokenSettings {
+                issuer: "http://tessera.test".into(),
+                audience: "tessera".into(),
+                access_ttl: Duration::minutes(15),
+                refresh_ttl: Duration::days(30),
+                refresh_absolute_ttl: Duration::days(90),
+                reuse_grace: Duration::seconds(10),
+            },
+        );
+        let email = unique("grant-overtaken");
+        let client = tessera_core::ClientInfo::default();
+        let device = auth
+            .register(
+                tessera_core::Registration {
+                    email: email.clone(),
+                    password: PASSWORD.to_owned().into(),
+                    name: None,
+                },
+                &client,
+                None,
+            )
+            .await
+            .unwrap();
+
+        let (by, who) = (auth.clone(), email.clone());
+        *families.before_create.lock().unwrap() = Some(Box::new(move || {
+            Box::pin(async move {
+                if password_change {
+                    by.change_password(
+                        &device.session,
+                        PASSWORD.to_owned().into(),
+                        "a completely new passphrase".to_owned().into(),
+                        &tessera_core::ClientInfo::default(),
+                    )
+                    .await
+                    .unwrap();
+                } else {
+                    by.disable_user(&who).await.unwrap();
+                }
+            })
+        }));
+        let err = tokens
+            .password_grant(&email, PASSWORD.to_owned().into(), &client)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, GrantError::InvalidGrant(_)),
+            "{err:?} ({password_change})"
+        );
+        let first = families.created.lock().unwrap()[0];
+        let family = sql.find_refresh(&first).await.unwrap().unwrap().family;
+        assert!(
+            family.revoked_at.is_some(),
+            "the overtaken family is revoked ({password_change})"
+        );
     }
 }

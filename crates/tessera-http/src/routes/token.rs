@@ -453,7 +453,7 @@ async fn exchange(
         .auth
         .resolve_identity(&verified, None, provider.link_policy(), client)
         .await?;
-    let i = state.tokens.family_grant(&user).await?;
+    let i = state.tokens.family_grant(&user, None).await?;
     Ok(issued_as(
         state,
         "token_exchange",
