@@ -30,6 +30,10 @@ beforeAll(async () => {
         res.end(JSON.stringify({ method: req.method, body: Buffer.concat(chunks).toString(), cookie: req.headers.cookie, key: req.headers["tessera-bff-key"] }));
       } else if (req.url === "/slow") {
         setTimeout(() => res.end("late"), 2000);
+      } else if (req.url === "/stalled-body") {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.write('{"user":');
+        setTimeout(() => res.end("null}"), 2000);
       } else {
         res.writeHead(404);
         res.end();
@@ -118,6 +122,9 @@ describe("fetchUpstream over the default transport (no Response in between)", ()
 
   it("times out as upstream_timeout and a refused connection is upstream_unavailable", async () => {
     await expect(fetchUpstream(config(), "/slow", { method: "GET", headers: new Headers() })).rejects.toMatchObject({
+      code: "upstream_timeout",
+    });
+    await expect(fetchUpstream(config(), "/stalled-body", { method: "GET", headers: new Headers() })).rejects.toMatchObject({
       code: "upstream_timeout",
     });
     const down = resolveConfig({ serverUrl: "http://127.0.0.1:9", fetch: keepAliveFetch });

@@ -29,6 +29,17 @@ export interface RawResponse {
 }
 
 /**
+ * What {@link keepAliveRequest} rejects with when its `timeoutMs` passes
+ * before the whole response arrived.
+ */
+export class KeepAliveTimeoutError extends Error {
+  constructor(timeoutMs: number) {
+    super(`no complete answer within ${timeoutMs} ms`);
+    this.name = "KeepAliveTimeoutError";
+  }
+}
+
+/**
  * One request over the kept-alive connections, answered without wrapping the
  * body in a WHATWG `Response`. `fetchUpstream` uses this when the transport
  * is the default: building a `Response` and reading it back with
@@ -37,7 +48,7 @@ export interface RawResponse {
  */
 export function keepAliveRequest(
   url: URL,
-  init: { method: string; headers: Headers; body: Buffer | null; signal?: AbortSignal | undefined },
+  init: { method: string; headers: Headers; body: Buffer | null; signal?: AbortSignal | undefined; timeoutMs?: number | undefined },
 ): Promise<RawResponse> {
   const client = url.protocol === "https:" ? https : http;
   const agent = url.protocol === "https:" ? agents["https:"] : agents["http:"];
@@ -48,11 +59,22 @@ export function keepAliveRequest(
   if (init.body) headers["content-length"] = String(init.body.byteLength);
   init.signal?.throwIfAborted();
   return new Promise<RawResponse>((resolve, reject) => {
+    // A plain timer, not AbortSignal.timeout: in a --cpu-prof of `next start`
+    // under the Next.js benchmark, making AbortSignals (createAbortSignal and
+    // makeTransferable) went from 44.6 to 39.3 µs per request with this change
+    // (Next makes the rest). It covers the body too: headers followed by a
+    // stalled body still time out.
+    let timer: NodeJS.Timeout | undefined;
+    const fail = (error: unknown) => {
+      clearTimeout(timer);
+      reject(error);
+    };
     const request = client.request(url, { method: init.method, headers, agent, signal: init.signal }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (chunk: Buffer) => chunks.push(chunk));
-      res.on("error", reject);
+      res.on("error", fail);
       res.on("end", () => {
+        clearTimeout(timer);
         const out = new Headers();
         for (const [name, value] of Object.entries(res.headers)) {
           if (value === undefined) continue;
@@ -61,7 +83,14 @@ export function keepAliveRequest(
         resolve({ status: res.statusCode ?? 502, statusText: res.statusMessage ?? "", headers: out, body: Buffer.concat(chunks) });
       });
     });
-    request.on("error", reject);
+    request.on("error", fail);
+    if (init.timeoutMs !== undefined) {
+      const ms = init.timeoutMs;
+      timer = setTimeout(() => {
+        reject(new KeepAliveTimeoutError(ms));
+        request.destroy();
+      }, ms);
+    }
     if (init.body) request.write(init.body);
     request.end();
   });

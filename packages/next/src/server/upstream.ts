@@ -1,6 +1,6 @@
 import type { ResolvedConfig } from "../config.js";
 import { TesseraError } from "../errors.js";
-import { keepAliveFetch, keepAliveRequest, toBuffer } from "./node-fetch.js";
+import { KeepAliveTimeoutError, keepAliveFetch, keepAliveRequest, toBuffer } from "./node-fetch.js";
 
 /**
  * One request to tessera with the configured timeout. The body is read
@@ -20,14 +20,18 @@ export async function fetchUpstream(
   init: { method: string; headers: Headers; body?: ArrayBuffer | string | undefined },
 ): Promise<UpstreamResult> {
   const url = new URL(path, config.serverUrl);
-  const signal = AbortSignal.timeout(config.timeoutMs);
-  try {
-    if (config.fetch === keepAliveFetch) {
-      // The default transport, without a WHATWG Response in between.
-      const raw = await keepAliveRequest(url, { method: init.method, headers: init.headers, body: toBuffer(init.body), signal });
+  if (config.fetch === keepAliveFetch) {
+    // The default transport, without a WHATWG Response in between.
+    try {
+      const raw = await keepAliveRequest(url, { method: init.method, headers: init.headers, body: toBuffer(init.body), timeoutMs: config.timeoutMs });
       const empty = raw.status === 204 || raw.status === 304 || init.method === "HEAD";
       return { status: raw.status, headers: raw.headers, body: empty ? null : arrayBufferOf(raw.body) };
+    } catch (cause) {
+      throw upstreamError(config, cause, cause instanceof KeepAliveTimeoutError);
     }
+  }
+  const signal = AbortSignal.timeout(config.timeoutMs);
+  try {
     const response = await config.fetch(url, {
       method: init.method,
       headers: init.headers,
@@ -41,11 +45,15 @@ export async function fetchUpstream(
     if (empty) await response.body?.cancel();
     return { status: response.status, headers: response.headers, body };
   } catch (cause) {
-    if (signal.aborted) {
-      throw new TesseraError("upstream_timeout", `tessera did not answer within ${config.timeoutMs} ms`, { cause });
-    }
-    throw new TesseraError("upstream_unavailable", "tessera is unreachable", { cause });
+    throw upstreamError(config, cause, signal.aborted);
   }
+}
+
+function upstreamError(config: ResolvedConfig, cause: unknown, timedOut: boolean): TesseraError {
+  if (timedOut) {
+    return new TesseraError("upstream_timeout", `tessera did not answer within ${config.timeoutMs} ms`, { cause });
+  }
+  return new TesseraError("upstream_unavailable", "tessera is unreachable", { cause });
 }
 
 /** The bytes of `buffer` as an ArrayBuffer of their own (small Buffers share a pool). */
