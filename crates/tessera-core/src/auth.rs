@@ -199,9 +199,7 @@ impl Auth {
         if let Some(old) = presented
             && let Some(old) = self.sessions.find_session(&old.hash()).await?
         {
-            self.sessions
-                .delete_user_session(old.user.id, old.id)
-                .await?;
+            self.sessions.end_presented_session(&old).await?;
         }
         Ok(())
     }
@@ -589,10 +587,7 @@ impl Auth {
     /// Ends the session, and revokes the user's refresh-token families (as
     /// the tokens issue asks: signing out stops token clients too).
     pub async fn logout(&self, session: &Session) -> Result<bool, AuthError> {
-        let ended = self
-            .sessions
-            .delete_user_session(session.user.id, session.id)
-            .await?;
+        let ended = self.sessions.end_presented_session(session).await?;
         self.revoke_refresh_families(session.user.id).await?;
         Ok(ended)
     }
@@ -653,19 +648,28 @@ impl Auth {
             .await?
             .filter(|r| r.disabled_at.is_none())
             .ok_or(AuthError::Unauthenticated)?;
+        let checked = record.password_hash.clone();
         let verified = self
             .hasher
             .verify(current_password, record.password_hash)
             .await?;
-        if !verified.matches {
-            return Err(AuthError::Validation(vec![FieldError::new(
-                "current_password",
-                "is incorrect",
-            )]));
-        }
+        let incorrect =
+            || AuthError::Validation(vec![FieldError::new("current_password", "is incorrect")]);
+        let Some(checked) = checked.filter(|_| verified.matches) else {
+            return Err(incorrect());
+        };
         self.guard.succeeded(attempt, now).await?;
         let phc = self.hasher.hash(new_password).await?;
-        self.users.set_password_hash(current.user.id, &phc).await?;
+        // Only over the hash just checked: of two changes at once (the owner
+        // and someone who knows the old password), the second finds the
+        // password changed and is refused, instead of silently winning.
+        if !self
+            .users
+            .replace_password_hash(current.user.id, &checked, &phc)
+            .await?
+        {
+            return Err(incorrect());
+        }
         let ended = self
             .sessions
             .delete_user_sessions(current.user.id, Some(current.id))

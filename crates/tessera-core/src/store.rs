@@ -87,6 +87,13 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug {
     ) -> Result<Vec<Session>, StoreError>;
     /// Deletes the session only if it belongs to `user`.
     async fn delete_user_session(&self, user: UserId, id: SessionId) -> Result<bool, StoreError>;
+    /// Ends the session whose record the caller holds (its own, on sign-out
+    /// or when a sign-in replaces it). Stores that find sessions by id
+    /// through an index also delete the presented token's record directly,
+    /// so a session the index lost still ends.
+    async fn end_presented_session(&self, session: &Session) -> Result<bool, StoreError> {
+        self.delete_user_session(session.user.id, session.id).await
+    }
     /// Deletes all of the user's sessions but `except`; returns how many.
     async fn delete_user_sessions(
         &self,

@@ -67,6 +67,10 @@ impl std::fmt::Debug for StepHook {
     }
 }
 
+/// A sign-in that brings its user's index to a multiple of this many
+/// entries prunes the index (see [`RedisStore::insert_session`]).
+const PRUNE_EVERY: i64 = 64;
+
 /// How often a revocation or a snapshot update follows an index entry
 /// that moved under it before it gives up (503). Each move is one step of a
 /// password change, so this is never reached by honest traffic.
@@ -205,24 +209,26 @@ impl RedisStore {
         .await
     }
 
-    async fn index_add(&self, s: &Session) -> Result<(), StoreError> {
+    /// Adds the session's index entry; how many entries the index holds.
+    async fn index_add(&self, s: &Session) -> Result<i64, StoreError> {
         let key = self.index_key(s.user.id);
         let (sid, hash, expire) = (
             s.id.to_string(),
             s.token_hash.to_hex(),
             ms(s.absolute_expires_at),
         );
-        self.run(|mut c| async move {
-            scripts::INDEX_ADD
-                .key(key)
-                .arg(sid)
-                .arg(hash)
-                .arg(expire)
-                .invoke_async::<i64>(&mut c)
-                .await
-        })
-        .await?;
-        Ok(())
+        let entries = self
+            .run(|mut c| async move {
+                scripts::INDEX_ADD
+                    .key(key)
+                    .arg(sid)
+                    .arg(hash)
+                    .arg(expire)
+                    .invoke_async::<i64>(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(entries)
     }
 
     /// The user's index: session id → token hash.
@@ -514,7 +520,16 @@ impl SessionStore for RedisStore {
         // the session then lived on unlisted.
         self.write_session(s).await?;
         self.pause("inserted").await;
-        self.index_add(s).await
+        let entries = self.index_add(s).await?;
+        // Entries of sessions that expired are otherwise pruned only when
+        // the sessions are listed: a client that signs in often and never
+        // lists would grow its index without bound. Every PRUNE_EVERY
+        // entries, a sign-in prunes (one read per entry, so a read per
+        // sign-in on average).
+        if entries % PRUNE_EVERY == 0 {
+            self.list_user_sessions(s.user.id, s.last_seen_at).await?;
+        }
+        Ok(())
     }
 
     async fn find_session(&self, token_hash: &TokenHash) -> Result<Option<Session>, StoreError> {
@@ -604,6 +619,27 @@ impl SessionStore for RedisStore {
                 Some(entry) => this.end_session(user, &sid, entry).await,
                 None => Ok(false),
             }
+        })
+        .await
+    }
+
+    /// The presented token's key is deleted first, whatever the index says
+    /// (an entry can be missing: an earlier version's leftovers, or an index
+    /// evicted under a memory policy other than `noeviction`); then the
+    /// session is ended through the index as any revocation is.
+    async fn end_presented_session(&self, session: &Session) -> Result<bool, StoreError> {
+        let (key, user, sid) = (
+            self.session_key(&session.token_hash),
+            session.user.id,
+            session.id.to_string(),
+        );
+        self.to_the_end(move |this| async move {
+            let direct = this.delete_key(key).await?;
+            let indexed = match this.entry(user, &sid).await? {
+                Some(entry) => this.end_session(user, &sid, entry).await?,
+                None => false,
+            };
+            Ok(direct || indexed)
         })
         .await
     }

@@ -7,6 +7,7 @@ use redis::Script;
 
 /// Adds a session to its user's index; the index lives as long as its
 /// longest-lived session. KEYS[1] index; ARGV sid, token hash, expiry (ms).
+/// Returns how many entries the index holds.
 pub static INDEX_ADD: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -14,7 +15,7 @@ pub static INDEX_ADD: LazyLock<Script> = LazyLock::new(|| {
         if redis.call('PEXPIRETIME', KEYS[1]) < tonumber(ARGV[3]) then
             redis.call('PEXPIREAT', KEYS[1], ARGV[3])
         end
-        return 1",
+        return redis.call('HLEN', KEYS[1])",
     )
 });
 

@@ -725,3 +725,47 @@ async fn an_unlisted_session_still_rotates_and_is_listed_again() {
         r.session.absolute_expires_at.unix_timestamp() * 1000
     );
 }
+
+/// Signing out ends the presented session even when the user's index lost
+/// its entry (an earlier version's leftovers, or an evicted index).
+#[tokio::test]
+async fn signing_out_ends_a_session_the_index_lost() {
+    let mut r = Race::new("lost-entry@example.com").await;
+    let _: i64 = redis::cmd("DEL")
+        .arg(format!("{}u:{}", r.prefix, r.user.id))
+        .query_async(&mut r.raw)
+        .await
+        .unwrap();
+    assert!(r.store.end_presented_session(&r.session).await.unwrap());
+    assert_eq!(r.live(&r.token).await, None);
+}
+
+/// A user who signs in often and never lists sessions does not grow the
+/// index without bound: the sign-in that brings it to 64 entries prunes the
+/// ones whose session is gone.
+#[tokio::test]
+async fn frequent_sign_ins_keep_the_index_pruned() {
+    let mut r = Race::new("frequent@example.com").await;
+    let mut gone = Vec::new();
+    for _ in 0..62 {
+        let t = SessionToken::generate();
+        let s = SessionPolicy::default().start(r.user.clone(), t.hash(), r.now, None, None);
+        r.store.insert_session(&s).await.unwrap();
+        gone.push(t);
+    }
+    for t in &gone {
+        let _: i64 = redis::cmd("DEL")
+            .arg(format!("{}s:{}", r.prefix, t.hash().to_hex()))
+            .query_async(&mut r.raw)
+            .await
+            .unwrap();
+    }
+    assert_eq!(r.index().await.len(), 63, "not pruned before the 64th");
+    let last = SessionToken::generate();
+    let s = SessionPolicy::default().start(r.user.clone(), last.hash(), r.now, None, None);
+    r.store.insert_session(&s).await.unwrap();
+    let index = r.index().await;
+    assert_eq!(index.len(), 2, "the two live sessions remain");
+    assert!(index.contains_key(&r.session.id.to_string()));
+    assert!(index.contains_key(&s.id.to_string()));
+}
