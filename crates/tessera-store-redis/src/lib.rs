@@ -171,6 +171,27 @@ impl RedisStore {
         Ok(secs)
     }
 
+    /// The Redis server's version and `maxmemory-policy`, read from `INFO`
+    /// (for `tessera doctor`; `CONFIG` is often disabled on managed Redis).
+    pub async fn server_facts(&self) -> Result<(String, String), StoreError> {
+        let info: String = self
+            .run(|mut c| async move {
+                redis::cmd("INFO")
+                    .arg("server")
+                    .arg("memory")
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        let field = |name: &str| {
+            info.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+                .map(|v| v.trim().to_owned())
+                .unwrap_or_default()
+        };
+        Ok((field("redis_version"), field("maxmemory_policy")))
+    }
+
     fn session_key(&self, hash: &TokenHash) -> String {
         let mut key = String::with_capacity(self.prefix.len() + 66);
         key.push_str(&self.prefix);

@@ -135,6 +135,38 @@ pub fn check_skew(store: &str, skew_seconds: i64) -> Finding {
     )
 }
 
+/// What the Redis session store needs of its server: 7.0 or later
+/// (`PEXPIRETIME`, `GETDEL`), and no eviction (an evicted user index hides
+/// that user's sessions from "sign out everywhere": docs/security.md, item
+/// 28).
+pub fn check_redis(version: &str, policy: &str) -> Vec<Finding> {
+    let major: u32 = version
+        .split('.')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
+    vec![
+        if major >= 7 {
+            finding(Level::Ok, format!("Redis {version}"))
+        } else {
+            finding(
+                Level::Error,
+                format!("Redis {version}: the session store needs Redis 7.0 or later"),
+            )
+        },
+        if policy == "noeviction" {
+            finding(Level::Ok, "Redis maxmemory-policy noeviction".to_owned())
+        } else {
+            finding(
+                Level::Warning,
+                format!(
+                    "Redis maxmemory-policy is {policy}: set noeviction (an evicted user index hides that user's sessions from sign-out everywhere)"
+                ),
+            )
+        },
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,5 +224,18 @@ mod tests {
         assert_eq!(check_skew("x", 1).level, Level::Ok);
         assert_eq!(check_skew("x", -10).level, Level::Warning);
         assert_eq!(check_skew("x", 120).level, Level::Error);
+    }
+
+    #[test]
+    fn redis_before_seven_is_an_error_and_eviction_a_warning() {
+        let levels = |v: &str, p: &str| {
+            check_redis(v, p)
+                .into_iter()
+                .map(|f| f.level)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(levels("7.0.15", "noeviction"), [Level::Ok, Level::Ok]);
+        assert_eq!(levels("6.2.14", "noeviction"), [Level::Error, Level::Ok]);
+        assert_eq!(levels("", "volatile-lru"), [Level::Error, Level::Warning]);
     }
 }

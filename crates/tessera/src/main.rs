@@ -303,7 +303,7 @@ async fn keys(server: &Server, command: KeysCommand) -> anyhow::Result<()> {
 
 async fn doctor(config: &tessera::Config, strict: bool) -> anyhow::Result<()> {
     use secrecy::ExposeSecret;
-    use tessera::doctor::{Finding, Level, check_config, check_skew};
+    use tessera::doctor::{Finding, Level, check_config, check_redis, check_skew};
     let mut findings = check_config(config);
     let now = || time::OffsetDateTime::now_utc().unix_timestamp();
     let unreachable = |store: &str, e: &dyn std::fmt::Display| Finding {
@@ -335,7 +335,13 @@ async fn doctor(config: &tessera::Config, strict: bool) -> anyhow::Result<()> {
             &tessera_store_redis::RedisSettings::default(),
         )?;
         match redis.server_time().await {
-            Ok(t) => findings.push(check_skew("Redis", t - now())),
+            Ok(t) => {
+                findings.push(check_skew("Redis", t - now()));
+                match redis.server_facts().await {
+                    Ok((version, policy)) => findings.extend(check_redis(&version, &policy)),
+                    Err(e) => findings.push(unreachable("Redis", &e)),
+                }
+            }
             Err(e) => findings.push(unreachable("Redis", &e)),
         }
     }

@@ -414,3 +414,44 @@ fn doctor_passes_the_dev_defaults_and_fails_unsafe_settings() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("PostgreSQL unreachable"));
 }
+
+/// With a Redis session store, doctor checks what the store needs of the
+/// server: its version, and that it never evicts keys.
+#[test]
+fn doctor_checks_the_redis_version_and_eviction_policy() {
+    use tessera_store_redis::testing::{RedisServer, free_port};
+    let server = RedisServer::start(free_port(), false);
+    let dir = tempfile::tempdir().unwrap();
+    let run = || {
+        let out = command(dir.path())
+            .env_remove("TESSERA_ARGON2_M_COST")
+            .env_remove("TESSERA_ARGON2_T_COST")
+            .env("TESSERA_SESSION_STORE", server.url())
+            .args(["doctor", "--strict"])
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (ok, text) = run();
+    assert!(ok, "{text}");
+    assert!(text.contains("Redis maxmemory-policy noeviction"), "{text}");
+
+    let status = std::process::Command::new("redis-cli")
+        .args([
+            "-u",
+            &server.url(),
+            "config",
+            "set",
+            "maxmemory-policy",
+            "allkeys-lru",
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (ok, text) = run();
+    assert!(!ok, "--strict fails on the warning: {text}");
+    assert!(text.contains("maxmemory-policy is allkeys-lru"), "{text}");
+}
