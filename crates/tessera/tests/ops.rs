@@ -322,10 +322,7 @@ impl SessionStore for Counting {
 #[tokio::test]
 async fn whoami_is_one_store_read_and_writes_only_when_renewal_is_due() {
     let dir = tempfile::tempdir().unwrap();
-    let sql = tessera_store_sql::SqliteStore::open(&dir.path().join("t.db"))
-        .await
-        .unwrap();
-    sql.migrate().await.unwrap();
+    let sql = sqlite_in(&dir).await;
     let counting = Arc::new(Counting::new(sql.clone()));
     let clock = ManualClock::starting_now();
     let auth = auth_on(sql, counting.clone(), &clock);
@@ -390,6 +387,51 @@ fn auth_on(
     )
 }
 
+/// A migrated SQLite store in `dir`.
+async fn sqlite_in(dir: &tempfile::TempDir) -> tessera_store_sql::SqliteStore {
+    let sql = tessera_store_sql::SqliteStore::open(&dir.path().join("t.db"))
+        .await
+        .unwrap();
+    sql.migrate().await.unwrap();
+    sql
+}
+
+/// Registers `email` with [`PASSWORD`]: the user and their first session.
+async fn register_as(auth: &Auth, email: &str) -> tessera_core::Started {
+    auth.register(
+        tessera_core::Registration {
+            email: email.to_owned(),
+            password: PASSWORD.to_owned().into(),
+            name: None,
+        },
+        &tessera_core::ClientInfo::default(),
+        None,
+    )
+    .await
+    .unwrap()
+}
+
+/// What overtakes a sign-in in the race tests: a password change from
+/// `device`, or `tessera disable-user`.
+fn overtake(auth: Auth, device: Session, email: String, password_change: bool) -> BeforeInsert {
+    Box::new(move || {
+        Box::pin(async move {
+            if password_change {
+                auth.change_password(
+                    &device,
+                    PASSWORD.to_owned().into(),
+                    "a completely new passphrase".to_owned().into(),
+                    &tessera_core::ClientInfo::default(),
+                )
+                .await
+                .unwrap();
+            } else {
+                auth.disable_user(&email).await.unwrap();
+            }
+        })
+    })
+}
+
 /// A sign-in whose password check passed, then `tessera disable-user` or a
 /// password change on another device, then the sign-in stores its session
 /// (the store runs the other action just before the insert). The sign-in
@@ -398,44 +440,18 @@ fn auth_on(
 async fn a_sign_in_never_survives_a_disable_or_password_change_that_overtook_it() {
     for password_change in [false, true] {
         let dir = tempfile::tempdir().unwrap();
-        let sql = tessera_store_sql::SqliteStore::open(&dir.path().join("t.db"))
-            .await
-            .unwrap();
-        sql.migrate().await.unwrap();
+        let sql = sqlite_in(&dir).await;
         let store = Arc::new(Counting::new(sql.clone()));
-        let auth = Arc::new(auth_on(sql, store.clone(), &ManualClock::starting_now()));
+        let auth = auth_on(sql, store.clone(), &ManualClock::starting_now());
         let email = unique("overtaken");
         let client = tessera_core::ClientInfo::default();
-        let first = auth
-            .register(
-                tessera_core::Registration {
-                    email: email.clone(),
-                    password: PASSWORD.to_owned().into(),
-                    name: None,
-                },
-                &client,
-                None,
-            )
-            .await
-            .unwrap();
-
-        let (by, device, who) = (auth.clone(), first.session.clone(), email.clone());
-        *store.before_insert.lock().unwrap() = Some(Box::new(move || {
-            Box::pin(async move {
-                if password_change {
-                    by.change_password(
-                        &device,
-                        PASSWORD.to_owned().into(),
-                        "a completely new passphrase".to_owned().into(),
-                        &tessera_core::ClientInfo::default(),
-                    )
-                    .await
-                    .unwrap();
-                } else {
-                    by.disable_user(&who).await.unwrap();
-                }
-            })
-        }));
+        let first = register_as(&auth, &email).await;
+        *store.before_insert.lock().unwrap() = Some(overtake(
+            auth.clone(),
+            first.session.clone(),
+            email.clone(),
+            password_change,
+        ));
         let err = auth
             .login(&email, PASSWORD.to_owned().into(), &client, None)
             .await
@@ -527,10 +543,7 @@ async fn a_password_grant_never_survives_a_disable_or_password_change_that_overt
 
     for password_change in [false, true] {
         let dir = tempfile::tempdir().unwrap();
-        let sql = tessera_store_sql::SqliteStore::open(&dir.path().join("t.db"))
-            .await
-            .unwrap();
-        sql.migrate().await.unwrap();
+        let sql = sqlite_in(&dir).await;
         let families = Arc::new(Families {
             inner: sql.clone(),
             created: std::sync::Mutex::new(Vec::new()),
@@ -564,36 +577,13 @@ async fn a_password_grant_never_survives_a_disable_or_password_change_that_overt
         );
         let email = unique("grant-overtaken");
         let client = tessera_core::ClientInfo::default();
-        let device = auth
-            .register(
-                tessera_core::Registration {
-                    email: email.clone(),
-                    password: PASSWORD.to_owned().into(),
-                    name: None,
-                },
-                &client,
-                None,
-            )
-            .await
-            .unwrap();
-
-        let (by, who) = (auth.clone(), email.clone());
-        *families.before_create.lock().unwrap() = Some(Box::new(move || {
-            Box::pin(async move {
-                if password_change {
-                    by.change_password(
-                        &device.session,
-                        PASSWORD.to_owned().into(),
-                        "a completely new passphrase".to_owned().into(),
-                        &tessera_core::ClientInfo::default(),
-                    )
-                    .await
-                    .unwrap();
-                } else {
-                    by.disable_user(&who).await.unwrap();
-                }
-            })
-        }));
+        let device = register_as(&auth, &email).await;
+        *families.before_create.lock().unwrap() = Some(overtake(
+            auth.clone(),
+            device.session,
+            email.clone(),
+            password_change,
+        ));
         let err = tokens
             .password_grant(&email, PASSWORD.to_owned().into(), &client)
             .await
