@@ -1,6 +1,5 @@
 //! Register, login, whoami, logout.
 
-use axum::Json;
 use axum::extract::State;
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
@@ -10,7 +9,7 @@ use serde::Deserialize;
 use tessera_core::{Registration, SessionPolicy, Started};
 use utoipa::ToSchema;
 
-use super::views::AuthResponse;
+use super::views::{AuthResponse, json_answer};
 use crate::extract::{Authenticated, Client, session_cookie};
 use crate::json::JsonBody;
 use crate::problem::{ApiError, Problem};
@@ -60,7 +59,7 @@ fn started(state: &AppState, status: StatusCode, started: &Started) -> Response 
     (
         status,
         session_cookies(state, started),
-        Json(AuthResponse::from(&started.session)),
+        json_answer(&AuthResponse::from(&started.session)),
     )
         .into_response()
 }
@@ -157,8 +156,8 @@ pub async fn login(
     ),
     security(("session_cookie" = []), ("bearer" = []))
 )]
-pub async fn session(auth: Authenticated) -> Json<AuthResponse> {
-    Json(AuthResponse::from(&auth.session))
+pub async fn session(auth: Authenticated) -> Response {
+    json_answer(&AuthResponse::from(&auth.session))
 }
 
 /// End the current session and clear the cookies. Idempotent: signed out
