@@ -73,6 +73,9 @@ async function trapOffSite(context: BrowserContext): Promise<void> {
 }
 
 test("next= never leaves the site (signed out, then signing in)", async ({ page, context, browser, account }) => {
+  // Eleven sign-ins (each an Argon2id hash) in one test: on a busy 2-core
+  // machine that alone has taken 30 s, the default timeout.
+  test.slow();
   const other = await browser.newContext({ baseURL: baseUrl() });
   await registerViaUi(await other.newPage(), account);
   await other.close();
@@ -85,6 +88,7 @@ test("next= never leaves the site (signed out, then signing in)", async ({ page,
 });
 
 test("next= never leaves the site (already signed in: /login redirects at once)", async ({ page, context, account }) => {
+  test.slow(); // twelve page loads through proxy.ts, one test
   await registerViaUi(page, account);
   await trapOffSite(context);
   for (const next of OFF_SITE_NEXT) {
