@@ -418,36 +418,37 @@ mod tests {
         }
     }
 
-    fn decode(token: &str, jwk: &str, alg: Algorithm) -> Claims {
+    fn decode(token: &str, jwk: &str, alg: Algorithm) -> jsonwebtoken::errors::Result<Claims> {
         let jwk: Jwk = serde_json::from_str(jwk).unwrap();
         let key = jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap();
         let mut validation = jsonwebtoken::Validation::new(alg);
         validation.required_spec_claims.clear();
-        jsonwebtoken::decode::<Claims>(token, &key, &validation)
+        jsonwebtoken::decode::<Claims>(token, &key, &validation).map(|t| t.claims)
+    }
+
+    /// A fresh key of `alg`, and the same claims signed by the ring's
+    /// signer (ours) and by `jsonwebtoken::encode` (theirs).
+    fn ours_and_theirs(alg: SigningAlg) -> (StoredKey, String, String) {
+        let stored = generate(alg, OffsetDateTime::now_utc()).unwrap();
+        let ours = Signer::new(&stored.kid, alg, &stored.private_der)
             .unwrap()
-            .claims
+            .sign(&claims())
+            .unwrap();
+        let mut header = Header::new(alg.jwt());
+        header.kid = Some(stored.kid.clone());
+        let theirs =
+            jsonwebtoken::encode(&header, &claims(), &alg.encoding_key(&stored.private_der))
+                .unwrap();
+        (stored, ours, theirs)
     }
 
     #[test]
     fn an_ed25519_token_is_byte_for_byte_what_jsonwebtoken_encodes() {
         // Ed25519 signatures are deterministic, so the whole token must match.
-        let now = OffsetDateTime::now_utc();
-        let stored = generate(SigningAlg::EdDsa, now).unwrap();
-        let ours = Signer::new(&stored.kid, SigningAlg::EdDsa, &stored.private_der)
-            .unwrap()
-            .sign(&claims())
-            .unwrap();
-        let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(stored.kid.clone());
-        let theirs = jsonwebtoken::encode(
-            &header,
-            &claims(),
-            &SigningAlg::EdDsa.encoding_key(&stored.private_der),
-        )
-        .unwrap();
+        let (stored, ours, theirs) = ours_and_theirs(SigningAlg::EdDsa);
         assert_eq!(ours, theirs);
         assert_eq!(
-            decode(&ours, &stored.public_jwk, Algorithm::EdDSA),
+            decode(&ours, &stored.public_jwk, Algorithm::EdDSA).unwrap(),
             claims()
         );
     }
@@ -455,24 +456,11 @@ mod tests {
     #[test]
     fn an_es256_token_verifies_and_carries_jsonwebtokens_header() {
         // ECDSA signatures are randomised: compare the signed part, verify the rest.
-        let now = OffsetDateTime::now_utc();
-        let stored = generate(SigningAlg::Es256, now).unwrap();
-        let ours = Signer::new(&stored.kid, SigningAlg::Es256, &stored.private_der)
-            .unwrap()
-            .sign(&claims())
-            .unwrap();
-        let mut header = Header::new(Algorithm::ES256);
-        header.kid = Some(stored.kid.clone());
-        let theirs = jsonwebtoken::encode(
-            &header,
-            &claims(),
-            &SigningAlg::Es256.encoding_key(&stored.private_der),
-        )
-        .unwrap();
+        let (stored, ours, theirs) = ours_and_theirs(SigningAlg::Es256);
         let signed = |t: &str| t.rsplit_once('.').unwrap().0.to_owned();
         assert_eq!(signed(&ours), signed(&theirs));
         assert_eq!(
-            decode(&ours, &stored.public_jwk, Algorithm::ES256),
+            decode(&ours, &stored.public_jwk, Algorithm::ES256).unwrap(),
             claims()
         );
         // The same signature over other claims does not verify.
@@ -481,11 +469,7 @@ mod tests {
         let other =
             URL_SAFE_NO_PAD.encode(br#"{"sub":"mallory","exp":4000000000,"roles":["admin"]}"#);
         let tampered = format!("{head}.{other}.{signature}");
-        let jwk: Jwk = serde_json::from_str(&stored.public_jwk).unwrap();
-        let key = jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap();
-        let mut validation = jsonwebtoken::Validation::new(Algorithm::ES256);
-        validation.required_spec_claims.clear();
-        assert!(jsonwebtoken::decode::<Claims>(&tampered, &key, &validation).is_err());
+        assert!(decode(&tampered, &stored.public_jwk, Algorithm::ES256).is_err());
     }
 
     #[test]
