@@ -1,9 +1,9 @@
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, createServer as createTcpServer, type Server as TcpServer, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolveConfig } from "../src/config.js";
 import { TesseraError } from "../src/errors.js";
-import { keepAliveFetch } from "../src/server/node-fetch.js";
+import { IDLE_SOCKET_MS, keepAliveFetch } from "../src/server/node-fetch.js";
 import { fetchUpstream, parseJson } from "../src/server/upstream.js";
 
 let server: Server;
@@ -131,5 +131,90 @@ describe("fetchUpstream over the default transport (no Response in between)", ()
     const refused = fetchUpstream(down, "/", { method: "GET", headers: new Headers() });
     await expect(refused).rejects.toBeInstanceOf(TesseraError);
     await expect(refused).rejects.toMatchObject({ code: "upstream_unavailable" });
+  });
+});
+
+describe("kept-alive connections that die", () => {
+  /**
+   * A raw server that answers the first request on each connection and
+   * resets the connection when a second one arrives on it: what a client
+   * sees when it writes onto a connection the server is closing for being
+   * idle (hyper's header-read timeout).
+   */
+  let raw: TcpServer;
+  let rawBase: string;
+  const seen: string[] = [];
+
+  beforeAll(async () => {
+    raw = createTcpServer((socket: Socket) => {
+      let requests = 0;
+      let buffered = "";
+      socket.on("data", (chunk: Buffer) => {
+        buffered += chunk.toString("latin1");
+        while (buffered.includes("\r\n\r\n")) {
+          const end = buffered.indexOf("\r\n\r\n") + 4;
+          const head = buffered.slice(0, end);
+          const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+          if (buffered.length < end + length) return;
+          buffered = buffered.slice(end + length);
+          requests += 1;
+          seen.push(head.slice(0, head.indexOf(" ")));
+          if (requests > 1) {
+            socket.resetAndDestroy();
+            return;
+          }
+          socket.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: keep-alive\r\n\r\nok");
+        }
+      });
+      socket.on("error", () => {});
+    });
+    await new Promise<void>((resolve) => raw.listen(0, "127.0.0.1", resolve));
+    rawBase = `http://127.0.0.1:${(raw.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    await new Promise<void>((resolve) => raw.close(() => resolve()));
+  });
+
+  it("a GET on a connection reset before any answer is sent again on a new one", async () => {
+    seen.length = 0;
+    expect(await (await keepAliveFetch(`${rawBase}/a`)).text()).toBe("ok");
+    // Same pool, so the next call reuses that connection, which resets.
+    const again = await keepAliveFetch(`${rawBase}/b`);
+    expect(again.status).toBe(200);
+    expect(await again.text()).toBe("ok");
+    expect(seen).toEqual(["GET", "GET", "GET"]);
+  });
+
+  it("a POST on such a connection fails and is not sent twice", async () => {
+    seen.length = 0;
+    expect(await (await keepAliveFetch(`${rawBase}/a`)).text()).toBe("ok");
+    await expect(keepAliveFetch(`${rawBase}/b`, { method: "POST", body: "x" })).rejects.toMatchObject({ code: "ECONNRESET" });
+    // (The GET may itself have met the last test's spent connection and been retried.)
+    expect(seen.filter((method) => method === "POST")).toEqual(["POST"]);
+    expect(seen.at(-1)).toBe("POST");
+  });
+
+  it(`lets go of a connection idle for ${IDLE_SOCKET_MS} ms, before a server closing at 10 s would`, { timeout: IDLE_SOCKET_MS + 5_000 }, async () => {
+    const patient = createServer((_req, res) => res.end("ok"));
+    patient.keepAliveTimeout = 60_000;
+    const closed: number[] = [];
+    patient.on("connection", (socket: Socket) => {
+      const opened = Date.now();
+      socket.on("close", () => closed.push(Date.now() - opened));
+    });
+    await new Promise<void>((resolve) => patient.listen(0, "127.0.0.1", resolve));
+    try {
+      const url = `http://127.0.0.1:${(patient.address() as AddressInfo).port}/`;
+      expect(await (await keepAliveFetch(url)).text()).toBe("ok");
+      await new Promise((resolve) => setTimeout(resolve, IDLE_SOCKET_MS + 1_500));
+      // The server would have kept it a minute: the client closed it.
+      expect(closed).toHaveLength(1);
+      expect(closed[0]).toBeGreaterThanOrEqual(IDLE_SOCKET_MS - 100);
+      expect(IDLE_SOCKET_MS).toBeLessThan(10_000);
+    } finally {
+      patient.closeAllConnections();
+      await new Promise<void>((resolve) => patient.close(() => resolve()));
+    }
   });
 });

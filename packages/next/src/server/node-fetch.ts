@@ -12,10 +12,29 @@ import https from "node:https";
  * so that difference is most of what authentication adds to a page.
  * `TesseraConfig.fetch` still replaces it (tests do).
  */
+/**
+ * A kept-alive connection unused this long is closed by us. tessera (hyper)
+ * closes one idle for its header-read timeout, 10 s by default; a request
+ * written onto a connection as the server closes it fails with ECONNRESET.
+ * Letting go first keeps that race away (a script that sent requests every
+ * 95–105 ms to a server closing after 100 ms idle lost 5 in 300 this way).
+ */
+export const IDLE_SOCKET_MS = 4_000;
+
 const agents = {
-  "http:": new http.Agent({ keepAlive: true, maxSockets: 256 }),
-  "https:": new https.Agent({ keepAlive: true, maxSockets: 256 }),
+  "http:": new http.Agent({ keepAlive: true, maxSockets: 256, timeout: IDLE_SOCKET_MS }),
+  "https:": new https.Agent({ keepAlive: true, maxSockets: 256, timeout: IDLE_SOCKET_MS }),
 };
+
+/**
+ * Requests sent again when a kept-alive connection turns out to be dead
+ * (reset or closed before any answer): the safe methods only. A POST may
+ * have been acted on before the connection died, so it fails instead.
+ */
+const RETRYABLE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+const DEAD_CONNECTION = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED"]);
+/** A stale connection is dropped from the pool when it fails, so this bounds the retries, not the pool. */
+const MAX_ATTEMPTS = 3;
 
 /** Statuses whose responses have no body (the Response constructor insists). */
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
@@ -62,37 +81,56 @@ export function keepAliveRequest(
     // A plain timer, not AbortSignal.timeout: in a --cpu-prof of `next start`
     // under the Next.js benchmark, making AbortSignals (createAbortSignal and
     // makeTransferable) went from 44.6 to 39.3 µs per request with this change
-    // (Next makes the rest). It covers the body too: headers followed by a
-    // stalled body still time out.
+    // (Next makes the rest). It covers the body too, and every attempt:
+    // headers followed by a stalled body still time out.
     let timer: NodeJS.Timeout | undefined;
+    let current: http.ClientRequest | undefined;
+    let settled = false;
     const fail = (error: unknown) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
       reject(error);
     };
-    const request = client.request(url, { method: init.method, headers, agent, signal: init.signal }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (chunk: Buffer) => chunks.push(chunk));
-      res.on("error", fail);
-      res.on("end", () => {
-        clearTimeout(timer);
-        const out = new Headers();
-        for (const [name, value] of Object.entries(res.headers)) {
-          if (value === undefined) continue;
-          for (const v of Array.isArray(value) ? value : [value]) out.append(name, v);
-        }
-        resolve({ status: res.statusCode ?? 502, statusText: res.statusMessage ?? "", headers: out, body: Buffer.concat(chunks) });
+    const attempt = (n: number) => {
+      let answered = false;
+      const request = client.request(url, { method: init.method, headers, agent, signal: init.signal }, (res) => {
+        answered = true;
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("error", fail);
+        res.on("end", () => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          const out = new Headers();
+          for (const [name, value] of Object.entries(res.headers)) {
+            if (value === undefined) continue;
+            for (const v of Array.isArray(value) ? value : [value]) out.append(name, v);
+          }
+          resolve({ status: res.statusCode ?? 502, statusText: res.statusMessage ?? "", headers: out, body: Buffer.concat(chunks) });
+        });
       });
-    });
-    request.on("error", fail);
+      current = request;
+      request.on("error", (error: NodeJS.ErrnoException) => {
+        const stale = request.reusedSocket && !answered && DEAD_CONNECTION.has(error.code ?? "");
+        if (stale && !settled && n < MAX_ATTEMPTS && RETRYABLE_METHODS.has(init.method.toUpperCase())) {
+          attempt(n + 1);
+          return;
+        }
+        fail(error);
+      });
+      if (init.body) request.write(init.body);
+      request.end();
+    };
     if (init.timeoutMs !== undefined) {
       const ms = init.timeoutMs;
       timer = setTimeout(() => {
-        reject(new KeepAliveTimeoutError(ms));
-        request.destroy();
+        fail(new KeepAliveTimeoutError(ms));
+        current?.destroy();
       }, ms);
     }
-    if (init.body) request.write(init.body);
-    request.end();
+    attempt(1);
   });
 }
 
