@@ -52,6 +52,37 @@ async fn a_client_that_never_finishes_its_headers_is_disconnected() {
     );
 }
 
+/// hyper starts the header-read timer again while a kept-alive connection
+/// waits for its next request, so the timeout is also the idle limit. Clients
+/// that pool connections must let go sooner (`@tessera/next` does at 4 s) or
+/// may write a request onto a connection as it closes.
+#[tokio::test]
+async fn an_idle_kept_alive_connection_is_closed_after_the_header_read_timeout() {
+    let app = spawn_with(|c| c.header_read_timeout = Duration::from_secs(1)).await;
+    let mut idle = TcpStream::connect(app.addr).await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 1024];
+    let n = idle.read(&mut buf).await.unwrap();
+    assert!(
+        String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"),
+        "the first request is answered and the connection kept"
+    );
+    let answered = Instant::now();
+    let (more, closed) = read_until_closed(&mut idle, Duration::from_secs(20)).await;
+    assert!(closed, "an idle connection must not be held open");
+    assert!(
+        more.is_empty(),
+        "nothing more is sent: {}",
+        String::from_utf8_lossy(&more)
+    );
+    assert!(
+        answered.elapsed() >= Duration::from_millis(900),
+        "not before the timeout"
+    );
+}
+
 #[tokio::test]
 async fn oversized_request_headers_are_refused_with_431() {
     let app = spawn().await;
