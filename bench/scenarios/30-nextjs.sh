@@ -5,10 +5,13 @@
 # JSON without auth, both under `next start`. Target: ≥ 0.70 of the static
 # route's throughput.
 #
-# What runs: tessera (release, Redis session store, a BFF key, user store in
-# a fresh SQLite dir) and `next start` of examples/next-demo with
-# TESSERA_DEMO_BENCH=1, which turns on /bench/session and /bench/static (see
+# What runs, once per session store (Redis, then embedded SQLite): tessera
+# (release, that session store, a BFF key, user store in a fresh SQLite dir)
+# and `next start` of examples/next-demo with TESSERA_DEMO_BENCH=1, which
+# turns on /bench/session and /bench/static (see
 # examples/next-demo/app/bench/session/route.ts for why route handlers).
+# Each store's getSession() row has its own static baseline, measured in
+# turn with it.
 #
 # Pinning: tessera AND next share CPU 0 (`taskset -c 0`), wrk runs alone on
 # CPU 1 (lib.sh's measure). So on the session route tessera's work and
@@ -34,6 +37,16 @@ nx_newer_than() { # file dir...: true when file is missing or anything under the
   [ -n "$(find "$@" -newer "$ref" -not -path '*/node_modules/*' -not -path '*/.next/*' -print -quit 2>/dev/null)" ]
 }
 
+nx_expect() { # url cookie status body
+  local got
+  got=$(curl -sS -o "$WORK/nextjs-body" -w '%{http_code}' ${2:+-H "Cookie: $2"} "$1")
+  if [ "$got" != "$3" ] || [ "$(cat "$WORK/nextjs-body")" != "$4" ]; then
+    echo "$1 answered $got $(cat "$WORK/nextjs-body"); expected $3 $4" >&2
+    cat "$WORK/$NX_NAME-next-start.out" >&2
+    exit 1
+  fi
+}
+
 # --- build -------------------------------------------------------------------
 if [ ! -d node_modules/next ]; then
   echo "  npm ci"
@@ -43,6 +56,8 @@ if [ "${BENCH_NEXT_REBUILD:-}" = 1 ] || nx_newer_than packages/next/dist/index.j
   echo "  building @tessera/next"
   npm run build -w @tessera/next >/dev/null
 fi
+# next.config.ts bakes APP_ORIGIN into the build, so both stores' runs
+# serve on this one port, one after the other.
 NX_PORT=$(free_port)
 NX_ORIGIN="http://127.0.0.1:$NX_PORT"
 if [ "${BENCH_NEXT_REBUILD:-}" = 1 ] ||
@@ -57,111 +72,113 @@ if [ "${BENCH_NEXT_REBUILD:-}" = 1 ] ||
     > "$WORK/next-build.out" 2>&1 || { cat "$WORK/next-build.out" >&2; exit 1; }
 fi
 
-# --- tessera: Redis session store, BFF key -------------------------------------
-NX_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
-NX_TPORT=$(free_port)
-NX_TURL="http://127.0.0.1:$NX_TPORT"
-mkdir -p "$WORK/nextjs-tessera"
-env TESSERA_LOG=warn TESSERA_REGISTER_MAX_PER_IP=1000000 TESSERA_DATA_DIR="$WORK/nextjs-tessera" TESSERA_SESSION_STORE="$REDIS_URL" \
-  TESSERA_BFF_KEY="$NX_KEY" TESSERA_PUBLIC_ORIGIN="$NX_ORIGIN" \
-  taskset -c 0 "$TESSERA" serve --listen "127.0.0.1:$NX_TPORT" > "$WORK/nextjs-tessera/out" 2>&1 &
-PIDS+=("$!"); NX_TESSERA_PID=$!
-wait_line "$WORK/nextjs-tessera/out" listening
+# nx_run NAME LABEL [env...]: tessera with that session store, next start in
+# front of it, both routes measured in turn; rows and notes for LABEL.
+nx_run() {
+  local NX_NAME=$1 NX_LABEL=$2; shift 2
+  # --- tessera: the session store, BFF key ------------------------------------------
+  NX_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
+  NX_TPORT=$(free_port)
+  NX_TURL="http://127.0.0.1:$NX_TPORT"
+  mkdir -p "$WORK/$NX_NAME-tessera"
+  env TESSERA_LOG=warn TESSERA_REGISTER_MAX_PER_IP=1000000 TESSERA_DATA_DIR="$WORK/$NX_NAME-tessera" \
+    TESSERA_BFF_KEY="$NX_KEY" TESSERA_PUBLIC_ORIGIN="$NX_ORIGIN" "$@" \
+    taskset -c 0 "$TESSERA" serve --listen "127.0.0.1:$NX_TPORT" > "$WORK/$NX_NAME-tessera/out" 2>&1 &
+  PIDS+=("$!"); NX_TESSERA_PID=$!
+  wait_line "$WORK/$NX_NAME-tessera/out" listening
 
-# Sign up directly at tessera, as start_tessera does, but with the BFF key
-# (with a key, every /v1 request needs it). The session cookie is all the
-# demo needs for a GET: getSession() forwards it (plus the BFF key and the
-# X-Forwarded-For that `next start` fills in); the CSRF cookie is only for
-# unsafe methods, and proxy.ts does not protect /bench.
-NX_REG=$(curl -fsS -D "$WORK/nextjs-register.headers" "$NX_TURL/v1/register" \
-  -H "Tessera-Bff-Key: $NX_KEY" -H 'content-type: application/json' \
-  -d '{"email":"bench-nextjs@example.com","password":"benchmark password"}')
-NX_TOKEN=$(sed -n 's/^set-cookie: __Host-tessera_session=\([^;]*\).*/\1/ip' "$WORK/nextjs-register.headers" | tr -d '\r')
-NX_USER_ID=$(printf '%s' "$NX_REG" | python3 -c 'import json, sys; print(json.load(sys.stdin)["user"]["id"])')
-[ -n "$NX_TOKEN" ] || { echo "no session cookie from tessera's register" >&2; exit 1; }
-NX_COOKIE="__Host-tessera_session=$NX_TOKEN"
+  # Sign up directly at tessera, as start_tessera does, but with the BFF key
+  # (with a key, every /v1 request needs it). The session cookie is all the
+  # demo needs for a GET: getSession() forwards it (plus the BFF key and the
+  # X-Forwarded-For that `next start` fills in); the CSRF cookie is only for
+  # unsafe methods, and proxy.ts does not protect /bench.
+  NX_REG=$(curl -fsS -D "$WORK/nextjs-register.headers" "$NX_TURL/v1/register" \
+    -H "Tessera-Bff-Key: $NX_KEY" -H 'content-type: application/json' \
+    -d "{\"email\":\"bench-$NX_NAME@example.com\",\"password\":\"benchmark password\"}")
+  NX_TOKEN=$(sed -n 's/^set-cookie: __Host-tessera_session=\([^;]*\).*/\1/ip' "$WORK/nextjs-register.headers" | tr -d '\r')
+  NX_USER_ID=$(printf '%s' "$NX_REG" | python3 -c 'import json, sys; print(json.load(sys.stdin)["user"]["id"])')
+  [ -n "$NX_TOKEN" ] || { echo "no session cookie from tessera's register" >&2; exit 1; }
+  NX_COOKIE="__Host-tessera_session=$NX_TOKEN"
 
-# --- next start, pinned next to tessera ------------------------------------------
-(cd "$NX_DEMO" && exec env TESSERA_DEMO_BENCH=1 TESSERA_URL="$NX_TURL" TESSERA_BFF_KEY="$NX_KEY" APP_ORIGIN="$NX_ORIGIN" \
-  NODE_ENV=production taskset -c 0 node "$NX_ROOT/node_modules/next/dist/bin/next" start --port "$NX_PORT" --hostname 127.0.0.1) \
-  > "$WORK/next-start.out" 2>&1 &
-PIDS+=("$!"); NX_NEXT_PID=$!
-NX_URL="$NX_ORIGIN"
-for _ in $(seq 1 600); do
-  curl -fsS -o /dev/null "$NX_URL/bench/static" 2>/dev/null && break
-  kill -0 "$NX_NEXT_PID" 2>/dev/null || { echo "next start exited" >&2; cat "$WORK/next-start.out" >&2; exit 1; }
-  sleep 0.1
-done
-# `next start` serves in its own process today; should it ever fork, count
-# (and stop) its children too.
-NX_NEXT_PIDS=$NX_NEXT_PID
-for p in $(pgrep -P "$NX_NEXT_PID" || true); do NX_NEXT_PIDS="$NX_NEXT_PIDS,$p"; PIDS+=("$p"); done
+  # --- next start, pinned next to tessera ------------------------------------------
+  (cd "$NX_DEMO" && exec env TESSERA_DEMO_BENCH=1 TESSERA_URL="$NX_TURL" TESSERA_BFF_KEY="$NX_KEY" APP_ORIGIN="$NX_ORIGIN" \
+    NODE_ENV=production taskset -c 0 node "$NX_ROOT/node_modules/next/dist/bin/next" start --port "$NX_PORT" --hostname 127.0.0.1) \
+    > "$WORK/$NX_NAME-next-start.out" 2>&1 &
+  PIDS+=("$!"); NX_NEXT_PID=$!
+  NX_URL="$NX_ORIGIN"
+  for _ in $(seq 1 600); do
+    curl -fsS -o /dev/null "$NX_URL/bench/static" 2>/dev/null && break
+    kill -0 "$NX_NEXT_PID" 2>/dev/null || { echo "next start exited" >&2; cat "$WORK/$NX_NAME-next-start.out" >&2; exit 1; }
+    sleep 0.1
+  done
+  # `next start` serves in its own process today; should it ever fork, count
+  # (and stop) its children too.
+  NX_NEXT_PIDS=$NX_NEXT_PID
+  for p in $(pgrep -P "$NX_NEXT_PID" || true); do NX_NEXT_PIDS="$NX_NEXT_PIDS,$p"; PIDS+=("$p"); done
 
-# --- check the answers once ---------------------------------------------------------
-nx_expect() { # url cookie status body
-  local got
-  got=$(curl -sS -o "$WORK/nextjs-body" -w '%{http_code}' ${2:+-H "Cookie: $2"} "$1")
-  if [ "$got" != "$3" ] || [ "$(cat "$WORK/nextjs-body")" != "$4" ]; then
-    echo "$1 answered $got $(cat "$WORK/nextjs-body"); expected $3 $4" >&2
-    cat "$WORK/next-start.out" >&2
-    exit 1
-  fi
-}
-nx_expect "$NX_URL/bench/static" "$NX_COOKIE" 200 '{"user":{"id":"00000000-0000-7000-8000-000000000000"}}'
-nx_expect "$NX_URL/bench/session" "$NX_COOKIE" 200 "{\"user\":{\"id\":\"$NX_USER_ID\"}}"
-nx_expect "$NX_URL/bench/session" "" 401 '{"user":null}'
-nx_expect "$NX_URL/bench/session" "__Host-tessera_session=not-a-session" 401 '{"user":null}'
+  # --- check the answers once ---------------------------------------------------------
+  nx_expect "$NX_URL/bench/static" "$NX_COOKIE" 200 '{"user":{"id":"00000000-0000-7000-8000-000000000000"}}'
+  nx_expect "$NX_URL/bench/session" "$NX_COOKIE" 200 "{\"user\":{\"id\":\"$NX_USER_ID\"}}"
+  nx_expect "$NX_URL/bench/session" "" 401 '{"user":null}'
+  nx_expect "$NX_URL/bench/session" "__Host-tessera_session=not-a-session" 401 '{"user":null}'
 
-# --- warm up (JIT, connection pool to tessera), then measure ---------------------
-for path in /bench/static /bench/session; do
-  taskset -c 1 wrk -t1 -c"$CONNS" -d3s -H "Cookie: $NX_COOKIE" "$NX_URL$path" > /dev/null
-done
-# The same request (cookie included) to both; only the route differs.
-# BENCH_ROUNDS alternating runs of each, medians per column, as for the
-# whoami rows: one run of each moved the ratio by ±0.07 from run to run,
-# as much as the margin to the target.
-: > "$WORK/nx-static.runs"; : > "$WORK/nx-session.runs"; : > "$WORK/nx-failures"
-NX_TT=0; NX_NT=0 # tessera's and next's ticks during the getSession() runs
-for _ in $(seq 1 "$ROUNDS"); do
-  measure "$NX_NEXT_PIDS" "$NX_URL/bench/static" "$NX_COOKIE" >> "$WORK/nx-static.runs"
-  echo "static run: $(cat "$WORK/last_failed")" >> "$WORK/nx-failures"
-  NX_T0=$(cpu_ticks "$NX_TESSERA_PID"); NX_N0=$(cpu_ticks "$NX_NEXT_PIDS")
-  measure "$NX_NEXT_PIDS,$NX_TESSERA_PID" "$NX_URL/bench/session" "$NX_COOKIE" >> "$WORK/nx-session.runs"
-  echo "getSession() run: $(cat "$WORK/last_failed")" >> "$WORK/nx-failures"
-  NX_TT=$((NX_TT + $(cpu_ticks "$NX_TESSERA_PID") - NX_T0)); NX_NT=$((NX_NT + $(cpu_ticks "$NX_NEXT_PIDS") - NX_N0))
-done
-read -r NS_RPS NS_P50 NS_P99 NS_CPU NS_BAD < <(medians "$WORK/nx-static.runs")
-read -r NA_RPS NA_P50 NA_P99 NA_CPU NA_BAD < <(medians "$WORK/nx-session.runs")
-NX_STATIC_RUNS=$(awk '{printf "%s%s", sep, $1; sep=", "}' "$WORK/nx-static.runs")
-NX_SESSION_RUNS=$(awk '{printf "%s%s", sep, $1; sep=", "}' "$WORK/nx-session.runs")
-# tessera's part of the combined figure (split by its share of the ticks)
-NX_TESSERA_CPU=$(python3 -c "print(f'{$NA_CPU*$NX_TT/max($NX_TT+$NX_NT,1):.0f}')")
+  # --- warm up (JIT, connection pool to tessera), then measure ---------------------
+  for path in /bench/static /bench/session; do
+    taskset -c 1 wrk -t1 -c"$CONNS" -d3s -H "Cookie: $NX_COOKIE" "$NX_URL$path" > /dev/null
+  done
+  # The same request (cookie included) to both; only the route differs.
+  # BENCH_ROUNDS alternating runs of each, medians per column, as for the
+  # whoami rows: one run of each moved the ratio by ±0.07 from run to run,
+  # as much as the margin to the target.
+  : > "$WORK/$NX_NAME-static.runs"; : > "$WORK/$NX_NAME-session.runs"; : > "$WORK/$NX_NAME-failures"
+  NX_TT=0; NX_NT=0 # tessera's and next's ticks during the getSession() runs
+  for _ in $(seq 1 "$ROUNDS"); do
+    measure "$NX_NEXT_PIDS" "$NX_URL/bench/static" "$NX_COOKIE" >> "$WORK/$NX_NAME-static.runs"
+    echo "static run: $(cat "$WORK/last_failed")" >> "$WORK/$NX_NAME-failures"
+    NX_T0=$(cpu_ticks "$NX_TESSERA_PID"); NX_N0=$(cpu_ticks "$NX_NEXT_PIDS")
+    measure "$NX_NEXT_PIDS,$NX_TESSERA_PID" "$NX_URL/bench/session" "$NX_COOKIE" >> "$WORK/$NX_NAME-session.runs"
+    echo "getSession() run: $(cat "$WORK/last_failed")" >> "$WORK/$NX_NAME-failures"
+    NX_TT=$((NX_TT + $(cpu_ticks "$NX_TESSERA_PID") - NX_T0)); NX_NT=$((NX_NT + $(cpu_ticks "$NX_NEXT_PIDS") - NX_N0))
+  done
+  read -r NS_RPS NS_P50 NS_P99 NS_CPU NS_BAD < <(medians "$WORK/$NX_NAME-static.runs")
+  read -r NA_RPS NA_P50 NA_P99 NA_CPU NA_BAD < <(medians "$WORK/$NX_NAME-session.runs")
+  NX_STATIC_RUNS=$(awk '{printf "%s%s", sep, $1; sep=", "}' "$WORK/$NX_NAME-static.runs")
+  NX_SESSION_RUNS=$(awk '{printf "%s%s", sep, $1; sep=", "}' "$WORK/$NX_NAME-session.runs")
+  # tessera's part of the combined figure (split by its share of the ticks)
+  NX_TESSERA_CPU=$(python3 -c "print(f'{$NA_CPU*$NX_TT/max($NX_TT+$NX_NT,1):.0f}')")
 
-row "Next.js static route (no auth)" "$NS_RPS" "$NS_P50" "$NS_P99" "$NS_CPU" "$NS_BAD" "$NS_RPS" "$NS_P99" "(baseline)" ""
-# No p99 ratio: under this load `next start` has a tail of a few hundred ms on
-# 1-2 % of requests even on the static route (not GC: its pauses stay under
-# ~25 ms), erratic from run to run, so a ratio to it means nothing.
-row "Next.js getSession() route" "$NA_RPS" "$NA_P50" "$NA_P99" "$NA_CPU" "$NA_BAD" "$NS_RPS" - "≥ 0.70 of the static route" "$NA_RPS/$NS_RPS >= 0.70"
+  row "Next.js static route (no auth; beside $NX_LABEL)" "$NS_RPS" "$NS_P50" "$NS_P99" "$NS_CPU" "$NS_BAD" "$NS_RPS" "$NS_P99" "(baseline)" ""
+  # No p99 ratio: under this load `next start` has a tail of a few hundred ms on
+  # 1-2 % of requests even on the static route (not GC: its pauses stay under
+  # ~25 ms), erratic from run to run, so a ratio to it means nothing.
+  row "Next.js getSession() route ($NX_LABEL)" "$NA_RPS" "$NA_P50" "$NA_P99" "$NA_CPU" "$NA_BAD" "$NS_RPS" - "≥ 0.70 of the static route" "$NA_RPS/$NS_RPS >= 0.70"
 
-{
-  echo "Next.js rows: \`next start\` of examples/next-demo (TESSERA_DEMO_BENCH=1), route handlers /bench/static (fixed JSON) and"
-  echo "/bench/session (the kit's getSession(): one GET /v1/session to tessera with the Redis session store and a BFF key),"
-  echo "same request and same path through proxy.ts; throughput ratios are to the static route (no p99 ratio: next's tail is erratic)."
-  echo "Both rows are medians of $ROUNDS alternating runs; req/s run by run: static $NX_STATIC_RUNS; getSession() $NX_SESSION_RUNS. tessera and next share CPU 0,"
-  echo "wrk runs on CPU 1, Redis unpinned. CPU µs/req: static = next only; getSession() = next + tessera (Redis not counted),"
-  echo "of which tessera ≈ $NX_TESSERA_CPU µs/req (several times its cost in the saturated whoami rows: at a few hundred"
-  echo "req/s every request pays its own wakeups; the low-rate rows below measure that against the floor)."
+  {
+    echo "Next.js rows ($NX_LABEL): \`next start\` of examples/next-demo (TESSERA_DEMO_BENCH=1), route handlers /bench/static (fixed JSON) and"
+    echo "/bench/session (the kit's getSession(): one GET /v1/session to tessera with the $NX_LABEL session store and a BFF key),"
+    echo "same request and same path through proxy.ts; throughput ratios are to the static route (no p99 ratio: next's tail is erratic)."
+    echo "Both rows are medians of $ROUNDS alternating runs; req/s run by run: static $NX_STATIC_RUNS; getSession() $NX_SESSION_RUNS. tessera and next share CPU 0,"
+    echo "wrk runs on CPU 1, Redis unpinned. CPU µs/req: static = next only; getSession() = next + tessera (Redis not counted),"
+    echo "of which tessera ≈ $NX_TESSERA_CPU µs/req (several times its cost in the saturated whoami rows: at a few hundred"
+    echo "req/s every request pays its own wakeups; the low-rate rows below measure that against the floor)."
+    if [ "$NS_BAD" != 0 ] || [ "$NA_BAD" != 0 ]; then
+      echo "**Next.js rows invalid: non-2xx responses during the run (static $NS_BAD, getSession() $NA_BAD).**"
+      echo "By run: $(paste -sd ';' "$WORK/$NX_NAME-failures"). wrk counts an answer slower than its 2 s timeout as a socket timeout."
+      echo "Errors \`next start\` logged: $(grep -ci 'error' "$WORK/$NX_NAME-next-start.out" || true)."
+    fi
+    echo
+  } >> "$NOTES"
   if [ "$NS_BAD" != 0 ] || [ "$NA_BAD" != 0 ]; then
-    echo "**Next.js rows invalid: non-2xx responses during the run (static $NS_BAD, getSession() $NA_BAD).**"
-    echo "By run: $(paste -sd ';' "$WORK/nx-failures"). wrk counts an answer slower than its 2 s timeout as a socket timeout."
-    echo "Errors \`next start\` logged: $(grep -ci 'error' "$WORK/next-start.out" || true)."
+    echo "warning: non-2xx responses in the Next.js runs ($NX_LABEL: static $NS_BAD, getSession() $NA_BAD)" >&2
   fi
-  echo
-} >> "$NOTES"
-if [ "$NS_BAD" != 0 ] || [ "$NA_BAD" != 0 ]; then
-  echo "warning: non-2xx responses in the Next.js runs (static $NS_BAD, getSession() $NA_BAD)" >&2
-fi
 
-# This scenario's servers are not needed any more: stop them now so later
-# scenarios run on idle cores (bench/run's cleanup ignores dead pids).
-for p in ${NX_NEXT_PIDS//,/ } "$NX_TESSERA_PID"; do kill "$p" 2>/dev/null || true; done
+  # This store's servers are not needed any more: stop them now so the next
+  # run and later scenarios have idle cores and the port (bench/run's cleanup
+  # ignores dead pids).
+  for p in ${NX_NEXT_PIDS//,/ } "$NX_TESSERA_PID"; do kill "$p" 2>/dev/null || true; done
+  # Reaped, so the port is free for the next store's `next start`.
+  for p in ${NX_NEXT_PIDS//,/ } "$NX_TESSERA_PID"; do wait "$p" 2>/dev/null || true; done
+}
+
+nx_run nextjs "Redis" TESSERA_SESSION_STORE="$REDIS_URL"
+nx_run nextjs-sqlite "SQLite"
