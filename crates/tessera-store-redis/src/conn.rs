@@ -105,9 +105,15 @@ impl Connector {
         }
         let client = redis::Client::open(url)
             .map_err(|e| StoreError::Backend(format!("bad Redis URL: {e}")))?;
+        // No response timeout in redis-rs: `RedisStore::attempt` already
+        // bounds every operation by `op_timeout`, and redis-rs's is the same
+        // kind of timer around the same future (on expiry it neither
+        // reconnects nor retries). A second one cost a timer registration
+        // per request for nothing. Test:
+        // `a_redis_that_stops_answering_is_unavailable_at_the_op_timeout_and_recovers`.
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(settings.op_timeout))
-            .set_response_timeout(Some(settings.op_timeout))
+            .set_response_timeout(None)
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_millis(500));
         let manager = client

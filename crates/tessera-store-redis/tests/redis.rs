@@ -85,6 +85,51 @@ async fn redis_down_is_unavailable_quickly_and_recovers_alone() {
     }
 }
 
+/// A Redis that keeps the connection open but stops answering (frozen,
+/// overloaded, a network black hole) fails the operation at the store's
+/// op timeout, the only timer on it: redis-rs's own response timeout is off.
+#[tokio::test]
+async fn a_redis_that_stops_answering_is_unavailable_at_the_op_timeout_and_recovers() {
+    let server = RedisServer::start(free_port(), false);
+    let s = RedisStore::open(
+        &server.url(),
+        &RedisSettings {
+            op_timeout: Duration::from_millis(500),
+            key_prefix: fresh_prefix(),
+        },
+    )
+    .unwrap();
+    s.ping().await.unwrap();
+
+    server.pause();
+    let hash = tessera_core::SessionToken::generate().hash();
+    let started = Instant::now();
+    // Far beyond the op timeout: without one the lookup would wait forever.
+    let outcome = tokio::time::timeout(Duration::from_secs(30), s.find_session(&hash)).await;
+    let waited = started.elapsed();
+    server.resume();
+    let err = outcome
+        .expect("the lookup must end at the op timeout, not wait for Redis")
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Unavailable(_)),
+        "a lookup fails closed, never reads as no session: {err:?}"
+    );
+    assert!(
+        waited >= Duration::from_millis(450),
+        "not before the op timeout: {waited:?}"
+    );
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while s.find_session(&hash).await.is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "the store did not recover by itself"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// A store on the shared Redis under a fresh prefix, that prefix, and a plain
 /// connection to look at and write its keys directly.
 async fn store_with_raw_access() -> (String, RedisStore, redis::aio::MultiplexedConnection) {
