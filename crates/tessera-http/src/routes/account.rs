@@ -9,7 +9,7 @@ use serde::Deserialize;
 use tessera_core::{Registration, SessionPolicy, Started};
 use utoipa::ToSchema;
 
-use super::views::{AuthResponse, json_answer};
+use super::views::{AuthResponse, auth_answer};
 use crate::extract::{Authenticated, Client, session_cookie};
 use crate::json::JsonBody;
 use crate::problem::{ApiError, Problem};
@@ -59,7 +59,7 @@ fn started(state: &AppState, status: StatusCode, started: &Started) -> Response 
     (
         status,
         session_cookies(state, started),
-        json_answer(&AuthResponse::from(&started.session)),
+        auth_answer(&AuthResponse::from(&started.session)),
     )
         .into_response()
 }
@@ -157,7 +157,7 @@ pub async fn login(
     security(("session_cookie" = []), ("bearer" = []))
 )]
 pub async fn session(auth: Authenticated) -> Response {
-    json_answer(&AuthResponse::from(&auth.session))
+    auth_answer(&AuthResponse::from(&auth.session))
 }
 
 /// End the current session and clear the cookies. Idempotent: signed out
