@@ -131,8 +131,12 @@ pub fn finish(routes: Router<AppState>, state: AppState) -> Router {
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .with_state(state.clone());
+    // One service, so one box per request: `Router::layer` on the app
+    // below would box it again (a clone and a boxed future a request). The
+    // panic answer is inside the security headers, so it carries them too.
     let layered = ServiceBuilder::new()
         .layer(MapResponseLayer::new(security_headers))
+        .layer(CatchPanicLayer::custom(routes::panicked))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             timeout,
@@ -145,17 +149,16 @@ pub fn finish(routes: Router<AppState>, state: AppState) -> Router {
     // the layer would only cost (a few thousand instructions a request);
     // 5xx answers are logged by the metrics layer at every level. Read once,
     // here: install the tracing subscriber before building the app.
-    let app = if tracing::level_filters::LevelFilter::current() >= tracing::Level::DEBUG {
+    if tracing::level_filters::LevelFilter::current() >= tracing::Level::DEBUG {
         app.layer(TraceLayer::new_for_http().make_span_with(request_span))
     } else {
         app
-    };
-    app.layer(CatchPanicLayer::custom(routes::panicked))
+    }
 }
 
 /// What every response carries (one layer: three `SetResponseHeader`
 /// layers cost about 12 % of a session check, measured with callgrind).
-fn security_headers(mut response: axum::response::Response) -> axum::response::Response {
+fn security_headers<B>(mut response: axum::http::Response<B>) -> axum::http::Response<B> {
     let headers = response.headers_mut();
     headers
         .entry(header::CACHE_CONTROL)

@@ -220,3 +220,37 @@ async fn hostile_headers_do_not_break_anything() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
 }
+
+/// A handler that panics is answered 500 problem+json, with the headers
+/// every answer carries, and the server goes on serving.
+#[tokio::test]
+async fn a_panicking_handler_is_a_500_problem_and_the_server_goes_on() {
+    use tower::ServiceExt;
+    let app = spawn().await;
+    let state = app.server.state.clone();
+    let routes = tessera_http::router(&state).route(
+        "/v1/boom",
+        axum::routing::get(|| async {
+            assert!(
+                !std::hint::black_box(true),
+                "boom (a panic expected by this test)"
+            );
+        }),
+    );
+    let service = tessera_http::finish(routes, state);
+    let request = |path: &str| {
+        axum::http::Request::builder()
+            .uri(path)
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    let answer = service.clone().oneshot(request("/v1/boom")).await.unwrap();
+    assert_eq!(answer.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = answer.headers();
+    assert_eq!(headers["content-type"], "application/problem+json");
+    assert_eq!(headers["cache-control"], "no-store");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+    let next = service.oneshot(request("/healthz")).await.unwrap();
+    assert_eq!(next.status(), StatusCode::OK);
+}
