@@ -300,7 +300,17 @@ impl Server {
         })
     }
 
-    pub fn router(&self) -> axum::Router {
+    pub fn router(
+        &self,
+    ) -> impl tower::Service<
+        axum::extract::Request,
+        Response = axum::response::Response,
+        Error = std::convert::Infallible,
+        Future: Send + 'static,
+    > + Clone
+    + Send
+    + Sync
+    + 'static {
         tessera_http::app(self.state.clone())
     }
 
@@ -399,7 +409,8 @@ impl Server {
             };
             let service = tower::ServiceExt::map_request(
                 app.clone(),
-                move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                move |req: axum::http::Request<hyper::body::Incoming>| {
+                    let mut req = req.map(axum::body::Body::new);
                     req.extensions_mut()
                         .insert(axum::extract::ConnectInfo(peer));
                     req

@@ -50,7 +50,16 @@ async fn world() -> World {
     let tessera = Server::build(&config, Arc::new(clock.clone()))
         .await
         .unwrap();
-    let auth_base = serve(tessera.router()).await;
+    // tessera as its binary serves it (its own connection handling).
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let auth_base = format!("http://{}", listener.local_addr().unwrap());
+    let server = tessera.clone();
+    tokio::spawn(async move {
+        server
+            .serve(listener, std::future::pending())
+            .await
+            .unwrap();
+    });
     // No refetch cooldown here: the test moves tessera's clock past a key
     // activation in an instant, which real time never does.
     let api_clock = tessera_verify::ManualClock::starting_now();
