@@ -117,6 +117,34 @@ pub fn router(state: &AppState) -> Router<AppState> {
     routes::router().route_layer(metrics::TrackLayer(state.clone()))
 }
 
+/// The whole app as one service, what [`finish`] and [`app`] return: what
+/// hyper (through `TowerToHyperService`) and tower's `oneshot` need.
+pub trait AppService:
+    Service<
+        axum::extract::Request,
+        Response = axum::response::Response,
+        Error = std::convert::Infallible,
+        Future: Send + 'static,
+    > + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<T> AppService for T where
+    T: Service<
+            axum::extract::Request,
+            Response = axum::response::Response,
+            Error = std::convert::Infallible,
+            Future: Send + 'static,
+        > + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}
+
 /// Adds the fallbacks and the layers every response goes through. Call once,
 /// after every module has merged its routes.
 ///
@@ -126,18 +154,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
 /// per session check). Nor is the result put back in a `Router`: one more
 /// router level cost every request a clone, a boxed future and a route
 /// lookup (about 1.5k of a session check's 56k instructions, callgrind).
-pub fn finish(
-    routes: Router<AppState>,
-    state: AppState,
-) -> impl Service<
-    axum::extract::Request,
-    Response = axum::response::Response,
-    Error = std::convert::Infallible,
-    Future: Send + 'static,
-> + Clone
-+ Send
-+ Sync
-+ 'static {
+pub fn finish(routes: Router<AppState>, state: AppState) -> impl AppService {
     let timeout = state.config.request_timeout;
     let handlers = routes
         .fallback(routes::not_found)
@@ -197,16 +214,6 @@ fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Spa
 }
 
 /// The whole app: [`router`] then [`finish`].
-pub fn app(
-    state: AppState,
-) -> impl Service<
-    axum::extract::Request,
-    Response = axum::response::Response,
-    Error = std::convert::Infallible,
-    Future: Send + 'static,
-> + Clone
-+ Send
-+ Sync
-+ 'static {
+pub fn app(state: AppState) -> impl AppService {
     finish(router(&state), state)
 }

@@ -300,17 +300,7 @@ impl Server {
         })
     }
 
-    pub fn router(
-        &self,
-    ) -> impl tower::Service<
-        axum::extract::Request,
-        Response = axum::response::Response,
-        Error = std::convert::Infallible,
-        Future: Send + 'static,
-    > + Clone
-    + Send
-    + Sync
-    + 'static {
+    pub fn router(&self) -> impl tessera_http::AppService {
         tessera_http::app(self.state.clone())
     }
 
