@@ -15,3 +15,42 @@ export function resetRequest(headers: Record<string, string>, cookies: Record<st
   request.jar.clear();
   for (const [name, value] of Object.entries(cookies)) request.jar.set(name, { name, value });
 }
+
+/**
+ * `next/headers` over {@link request}, for `vi.mock("next/headers", ...)`.
+ * The request's own Cookie header is whatever the test put in
+ * `request.headers`; the kit must read tessera's cookies from the store
+ * (`request.jar`) instead.
+ */
+export const nextHeaders = {
+  headers: async () => new Headers(request.headers),
+  cookies: async () => ({
+    get: (name: string) => request.jar.get(name),
+    getAll: () => [...request.jar.values()],
+    has: (name: string) => request.jar.has(name),
+    set: (options: { name: string; value: string }) => request.jar.set(options.name, options),
+  }),
+};
+
+/** `next/navigation` whose `redirect` throws a {@link RedirectSignal}, as Next's throws its own. */
+export const nextNavigation = {
+  redirect: (url: string): never => {
+    throw new RedirectSignal(url);
+  },
+};
+
+/** The URL a promise was redirected to; fails when it settled any other way. */
+export async function redirectOf(promise: Promise<unknown>): Promise<string> {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  if (!(error instanceof RedirectSignal)) throw new Error(`expected a redirect, got ${String(error)}`);
+  return error.url;
+}
+
+export function form(fields: Record<string, string>): FormData {
+  const data = new FormData();
+  for (const [name, value] of Object.entries(fields)) data.set(name, value);
+  return data;
+}

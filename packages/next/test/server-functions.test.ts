@@ -1,26 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { request, resetRequest, RedirectSignal } from "./next-mocks.js";
-import { closedPort, startUpstream, type Received } from "./upstream-server.js";
+import { form, redirectOf, request, resetRequest } from "./next-mocks.js";
+import { closedPort, startJsonUpstream, type JsonAnswer, type Received } from "./upstream-server.js";
 
-vi.mock("next/headers", () => ({
-  // The request's own Cookie header is whatever the test put in request.headers;
-  // the kit must read tessera's cookies from the store (request.jar) instead.
-  headers: async () => new Headers(request.headers),
-  cookies: async () => ({
-    get: (name: string) => request.jar.get(name),
-    getAll: () => [...request.jar.values()],
-    has: (name: string) => request.jar.has(name),
-    set: (options: { name: string; value: string }) => request.jar.set(options.name, options),
-  }),
-}));
-vi.mock("next/navigation", async () => {
-  const { RedirectSignal: Signal } = await import("./next-mocks.js");
-  return {
-    redirect: (url: string) => {
-      throw new Signal(url);
-    },
-  };
-});
+vi.mock("next/headers", async () => (await import("./next-mocks.js")).nextHeaders);
+vi.mock("next/navigation", async () => (await import("./next-mocks.js")).nextNavigation);
 vi.mock("react", () => ({ cache: <T>(fn: T) => fn }));
 
 const { createTessera } = await import("../src/server/tessera.js");
@@ -28,15 +11,11 @@ const { createTessera } = await import("../src/server/tessera.js");
 const ORIGIN = "http://localhost:3000";
 const USER = { id: "u1", email: "a@example.com", name: "A", email_verified: false, roles: [], created_at: "2026-01-01T00:00:00Z" };
 const SESSION = { id: "s1", created_at: "x", expires_at: "y", absolute_expires_at: "z" };
-let respond: (request: Received) => { status: number; headers?: [string, string][]; body?: unknown };
-let upstream: Awaited<ReturnType<typeof startUpstream>>;
+let respond: (request: Received) => JsonAnswer;
+let upstream: Awaited<ReturnType<typeof startJsonUpstream>>;
 
 beforeAll(async () => {
-  upstream = await startUpstream((received, response) => {
-    const answer = respond(received);
-    response.writeHead(answer.status, answer.headers ?? [["content-type", "application/json"]]);
-    response.end(answer.body === undefined ? undefined : JSON.stringify(answer.body));
-  });
+  upstream = await startJsonUpstream((received) => respond(received));
 });
 afterAll(() => upstream.close());
 beforeEach(() => {
@@ -45,21 +24,6 @@ beforeEach(() => {
 
 function tessera() {
   return createTessera({ serverUrl: upstream.url, bffKey: "k", signInPath: "/login", afterSignInPath: "/dashboard" });
-}
-
-function form(fields: Record<string, string>) {
-  const data = new FormData();
-  for (const [name, value] of Object.entries(fields)) data.set(name, value);
-  return data;
-}
-
-async function redirectOf(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  if (!(error instanceof RedirectSignal)) throw new Error(`expected a redirect, got ${String(error)}`);
-  return error.url;
 }
 
 const loginCookies: [string, string][] = [

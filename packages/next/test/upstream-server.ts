@@ -46,3 +46,19 @@ export async function closedPort(): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
 }
+
+/** What {@link startJsonUpstream}'s stand-in answers: the body as JSON, headers default to JSON's content type. */
+export interface JsonAnswer {
+  status: number;
+  headers?: [string, string][];
+  body?: unknown;
+}
+
+/** A stand-in for tessera that answers each request as `answer` says. */
+export function startJsonUpstream(answer: (request: Received) => JsonAnswer) {
+  return startUpstream((received, response) => {
+    const { status, headers, body } = answer(received);
+    response.writeHead(status, headers ?? [["content-type", "application/json"]]);
+    response.end(body === undefined ? undefined : JSON.stringify(body));
+  });
+}
