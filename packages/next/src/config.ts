@@ -36,9 +36,19 @@ export interface TesseraConfig {
   afterSignInPath?: string;
   /** Where to go after sign-out (default the sign-in path). */
   afterSignOutPath?: string;
-  /** Replaceable for tests. */
+  /**
+   * Replaces the transport to tessera (tests do). Unset: `node:http` over
+   * kept-alive connections (see `server/node-fetch.ts`).
+   */
   fetch?: typeof fetch;
 }
+
+/**
+ * How calls reach tessera, chosen once when the config is resolved:
+ * `keep-alive` is the kit's own `node:http` transport (kept-alive sockets,
+ * idle limit, GET retry on a dead connection), `fetch` a `fetch` the app gave.
+ */
+export type Transport = { kind: "keep-alive" } | { kind: "fetch"; fetch: typeof fetch };
 
 export interface ResolvedConfig {
   serverUrl: URL;
@@ -51,7 +61,7 @@ export interface ResolvedConfig {
   timeoutMs: number;
   afterSignInPath: string;
   afterSignOutPath: string;
-  fetch: typeof fetch;
+  transport: Transport;
 }
 
 /** Identity helper that gives editors the type. */
@@ -101,6 +111,20 @@ export function resolveConfig(config: TesseraConfig): ResolvedConfig {
     timeoutMs,
     afterSignInPath: config.afterSignInPath ?? "/",
     afterSignOutPath: config.afterSignOutPath ?? signInPath,
-    fetch: config.fetch ?? globalThis.fetch.bind(globalThis),
+    transport: config.fetch ? { kind: "fetch", fetch: config.fetch } : { kind: "keep-alive" },
   };
+}
+
+/** The resolved config, as every part of the server kit reads it. */
+export type ConfigSource = () => ResolvedConfig;
+
+/**
+ * Resolves `config` on the first call and hands out that one result from then
+ * on: `next build` imports modules without the runtime environment, so a bad
+ * or missing value surfaces as `config_invalid` on first use, not at import.
+ * A failed resolution is not kept; the next call tries again.
+ */
+export function lazyConfig(config: TesseraConfig): ConfigSource {
+  let resolved: ResolvedConfig | undefined;
+  return () => (resolved ??= resolveConfig(config));
 }

@@ -95,7 +95,11 @@ describe("keepAliveFetch", () => {
 });
 
 describe("fetchUpstream over the default transport (no Response in between)", () => {
-  const config = () => resolveConfig({ serverUrl: base, fetch: keepAliveFetch, timeoutMs: 300 });
+  const config = () => resolveConfig({ serverUrl: base, timeoutMs: 300 });
+
+  it("is the transport a config without fetch resolves to", () => {
+    expect(config().transport).toEqual({ kind: "keep-alive" });
+  });
 
   it("keeps every Set-Cookie whole and apart, and the body's bytes", async () => {
     const r = await fetchUpstream(config(), "/cookies", { method: "GET", headers: new Headers() });
@@ -127,10 +131,39 @@ describe("fetchUpstream over the default transport (no Response in between)", ()
     await expect(fetchUpstream(config(), "/stalled-body", { method: "GET", headers: new Headers() })).rejects.toMatchObject({
       code: "upstream_timeout",
     });
-    const down = resolveConfig({ serverUrl: "http://127.0.0.1:9", fetch: keepAliveFetch });
+    const down = resolveConfig({ serverUrl: "http://127.0.0.1:9" });
     const refused = fetchUpstream(down, "/", { method: "GET", headers: new Headers() });
     await expect(refused).rejects.toBeInstanceOf(TesseraError);
     await expect(refused).rejects.toMatchObject({ code: "upstream_unavailable" });
+  });
+});
+
+describe("fetchUpstream over a fetch given in the config", () => {
+  it("is chosen when the config has fetch, and every call goes through it (redirects manual, no cache)", async () => {
+    const calls: { url: string; init: RequestInit | undefined }[] = [];
+    const given: typeof fetch = async (input, init) => {
+      calls.push({ url: String(input), init });
+      return keepAliveFetch(input, init);
+    };
+    const config = resolveConfig({ serverUrl: base, fetch: given, timeoutMs: 300 });
+    expect(config.transport).toEqual({ kind: "fetch", fetch: given });
+    const r = await fetchUpstream(config, "/redirect", { method: "GET", headers: new Headers({ "tessera-bff-key": "k" }) });
+    expect(r.status).toBe(302);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.url).toBe(`${base}/redirect`);
+    expect(calls[0]?.init).toMatchObject({ method: "GET", redirect: "manual", cache: "no-store" });
+    expect(new Headers(calls[0]?.init?.headers).get("tessera-bff-key")).toBe("k");
+  });
+
+  it("turns its failures into the same typed errors", async () => {
+    const refused: typeof fetch = async () => {
+      throw new TypeError("fetch failed");
+    };
+    await expect(fetchUpstream(resolveConfig({ serverUrl: base, fetch: refused }), "/", { method: "GET", headers: new Headers() })).rejects.toMatchObject({
+      code: "upstream_unavailable",
+    });
+    const slow = resolveConfig({ serverUrl: base, fetch: keepAliveFetch, timeoutMs: 100 });
+    await expect(fetchUpstream(slow, "/slow", { method: "GET", headers: new Headers() })).rejects.toMatchObject({ code: "upstream_timeout" });
   });
 });
 

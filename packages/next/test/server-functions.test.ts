@@ -158,3 +158,40 @@ describe("getSession and requireUser", () => {
     await expect(createTessera({ serverUrl: `http://127.0.0.1:${port}` }).getSession()).rejects.toMatchObject({ code: "upstream_unavailable" });
   });
 });
+
+describe("one config for the whole kit", () => {
+  it("is resolved once: the route handler and the server functions share it, whichever runs first", async () => {
+    resetRequest({}, { "__Host-tessera_session": "s" });
+    respond = () => ({ status: 200, body: { user: USER, session: SESSION } });
+    const other = await startJsonUpstream(() => ({ status: 200, body: { user: { ...USER, email: "other@example.com" }, session: SESSION } }));
+    try {
+      // A config that changes after first use shows whether it was resolved again.
+      const config = { serverUrl: upstream.url };
+      const kit = createTessera(config);
+      expect((await kit.getSession())?.user.email).toBe("a@example.com");
+      config.serverUrl = other.url;
+      const before = other.received.length;
+      const response = await kit.handlers.GET(new Request(`${ORIGIN}/api/auth/session`, { headers: { cookie: "__Host-tessera_session=s" } }));
+      expect(((await response.json()) as { user: { email: string } }).user.email).toBe("a@example.com");
+      expect(await kit.requireUser("/x")).toMatchObject({ email: "a@example.com" });
+      expect(other.received.length).toBe(before);
+
+      const reversed = { serverUrl: upstream.url };
+      const kit2 = createTessera(reversed);
+      await kit2.handlers.GET(new Request(`${ORIGIN}/api/auth/session`));
+      reversed.serverUrl = other.url;
+      expect((await kit2.getSession())?.user.email).toBe("a@example.com");
+      expect(other.received.length).toBe(before);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it("is checked on first use, not when created, and fails there as config_invalid", async () => {
+    resetRequest({}, { "__Host-tessera_session": "s" });
+    const kit = createTessera({ serverUrl: undefined });
+    await expect(kit.handlers.GET(new Request(`${ORIGIN}/api/auth/session`))).rejects.toMatchObject({ code: "config_invalid" });
+    await expect(kit.getSession()).rejects.toMatchObject({ code: "config_invalid" });
+    await expect(createTessera({ serverUrl: upstream.url, signInPath: "login" }).getSession()).rejects.toMatchObject({ code: "config_invalid" });
+  });
+});

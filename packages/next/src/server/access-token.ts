@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { cookies } from "next/headers";
 import { LRUCache } from "lru-cache";
-import type { ResolvedConfig } from "../config.js";
+import type { ConfigSource } from "../config.js";
 import { SESSION_COOKIE } from "../constants.js";
 import { TesseraError, isProblem } from "../errors.js";
 import type { SessionData } from "../types.js";
@@ -43,7 +43,7 @@ function unauthenticated(message: string, status?: number): TesseraError {
  * - Concurrent calls for one session share a single `/v1/token` request.
  */
 export function createAccessTokenGetter(
-  config: () => ResolvedConfig,
+  config: ConfigSource,
   getSession: () => Promise<SessionData | null>,
   options: AccessTokenOptions = {},
 ): () => Promise<string> {

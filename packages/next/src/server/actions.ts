@@ -1,6 +1,6 @@
 import { cookies } from "next/headers";
 import { redirect } from "next/navigation";
-import type { ResolvedConfig } from "../config.js";
+import type { ConfigSource, ResolvedConfig } from "../config.js";
 import { CSRF_COOKIE, SESSION_COOKIE } from "../constants.js";
 import { isTesseraError } from "../errors.js";
 import { sanitizeRedirect, signInUrl } from "../redirect.js";
@@ -40,7 +40,7 @@ async function send(config: ResolvedConfig, call: TesseraCall): Promise<Upstream
   }
 }
 
-export function createAuthActions(config: () => ResolvedConfig): AuthActions {
+export function createAuthActions(config: ConfigSource): AuthActions {
   async function signIn(_previous: AuthFormState, formData: FormData): Promise<AuthFormState> {
     const email = formString(formData, "email");
     const values = { email };

@@ -1,7 +1,7 @@
 import { refresh } from "next/cache";
 import { cookies } from "next/headers";
 import { redirect } from "next/navigation";
-import type { ResolvedConfig } from "../config.js";
+import type { ConfigSource } from "../config.js";
 import { TesseraError, isProblem, isTesseraError } from "../errors.js";
 import { OAUTH_ERROR_MESSAGES, PROVIDER_NAME_PATTERN, defaultProviderLabel, isProviderName } from "../oauth.js";
 import { signInUrl } from "../redirect.js";
@@ -80,7 +80,7 @@ export interface IdentityFunctions {
   unlinkIdentity: FormAction;
 }
 
-export function createIdentityFunctions(config: () => ResolvedConfig, env: OAuthEnv = process.env): IdentityFunctions {
+export function createIdentityFunctions(config: ConfigSource, env: OAuthEnv = process.env): IdentityFunctions {
   async function listIdentities(): Promise<Identity[]> {
     const result = await callTessera(config(), { method: "GET", path: "/v1/identities", forwardIntent: false });
     const body = parseJson(result.body);

@@ -1,5 +1,4 @@
-import { resolveConfig, type ResolvedConfig, type TesseraConfig } from "../config.js";
-import { keepAliveFetch } from "./node-fetch.js";
+import { type ConfigSource, lazyConfig, type ResolvedConfig, type TesseraConfig } from "../config.js";
 import { isTesseraError } from "../errors.js";
 import { PROVIDER_NAME_PATTERN } from "../oauth.js";
 import { sanitizeRedirect } from "../redirect.js";
@@ -96,15 +95,20 @@ export async function forwardAuthRequest(request: Request, config: ResolvedConfi
   }
 }
 
+/** The route handlers over a config resolved elsewhere (`createTessera` hands its own down). */
+export function authRouteHandlers(config: ConfigSource): AuthRouteHandlers {
+  // async: a config error becomes a rejected promise, as for any other failure.
+  const handle: AuthRouteHandler = async (request) => forwardAuthRequest(request, config());
+  return { GET: handle, POST: handle, DELETE: handle };
+}
+
 /**
+ * The route handler alone, for an app that uses nothing else of the server
+ * kit; the config is resolved on the first request. With `createTessera`,
+ * export `tessera.handlers` instead, which shares its config.
  * `app/api/auth/[...tessera]/route.ts`:
  * `export const { GET, POST, DELETE } = createAuthRouteHandler(config);`
  */
 export function createAuthRouteHandler(config: TesseraConfig): AuthRouteHandlers {
-  let resolved: ResolvedConfig | undefined;
-  const handle: AuthRouteHandler = async (request) => {
-    resolved ??= resolveConfig({ ...config, fetch: config.fetch ?? keepAliveFetch });
-    return forwardAuthRequest(request, resolved);
-  };
-  return { GET: handle, POST: handle, DELETE: handle };
+  return authRouteHandlers(lazyConfig(config));
 }

@@ -1,7 +1,7 @@
 import { cookies } from "next/headers";
 import { redirect } from "next/navigation";
 import { cache } from "react";
-import type { ResolvedConfig } from "../config.js";
+import type { ConfigSource } from "../config.js";
 import { SESSION_COOKIE } from "../constants.js";
 import { TesseraError, isProblem } from "../errors.js";
 import { signInUrl } from "../redirect.js";
@@ -26,7 +26,7 @@ export interface SessionFunctions {
   requireUser(returnTo?: string): Promise<User>;
 }
 
-export function createSessionFunctions(config: () => ResolvedConfig): SessionFunctions {
+export function createSessionFunctions(config: ConfigSource): SessionFunctions {
   const getSession = cache(async (): Promise<SessionData | null> => {
     const store = await cookies();
     if (!store.get(SESSION_COOKIE)?.value) return null;

@@ -1,9 +1,8 @@
-import { resolveConfig, type ResolvedConfig, type TesseraConfig } from "../config.js";
-import { keepAliveFetch } from "./node-fetch.js";
+import { lazyConfig, type TesseraConfig } from "../config.js";
 import { createAccessTokenGetter } from "./access-token.js";
 import { createAuthActions, type AuthActions } from "./actions.js";
 import { createIdentityFunctions, type IdentityFunctions } from "./oauth.js";
-import { createAuthRouteHandler, type AuthRouteHandlers } from "./route-handler.js";
+import { authRouteHandlers, type AuthRouteHandlers } from "./route-handler.js";
 import { createSessionFunctions, type SessionFunctions } from "./session.js";
 
 export interface Tessera extends SessionFunctions, AuthActions, IdentityFunctions {
@@ -18,16 +17,16 @@ export interface Tessera extends SessionFunctions, AuthActions, IdentityFunction
 }
 
 /**
- * Configure the kit once, in the app's `lib/auth.ts`. The config is checked on
- * first use, not at import, because `next build` imports modules without the
- * runtime environment.
+ * Configure the kit once, in the app's `lib/auth.ts`. The config is resolved
+ * once, on first use rather than at import (`next build` imports modules
+ * without the runtime environment), and that one result serves the route
+ * handler and every server function.
  */
 export function createTessera(config: TesseraConfig): Tessera {
-  let resolved: ResolvedConfig | undefined;
-  const current = (): ResolvedConfig => (resolved ??= resolveConfig({ ...config, fetch: config.fetch ?? keepAliveFetch }));
+  const current = lazyConfig(config);
   const session = createSessionFunctions(current);
   return {
-    handlers: createAuthRouteHandler(config),
+    handlers: authRouteHandlers(current),
     ...session,
     ...createAuthActions(current),
     ...createIdentityFunctions(current),

@@ -1,6 +1,6 @@
 import type { ResolvedConfig } from "../config.js";
 import { TesseraError } from "../errors.js";
-import { KeepAliveTimeoutError, keepAliveFetch, keepAliveRequest, toBuffer } from "./node-fetch.js";
+import { KeepAliveTimeoutError, keepAliveRequest, toBuffer } from "./node-fetch.js";
 
 /**
  * One request to tessera with the configured timeout. The body is read
@@ -20,8 +20,9 @@ export async function fetchUpstream(
   init: { method: string; headers: Headers; body?: ArrayBuffer | string | undefined },
 ): Promise<UpstreamResult> {
   const url = new URL(path, config.serverUrl);
-  if (config.fetch === keepAliveFetch) {
-    // The default transport, without a WHATWG Response in between.
+  const { transport } = config;
+  if (transport.kind === "keep-alive") {
+    // The kit's own transport, without a WHATWG Response in between.
     try {
       const raw = await keepAliveRequest(url, { method: init.method, headers: init.headers, body: toBuffer(init.body), timeoutMs: config.timeoutMs });
       const empty = raw.status === 204 || raw.status === 304 || init.method === "HEAD";
@@ -32,7 +33,7 @@ export async function fetchUpstream(
   }
   const signal = AbortSignal.timeout(config.timeoutMs);
   try {
-    const response = await config.fetch(url, {
+    const response = await transport.fetch(url, {
       method: init.method,
       headers: init.headers,
       body: init.body ?? null,
