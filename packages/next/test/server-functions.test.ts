@@ -112,6 +112,20 @@ describe("changePassword and signOut", () => {
     expect(state.fieldErrors).toEqual({ current_password: "Current password is incorrect." });
   });
 
+  it.each([
+    ["/account/password", "/login?next=%2Faccount%2Fpassword"],
+    ["/account?tab=security", "/login?next=%2Faccount%3Ftab%3Dsecurity"],
+    ["//evil.example", "/login"],
+    ["/.//evil.example/steal", "/login"],
+    ["https://evil.example/", "/login"],
+    ["", "/login"],
+  ])("sends a signed-out browser to sign in, coming back to the form's next when safe (next=%j)", async (next, target) => {
+    resetRequest({ origin: ORIGIN }, { "__Host-tessera_session": "gone", "__Host-tessera_csrf": "c" });
+    respond = () => ({ status: 401, body: { type: "about:blank", title: "Unauthorized", status: 401, code: "unauthenticated" } });
+    const fields = { current_password: "a-password", new_password: "another-password" };
+    expect(await redirectOf(tessera().changePassword({ status: "idle" }, form(next === "" ? fields : { ...fields, next })))).toBe(target);
+  });
+
   it("clears the cookies and redirects even when tessera is down", async () => {
     const port = await closedPort();
     resetRequest({ origin: ORIGIN }, { "__Host-tessera_session": "s", "__Host-tessera_csrf": "c" });

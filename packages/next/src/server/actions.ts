@@ -22,7 +22,11 @@ export interface AuthActions {
   signIn: FormAction;
   /** Form fields `email`, `password`, optional `name` and `next`. Redirects on success. */
   signUp: FormAction;
-  /** Form fields `current_password`, `new_password`. Other sessions end; this one stays. */
+  /**
+   * Form fields `current_password`, `new_password`, optional `next` (where to
+   * come back after signing in again when the session has already ended).
+   * Other sessions end; this one stays.
+   */
   changePassword: FormAction;
   /** Ends the session, clears the cookies, redirects to the sign-out destination. */
   signOut(): Promise<never>;
@@ -103,7 +107,7 @@ export function createAuthActions(config: ConfigSource): AuthActions {
     }
     const body = parseJson(result.body);
     const state = stateFromProblem(result.status, body);
-    if (state.code === "unauthenticated") redirect(signInUrl(config().signInPath, "/account/password"));
+    if (state.code === "unauthenticated") redirect(signInUrl(config().signInPath, formString(formData, "next")));
     if (result.status === 401 || state.code === "invalid_credentials") {
       return { status: "error", code: state.code ?? "invalid_credentials", fieldErrors: { current_password: "Current password is incorrect." } };
     }
