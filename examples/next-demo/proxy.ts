@@ -1,5 +1,6 @@
 import { createAuthProxy } from "@tessera/next/proxy";
 import { NextResponse, type NextRequest } from "next/server";
+import { authPaths } from "@/lib/auth-paths";
 
 /** A per-request nonce CSP; Next puts the nonce on its own scripts. */
 function withContentSecurityPolicy(request: NextRequest): Response {
@@ -26,7 +27,7 @@ function withContentSecurityPolicy(request: NextRequest): Response {
 
 export const proxy = createAuthProxy({
   protectedPaths: ["/dashboard", "/account"],
-  signInPath: "/login",
+  paths: authPaths,
   onAllowed: withContentSecurityPolicy,
 });
 

@@ -3,6 +3,7 @@ import Link from "next/link";
 import type { ReactNode } from "react";
 import { SessionProvider } from "@tessera/next/client";
 import { tessera } from "@/lib/auth";
+import { authPaths } from "@/lib/auth-paths";
 import { SignOutButton } from "./components/sign-out-button";
 import "./globals.css";
 
@@ -16,7 +17,7 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
   return (
     <html lang="en">
       <body>
-        <SessionProvider initialSession={session}>
+        <SessionProvider initialSession={session} paths={authPaths}>
           <header className="site-header">
             <Link href="/" className="brand">
               Tessera
@@ -32,7 +33,7 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
                 </>
               ) : (
                 <>
-                  <Link href="/login">Sign in</Link>
+                  <Link href={authPaths.signInPath}>Sign in</Link>
                   <Link href="/register">Create account</Link>
                 </>
               )}

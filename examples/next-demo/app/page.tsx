@@ -1,5 +1,6 @@
 import Link from "next/link";
 import { tessera } from "@/lib/auth";
+import { authPaths } from "@/lib/auth-paths";
 
 export default async function Home() {
   const session = await tessera.getSession();
@@ -16,7 +17,7 @@ export default async function Home() {
         </p>
       ) : (
         <p>
-          <Link href="/login">Sign in</Link> or <Link href="/register">create an account</Link>.
+          <Link href={authPaths.signInPath}>Sign in</Link> or <Link href="/register">create an account</Link>.
         </p>
       )}
     </section>

@@ -1,5 +1,6 @@
 import "server-only";
 import { createTessera } from "@tessera/next/server";
+import { authPaths } from "./auth-paths";
 
 /**
  * The kit, configured once. Read at request time, not build time:
@@ -24,7 +25,7 @@ import { createTessera } from "@tessera/next/server";
 export const tessera = createTessera({
   serverUrl: process.env.TESSERA_URL,
   bffKey: process.env.TESSERA_BFF_KEY,
-  signInPath: "/login",
+  paths: authPaths,
   afterSignInPath: "/dashboard",
   publicOrigin: process.env.APP_ORIGIN,
   trustedIpHeader: process.env.TRUSTED_IP_HEADER ?? "x-forwarded-for",

@@ -1,5 +1,6 @@
 import { TesseraError } from "./errors.js";
-import { DEFAULT_BASE_PATH, DEFAULT_SIGN_IN_PATH, DEFAULT_TIMEOUT_MS } from "./constants.js";
+import { DEFAULT_TIMEOUT_MS } from "./constants.js";
+import { type AuthPaths, type AuthPathsInput, defineAuthPaths } from "./paths.js";
 
 /**
  * Configuration for the server half of the kit. Values may be `undefined` at
@@ -11,10 +12,12 @@ export interface TesseraConfig {
   serverUrl: string | undefined;
   /** Shared secret sent as `Tessera-Bff-Key`; must never reach a browser bundle. */
   bffKey?: string | undefined;
-  /** Path of the app's sign-in page (default `/login`). */
-  signInPath?: string;
-  /** Where the route handler is mounted (default `/api/auth`). */
-  basePath?: string;
+  /**
+   * The route handler's mount point and the sign-in page, from
+   * `defineAuthPaths` (default `/api/auth` and `/login`). Pass the same object
+   * to the proxy, `<SessionProvider>`, the fetcher and `oauthStartHref`.
+   */
+  paths?: AuthPathsInput;
   /** The app's public origin, sent as `Origin` when a request came without one. */
   publicOrigin?: string | undefined;
   /**
@@ -53,8 +56,7 @@ export type Transport = { kind: "keep-alive" } | { kind: "fetch"; fetch: typeof 
 export interface ResolvedConfig {
   serverUrl: URL;
   bffKey: string | undefined;
-  signInPath: string;
-  basePath: string;
+  paths: AuthPaths;
   publicOrigin: string | undefined;
   trustedIpHeader: string | undefined;
   trustedProxyCount: number;
@@ -67,13 +69,6 @@ export interface ResolvedConfig {
 /** Identity helper that gives editors the type. */
 export function defineConfig(config: TesseraConfig): TesseraConfig {
   return config;
-}
-
-function requirePath(name: string, value: string): string {
-  if (!value.startsWith("/")) {
-    throw new TesseraError("config_invalid", `${name} must start with "/", got ${JSON.stringify(value)}`);
-  }
-  return value.endsWith("/") && value.length > 1 ? value.slice(0, -1) : value;
 }
 
 export function resolveConfig(config: TesseraConfig): ResolvedConfig {
@@ -99,18 +94,17 @@ export function resolveConfig(config: TesseraConfig): ResolvedConfig {
     // client-written entry of X-Forwarded-For.
     throw new TesseraError("config_invalid", "trustedProxyCount must be an integer ≥ 1");
   }
-  const signInPath = requirePath("signInPath", config.signInPath ?? DEFAULT_SIGN_IN_PATH);
+  const paths = defineAuthPaths(config.paths);
   return {
     serverUrl,
     bffKey: config.bffKey || undefined,
-    signInPath,
-    basePath: requirePath("basePath", config.basePath ?? DEFAULT_BASE_PATH),
+    paths,
     publicOrigin: config.publicOrigin || undefined,
     trustedIpHeader: config.trustedIpHeader?.toLowerCase() || undefined,
     trustedProxyCount,
     timeoutMs,
     afterSignInPath: config.afterSignInPath ?? "/",
-    afterSignOutPath: config.afterSignOutPath ?? signInPath,
+    afterSignOutPath: config.afterSignOutPath ?? paths.signInPath,
     transport: config.fetch ? { kind: "fetch", fetch: config.fetch } : { kind: "keep-alive" },
   };
 }

@@ -1,11 +1,13 @@
 /**
- * `@tessera/next`: what every part of the kit shares: configuration, the
- * server's types, errors with stable codes, redirect sanitising, OAuth link
+ * `@tessera/next`: what every part of the kit shares: configuration and the
+ * app's auth paths, the server's types, errors with stable codes, redirect sanitising, OAuth link
  * and error helpers, and the framework-agnostic token client. Nothing here
  * touches secrets or the DOM.
  */
 export { defineConfig } from "./config.js";
 export type { TesseraConfig } from "./config.js";
+export { defineAuthPaths } from "./paths.js";
+export type { AuthPaths, AuthPathsInput } from "./paths.js";
 export { TesseraError, isTesseraError, isProblem } from "./errors.js";
 export type { TesseraErrorCode, TesseraErrorOptions } from "./errors.js";
 export type {

@@ -1,5 +1,5 @@
-import { DEFAULT_BASE_PATH } from "./constants.js";
 import { TesseraError } from "./errors.js";
+import { type AuthPathsInput, defineAuthPaths } from "./paths.js";
 import { sanitizeRedirect } from "./redirect.js";
 
 /**
@@ -21,8 +21,8 @@ export function defaultProviderLabel(name: string): string {
 }
 
 export interface OAuthStartOptions {
-  /** Where the route handler is mounted (default `/api/auth`). */
-  basePath?: string;
+  /** The app's paths from `defineAuthPaths` (the route handler's `basePath`; default `/api/auth`). */
+  paths?: AuthPathsInput;
 }
 
 /**
@@ -35,8 +35,7 @@ export function oauthStartHref(provider: string, returnTo?: string, options: OAu
   if (!isProviderName(provider)) {
     throw new TesseraError("config_invalid", `not a provider name: ${JSON.stringify(provider)} (expected ${PROVIDER_NAME_PATTERN})`);
   }
-  const basePath = options.basePath ?? DEFAULT_BASE_PATH;
-  const href = `${basePath.endsWith("/") ? basePath.slice(0, -1) : basePath}/oauth/${provider}/start`;
+  const href = `${defineAuthPaths(options.paths).basePath}/oauth/${provider}/start`;
   if (returnTo === undefined) return href;
   return `${href}?return_to=${encodeURIComponent(sanitizeRedirect(returnTo, "/"))}`;
 }

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { authFetch, readCsrfToken } from "../src/client/auth-fetch.js";
 import { createSessionFetcher } from "../src/client/fetcher.js";
+import { defineAuthPaths } from "../src/paths.js";
 
 interface Sent {
   url: string;
@@ -59,6 +60,15 @@ describe("createSessionFetcher", () => {
     await expect(createSessionFetcher({ navigate })("/api/auth/sessions")).rejects.toMatchObject({ code: "unauthenticated" });
     expect(navigate).toHaveBeenCalledWith("/login?next=%2Faccount%2Fsessions%3Fx%3D1");
     expect(sent).toHaveLength(2);
+  });
+
+  it("asks the base path and sends to the sign-in page of the app's one defineAuthPaths", async () => {
+    answer = () => new Response(null, { status: 401 });
+    const navigate = vi.fn();
+    const paths = defineAuthPaths({ basePath: "/bff/auth", signInPath: "/sign-in" });
+    await expect(createSessionFetcher({ paths, navigate })("/bff/auth/sessions")).rejects.toMatchObject({ code: "unauthenticated" });
+    expect(sent.map((s) => s.url)).toEqual(["/bff/auth/sessions", "/bff/auth/session"]);
+    expect(navigate).toHaveBeenCalledWith("/sign-in?next=%2Faccount%2Fsessions%3Fx%3D1");
   });
 
   it("raises other failures with the problem attached", async () => {

@@ -32,7 +32,7 @@ beforeEach(() => {
 });
 
 function tessera(serverUrl = upstream.url) {
-  return createTessera({ serverUrl, bffKey: "k", signInPath: "/login", publicOrigin: ORIGIN });
+  return createTessera({ serverUrl, bffKey: "k", publicOrigin: ORIGIN });
 }
 
 const problem = (status: number, code: string) => ({ type: "about:blank", title: "x", status, code });

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { defineAuthPaths } from "../src/paths.js";
 import { OAUTH_ERROR_MESSAGES, OAUTH_GENERIC_ERROR_MESSAGE, oauthErrorMessage, oauthStartHref } from "../src/oauth.js";
 import { getOAuthProviders, oauthProviderLabel } from "../src/server/oauth.js";
 
@@ -11,8 +12,13 @@ describe("oauthStartHref", () => {
   });
 
   it("honours a custom base path", () => {
-    expect(oauthStartHref("acme", "/x", { basePath: "/auth" })).toBe("/auth/oauth/acme/start?return_to=%2Fx");
-    expect(oauthStartHref("acme", undefined, { basePath: "/auth/" })).toBe("/auth/oauth/acme/start");
+    expect(oauthStartHref("acme", "/x", { paths: { basePath: "/auth" } })).toBe("/auth/oauth/acme/start?return_to=%2Fx");
+    expect(oauthStartHref("acme", undefined, { paths: { basePath: "/auth/" } })).toBe("/auth/oauth/acme/start");
+  });
+
+  it("takes the base path from the app's one defineAuthPaths", () => {
+    const paths = defineAuthPaths({ basePath: "/bff/auth/", signInPath: "/sign-in" });
+    expect(oauthStartHref("acme", "/x", { paths })).toBe("/bff/auth/oauth/acme/start?return_to=%2Fx");
   });
 
   it.each(["//evil.example/steal", "/.//evil.example", "https://evil.example/", "/\\evil.example", "/%2F%2Fevil.example", "/\t/evil.example", "javascript:alert(1)"])(

@@ -1,8 +1,9 @@
 import { NextRequest } from "next/server";
 import { describe, expect, it } from "vitest";
+import { defineAuthPaths } from "../src/paths.js";
 import { authRedirect, createAuthProxy, matchesPath } from "../src/proxy/index.js";
 
-const options = { protectedPaths: ["/dashboard", "/account", /^\/admin(\/|$)/], signInPath: "/login" };
+const options = { protectedPaths: ["/dashboard", "/account", /^\/admin(\/|$)/], paths: defineAuthPaths({ signInPath: "/login" }) };
 
 function request(path: string, headers: Record<string, string> = {}) {
   return new NextRequest(`http://localhost:3000${path}`, { headers });
@@ -40,7 +41,7 @@ describe("auth proxy", () => {
   it.each(["/.//evil.example/steal", "/%2e//evil.example", "/a/..//evil.example", "//evil.example", "/%5Cevil.example"])(
     "never puts an off-site path into next (%s)",
     (path) => {
-      const response = authRedirect(request(path), { protectedPaths: ["/"], signInPath: "/login" });
+      const response = authRedirect(request(path), { protectedPaths: ["/"], paths: { signInPath: "/login" } });
       const location = new URL(response?.headers.get("location") ?? "", "http://localhost:3000");
       expect(location.origin).toBe("http://localhost:3000");
       expect(location.pathname).toBe("/login");
@@ -49,6 +50,17 @@ describe("auth proxy", () => {
       expect(next ?? "").not.toMatch(/^\/[\/\\]|%2f|%5c/i);
     },
   );
+
+  it("sends to the sign-in page of the app's one defineAuthPaths, by default /login", async () => {
+    const paths = defineAuthPaths({ basePath: "/bff", signInPath: "/sign-in/" });
+    const response = await createAuthProxy({ protectedPaths: ["/account"], paths })(request("/account"));
+    expect(response.headers.get("location")).toBe("http://localhost:3000/sign-in?next=%2Faccount");
+    expect(authRedirect(request("/account"), { protectedPaths: ["/account"] })?.headers.get("location")).toBe("http://localhost:3000/login?next=%2Faccount");
+  });
+
+  it("refuses a sign-in path that is not a path when it is created", () => {
+    expect(() => createAuthProxy({ protectedPaths: ["/account"], paths: { signInPath: "login" } })).toThrow(expect.objectContaining({ code: "config_invalid" }));
+  });
 
   it("matches prefixes on segment boundaries", () => {
     expect(matchesPath("/account", "/account")).toBe(true);

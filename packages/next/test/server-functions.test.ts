@@ -7,6 +7,7 @@ vi.mock("next/navigation", async () => (await import("./next-mocks.js")).nextNav
 vi.mock("react", () => ({ cache: <T>(fn: T) => fn }));
 
 const { createTessera } = await import("../src/server/tessera.js");
+const { defineAuthPaths } = await import("../src/paths.js");
 
 const ORIGIN = "http://localhost:3000";
 const USER = { id: "u1", email: "a@example.com", name: "A", email_verified: false, roles: [], created_at: "2026-01-01T00:00:00Z" };
@@ -23,7 +24,7 @@ beforeEach(() => {
 });
 
 function tessera() {
-  return createTessera({ serverUrl: upstream.url, bffKey: "k", signInPath: "/login", afterSignInPath: "/dashboard" });
+  return createTessera({ serverUrl: upstream.url, bffKey: "k", afterSignInPath: "/dashboard" });
 }
 
 const loginCookies: [string, string][] = [
@@ -129,7 +130,7 @@ describe("changePassword and signOut", () => {
   it("clears the cookies and redirects even when tessera is down", async () => {
     const port = await closedPort();
     resetRequest({ origin: ORIGIN }, { "__Host-tessera_session": "s", "__Host-tessera_csrf": "c" });
-    const url = await redirectOf(createTessera({ serverUrl: `http://127.0.0.1:${port}`, signInPath: "/login" }).signOut());
+    const url = await redirectOf(createTessera({ serverUrl: `http://127.0.0.1:${port}` }).signOut());
     expect(url).toBe("/login");
     expect(request.jar.get("__Host-tessera_session")).toMatchObject({ value: "", maxAge: 0 });
   });
@@ -206,6 +207,23 @@ describe("one config for the whole kit", () => {
     const kit = createTessera({ serverUrl: undefined });
     await expect(kit.handlers.GET(new Request(`${ORIGIN}/api/auth/session`))).rejects.toMatchObject({ code: "config_invalid" });
     await expect(kit.getSession()).rejects.toMatchObject({ code: "config_invalid" });
-    await expect(createTessera({ serverUrl: upstream.url, signInPath: "login" }).getSession()).rejects.toMatchObject({ code: "config_invalid" });
+    await expect(createTessera({ serverUrl: upstream.url, paths: { signInPath: "login" } }).getSession()).rejects.toMatchObject({ code: "config_invalid" });
+  });
+
+  it("takes its paths from defineAuthPaths: the route handler's base path and every sign-in redirect", async () => {
+    const paths = defineAuthPaths({ basePath: "/bff/auth", signInPath: "/sign-in" });
+    const kit = createTessera({ serverUrl: upstream.url, paths });
+    respond = (received) => ({ status: 200, body: { path: received.url } });
+    const response = await kit.handlers.GET(new Request(`${ORIGIN}/bff/auth/sessions`));
+    expect(await response.json()).toEqual({ path: "/v1/sessions" });
+    expect((await kit.handlers.GET(new Request(`${ORIGIN}/api/auth/sessions`))).status).toBe(404);
+
+    resetRequest({ origin: ORIGIN }, { "__Host-tessera_session": "gone", "__Host-tessera_csrf": "c" });
+    respond = () => ({ status: 401, body: { type: "about:blank", title: "Unauthorized", status: 401, code: "unauthenticated" } });
+    expect(await redirectOf(kit.requireUser("/dashboard"))).toBe("/sign-in?next=%2Fdashboard");
+    expect(await redirectOf(kit.changePassword({ status: "idle" }, form({ current_password: "a", new_password: "b", next: "/account/password" })))).toBe(
+      "/sign-in?next=%2Faccount%2Fpassword",
+    );
+    expect(await redirectOf(kit.signOut())).toBe("/sign-in");
   });
 });

@@ -2,6 +2,7 @@ import Link from "next/link";
 import { oauthErrorMessage, oauthStartHref } from "@tessera/next";
 import { getOAuthProviders, oauthProviderLabel } from "@tessera/next/server";
 import { tessera } from "@/lib/auth";
+import { authPaths } from "@/lib/auth-paths";
 import { SignInMethods, type LinkableProvider, type LinkedIdentity } from "./sign-in-methods";
 
 export const metadata = { title: "Account · Tessera demo" };
@@ -22,7 +23,7 @@ export default async function AccountPage({ searchParams }: { searchParams: Prom
   }));
   const available: LinkableProvider[] = getOAuthProviders()
     .filter((provider) => !identities.some((identity) => identity.provider === provider.name))
-    .map((provider) => ({ name: provider.name, label: provider.label, href: oauthStartHref(provider.name, "/account") }));
+    .map((provider) => ({ name: provider.name, label: provider.label, href: oauthStartHref(provider.name, "/account", { paths: authPaths }) }));
   return (
     <section>
       <h1>Account</h1>

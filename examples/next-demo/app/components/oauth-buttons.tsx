@@ -1,4 +1,5 @@
 import { oauthStartHref, type OAuthProvider } from "@tessera/next";
+import { authPaths } from "@/lib/auth-paths";
 
 /**
  * "Sign in with …" for every provider tessera is configured with. Plain links,
@@ -15,7 +16,7 @@ export function OAuthButtons({ providers, next }: { providers: readonly OAuthPro
       <ul className="oauth-providers">
         {providers.map((provider) => (
           <li key={provider.name}>
-            <a className="button secondary" href={oauthStartHref(provider.name, next)} rel="nofollow">
+            <a className="button secondary" href={oauthStartHref(provider.name, next, { paths: authPaths })} rel="nofollow">
               Sign in with {provider.label}
             </a>
           </li>

@@ -2,6 +2,7 @@ import Link from "next/link";
 import { sanitizeRedirect } from "@tessera/next";
 import { getOAuthProviders } from "@tessera/next/server";
 import { OAuthButtons } from "@/app/components/oauth-buttons";
+import { authPaths } from "@/lib/auth-paths";
 import { RegisterForm } from "./register-form";
 
 export const metadata = { title: "Create account · Tessera demo" };
@@ -14,7 +15,7 @@ export default async function RegisterPage({ searchParams }: { searchParams: Pro
       <RegisterForm next={next} />
       <OAuthButtons providers={getOAuthProviders()} next={next} />
       <p className="muted">
-        Already registered? <Link href="/login">Sign in</Link>.
+        Already registered? <Link href={authPaths.signInPath}>Sign in</Link>.
       </p>
     </section>
   );

@@ -1,13 +1,11 @@
-import { DEFAULT_BASE_PATH, DEFAULT_SIGN_IN_PATH } from "../constants.js";
 import { TesseraError, isProblem } from "../errors.js";
+import { type AuthPathsInput, defineAuthPaths } from "../paths.js";
 import { signInUrl } from "../redirect.js";
 import { authFetch } from "./auth-fetch.js";
 
 export interface SessionFetcherOptions {
-  /** Where the kit's route handler is mounted (default `/api/auth`). */
-  basePath?: string;
-  /** The sign-in page (default `/login`). */
-  signInPath?: string;
+  /** The app's paths from `defineAuthPaths` (default `/api/auth` and `/login`). */
+  paths?: AuthPathsInput;
   /** How to leave the page when the session is gone (default `location.assign`). */
   navigate?: (url: string) => void;
 }
@@ -20,8 +18,7 @@ export type SessionFetcher = <T = unknown>(url: string) => Promise<T>;
  * if not, it sends the browser to sign-in with `?next=` this page.
  */
 export function createSessionFetcher(options: SessionFetcherOptions = {}): SessionFetcher {
-  const basePath = options.basePath ?? DEFAULT_BASE_PATH;
-  const signInPath = options.signInPath ?? DEFAULT_SIGN_IN_PATH;
+  const { basePath, signInPath } = defineAuthPaths(options.paths);
   const navigate = options.navigate ?? ((url: string) => window.location.assign(url));
 
   async function get(url: string): Promise<Response> {

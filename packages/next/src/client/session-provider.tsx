@@ -2,8 +2,9 @@
 
 import { useRouter } from "next/navigation";
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
-import { DEFAULT_BASE_PATH, SESSION_CHANNEL } from "../constants.js";
+import { SESSION_CHANNEL } from "../constants.js";
 import { TesseraError } from "../errors.js";
+import { type AuthPathsInput, defineAuthPaths } from "../paths.js";
 import type { Session, SessionData, User } from "../types.js";
 
 export type SessionStatus = "loading" | "authenticated" | "unauthenticated";
@@ -19,8 +20,8 @@ export interface SessionContextValue {
 export interface SessionProviderProps {
   /** What the server rendered with (`await getSession()`); omit to fetch on mount. */
   initialSession?: SessionData | null;
-  /** Where the kit's route handler is mounted (default `/api/auth`). */
-  basePath?: string;
+  /** The app's paths from `defineAuthPaths` (its `basePath`; default `/api/auth`). */
+  paths?: AuthPathsInput;
   /** Re-render server components when another tab signs out (default true). */
   refreshOnSignOut?: boolean;
   children: ReactNode;
@@ -50,8 +51,10 @@ interface ChannelMessage {
  * BroadcastChannel when the session changes; the message carries no data,
  * each tab asks the server itself, so a forged message can only cause a check.
  */
-export function SessionProvider({ initialSession, basePath = DEFAULT_BASE_PATH, refreshOnSignOut = true, children }: SessionProviderProps): ReactNode {
+export function SessionProvider({ initialSession, paths, refreshOnSignOut = true, children }: SessionProviderProps): ReactNode {
   const router = useRouter();
+  // A string, not the object: a server component's props arrive as a new object each render.
+  const { basePath } = defineAuthPaths(paths);
   const [known, setKnown] = useState<Known>(() => fromInitial(initialSession));
   const lastIdentity = useRef<string | undefined>(identity(fromInitial(initialSession)));
   const channel = useRef<BroadcastChannel | null>(null);

@@ -9,7 +9,8 @@
  * skipped middleware when a client sent that header).
  */
 import { NextResponse, type NextRequest } from "next/server";
-import { DEFAULT_SIGN_IN_PATH, SESSION_COOKIE } from "../constants.js";
+import { SESSION_COOKIE } from "../constants.js";
+import { type AuthPathsInput, defineAuthPaths } from "../paths.js";
 import { signInUrl } from "../redirect.js";
 
 /** A path prefix (`/account` covers `/account` and `/account/...`) or a RegExp on the pathname. */
@@ -18,8 +19,8 @@ export type PathPattern = string | RegExp;
 export interface AuthProxyOptions {
   /** Paths that need a signed-in visitor. */
   protectedPaths: readonly PathPattern[];
-  /** The sign-in page (default `/login`). */
-  signInPath?: string;
+  /** The app's paths from `defineAuthPaths` (its `signInPath`; default `/login`). */
+  paths?: AuthPathsInput;
   /** What to answer when the request may go on (default `NextResponse.next()`). */
   onAllowed?: (request: NextRequest) => Response | Promise<Response>;
 }
@@ -39,7 +40,8 @@ export function authRedirect(request: NextRequest, options: AuthProxyOptions): N
   const { pathname, search } = request.nextUrl;
   if (!isProtectedPath(pathname, options.protectedPaths)) return null;
   if (request.cookies.get(SESSION_COOKIE)?.value) return null;
-  const target = new URL(signInUrl(options.signInPath ?? DEFAULT_SIGN_IN_PATH, `${pathname}${search}`), request.nextUrl.origin);
+  const { signInPath } = defineAuthPaths(options.paths);
+  const target = new URL(signInUrl(signInPath, `${pathname}${search}`), request.nextUrl.origin);
   const response = NextResponse.redirect(target, 307);
   response.headers.set("cache-control", "no-store");
   return response;
@@ -47,5 +49,6 @@ export function authRedirect(request: NextRequest, options: AuthProxyOptions): N
 
 /** `export const proxy = createAuthProxy({ protectedPaths: ["/dashboard"] })` */
 export function createAuthProxy(options: AuthProxyOptions): (request: NextRequest) => Promise<Response> {
-  return async (request) => authRedirect(request, options) ?? (options.onAllowed ? options.onAllowed(request) : NextResponse.next());
+  const resolved = { ...options, paths: defineAuthPaths(options.paths) };
+  return async (request) => authRedirect(request, resolved) ?? (resolved.onAllowed ? resolved.onAllowed(request) : NextResponse.next());
 }

@@ -107,7 +107,7 @@ export function createAuthActions(config: ConfigSource): AuthActions {
     }
     const body = parseJson(result.body);
     const state = stateFromProblem(result.status, body);
-    if (state.code === "unauthenticated") redirect(signInUrl(config().signInPath, formString(formData, "next")));
+    if (state.code === "unauthenticated") redirect(signInUrl(config().paths.signInPath, formString(formData, "next")));
     if (result.status === 401 || state.code === "invalid_credentials") {
       return { status: "error", code: state.code ?? "invalid_credentials", fieldErrors: { current_password: "Current password is incorrect." } };
     }

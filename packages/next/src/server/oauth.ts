@@ -116,7 +116,7 @@ export function createIdentityFunctions(config: ConfigSource, env: OAuthEnv = pr
       refresh();
       return { status: "success", message: `${label} is no longer linked to your account.` };
     }
-    if (result.status === 401) redirect(signInUrl(config().signInPath, formString(formData, "next")));
+    if (result.status === 401) redirect(signInUrl(config().paths.signInPath, formString(formData, "next")));
     const state = stateFromProblem(result.status, parseJson(result.body), {
       last_sign_in_method: OAUTH_ERROR_MESSAGES.last_sign_in_method,
     });

@@ -69,7 +69,7 @@ function upstreamSearch(path: string, url: URL): string {
 
 export async function forwardAuthRequest(request: Request, config: ResolvedConfig): Promise<Response> {
   const url = new URL(request.url);
-  const path = relativeAuthPath(url.pathname, config.basePath);
+  const path = relativeAuthPath(url.pathname, config.paths.basePath);
   if (path === null || !isAllowedPath(path)) {
     return problemResponse(404, "not_found", "no such auth endpoint");
   }

@@ -42,7 +42,7 @@ export function createSessionFunctions(config: ConfigSource): SessionFunctions {
 
   async function requireUser(returnTo?: string): Promise<User> {
     const session = await getSession();
-    if (!session) redirect(signInUrl(config().signInPath, returnTo));
+    if (!session) redirect(signInUrl(config().paths.signInPath, returnTo));
     return session.user;
   }
 

@@ -4,15 +4,17 @@ import { useState } from "react";
 import useSWR from "swr";
 import type { SessionList } from "@tessera/next";
 import { authFetch, createSessionFetcher } from "@tessera/next/client";
+import { authPaths } from "@/lib/auth-paths";
 
-const fetcher = createSessionFetcher({ signInPath: "/login" });
+const fetcher = createSessionFetcher({ paths: authPaths });
+const SESSIONS = `${authPaths.basePath}/sessions`;
 
 function when(iso: string): string {
   return new Date(iso).toLocaleString("en-GB", { timeZone: "UTC", dateStyle: "medium", timeStyle: "short" }) + " UTC";
 }
 
 export function SessionsList() {
-  const { data, error, isLoading, mutate } = useSWR<SessionList>("/api/auth/sessions", fetcher);
+  const { data, error, isLoading, mutate } = useSWR<SessionList>(SESSIONS, fetcher);
   const [problem, setProblem] = useState<string | null>(null);
 
   async function revoke(path: string) {
@@ -55,7 +57,7 @@ export function SessionsList() {
                 {s.current ? (
                   <span className="badge">This device</span>
                 ) : (
-                  <button type="button" className="secondary" onClick={() => void revoke(`/api/auth/sessions/${encodeURIComponent(s.id)}`)}>
+                  <button type="button" className="secondary" onClick={() => void revoke(`${SESSIONS}/${encodeURIComponent(s.id)}`)}>
                     Revoke
                   </button>
                 )}
@@ -65,7 +67,7 @@ export function SessionsList() {
         </tbody>
       </table>
       {others.length > 0 ? (
-        <button type="button" onClick={() => void revoke("/api/auth/sessions")}>
+        <button type="button" onClick={() => void revoke(SESSIONS)}>
           Sign out everywhere else
         </button>
       ) : (
