@@ -1,15 +1,13 @@
 import Link from "next/link";
-import { oauthErrorMessage, oauthStartHref } from "@tessera/next";
+import { oauthStartHref } from "@tessera/next";
 import { getOAuthProviders, oauthProviderLabel } from "@tessera/next/server";
 import { tessera } from "@/lib/auth";
+import { OAuthError } from "@/app/components/oauth-error";
 import { authPaths } from "@/lib/auth-paths";
+import { formatUtc } from "@/lib/format";
 import { SignInMethods, type LinkableProvider, type LinkedIdentity } from "./sign-in-methods";
 
 export const metadata = { title: "Account · Tessera demo" };
-
-function when(iso: string): string {
-  return new Date(iso).toLocaleString("en-GB", { timeZone: "UTC", dateStyle: "medium", timeStyle: "short" }) + " UTC";
-}
 
 export default async function AccountPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const user = await tessera.requireUser("/account");
@@ -19,7 +17,7 @@ export default async function AccountPage({ searchParams }: { searchParams: Prom
     provider: identity.provider,
     label: oauthProviderLabel(identity.provider),
     email: identity.email,
-    linked: when(identity.created_at),
+    linked: formatUtc(identity.created_at),
   }));
   const available: LinkableProvider[] = getOAuthProviders()
     .filter((provider) => !identities.some((identity) => identity.provider === provider.name))
@@ -33,11 +31,7 @@ export default async function AccountPage({ searchParams }: { searchParams: Prom
       <p className="muted">
         <Link href="/account/sessions">Signed-in devices</Link> · <Link href="/account/password">Change password</Link>
       </p>
-      {error !== undefined ? (
-        <p className="form-error" role="alert" data-testid="oauth-error">
-          {oauthErrorMessage(error)}
-        </p>
-      ) : null}
+      <OAuthError code={error} />
       <SignInMethods linked={linked} available={available} />
     </section>
   );

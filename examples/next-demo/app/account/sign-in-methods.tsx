@@ -4,6 +4,7 @@ import { useActionState } from "react";
 import { initialAuthFormState } from "@tessera/next";
 import { unlinkIdentityAction } from "@/app/actions";
 import { FormMessage } from "@/app/components/field";
+import { TableHead } from "@/app/components/table-head";
 
 export interface LinkedIdentity {
   provider: string;
@@ -31,16 +32,7 @@ export function SignInMethods({ linked, available }: { linked: readonly LinkedId
       <FormMessage status={state.status} message={state.message} />
       {linked.length > 0 ? (
         <table className="sessions" aria-labelledby="sign-in-methods">
-          <thead>
-            <tr>
-              <th scope="col">Provider</th>
-              <th scope="col">Email</th>
-              <th scope="col">Linked</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={["Provider", "Email", "Linked"]} />
           <tbody>
             {linked.map((identity) => (
               <tr key={identity.provider} data-testid="identity-row" data-provider={identity.provider}>

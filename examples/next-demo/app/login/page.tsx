@@ -1,9 +1,10 @@
 import Link from "next/link";
 import { redirect } from "next/navigation";
-import { oauthErrorMessage, sanitizeRedirect } from "@tessera/next";
+import { sanitizeRedirect } from "@tessera/next";
 import { getOAuthProviders } from "@tessera/next/server";
 import { tessera } from "@/lib/auth";
 import { OAuthButtons } from "@/app/components/oauth-buttons";
+import { OAuthError } from "@/app/components/oauth-error";
 import { LoginForm } from "./login-form";
 
 export const metadata = { title: "Sign in · Tessera demo" };
@@ -26,11 +27,7 @@ export default async function LoginPage({ searchParams }: { searchParams: Promis
   return (
     <section className="card">
       <h1>Sign in</h1>
-      {error ? (
-        <p className="form-error" role="alert" data-testid="oauth-error">
-          {oauthErrorMessage(error)}
-        </p>
-      ) : null}
+      <OAuthError code={error} />
       <LoginForm next={next} />
       <OAuthButtons providers={getOAuthProviders()} next={next} />
       <p className="muted">

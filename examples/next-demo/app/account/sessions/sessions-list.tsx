@@ -4,14 +4,12 @@ import { useState } from "react";
 import useSWR from "swr";
 import type { SessionList } from "@tessera/next";
 import { authFetch, createSessionFetcher } from "@tessera/next/client";
+import { TableHead } from "@/app/components/table-head";
 import { authPaths } from "@/lib/auth-paths";
+import { formatUtc } from "@/lib/format";
 
 const fetcher = createSessionFetcher({ paths: authPaths });
 const SESSIONS = `${authPaths.basePath}/sessions`;
-
-function when(iso: string): string {
-  return new Date(iso).toLocaleString("en-GB", { timeZone: "UTC", dateStyle: "medium", timeStyle: "short" }) + " UTC";
-}
 
 export function SessionsList() {
   const { data, error, isLoading, mutate } = useSWR<SessionList>(SESSIONS, fetcher);
@@ -35,24 +33,14 @@ export function SessionsList() {
         </p>
       ) : null}
       <table className="sessions">
-        <thead>
-          <tr>
-            <th scope="col">Device</th>
-            <th scope="col">IP</th>
-            <th scope="col">Last seen</th>
-            <th scope="col">Signed in</th>
-            <th scope="col">
-              <span className="visually-hidden">Actions</span>
-            </th>
-          </tr>
-        </thead>
+        <TableHead columns={["Device", "IP", "Last seen", "Signed in"]} />
         <tbody>
           {data.sessions.map((s) => (
             <tr key={s.id} data-testid="session-row" data-current={s.current ? "true" : "false"}>
               <td className="agent">{s.user_agent ?? "Unknown device"}</td>
               <td>{s.ip ?? "–"}</td>
-              <td>{when(s.last_seen_at)}</td>
-              <td>{when(s.created_at)}</td>
+              <td>{formatUtc(s.last_seen_at)}</td>
+              <td>{formatUtc(s.created_at)}</td>
               <td>
                 {s.current ? (
                   <span className="badge">This device</span>
