@@ -26,6 +26,7 @@
 mod conn;
 mod record;
 mod scripts;
+#[cfg(feature = "testing")]
 pub mod testing;
 
 use std::collections::{HashMap, HashSet};

@@ -3,10 +3,6 @@
 use tessera_core::store::StoreError;
 use time::OffsetDateTime;
 
-pub(crate) fn ts(t: OffsetDateTime) -> i64 {
-    t.unix_timestamp()
-}
-
 pub(crate) fn from_ts(secs: i64) -> Result<OffsetDateTime, StoreError> {
     OffsetDateTime::from_unix_timestamp(secs)
         .map_err(|e| StoreError::Backend(format!("bad timestamp {secs}: {e}")))

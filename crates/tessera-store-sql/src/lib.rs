@@ -1,15 +1,26 @@
 //! SQL backends on sqlx.
 //!
 //! [`SqliteStore`] is the embedded default: one file in the data dir, WAL
-//! mode. [`PgStore`] is PostgreSQL for several instances. Each has its own
-//! migrations, embedded in the binary; the statements are shared
-//! (`shared.rs`).
+//! mode. [`PgStore`] is PostgreSQL for several instances. Both are a
+//! [`SqlStore`]: each store trait is implemented once, for both, in its own
+//! file (`users.rs`, `sessions.rs`, `secrets.rs`, `keys.rs`, `refresh.rs`,
+//! `identities.rs`), with portable SQL; `db.rs` says what the statements
+//! need from a database. `sqlite.rs` and `postgres.rs` hold what differs:
+//! opening, migrations (embedded, one set per backend), the refresh spend.
 
 mod codec;
+mod db;
+mod identities;
+mod keys;
 mod postgres;
-mod shared;
+mod refresh;
+mod secrets;
+mod sessions;
 mod sqlite;
+#[cfg(feature = "testing")]
 pub mod testing;
+mod users;
 
+pub use db::SqlStore;
 pub use postgres::{PgSettings, PgStore};
 pub use sqlite::SqliteStore;

@@ -4,16 +4,15 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
-use sqlx::{PgPool, Row};
-use tessera_core::session::{Session, SessionId};
-use tessera_core::store::{SecretStore, SessionStore, Spend, StoreError, UserStore};
-use tessera_core::token::TokenHash;
-use tessera_core::user::{NewUser, User, UserId, UserRecord};
-use time::OffsetDateTime;
+use std::sync::LazyLock;
 
-use crate::codec::{err, from_ts, roles_from_json, roles_to_json, store_error, ts, uuid};
+use sqlx::Postgres;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use tessera_core::store::StoreError;
+
+use crate::codec::err;
+use crate::db::{Dialect, SqlStore};
+use crate::refresh::{REFRESH_RECORD, SPEND_UPDATE};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -36,12 +35,10 @@ impl Default for PgSettings {
     }
 }
 
-#[derive(Debug, Clone)]
-pub struct PgStore {
-    pool: PgPool,
-}
+/// The PostgreSQL store.
+pub type PgStore = SqlStore<Postgres>;
 
-impl PgStore {
+impl SqlStore<Postgres> {
     /// Connects lazily: the pool opens connections on first use, so a
     /// server can start (and answer 503) while the database is down, and
     /// recovers by itself when it comes back.
@@ -59,7 +56,7 @@ impl PgStore {
             .acquire_timeout(settings.acquire_timeout)
             .idle_timeout(Some(Duration::from_mins(5)))
             .connect_lazy_with(options);
-        Ok(Self { pool })
+        Ok(Self { pool, writes: None })
     }
 
     /// Applies the embedded migrations that have not run yet. Several
@@ -71,10 +68,6 @@ impl PgStore {
         })
     }
 
-    pub async fn close(&self) {
-        self.pool.close().await;
-    }
-
     /// The database server's clock, in Unix seconds (for `tessera doctor`).
     pub async fn server_time(&self) -> Result<i64, StoreError> {
         sqlx::query_scalar("SELECT EXTRACT(EPOCH FROM now())::BIGINT")
@@ -84,61 +77,22 @@ impl PgStore {
     }
 }
 
-crate::shared::sql_store!(PgStore, PgRow);
-
 /// A refresh spend as one statement, so one round trip and no explicit
 /// transaction: the spend, the successor's insert (only if the spend
 /// matched) and the record. The final SELECT sees the rows as they were
 /// before the statement (PostgreSQL's rule for data-modifying WITH).
-const SPEND: &str = concat!(
-    "WITH spent AS (",
-    crate::shared::spend_update!(),
-    " RETURNING family_id), \
-     successor AS (INSERT INTO refresh_tokens (hash, family_id, created_at, expires_at) \
-     SELECT $3, family_id, $2, $4 FROM spent RETURNING hash) \
-     SELECT (SELECT count(*) FROM successor) AS rotated, ",
-    crate::shared::refresh_record!()
-);
+static SPEND: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH spent AS ({SPEND_UPDATE} RETURNING family_id), \
+         successor AS (INSERT INTO refresh_tokens (hash, family_id, created_at, expires_at) \
+         SELECT $3, family_id, $2, $4 FROM spent RETURNING hash) \
+         SELECT (SELECT count(*) FROM successor) AS rotated, {REFRESH_RECORD}"
+    )
+});
 
-impl PgStore {
-    /// A pooled connection: PostgreSQL queues writers itself, row by row.
-    async fn writer(&self) -> Result<crate::shared::Writer<'_, sqlx::Postgres>, StoreError> {
-        Ok(crate::shared::Writer {
-            conn: self.pool.acquire().await.map_err(err)?,
-            _turn: None,
-        })
+impl Dialect for Postgres {
+    fn spend_sql() -> &'static str {
+        &SPEND
     }
-
-    async fn spend(
-        &self,
-        presented: &TokenHash,
-        successor: &TokenHash,
-        successor_expires_at: OffsetDateTime,
-        now: OffsetDateTime,
-    ) -> Result<Spend, StoreError> {
-        let row = spend_query(SPEND, presented, successor, successor_expires_at, now)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| store_error(e, "refresh token"))?;
-        // Unknown: final (a token reaches its holder only after the
-        // statement that created it committed, so every later snapshot has it).
-        let Some(row) = row else {
-            return Ok(Spend::Unchanged(None));
-        };
-        if let Some(rotated) = spend_from_row(&row, successor, now)? {
-            return Ok(rotated);
-        }
-        let seen = refresh_from_row(&row)?;
-        if seen.spent_at.is_some() {
-            // Spent before this statement began: final (a replay).
-            return Ok(Spend::Unchanged(Some(seen)));
-        }
-        // Unspent in the snapshot, yet not spent by this call: a racing
-        // spend committed meanwhile (this UPDATE waited for it and then
-        // matched nothing), or the token is expired or its family revoked.
-        // Read it as it stands now.
-        Ok(Spend::Unchanged(
-            <Self as tessera_core::store::RefreshStore>::find_refresh(self, presented).await?,
-        ))
-    }
+    const SPEND_IN_TRANSACTION: bool = false;
 }

@@ -1,43 +1,33 @@
-//! The embedded default: users, sessions and secrets in one SQLite file.
+//! The embedded default: everything in one SQLite file, in WAL mode.
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
-use async_trait::async_trait;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
-};
-use sqlx::{Row, SqlitePool};
-use tessera_core::session::{Session, SessionId};
-use tessera_core::store::{SecretStore, SessionStore, Spend, StoreError, UserStore};
-use tessera_core::token::TokenHash;
-use tessera_core::user::{NewUser, User, UserId, UserRecord};
-use time::OffsetDateTime;
+use sqlx::Sqlite;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use tessera_core::store::StoreError;
 
-use crate::codec::{err, from_ts, roles_from_json, roles_to_json, store_error, ts, uuid};
+use crate::codec::err;
+use crate::db::{Dialect, SqlStore};
+use crate::refresh::{REFRESH_RECORD, SPEND_UPDATE};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
-/// How long a write waits for its turn (see [`SqliteStore::writer`]).
-const WRITE_TURN_TIMEOUT: Duration = Duration::from_secs(5);
+/// The SQLite store.
+///
+/// Its write turn: SQLite lets one transaction write at a time; the others
+/// wait in its busy handler, which sleeps 1, 2, 5 … 100 ms between tries,
+/// so under load a waiter kept losing the lock (refresh p99 in the hundreds
+/// of ms), and a transaction that read before writing could fail outright.
+/// Every write of this store takes its turn first (FIFO, a mutex), so
+/// writers of this store do not meet on the lock (other processes on the
+/// same file still can; SQLite's busy handler covers them). Reads take no
+/// turn (WAL lets them run beside the writer).
+pub type SqliteStore = SqlStore<Sqlite>;
 
-#[derive(Debug, Clone)]
-pub struct SqliteStore {
-    pool: SqlitePool,
-    /// The write turn. SQLite lets one transaction write at a time; the
-    /// others wait in its busy handler, which sleeps 1, 2, 5 … 100 ms
-    /// between tries, so under load a waiter kept losing the lock (refresh
-    /// p99 in the hundreds of ms), and a transaction that read before
-    /// writing could fail outright. Every write of this store takes its turn
-    /// here first (FIFO), so writers of this store do not meet on the lock
-    /// (other processes on the same file still can; SQLite's busy handler
-    /// covers them). Reads take no turn (WAL lets them run beside the
-    /// writer).
-    writes: std::sync::Arc<tokio::sync::Mutex<()>>,
-}
-
-impl SqliteStore {
+impl SqlStore<Sqlite> {
     /// Opens (creating if needed) `path`, in WAL mode. Does not migrate.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::new()
@@ -77,7 +67,7 @@ impl SqliteStore {
             .map_err(err)?;
         Ok(Self {
             pool,
-            writes: std::sync::Arc::default(),
+            writes: Some(Arc::default()),
         })
     }
 
@@ -88,69 +78,34 @@ impl SqliteStore {
             .await
             .map_err(|e| StoreError::Backend(format!("migration failed: {e}")))
     }
-
-    pub async fn close(&self) {
-        self.pool.close().await;
-    }
 }
-
-crate::shared::sql_store!(SqliteStore, SqliteRow);
 
 /// A refresh spend as one query of three statements, between BEGIN and
 /// COMMIT: each query is a round trip to the connection's worker thread (two
 /// thread switches), which costs more than the statements themselves.
 /// `changes()` is the UPDATE's count while the INSERT runs, and the INSERT's
 /// while the SELECT runs: 1 only for the call that spent the token.
-const SPEND: &str = concat!(
-    crate::shared::spend_update!(),
-    ";\n",
-    "INSERT INTO refresh_tokens (hash, family_id, created_at, expires_at) \
-     SELECT $3, family_id, $2, $4 FROM refresh_tokens WHERE hash = $1 AND changes() = 1;\n",
-    "SELECT changes() AS rotated, ",
-    crate::shared::refresh_record!()
-);
+static SPEND: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{SPEND_UPDATE};\n\
+         INSERT INTO refresh_tokens (hash, family_id, created_at, expires_at) \
+         SELECT $3, family_id, $2, $4 FROM refresh_tokens WHERE hash = $1 AND changes() = 1;\n\
+         SELECT changes() AS rotated, {REFRESH_RECORD}"
+    )
+});
 
-impl SqliteStore {
-    /// The write turn, then a connection to write with. Waiting for the
-    /// turn is bounded like SQLite's own busy wait was (5 s): a write stuck
-    /// behind a long one fails as unavailable rather than queueing forever.
-    async fn writer(&self) -> Result<crate::shared::Writer<'_, sqlx::Sqlite>, StoreError> {
-        let turn = tokio::time::timeout(WRITE_TURN_TIMEOUT, self.writes.lock())
-            .await
-            .map_err(|_| StoreError::Unavailable("sqlite: no write turn within 5 s".into()))?;
-        Ok(crate::shared::Writer {
-            conn: self.pool.acquire().await.map_err(err)?,
-            _turn: Some(turn),
-        })
+impl Dialect for Sqlite {
+    fn spend_sql() -> &'static str {
+        &SPEND
     }
-
-    async fn spend(
-        &self,
-        presented: &TokenHash,
-        successor: &TokenHash,
-        successor_expires_at: OffsetDateTime,
-        now: OffsetDateTime,
-    ) -> Result<Spend, StoreError> {
-        let mut writer = self.writer().await?;
-        let mut tx = sqlx::Connection::begin(&mut *writer).await.map_err(err)?;
-        let row = spend_query(SPEND, presented, successor, successor_expires_at, now)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(|e| store_error(e, "refresh token"))?;
-        tx.commit().await.map_err(err)?;
-        let Some(row) = row else {
-            return Ok(Spend::Unchanged(None));
-        };
-        match spend_from_row(&row, successor, now)? {
-            Some(rotated) => Ok(rotated),
-            None => Ok(Spend::Unchanged(Some(refresh_from_row(&row)?))),
-        }
-    }
+    const SPEND_IN_TRANSACTION: bool = true;
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tessera_core::store::{SecretStore, SessionStore, UserStore};
+    use time::OffsetDateTime;
 
     async fn fresh() -> (tempfile::TempDir, SqliteStore) {
         let dir = tempfile::tempdir().unwrap();
@@ -450,7 +405,7 @@ mod tests {
             ),
         ];
         for (name, op) in ops {
-            let turn = store.writes.lock().await;
+            let turn = store.writes.as_ref().unwrap().lock().await;
             let write = tokio::spawn(op(store.clone()));
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             assert!(!write.is_finished(), "{name} wrote without its turn");
@@ -478,7 +433,7 @@ mod tests {
     #[tokio::test]
     async fn a_write_that_cannot_get_its_turn_is_unavailable_not_stuck() {
         let (_dir, store) = fresh().await;
-        let _turn = store.writes.lock().await;
+        let _turn = store.writes.as_ref().unwrap().lock().await;
         // Virtual time: the 5 s pass at once (nothing else is running).
         tokio::time::pause();
         let waited = tokio::time::timeout(

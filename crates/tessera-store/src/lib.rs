@@ -1,11 +1,11 @@
-//! The storage ports (defined in `tessera-core`, re-exported here), the
-//! in-process rate-limit store of the embedded default, and
-//! [`conformance`]: the test suite every backend runs unchanged.
+//! The in-process rate-limit store of the embedded default
+//! ([`MemoryRateLimits`]), and (feature `testing`) [`conformance`]: the
+//! test suite every storage backend runs unchanged. The storage traits
+//! themselves live in `tessera_core::store`, beside the flows that call
+//! them.
 
+#[cfg(feature = "testing")]
 pub mod conformance;
 mod memory;
 
 pub use memory::MemoryRateLimits;
-pub use tessera_core::store::{
-    Count, RateLimitStore, SecretStore, SessionStore, StoreError, UserStore,
-};

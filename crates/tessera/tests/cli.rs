@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use common::process::{Running, command, serve, whoami};
 use common::{Jar, PASSWORD, unique};
 use serde_json::json;
-use tessera_store::UserStore;
+use tessera_core::store::UserStore;
 
 fn terminate(mut running: Running) -> std::process::ExitStatus {
     let pid = running.child.id().to_string();

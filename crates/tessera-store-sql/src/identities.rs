@@ -1,0 +1,131 @@
+//! [`IdentityStore`]: provider identities linked to users.
+
+use async_trait::async_trait;
+use sqlx::Connection;
+use tessera_core::identity::Identity;
+use tessera_core::store::{IdentityStore, StoreError, Unlink};
+use tessera_core::user::{NewUser, UserId};
+
+use crate::codec::err;
+use crate::db::{Cols, SqlDb, SqlStore, Stmt};
+use crate::users::insert_user;
+
+const IDENTITY_COLUMNS: &str = "provider, subject, user_id, email, created_at";
+
+async fn insert_identity<DB: SqlDb>(
+    conn: &mut DB::Connection,
+    identity: &Identity,
+) -> Result<(), StoreError> {
+    Stmt::<DB>::new(
+        "INSERT INTO identities (provider, subject, user_id, email, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .text(&identity.provider)
+    .text(&identity.subject)
+    .id(identity.user_id)
+    .opt_text(identity.email.as_deref())
+    .time(identity.created_at)
+    .unique("identity")
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+fn identity_from_row<DB: SqlDb>(row: &DB::Row) -> Result<Identity, StoreError> {
+    let r = Cols::<DB>(row);
+    Ok(Identity {
+        provider: r.text("provider")?,
+        subject: r.text("subject")?,
+        user_id: UserId(r.uuid("user_id")?),
+        email: r.opt_text("email")?,
+        created_at: r.time("created_at")?,
+    })
+}
+
+#[async_trait]
+impl<DB: SqlDb> IdentityStore for SqlStore<DB> {
+    async fn insert_identity(&self, identity: &Identity) -> Result<(), StoreError> {
+        insert_identity::<DB>(&mut *self.writer().await?, identity).await
+    }
+
+    async fn find_identity(
+        &self,
+        provider: &str,
+        subject: &str,
+    ) -> Result<Option<Identity>, StoreError> {
+        let sql = format!(
+            "SELECT {IDENTITY_COLUMNS} FROM identities WHERE provider = $1 AND subject = $2"
+        );
+        let row = Stmt::<DB>::new(&sql)
+            .text(provider)
+            .text(subject)
+            .fetch_optional(&mut *self.reader().await?)
+            .await?;
+        row.as_ref().map(identity_from_row::<DB>).transpose()
+    }
+
+    async fn list_identities(&self, user: UserId) -> Result<Vec<Identity>, StoreError> {
+        let sql = format!(
+            "SELECT {IDENTITY_COLUMNS} FROM identities WHERE user_id = $1 ORDER BY created_at, provider"
+        );
+        let rows = Stmt::<DB>::new(&sql)
+            .id(user)
+            .fetch_all(&mut *self.reader().await?)
+            .await?;
+        rows.iter().map(identity_from_row::<DB>).collect()
+    }
+
+    async fn delete_identity(&self, user: UserId, provider: &str) -> Result<Unlink, StoreError> {
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await.map_err(err)?;
+        // Writing the user's row first serialises concurrent unlinks of the
+        // same user (a row lock in PostgreSQL, the one writer in SQLite), so
+        // the count below cannot be stale.
+        let locked =
+            Stmt::<DB>::new("UPDATE users SET id = id WHERE id = $1 RETURNING password_hash")
+                .id(user)
+                .fetch_optional(&mut *tx)
+                .await?;
+        // Early answers roll back before the writer (and on SQLite its write
+        // turn) is given back: a dropped transaction's ROLLBACK would only be
+        // queued, and the next writer could find the lock still held.
+        let Some(row) = locked else {
+            tx.rollback().await.map_err(err)?;
+            return Ok(Unlink::NotLinked);
+        };
+        let has_password = Cols::<DB>(&row).opt_text("password_hash")?.is_some();
+        let providers = Stmt::<DB>::new("SELECT provider FROM identities WHERE user_id = $1")
+            .id(user)
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| Cols::<DB>(r).text("provider"))
+            .collect::<Result<Vec<_>, _>>()?;
+        if !providers.iter().any(|p| p == provider) {
+            tx.rollback().await.map_err(err)?;
+            return Ok(Unlink::NotLinked);
+        }
+        if !has_password && providers.len() == 1 {
+            tx.rollback().await.map_err(err)?;
+            return Ok(Unlink::LastWayIn);
+        }
+        Stmt::<DB>::new("DELETE FROM identities WHERE user_id = $1 AND provider = $2")
+            .id(user)
+            .text(provider)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await.map_err(err)?;
+        Ok(Unlink::Deleted)
+    }
+
+    async fn insert_user_with_identity(
+        &self,
+        rec: &NewUser,
+        identity: &Identity,
+    ) -> Result<(), StoreError> {
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await.map_err(err)?;
+        insert_user::<DB>(&mut *tx, rec).await?;
+        insert_identity::<DB>(&mut *tx, identity).await?;
+        tx.commit().await.map_err(err)
+    }
+}

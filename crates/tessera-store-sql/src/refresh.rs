@@ -1,0 +1,179 @@
+//! [`RefreshStore`]: refresh-token families and their tokens.
+//!
+//! A spend is one conditional UPDATE: the row lock (PostgreSQL) or the one
+//! writer (SQLite) lets exactly one caller match `spent_at IS NULL`, and the
+//! successor is inserted atomically with it, so no one ever sees a spent
+//! token without its successor. How the UPDATE, the INSERT and the read are
+//! sent is each backend's ([`Dialect::spend_sql`]): each round trip to the
+//! database costs more than the statements themselves.
+
+use async_trait::async_trait;
+use sqlx::Connection;
+use tessera_core::store::{
+    RefreshFamily, RefreshHolder, RefreshRecord, RefreshStore, Spend, StoreError,
+};
+use tessera_core::token::TokenHash;
+use tessera_core::user::UserId;
+use time::OffsetDateTime;
+
+use crate::codec::err;
+use crate::db::{Cols, Dialect, SqlDb, SqlStore, Stmt};
+use crate::users::user_columns;
+
+/// Spends a live refresh token: `$1` the presented token's hash, `$2` now,
+/// `$3` the successor's hash. Matches only an unspent, unexpired token of a
+/// live family, so of racing spends exactly one changes a row.
+pub(crate) const SPEND_UPDATE: &str = "UPDATE refresh_tokens SET spent_at = $2, successor_hash = $3 \
+     WHERE hash = $1 AND spent_at IS NULL AND expires_at > $2 \
+     AND family_id IN (SELECT id FROM refresh_families WHERE revoked_at IS NULL AND absolute_expires_at > $2)";
+
+/// The columns of a refresh record, its family and the family's user (if
+/// it still exists), for the token whose hash is `$1` (after `SELECT`).
+pub(crate) const REFRESH_RECORD: &str = "t.hash, t.created_at, t.expires_at, t.spent_at, t.successor_hash, \
+     f.id AS family_id, f.user_id, f.created_at AS family_created_at, f.absolute_expires_at, f.revoked_at, \
+     u.email AS user_email, u.name AS user_name, u.email_verified AS user_email_verified, \
+     u.roles AS user_roles, u.created_at AS user_created_at, u.disabled_at AS user_disabled_at \
+     FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id \
+     LEFT JOIN users u ON u.id = f.user_id WHERE t.hash = $1";
+
+fn refresh_from_row<DB: SqlDb>(row: &DB::Row) -> Result<RefreshRecord, StoreError> {
+    let r = Cols::<DB>(row);
+    Ok(RefreshRecord {
+        hash: r.hash("hash")?,
+        family: RefreshFamily {
+            id: r.uuid("family_id")?,
+            user_id: UserId(r.uuid("user_id")?),
+            created_at: r.time("family_created_at")?,
+            absolute_expires_at: r.time("absolute_expires_at")?,
+            revoked_at: r.opt_time("revoked_at")?,
+        },
+        created_at: r.time("created_at")?,
+        expires_at: r.time("expires_at")?,
+        spent_at: r.opt_time("spent_at")?,
+        successor: r.opt_hash("successor_hash")?,
+        // The user's columns are NULL when the user no longer exists.
+        holder: match r.opt_text("user_email")? {
+            None => None,
+            Some(_) => Some(RefreshHolder {
+                user: user_columns::<DB>(row)?,
+                disabled_at: r.opt_time("user_disabled_at")?,
+            }),
+        },
+    })
+}
+
+#[async_trait]
+impl<DB: Dialect> RefreshStore for SqlStore<DB> {
+    async fn create_family(
+        &self,
+        family: &RefreshFamily,
+        first: &TokenHash,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await.map_err(err)?;
+        Stmt::<DB>::new(
+            "INSERT INTO refresh_families (id, user_id, created_at, absolute_expires_at, revoked_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .id(family.id)
+        .id(family.user_id)
+        .time(family.created_at)
+        .time(family.absolute_expires_at)
+        .opt_time(family.revoked_at)
+        .execute(&mut *tx)
+        .await?;
+        Stmt::<DB>::new(
+            "INSERT INTO refresh_tokens (hash, family_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+        )
+        .hash(first)
+        .id(family.id)
+        .time(family.created_at)
+        .time(expires_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await.map_err(err)
+    }
+
+    async fn spend_refresh(
+        &self,
+        presented: &TokenHash,
+        successor: &TokenHash,
+        successor_expires_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<Spend, StoreError> {
+        let spend = Stmt::<DB>::new(DB::spend_sql())
+            .hash(presented)
+            .time(now)
+            .hash(successor)
+            .time(successor_expires_at)
+            .unique("refresh token");
+        let row = {
+            let mut writer = self.writer().await?;
+            if DB::SPEND_IN_TRANSACTION {
+                let mut tx = writer.begin().await.map_err(err)?;
+                let row = spend.fetch_optional(&mut *tx).await?;
+                tx.commit().await.map_err(err)?;
+                row
+            } else {
+                spend.fetch_optional(&mut *writer).await?
+            }
+        };
+        // Unknown: final (a token reaches its holder only after the
+        // statement that created it committed, so every later read has it).
+        let Some(row) = row else {
+            return Ok(Spend::Unchanged(None));
+        };
+        let mut record = refresh_from_row::<DB>(&row)?;
+        if Cols::<DB>(&row).int("rotated")? == 1 {
+            // PostgreSQL's one statement reads the row as it was before its
+            // own UPDATE: fill in what this spend wrote.
+            record.spent_at = Some(now);
+            record.successor = Some(*successor);
+            return Ok(Spend::Rotated(record));
+        }
+        if record.spent_at.is_some() {
+            // Spent before this call: final (a replay).
+            return Ok(Spend::Unchanged(Some(record)));
+        }
+        // Unspent as read, yet not spent by this call: expired, a revoked
+        // family, or (PostgreSQL) a racing spend that committed while this
+        // UPDATE waited for its row and then matched nothing. Read it as it
+        // stands now.
+        Ok(Spend::Unchanged(self.find_refresh(presented).await?))
+    }
+
+    async fn find_refresh(&self, hash: &TokenHash) -> Result<Option<RefreshRecord>, StoreError> {
+        let sql = format!("SELECT {REFRESH_RECORD}");
+        let row = Stmt::<DB>::new(&sql)
+            .hash(hash)
+            .fetch_optional(&mut *self.reader().await?)
+            .await?;
+        row.as_ref().map(refresh_from_row::<DB>).transpose()
+    }
+
+    async fn revoke_family(&self, id: uuid::Uuid, at: OffsetDateTime) -> Result<bool, StoreError> {
+        let changed = Stmt::<DB>::new(
+            "UPDATE refresh_families SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+        )
+        .time(at)
+        .id(id)
+        .execute(&mut *self.writer().await?)
+        .await?;
+        Ok(changed == 1)
+    }
+
+    async fn revoke_user_families(
+        &self,
+        user: UserId,
+        at: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        Stmt::<DB>::new(
+            "UPDATE refresh_families SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+        )
+        .time(at)
+        .id(user)
+        .execute(&mut *self.writer().await?)
+        .await
+    }
+}

@@ -1,0 +1,166 @@
+//! [`SessionStore`]: the `sessions` table, when no Redis holds sessions.
+//! Each row carries a snapshot of its user, so a whoami is one read.
+
+use async_trait::async_trait;
+use tessera_core::session::{Session, SessionId};
+use tessera_core::store::{SessionStore, StoreError, UserStore};
+use tessera_core::token::TokenHash;
+use tessera_core::user::{User, UserId};
+use time::OffsetDateTime;
+
+use crate::codec::roles_to_json;
+use crate::db::{Cols, SqlDb, SqlStore, Stmt};
+use crate::users::user_columns;
+
+const SESSION_COLUMNS: &str = "id, token_hash, user_id, user_email, user_name, user_email_verified, user_roles, \
+     user_created_at, created_at, last_seen_at, idle_expires_at, absolute_expires_at, user_agent, ip";
+
+fn session_from_row<DB: SqlDb>(row: &DB::Row) -> Result<Session, StoreError> {
+    let r = Cols::<DB>(row);
+    Ok(Session {
+        id: SessionId(r.uuid("id")?),
+        token_hash: r.hash("token_hash")?,
+        user: user_columns::<DB>(row)?,
+        created_at: r.time("created_at")?,
+        last_seen_at: r.time("last_seen_at")?,
+        idle_expires_at: r.time("idle_expires_at")?,
+        absolute_expires_at: r.time("absolute_expires_at")?,
+        user_agent: r.opt_text("user_agent")?,
+        ip: r.opt_text("ip")?,
+    })
+}
+
+#[async_trait]
+impl<DB: SqlDb> SessionStore for SqlStore<DB> {
+    async fn insert_session(&self, s: &Session) -> Result<(), StoreError> {
+        Stmt::<DB>::new(
+            "INSERT INTO sessions (id, token_hash, user_id, user_email, user_name, user_email_verified, user_roles, \
+             user_created_at, created_at, last_seen_at, idle_expires_at, absolute_expires_at, user_agent, ip) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        )
+        .id(s.id)
+        .hash(&s.token_hash)
+        .id(s.user.id)
+        .text(&s.user.email)
+        .opt_text(s.user.name.as_deref())
+        .flag(s.user.email_verified)
+        .string(roles_to_json(&s.user.roles))
+        .time(s.user.created_at)
+        .time(s.created_at)
+        .time(s.last_seen_at)
+        .time(s.idle_expires_at)
+        .time(s.absolute_expires_at)
+        .opt_text(s.user_agent.as_deref())
+        .opt_text(s.ip.as_deref())
+        .unique("session")
+        .execute(&mut *self.writer().await?)
+        .await?;
+        Ok(())
+    }
+
+    async fn find_session(&self, token_hash: &TokenHash) -> Result<Option<Session>, StoreError> {
+        let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE token_hash = $1");
+        let row = Stmt::<DB>::new(&sql)
+            .hash(token_hash)
+            .fetch_optional(&mut *self.reader().await?)
+            .await?;
+        row.as_ref().map(session_from_row::<DB>).transpose()
+    }
+
+    async fn touch_session(
+        &self,
+        session: &Session,
+        last_seen_at: OffsetDateTime,
+        idle_expires_at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let changed = Stmt::<DB>::new(
+            "UPDATE sessions SET last_seen_at = $1, idle_expires_at = $2 WHERE id = $3",
+        )
+        .time(last_seen_at)
+        .time(idle_expires_at)
+        .id(session.id)
+        .execute(&mut *self.writer().await?)
+        .await?;
+        Ok(changed == 1)
+    }
+
+    async fn rotate_session_token(
+        &self,
+        session: &Session,
+        new_hash: &TokenHash,
+    ) -> Result<bool, StoreError> {
+        let changed = Stmt::<DB>::new("UPDATE sessions SET token_hash = $1 WHERE id = $2")
+            .hash(new_hash)
+            .id(session.id)
+            .execute(&mut *self.writer().await?)
+            .await?;
+        Ok(changed == 1)
+    }
+
+    async fn list_user_sessions(
+        &self,
+        user: UserId,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Session>, StoreError> {
+        let sql = format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions \
+             WHERE user_id = $1 AND idle_expires_at > $2 AND absolute_expires_at > $2 \
+             ORDER BY created_at DESC, id"
+        );
+        let rows = Stmt::<DB>::new(&sql)
+            .id(user)
+            .time(now)
+            .fetch_all(&mut *self.reader().await?)
+            .await?;
+        rows.iter().map(session_from_row::<DB>).collect()
+    }
+
+    async fn delete_user_session(&self, user: UserId, id: SessionId) -> Result<bool, StoreError> {
+        let changed = Stmt::<DB>::new("DELETE FROM sessions WHERE id = $1 AND user_id = $2")
+            .id(id)
+            .id(user)
+            .execute(&mut *self.writer().await?)
+            .await?;
+        Ok(changed == 1)
+    }
+
+    async fn delete_user_sessions(
+        &self,
+        user: UserId,
+        except: Option<SessionId>,
+    ) -> Result<u64, StoreError> {
+        Stmt::<DB>::new("DELETE FROM sessions WHERE user_id = $1 AND ($2 IS NULL OR id <> $2)")
+            .id(user)
+            .opt_id(except)
+            .execute(&mut *self.writer().await?)
+            .await
+    }
+
+    async fn update_user_snapshot(&self, user: &User) -> Result<u64, StoreError> {
+        Stmt::<DB>::new(
+            "UPDATE sessions SET user_email = $1, user_name = $2, user_email_verified = $3, user_roles = $4, \
+             user_created_at = $5 WHERE user_id = $6",
+        )
+        .text(&user.email)
+        .opt_text(user.name.as_deref())
+        .flag(user.email_verified)
+        .string(roles_to_json(&user.roles))
+        .time(user.created_at)
+        .id(user.id)
+        .execute(&mut *self.writer().await?)
+        .await
+    }
+
+    async fn sweep_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        Stmt::<DB>::new(
+            "DELETE FROM sessions WHERE idle_expires_at <= $1 OR absolute_expires_at <= $1",
+        )
+        .time(now)
+        .execute(&mut *self.writer().await?)
+        .await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        UserStore::ping(self).await
+    }
+}
