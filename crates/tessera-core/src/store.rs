@@ -1,10 +1,11 @@
 //! The storage ports.
 //!
 //! The flows in [`crate::auth`] call these traits; backends implement them
-//! (SQLite and PostgreSQL in `tessera-store-sql`, Redis later) and prove it
-//! by passing the conformance suite in `tessera-store`. They live here, not
-//! in `tessera-store`, so the domain can call them without a dependency
-//! cycle; `tessera-store` re-exports them.
+//! (SQLite and PostgreSQL in `tessera-store-sql`, sessions and rate limits
+//! in Redis in `tessera-store-redis`, rate limits in memory in
+//! `tessera-store`) and prove it by passing the conformance suite in
+//! `tessera-store` (feature `testing`). They live here, beside the flows
+//! that call them, so the domain depends on no backend.
 //!
 //! Backends store what they are given and filter nothing by time except in
 //! [`SessionStore::sweep_expired`] and where a method takes `now`: expiry is

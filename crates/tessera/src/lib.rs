@@ -14,7 +14,7 @@ use tessera_core::keys::KeyRing;
 use tessera_core::store::{IdentityStore, KeyStore, RefreshStore};
 use tessera_core::store::{RateLimitStore, SecretStore, SessionStore, UserStore};
 use tessera_core::tokens::{TokenSettings, Tokens};
-use tessera_core::{Auth, AuthSettings, Clock, CsrfKey, PasswordHasher, SessionPolicy};
+use tessera_core::{Auth, AuthSettings, AuthStores, Clock, CsrfKey, PasswordHasher, SessionPolicy};
 use tessera_http::{AppState, HttpConfig, Metrics};
 use tessera_store::MemoryRateLimits;
 use tessera_store_redis::{RedisSettings, RedisStore};
@@ -229,15 +229,17 @@ impl Server {
             login_limits: config.login_limits,
         };
         let auth = Auth::new(
-            stores.users.clone(),
-            stores.sessions.clone(),
-            stores.limits.clone(),
+            AuthStores {
+                users: stores.users.clone(),
+                sessions: stores.sessions.clone(),
+                limits: stores.limits.clone(),
+                refresh: stores.refresh.clone(),
+                identities: stores.identities.clone(),
+            },
             hasher,
             clock.clone(),
             settings,
-        )
-        .with_refresh_store(stores.refresh.clone())
-        .with_identity_store(stores.identities.clone());
+        );
         let access_ttl = duration(config.access_token_ttl)?;
         let keys = Arc::new(
             KeyRing::open(

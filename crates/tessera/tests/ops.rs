@@ -22,7 +22,7 @@ use tessera_core::store::{
 };
 use tessera_core::token::TokenHash;
 use tessera_core::user::{User, UserId};
-use tessera_core::{Auth, AuthSettings, ManualClock, PasswordHasher, SessionToken};
+use tessera_core::{Auth, AuthSettings, AuthStores, ManualClock, PasswordHasher, SessionToken};
 use time::{Duration, OffsetDateTime};
 
 #[tokio::test]
@@ -325,7 +325,7 @@ async fn whoami_is_one_store_read_and_writes_only_when_renewal_is_due() {
     let sql = sqlite_in(&dir).await;
     let counting = Arc::new(Counting::new(sql.clone()));
     let clock = ManualClock::starting_now();
-    let auth = auth_on(sql, counting.clone(), &clock);
+    let auth = auth_on(sql.clone(), counting.clone(), Arc::new(sql), &clock);
     let started = auth
         .register(
             tessera_core::Registration {
@@ -368,12 +368,17 @@ async fn whoami_is_one_store_read_and_writes_only_when_renewal_is_due() {
 fn auth_on(
     sql: tessera_store_sql::SqliteStore,
     sessions: Arc<Counting>,
+    refresh: Arc<dyn RefreshStore>,
     clock: &ManualClock,
 ) -> Auth {
     Auth::new(
-        Arc::new(sql),
-        sessions,
-        Arc::new(tessera_store::MemoryRateLimits::new()),
+        AuthStores {
+            users: Arc::new(sql.clone()),
+            sessions,
+            limits: Arc::new(tessera_store::MemoryRateLimits::new()),
+            refresh,
+            identities: Arc::new(sql),
+        },
         PasswordHasher::new(FAST_ARGON2, 1, 4).unwrap(),
         Arc::new(clock.clone()),
         AuthSettings {
@@ -442,7 +447,12 @@ async fn a_sign_in_never_survives_a_disable_or_password_change_that_overtook_it(
         let dir = tempfile::tempdir().unwrap();
         let sql = sqlite_in(&dir).await;
         let store = Arc::new(Counting::new(sql.clone()));
-        let auth = auth_on(sql, store.clone(), &ManualClock::starting_now());
+        let auth = auth_on(
+            sql.clone(),
+            store.clone(),
+            Arc::new(sql),
+            &ManualClock::starting_now(),
+        );
         let email = unique("overtaken");
         let client = tessera_core::ClientInfo::default();
         let first = register_as(&auth, &email).await;
@@ -550,8 +560,12 @@ async fn a_password_grant_never_survives_a_disable_or_password_change_that_overt
             before_create: std::sync::Mutex::new(None),
         });
         let clock = ManualClock::starting_now();
-        let auth = auth_on(sql.clone(), Arc::new(Counting::new(sql.clone())), &clock)
-            .with_refresh_store(families.clone());
+        let auth = auth_on(
+            sql.clone(),
+            Arc::new(Counting::new(sql.clone())),
+            families.clone(),
+            &clock,
+        );
         let keys = KeyRing::open(
             Arc::new(sql.clone()),
             Arc::new(clock.clone()),

@@ -1,0 +1,78 @@
+//! Sign-up: a new user with a password, and (from the web) their first
+//! session.
+
+use secrecy::ExposeSecret;
+
+use super::{Auth, ClientInfo, Registration, Started};
+use crate::error::AuthError;
+use crate::store::StoreError;
+use crate::token::SessionToken;
+use crate::user::{self, User, UserId, UserRecord};
+
+impl Auth {
+    /// Creates a user without starting a session (the `tessera user create`
+    /// command; registration calls it too).
+    pub async fn create_user(&self, input: Registration) -> Result<User, AuthError> {
+        self.create_user_from(input, None).await
+    }
+
+    /// Validates, then (for a client with a known address) counts the
+    /// registration against its IP, then creates the user. Invalid input is
+    /// refused before it counts; a taken email counts, so 409s cannot be
+    /// used to scan for accounts.
+    async fn create_user_from(
+        &self,
+        input: Registration,
+        ip: Option<&str>,
+    ) -> Result<User, AuthError> {
+        let mut errors = Vec::new();
+        let email = user::normalize_email(&input.email);
+        user::check_email(&email, "email", &mut errors);
+        user::check_password(input.password.expose_secret(), "password", &mut errors);
+        let name = user::normalize_name(input.name.as_deref(), &mut errors);
+        if !errors.is_empty() {
+            return Err(AuthError::Validation(errors));
+        }
+        if self.hasher.is_full() {
+            return Err(AuthError::HasherBusy);
+        }
+        self.guard.registration(ip, self.clock.now()).await?;
+        // Cheap check first so a taken email costs no hashing.
+        if self.users.find_user_by_email(&email).await?.is_some() {
+            return Err(AuthError::EmailTaken);
+        }
+        let phc = self.hasher.hash(input.password).await?;
+        let record = UserRecord {
+            user: User {
+                id: UserId::new(),
+                email,
+                name,
+                email_verified: false,
+                roles: Vec::new(),
+                created_at: self.clock.now(),
+            },
+            password_hash: Some(phc),
+            disabled_at: None,
+        };
+        match self.users.insert_user(&record).await {
+            Err(StoreError::Conflict(_)) => Err(AuthError::EmailTaken),
+            other => other.map_err(AuthError::from),
+        }?;
+        Ok(record.user)
+    }
+
+    /// Creates a user and signs them in, ending any session the client
+    /// still presented (as login does).
+    pub async fn register(
+        &self,
+        input: Registration,
+        client: &ClientInfo,
+        presented: Option<&SessionToken>,
+    ) -> Result<Started, AuthError> {
+        let user = self.create_user_from(input, client.ip.as_deref()).await?;
+        self.end_presented(presented).await?;
+        let started = self.start_session(user, client).await?;
+        self.still_allowed(started, None, AuthError::AccountDisabled)
+            .await
+    }
+}
