@@ -1,4 +1,6 @@
-//! The two cookies, written with the `cookie` crate.
+//! Tessera's cookies, written with the `cookie` crate: the session and
+//! CSRF cookies (`SameSite=Strict`) and the OAuth flow cookie
+//! (`SameSite=Lax`).
 //!
 //! `__Host-` requires `Secure`, `Path=/` and no `Domain`: the browser then
 //! refuses any attempt by a sibling subdomain to set or shadow them.
@@ -12,16 +14,29 @@ use time::Duration;
 pub const SESSION_COOKIE: &str = "__Host-tessera_session";
 pub const CSRF_COOKIE: &str = "__Host-tessera_csrf";
 pub const CSRF_HEADER: &str = "x-csrf-token";
+/// The sealed state of one provider sign-in (see `routes/oauth.rs`).
+pub const OAUTH_COOKIE: &str = "__Host-tessera_oauth";
 
 fn build(name: &'static str, value: String, http_only: bool, max_age: Duration) -> HeaderValue {
+    build_with(name, value, http_only, SameSite::Strict, max_age)
+}
+
+fn build_with(
+    name: &'static str,
+    value: String,
+    http_only: bool,
+    same_site: SameSite,
+    max_age: Duration,
+) -> HeaderValue {
     let cookie = Cookie::build((name, value))
         .path("/")
         .secure(true)
         .http_only(http_only)
-        .same_site(SameSite::Strict)
+        .same_site(same_site)
         .max_age(max_age)
         .build();
-    // Token and CSRF values are base64url: always valid header bytes.
+    // Token, CSRF and sealed flow values are base64url: always valid
+    // header bytes.
     HeaderValue::from_str(&cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
@@ -42,6 +57,17 @@ pub fn cleared() -> [HeaderValue; 2] {
         build(SESSION_COOKIE, String::new(), true, Duration::ZERO),
         build(CSRF_COOKIE, String::new(), false, Duration::ZERO),
     ]
+}
+
+/// The OAuth flow cookie: HttpOnly, and `Lax`, not `Strict`, because it
+/// must come back on the provider's cross-site redirect to the callback.
+pub fn oauth_flow(sealed: String, max_age: Duration) -> HeaderValue {
+    build_with(OAUTH_COOKIE, sealed, true, SameSite::Lax, max_age)
+}
+
+/// The OAuth flow cookie, expired.
+pub fn oauth_flow_cleared() -> HeaderValue {
+    oauth_flow(String::new(), Duration::ZERO)
 }
 
 /// The first cookie called `name` in the request's `Cookie` headers.

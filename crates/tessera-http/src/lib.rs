@@ -1,17 +1,21 @@
 //! The HTTP edge of Tessera.
 //!
-//! Handlers translate HTTP into calls on [`tessera_core::Auth`] and domain
-//! errors into problem+json ([`problem`]). Everything a browser could abuse
-//! is checked before a handler runs: the BFF key and the request origin
-//! ([`guard`]), the CSRF token ([`extract`]), the body ([`json`]).
+//! Handlers translate HTTP into calls on [`tessera_core::Auth`] and errors
+//! into problem+json ([`problem`]; the token endpoint answers RFC 6749
+//! errors instead, and a failed provider sign-in in a browser an HTML page
+//! from [`html`]). Everything a browser could abuse is checked before a
+//! handler runs: the BFF key and the request origin ([`guard`]), the CSRF
+//! token ([`extract`]), the body ([`json`]).
 //!
-//! [`router`] builds the v1 API; other modules (tokens, OAuth) add routes
-//! with [`Router::merge`] before [`finish`] wraps the whole thing in the
-//! shared layers.
+//! [`routes::router`] lists every route; [`router`] adds the metrics layer
+//! to them, and [`finish`] wraps the whole in the shared layers (timeout,
+//! panics, security headers, body limit, the gate). [`app`] is the two in
+//! one.
 
 pub mod cookies;
 pub mod extract;
 pub mod guard;
+pub mod html;
 pub mod json;
 pub mod metrics;
 pub mod openapi;

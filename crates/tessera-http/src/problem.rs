@@ -1,5 +1,14 @@
-//! Every error becomes a response here, and only here: RFC 9457 problem
-//! details with a stable `code`.
+//! Every problem+json answer is written here: RFC 9457 problem details with
+//! a stable `code`, from an [`ApiError`] (the edge's own errors, the
+//! domain's, a failed provider sign-in).
+//!
+//! Two answers are not problem+json, and say so where they are made: the
+//! token endpoint's RFC 6749 errors (`routes/token.rs`, [`TokenError`]:
+//! OAuth clients expect them), and a failed provider sign-in in a browser,
+//! which gets an HTML page sending the person to `/login?error=<code>` with
+//! the same code (`routes/oauth.rs`, [`crate::html`]).
+//!
+//! [`TokenError`]: crate::routes::token::TokenError
 
 use std::time::Duration;
 
@@ -52,6 +61,8 @@ pub enum ApiError {
     BffKeyInvalid,
     NotFound,
     MethodNotAllowed,
+    /// A provider sign-in failed before the domain had its say.
+    OAuth(OAuthFailure),
 }
 
 impl From<AuthError> for ApiError {
@@ -63,6 +74,107 @@ impl From<AuthError> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         Self::Auth(AuthError::Store(e))
+    }
+}
+
+/// Why a provider sign-in (start or callback) failed; each is one status
+/// and one code, the code also being what `/login?error=` shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OAuthFailure {
+    UnknownProvider,
+    InvalidRequest,
+    StateMismatch,
+    AccessDenied,
+    CodeRejected,
+    IdTokenInvalid,
+    NonceMismatch,
+    ProviderUnavailable,
+    Unauthenticated,
+}
+
+impl OAuthFailure {
+    fn status_code(self) -> (StatusCode, &'static str, &'static str) {
+        use StatusCode as S;
+        match self {
+            Self::UnknownProvider => (S::NOT_FOUND, "unknown_provider", "Unknown provider"),
+            Self::InvalidRequest => (
+                S::BAD_REQUEST,
+                "invalid_request",
+                "Malformed sign-in request",
+            ),
+            // A nonce mismatch: the id_token was issued for another flow,
+            // a binding failure like a wrong state.
+            Self::StateMismatch | Self::NonceMismatch => (
+                S::FORBIDDEN,
+                "oauth_state_mismatch",
+                "This sign-in was not started in this browser, or took too long",
+            ),
+            Self::AccessDenied => (
+                S::BAD_REQUEST,
+                "access_denied",
+                "The provider did not grant access",
+            ),
+            Self::CodeRejected => (
+                S::BAD_REQUEST,
+                "oauth_code_rejected",
+                "The provider refused the sign-in code",
+            ),
+            Self::IdTokenInvalid => (
+                S::BAD_REQUEST,
+                "id_token_invalid",
+                "The provider's identity token failed its checks",
+            ),
+            Self::ProviderUnavailable => (
+                S::BAD_GATEWAY,
+                "provider_unavailable",
+                "The provider could not be reached",
+            ),
+            Self::Unauthenticated => (
+                S::UNAUTHORIZED,
+                "unauthenticated",
+                "The session that started linking has ended",
+            ),
+        }
+    }
+
+    /// What the sign-in page says of it.
+    pub fn title(self) -> &'static str {
+        self.status_code().2
+    }
+}
+
+impl From<OAuthFailure> for ApiError {
+    fn from(f: OAuthFailure) -> Self {
+        Self::OAuth(f)
+    }
+}
+
+impl From<tessera_oauth::OAuthError> for OAuthFailure {
+    fn from(e: tessera_oauth::OAuthError) -> Self {
+        use tessera_oauth::OAuthError;
+        match e {
+            OAuthError::Unavailable(why) => {
+                tracing::warn!(error = %why, "OAuth provider unavailable");
+                Self::ProviderUnavailable
+            }
+            OAuthError::CodeRejected(why) => {
+                tracing::info!(error = %why, "OAuth code rejected");
+                Self::CodeRejected
+            }
+            OAuthError::IdTokenInvalid(why) => {
+                tracing::warn!(error = %why, "OAuth id_token invalid");
+                Self::IdTokenInvalid
+            }
+            OAuthError::NonceMismatch => {
+                tracing::warn!("OAuth id_token nonce mismatch");
+                Self::NonceMismatch
+            }
+            OAuthError::TokenRejected | OAuthError::WrongTokenType => Self::CodeRejected,
+            OAuthError::Misconfigured(why) => {
+                tracing::error!(error = %why, "OAuth provider misconfigured");
+                Self::ProviderUnavailable
+            }
+        }
     }
 }
 
@@ -132,6 +244,10 @@ impl ApiError {
                 "Method not allowed",
             ),
             Self::Auth(e) => auth_shape(e),
+            Self::OAuth(f) => {
+                let (status, code, title) = f.status_code();
+                shape(status, code, title)
+            }
         }
     }
 }

@@ -15,20 +15,17 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Response};
-use cookie::{Cookie, SameSite};
 use serde::Serialize;
 use subtle::ConstantTimeEq;
-use tessera_core::{AuthError, Identity, SessionId, UserId};
-use tessera_oauth::{Flow, LinkTarget, OAuthError, Providers, Sealer, return_to};
+use tessera_core::{Identity, SessionId, UserId};
+use tessera_oauth::{Flow, LinkTarget, Providers, Sealer, return_to};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use super::account::session_cookies;
-use crate::AppState;
 use crate::extract::{Authenticated, Client, authenticate};
-use crate::problem::{ApiError, Problem};
-
-pub const OAUTH_COOKIE: &str = "__Host-tessera_oauth";
+use crate::problem::{ApiError, OAuthFailure, Problem};
+use crate::{AppState, cookies, html};
 
 /// Longest sealed flow; browsers keep cookies up to about 4 KiB.
 const MAX_SEALED_BYTES: usize = 3800;
@@ -36,132 +33,11 @@ const MAX_SEALED_BYTES: usize = 3800;
 /// Longest `code` or `state` taken from a provider's redirect.
 const MAX_PARAM_BYTES: usize = 2048;
 
-const PAGE_CSP: &str =
-    "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
-
 /// The providers and the key that seals the flow cookie.
 #[derive(Debug)]
 pub struct OAuth {
     pub providers: Providers,
     pub sealer: Sealer,
-}
-
-/// Why a start or callback failed; each is one status and one code, the
-/// code also being what `/login?error=` shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Failure {
-    UnknownProvider,
-    InvalidRequest,
-    StateMismatch,
-    AccessDenied,
-    CodeRejected,
-    IdTokenInvalid,
-    NonceMismatch,
-    ProviderUnavailable,
-    Unauthenticated,
-}
-
-impl Failure {
-    fn status_code(self) -> (StatusCode, &'static str, &'static str) {
-        use StatusCode as S;
-        match self {
-            Self::UnknownProvider => (S::NOT_FOUND, "unknown_provider", "Unknown provider"),
-            Self::InvalidRequest => (
-                S::BAD_REQUEST,
-                "invalid_request",
-                "Malformed sign-in request",
-            ),
-            // A nonce mismatch: the id_token was issued for another flow,
-            // a binding failure like a wrong state.
-            Self::StateMismatch | Self::NonceMismatch => (
-                S::FORBIDDEN,
-                "oauth_state_mismatch",
-                "This sign-in was not started in this browser, or took too long",
-            ),
-            Self::AccessDenied => (
-                S::BAD_REQUEST,
-                "access_denied",
-                "The provider did not grant access",
-            ),
-            Self::CodeRejected => (
-                S::BAD_REQUEST,
-                "oauth_code_rejected",
-                "The provider refused the sign-in code",
-            ),
-            Self::IdTokenInvalid => (
-                S::BAD_REQUEST,
-                "id_token_invalid",
-                "The provider's identity token failed its checks",
-            ),
-            Self::ProviderUnavailable => (
-                S::BAD_GATEWAY,
-                "provider_unavailable",
-                "The provider could not be reached",
-            ),
-            Self::Unauthenticated => (
-                S::UNAUTHORIZED,
-                "unauthenticated",
-                "The session that started linking has ended",
-            ),
-        }
-    }
-}
-
-impl From<OAuthError> for Failure {
-    fn from(e: OAuthError) -> Self {
-        match e {
-            OAuthError::Unavailable(why) => {
-                tracing::warn!(error = %why, "OAuth provider unavailable");
-                Self::ProviderUnavailable
-            }
-            OAuthError::CodeRejected(why) => {
-                tracing::info!(error = %why, "OAuth code rejected");
-                Self::CodeRejected
-            }
-            OAuthError::IdTokenInvalid(why) => {
-                tracing::warn!(error = %why, "OAuth id_token invalid");
-                Self::IdTokenInvalid
-            }
-            OAuthError::NonceMismatch => {
-                tracing::warn!("OAuth id_token nonce mismatch");
-                Self::NonceMismatch
-            }
-            OAuthError::TokenRejected | OAuthError::WrongTokenType => Self::CodeRejected,
-            OAuthError::Misconfigured(why) => {
-                tracing::error!(error = %why, "OAuth provider misconfigured");
-                Self::ProviderUnavailable
-            }
-        }
-    }
-}
-
-/// A failed start or callback: HTML that sends a person to
-/// `/login?error=<code>`, or problem+json for `Accept: application/json`.
-/// Either way the flow cookie is cleared and no session cookie is set.
-enum Outcome {
-    Failed(Failure),
-    Refused(AuthError),
-}
-
-impl From<Failure> for Outcome {
-    fn from(f: Failure) -> Self {
-        Self::Failed(f)
-    }
-}
-
-impl From<AuthError> for Outcome {
-    fn from(e: AuthError) -> Self {
-        Self::Refused(e)
-    }
-}
-
-impl From<ApiError> for Outcome {
-    fn from(e: ApiError) -> Self {
-        match e {
-            ApiError::Auth(e) => Self::Refused(e),
-            _ => Self::Failed(Failure::InvalidRequest),
-        }
-    }
 }
 
 fn wants_json(headers: &HeaderMap) -> bool {
@@ -177,32 +53,20 @@ fn wants_json(headers: &HeaderMap) -> bool {
 fn failure_response(
     state: &AppState,
     headers: &HeaderMap,
-    outcome: Outcome,
+    error: ApiError,
     clear: bool,
 ) -> Response {
-    let (mut response, code) = match outcome {
-        Outcome::Failed(f) => {
-            let (status, code, title) = f.status_code();
-            let r = if wants_json(headers) {
-                problem(status, code, title)
-            } else {
-                page(status, &format!("/login?error={code}"), title)
-            };
-            (r, code)
-        }
-        Outcome::Refused(e) => {
-            let (r, code) = ApiError::Auth(e).into_coded_response();
-            let r = if wants_json(headers) {
-                r
-            } else {
-                page(
-                    r.status(),
-                    &format!("/login?error={code}"),
-                    "Sign-in refused",
-                )
-            };
-            (r, code)
-        }
+    // The page names what failed; a refusal by the rules (account exists,
+    // disabled, rate limited, …) is a refused sign-in.
+    let message = match &error {
+        ApiError::OAuth(f) => f.title(),
+        _ => "Sign-in refused",
+    };
+    let (problem, code) = error.into_coded_response();
+    let mut response = if wants_json(headers) {
+        problem
+    } else {
+        html::bounce_page(problem.status(), &format!("/login?error={code}"), message)
     };
     state
         .metrics
@@ -212,94 +76,18 @@ fn failure_response(
     if clear {
         response
             .headers_mut()
-            .append(header::SET_COOKIE, clear_flow_cookie());
+            .append(header::SET_COOKIE, cookies::oauth_flow_cleared());
     }
     response
 }
 
-fn problem(status: StatusCode, code: &'static str, title: &'static str) -> Response {
-    let body = Problem {
-        kind: format!("urn:tessera:error:{code}"),
-        title: title.to_owned(),
-        status: status.as_u16(),
-        detail: None,
-        code: code.to_owned(),
-        errors: Vec::new(),
-    };
-    let mut r = (status, Json(body)).into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(crate::problem::PROBLEM_JSON),
-    );
-    r
-}
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// The tiny same-site page that moves the browser on to `to` (a path
-/// sanitised by [`return_to::sanitize`] or a fixed `/login?error=` path),
-/// without JavaScript.
-fn page(status: StatusCode, to: &str, message: &str) -> Response {
-    let to = escape(to);
-    let message = escape(message);
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta http-equiv=\"refresh\" content=\"0;url={to}\">\
-         <meta name=\"referrer\" content=\"no-referrer\">\
-         <title>{message}</title></head>\
-         <body><p>{message}</p><p><a href=\"{to}\">Continue</a></p></body></html>"
-    );
-    let mut r = (status, html).into_response();
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(PAGE_CSP),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r
-}
-
-fn flow_cookie(value: String, max_age: time::Duration) -> HeaderValue {
-    let cookie = Cookie::build((OAUTH_COOKIE, value))
-        .path("/")
-        .secure(true)
-        .http_only(true)
-        // Lax, not Strict: it must come back on the provider's cross-site
-        // redirect to the callback.
-        .same_site(SameSite::Lax)
-        .max_age(max_age)
-        .build();
-    HeaderValue::from_str(&cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
-}
-
-fn clear_flow_cookie() -> HeaderValue {
-    flow_cookie(String::new(), time::Duration::ZERO)
-}
-
 /// The query's parameters; a repeated or undecodable one is a bad request.
-fn params(raw: Option<&str>) -> Result<Vec<(String, String)>, Failure> {
+fn params(raw: Option<&str>) -> Result<Vec<(String, String)>, OAuthFailure> {
     let pairs: Vec<(String, String)> =
-        serde_urlencoded::from_str(raw.unwrap_or("")).map_err(|_| Failure::InvalidRequest)?;
+        serde_urlencoded::from_str(raw.unwrap_or("")).map_err(|_| OAuthFailure::InvalidRequest)?;
     for (i, (k, _)) in pairs.iter().enumerate() {
         if pairs[..i].iter().any(|(other, _)| other == k) {
-            return Err(Failure::InvalidRequest);
+            return Err(OAuthFailure::InvalidRequest);
         }
     }
     Ok(pairs)
@@ -312,8 +100,8 @@ fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-fn oauth_state(state: &AppState) -> Result<&OAuth, Failure> {
-    state.oauth.as_ref().ok_or(Failure::UnknownProvider)
+fn oauth_state(state: &AppState) -> Result<&OAuth, OAuthFailure> {
+    state.oauth.as_ref().ok_or(OAuthFailure::UnknownProvider)
 }
 
 /// Start signing in (or, signed in, linking) with a provider.
@@ -338,7 +126,7 @@ pub async fn start(
 ) -> Response {
     match begin(&state, &provider, query.as_deref(), &parts).await {
         Ok(r) => r,
-        Err(outcome) => failure_response(&state, &parts.headers, outcome, false),
+        Err(error) => failure_response(&state, &parts.headers, error, false),
     }
 }
 
@@ -347,25 +135,33 @@ async fn begin(
     provider: &str,
     query: Option<&str>,
     parts: &Parts,
-) -> Result<Response, Outcome> {
+) -> Result<Response, ApiError> {
     let oauth = oauth_state(state)?;
     let provider = oauth
         .providers
         .get(provider)
-        .ok_or(Failure::UnknownProvider)?;
+        .ok_or(OAuthFailure::UnknownProvider)?;
     let pairs = params(query)?;
-    let return_to =
-        return_to::sanitize(param(&pairs, "return_to")).map_err(|_| Failure::InvalidRequest)?;
-    let link = authenticate(parts, state).await?.map(|a| LinkTarget {
-        user: a.session.user.id.to_string(),
-        session: a.session.id.to_string(),
-    });
+    let return_to = return_to::sanitize(param(&pairs, "return_to"))
+        .map_err(|_| OAuthFailure::InvalidRequest)?;
+    // A signed-in start links; anything but a session's own answer (e.g.
+    // a store failure) is a malformed start.
+    let link = authenticate(parts, state)
+        .await
+        .map_err(|e| match e {
+            ApiError::Auth(_) => e,
+            _ => OAuthFailure::InvalidRequest.into(),
+        })?
+        .map(|a| LinkTarget {
+            user: a.session.user.id.to_string(),
+            session: a.session.id.to_string(),
+        });
     let now = state.auth.now();
     let (url, flow) = provider
         .authorize(return_to, link, now)
         .await
-        .map_err(Failure::from)?;
-    let location = HeaderValue::from_str(&url).map_err(|_| Failure::ProviderUnavailable)?;
+        .map_err(OAuthFailure::from)?;
+    let location = HeaderValue::from_str(&url).map_err(|_| OAuthFailure::ProviderUnavailable)?;
     state
         .metrics
         .oauth_started
@@ -374,9 +170,9 @@ async fn begin(
     let sealed = oauth.sealer.seal(&flow);
     if sealed.len() > MAX_SEALED_BYTES {
         // The browser would drop a cookie this big and the callback fail.
-        return Err(Failure::InvalidRequest.into());
+        return Err(OAuthFailure::InvalidRequest.into());
     }
-    let cookie = flow_cookie(sealed, tessera_oauth::FLOW_TTL);
+    let cookie = cookies::oauth_flow(sealed, tessera_oauth::FLOW_TTL);
     Ok((
         StatusCode::FOUND,
         AppendHeaders([(header::LOCATION, location), (header::SET_COOKIE, cookie)]),
@@ -425,7 +221,7 @@ pub async fn callback(
     .await
     {
         Ok(r) => r,
-        Err(outcome) => failure_response(&state, &parts.headers, outcome, matched),
+        Err(error) => failure_response(&state, &parts.headers, error, matched),
     }
 }
 
@@ -438,22 +234,25 @@ fn open_flow(
     returned_state: &str,
     now: OffsetDateTime,
     matched: &mut bool,
-) -> Result<Flow, Failure> {
+) -> Result<Flow, OAuthFailure> {
     let sealed =
-        crate::cookies::read(&parts.headers, OAUTH_COOKIE).ok_or(Failure::StateMismatch)?;
-    let flow: Flow = oauth.sealer.open(&sealed).ok_or(Failure::StateMismatch)?;
+        cookies::read(&parts.headers, cookies::OAUTH_COOKIE).ok_or(OAuthFailure::StateMismatch)?;
+    let flow: Flow = oauth
+        .sealer
+        .open(&sealed)
+        .ok_or(OAuthFailure::StateMismatch)?;
     let same_state: bool = flow
         .state
         .as_bytes()
         .ct_eq(returned_state.as_bytes())
         .into();
     if flow.provider != provider || !same_state {
-        return Err(Failure::StateMismatch);
+        return Err(OAuthFailure::StateMismatch);
     }
     // From here on the cookie is this callback's, spent whatever happens.
     *matched = true;
     if flow.is_expired(now) {
-        return Err(Failure::StateMismatch);
+        return Err(OAuthFailure::StateMismatch);
     }
     Ok(flow)
 }
@@ -465,27 +264,27 @@ async fn complete(
     client: &tessera_core::ClientInfo,
     parts: &Parts,
     matched: &mut bool,
-) -> Result<Response, Outcome> {
+) -> Result<Response, ApiError> {
     let oauth = oauth_state(state)?;
     let provider = oauth
         .providers
         .get(provider)
-        .ok_or(Failure::UnknownProvider)?;
+        .ok_or(OAuthFailure::UnknownProvider)?;
     let pairs = params(query)?;
     if pairs.iter().any(|(_, v)| v.len() > MAX_PARAM_BYTES) {
-        return Err(Failure::InvalidRequest.into());
+        return Err(OAuthFailure::InvalidRequest.into());
     }
     let returned_state = param(&pairs, "state").filter(|s| !s.is_empty());
     let code = param(&pairs, "code").filter(|c| !c.is_empty());
     let now = state.auth.now();
     // The provider refused (consent denied): only for this browser's flow.
     if param(&pairs, "error").is_some() {
-        let state_param = returned_state.ok_or(Failure::InvalidRequest)?;
+        let state_param = returned_state.ok_or(OAuthFailure::InvalidRequest)?;
         open_flow(oauth, parts, provider.name(), state_param, now, matched)?;
-        return Err(Failure::AccessDenied.into());
+        return Err(OAuthFailure::AccessDenied.into());
     }
     let (Some(code), Some(returned_state)) = (code, returned_state) else {
-        return Err(Failure::InvalidRequest.into());
+        return Err(OAuthFailure::InvalidRequest.into());
     };
     let flow = open_flow(oauth, parts, provider.name(), returned_state, now, matched)?;
     // RFC 9207: an authorization response naming another issuer is a
@@ -493,21 +292,21 @@ async fn complete(
     if let (Some(iss), Some(expected)) = (param(&pairs, "iss"), provider.issuer())
         && iss != expected
     {
-        return Err(Failure::StateMismatch.into());
+        return Err(OAuthFailure::StateMismatch.into());
     }
     let verified = state
         .auth
         .checked_with_provider(client, provider.finish(code, &flow))
         .await?
-        .map_err(Failure::from)?;
+        .map_err(OAuthFailure::from)?;
 
     if let Some(link) = &flow.link {
         let (Ok(user), Ok(session)) = (link.user.parse(), link.session.parse()) else {
-            return Err(Failure::StateMismatch.into());
+            return Err(OAuthFailure::StateMismatch.into());
         };
         let (user, session) = (UserId(user), SessionId(session));
         if !state.auth.session_is_live(user, session).await? {
-            return Err(Failure::Unauthenticated.into());
+            return Err(OAuthFailure::Unauthenticated.into());
         }
         state
             .auth
@@ -518,9 +317,9 @@ async fn complete(
             .oauth_signins
             .with_label_values(&[provider.name(), "linked"])
             .inc();
-        let mut r = page(StatusCode::OK, &flow.return_to, "Linked");
+        let mut r = html::bounce_page(StatusCode::OK, &flow.return_to, "Linked");
         r.headers_mut()
-            .append(header::SET_COOKIE, clear_flow_cookie());
+            .append(header::SET_COOKIE, cookies::oauth_flow_cleared());
         return Ok(r);
     }
 
@@ -536,11 +335,11 @@ async fn complete(
         .inc();
     let mut r = (
         session_cookies(state, &started),
-        page(StatusCode::OK, &flow.return_to, "Signed in"),
+        html::bounce_page(StatusCode::OK, &flow.return_to, "Signed in"),
     )
         .into_response();
     r.headers_mut()
-        .append(header::SET_COOKIE, clear_flow_cookie());
+        .append(header::SET_COOKIE, cookies::oauth_flow_cleared());
     Ok(r)
 }
 

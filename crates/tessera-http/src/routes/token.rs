@@ -1,7 +1,8 @@
 //! The token endpoint (RFC 6749), revocation (RFC 7009) and JWKS.
 //!
-//! Errors here are OAuth 2.0 JSON (`{"error": "invalid_grant", …}`), not
-//! problem+json, because OAuth clients expect them.
+//! Errors here are OAuth 2.0 JSON (`{"error": "invalid_grant", …}`,
+//! [`TokenError`]), not problem+json, because OAuth clients expect them
+//! (RFC 6749 §5.2, RFC 7009).
 
 use axum::Json;
 use axum::body::Bytes;
@@ -77,9 +78,9 @@ pub struct RevokeRequest {
     pub token_type_hint: Option<String>,
 }
 
-/// An OAuth 2.0 error response (RFC 6749 §5.2).
+/// The token endpoint's error response (RFC 6749 §5.2).
 #[derive(Debug, Serialize, ToSchema)]
-pub struct OAuthError {
+pub struct TokenError {
     #[schema(example = "invalid_grant")]
     pub error: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -90,8 +91,12 @@ pub struct OAuthError {
     retry_after: Option<u64>,
 }
 
-fn oauth(status: StatusCode, error: &'static str, description: impl Into<String>) -> OAuthError {
-    OAuthError {
+fn token_error(
+    status: StatusCode,
+    error: &'static str,
+    description: impl Into<String>,
+) -> TokenError {
+    TokenError {
         error,
         error_description: Some(description.into()),
         status,
@@ -99,7 +104,7 @@ fn oauth(status: StatusCode, error: &'static str, description: impl Into<String>
     }
 }
 
-impl IntoResponse for OAuthError {
+impl IntoResponse for TokenError {
     fn into_response(self) -> Response {
         let (status, retry) = (self.status, self.retry_after);
         let mut r = (status, Json(self)).into_response();
@@ -112,7 +117,7 @@ impl IntoResponse for OAuthError {
     }
 }
 
-impl From<AuthError> for OAuthError {
+impl From<AuthError> for TokenError {
     fn from(e: AuthError) -> Self {
         match e {
             AuthError::Validation(errors) => {
@@ -120,26 +125,26 @@ impl From<AuthError> for OAuthError {
                     .iter()
                     .map(|e| format!("{} {}", e.field, e.message))
                     .collect();
-                oauth(StatusCode::BAD_REQUEST, "invalid_request", why.join("; "))
+                token_error(StatusCode::BAD_REQUEST, "invalid_request", why.join("; "))
             }
             AuthError::InvalidCredentials | AuthError::Unauthenticated | AuthError::NotFound => {
-                oauth(
+                token_error(
                     StatusCode::BAD_REQUEST,
                     "invalid_grant",
                     "invalid credentials",
                 )
             }
-            AuthError::RateLimited { retry_after } => OAuthError {
+            AuthError::RateLimited { retry_after } => TokenError {
                 retry_after: Some(retry_after.as_secs().max(1)),
-                ..oauth(
+                ..token_error(
                     StatusCode::TOO_MANY_REQUESTS,
                     "rate_limited",
                     "too many attempts",
                 )
             },
-            AuthError::HasherBusy => OAuthError {
+            AuthError::HasherBusy => TokenError {
                 retry_after: Some(1),
-                ..oauth(
+                ..token_error(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "temporarily_unavailable",
                     "too many sign-ins at once",
@@ -149,9 +154,9 @@ impl From<AuthError> for OAuthError {
                 StoreError::Conflict(_) | StoreError::Unavailable(_) | StoreError::Backend(_),
             ) => {
                 tracing::warn!(error = %e, "token endpoint: store failure");
-                OAuthError {
+                TokenError {
                     retry_after: Some(5),
-                    ..oauth(
+                    ..token_error(
                         StatusCode::SERVICE_UNAVAILABLE,
                         "temporarily_unavailable",
                         "try again shortly",
@@ -172,14 +177,14 @@ impl From<AuthError> for OAuthError {
                     }
                     _ => "account_disabled",
                 };
-                oauth(StatusCode::BAD_REQUEST, "invalid_grant", why)
+                token_error(StatusCode::BAD_REQUEST, "invalid_grant", why)
             }
             AuthError::LastSignInMethod
             | AuthError::ProviderAlreadyLinked
             | AuthError::EmailTaken
             | AuthError::Internal(_) => {
                 tracing::error!(error = %e, "token endpoint: internal error");
-                oauth(
+                token_error(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "server_error",
                     "internal error",
@@ -189,10 +194,12 @@ impl From<AuthError> for OAuthError {
     }
 }
 
-impl From<GrantError> for OAuthError {
+impl From<GrantError> for TokenError {
     fn from(e: GrantError) -> Self {
         match e {
-            GrantError::InvalidGrant(why) => oauth(StatusCode::BAD_REQUEST, "invalid_grant", why),
+            GrantError::InvalidGrant(why) => {
+                token_error(StatusCode::BAD_REQUEST, "invalid_grant", why)
+            }
             GrantError::Auth(e) => e.into(),
         }
     }
@@ -202,16 +209,16 @@ impl From<GrantError> for OAuthError {
 fn parse_body<T: serde::de::DeserializeOwned>(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<T, OAuthError> {
+) -> Result<T, TokenError> {
     let body = body.map_err(|r| {
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            oauth(
+            token_error(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "invalid_request",
                 "the body limit is 64 KiB",
             )
         } else {
-            oauth(
+            token_error(
                 StatusCode::BAD_REQUEST,
                 "invalid_request",
                 "the body could not be read",
@@ -226,16 +233,16 @@ fn parse_body<T: serde::de::DeserializeOwned>(
         .unwrap_or_default();
     match essence.as_str() {
         "application/x-www-form-urlencoded" => serde_urlencoded::from_bytes(&body)
-            .map_err(|e| oauth(StatusCode::BAD_REQUEST, "invalid_request", e.to_string())),
+            .map_err(|e| token_error(StatusCode::BAD_REQUEST, "invalid_request", e.to_string())),
         "application/json" => crate::json::parse(&body).map_err(|e| match e {
             ApiError::Auth(AuthError::Validation(errors)) => AuthError::Validation(errors).into(),
-            _ => oauth(
+            _ => token_error(
                 StatusCode::BAD_REQUEST,
                 "invalid_request",
                 "malformed JSON body",
             ),
         }),
-        _ => Err(oauth(
+        _ => Err(token_error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "invalid_request",
             "send application/x-www-form-urlencoded or application/json",
@@ -271,9 +278,9 @@ fn issued_as(
     r
 }
 
-fn required<'a, T>(value: Option<&'a T>, name: &str) -> Result<&'a T, OAuthError> {
+fn required<'a, T>(value: Option<&'a T>, name: &str) -> Result<&'a T, TokenError> {
     value.ok_or_else(|| {
-        oauth(
+        token_error(
             StatusCode::BAD_REQUEST,
             "invalid_request",
             format!("{name} is required"),
@@ -290,13 +297,13 @@ fn required<'a, T>(value: Option<&'a T>, name: &str) -> Result<&'a T, OAuthError
     )),
     responses(
         (status = 200, description = "Tokens (Cache-Control: no-store)", body = TokenResponse),
-        (status = 400, description = "invalid_request, invalid_grant or unsupported_grant_type", body = OAuthError),
-        (status = 403, description = "Session grant: CSRF or origin check failed; or missing BFF key", body = OAuthError),
-        (status = 413, description = "Body over 64 KiB", body = OAuthError),
-        (status = 415, description = "Neither form nor JSON", body = OAuthError),
-        (status = 429, description = "Too many failed password grants (Retry-After)", body = OAuthError),
-        (status = 502, description = "Token exchange: the provider could not be reached", body = OAuthError),
-        (status = 503, description = "Store down or hasher saturated (Retry-After)", body = OAuthError),
+        (status = 400, description = "invalid_request, invalid_grant or unsupported_grant_type", body = TokenError),
+        (status = 403, description = "Session grant: CSRF or origin check failed; or missing BFF key", body = TokenError),
+        (status = 413, description = "Body over 64 KiB", body = TokenError),
+        (status = 415, description = "Neither form nor JSON", body = TokenError),
+        (status = 429, description = "Too many failed password grants (Retry-After)", body = TokenError),
+        (status = 502, description = "Token exchange: the provider could not be reached", body = TokenError),
+        (status = 503, description = "Store down or hasher saturated (Retry-After)", body = TokenError),
     )
 )]
 pub async fn token(
@@ -323,7 +330,7 @@ async fn grant(
     client: &tessera_core::ClientInfo,
     parts: &Parts,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Response, OAuthError> {
+) -> Result<Response, TokenError> {
     let req: TokenRequest = parse_body(&parts.headers, body)?;
     match req.grant_type.as_str() {
         "password" => {
@@ -347,14 +354,14 @@ async fn grant(
             let auth = match authenticate(parts, state).await {
                 Ok(Some(a)) => a,
                 Ok(None) => {
-                    return Err(oauth(
+                    return Err(token_error(
                         StatusCode::BAD_REQUEST,
                         "invalid_grant",
                         "no live session",
                     ));
                 }
                 Err(ApiError::CsrfFailed) => {
-                    return Err(oauth(
+                    return Err(token_error(
                         StatusCode::FORBIDDEN,
                         "access_denied",
                         "CSRF check failed",
@@ -362,7 +369,7 @@ async fn grant(
                 }
                 Err(ApiError::Auth(e)) => return Err(e.into()),
                 Err(_) => {
-                    return Err(oauth(
+                    return Err(token_error(
                         StatusCode::BAD_REQUEST,
                         "invalid_request",
                         "bad request",
@@ -373,7 +380,7 @@ async fn grant(
             Ok(issued(state, "session", i))
         }
         TOKEN_EXCHANGE => exchange(state, client, &req).await,
-        _ => Err(oauth(
+        _ => Err(token_error(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
             "use password, refresh_token, session or token exchange",
@@ -392,7 +399,7 @@ async fn exchange(
     state: &AppState,
     client: &tessera_core::ClientInfo,
     req: &TokenRequest,
-) -> Result<Response, OAuthError> {
+) -> Result<Response, TokenError> {
     let name = required(req.provider.as_ref(), "provider")?;
     let subject = required(req.subject_token.as_ref(), "subject_token")?;
     let kind = required(req.subject_token_type.as_ref(), "subject_token_type")?;
@@ -401,7 +408,7 @@ async fn exchange(
         .as_ref()
         .and_then(|o| o.providers.get(name))
         .ok_or_else(|| {
-            oauth(
+            token_error(
                 StatusCode::BAD_REQUEST,
                 "invalid_target",
                 "unknown provider",
@@ -412,7 +419,7 @@ async fn exchange(
         tessera_oauth::ProviderKind::Oidc => ID_TOKEN_TYPE,
     };
     if kind != expected {
-        return Err(oauth(
+        return Err(token_error(
             StatusCode::BAD_REQUEST,
             "invalid_request",
             format!("subject_token_type must be {expected} for this provider"),
@@ -420,7 +427,7 @@ async fn exchange(
     }
     let subject = subject.expose_secret();
     if subject.is_empty() || subject.len() > MAX_SUBJECT_TOKEN_BYTES {
-        return Err(oauth(
+        return Err(token_error(
             StatusCode::BAD_REQUEST,
             "invalid_grant",
             "the provider did not accept the token",
@@ -437,13 +444,13 @@ async fn exchange(
         tessera_oauth::OAuthError::Unavailable(why)
         | tessera_oauth::OAuthError::Misconfigured(why) => {
             tracing::warn!(error = %why, "token exchange: provider unavailable");
-            oauth(
+            token_error(
                 StatusCode::BAD_GATEWAY,
                 "temporarily_unavailable",
                 "the provider could not be reached",
             )
         }
-        _ => oauth(
+        _ => token_error(
             StatusCode::BAD_REQUEST,
             "invalid_grant",
             "the provider did not accept the token",
@@ -472,9 +479,9 @@ async fn exchange(
     )),
     responses(
         (status = 200, description = "Revoked, or nothing to revoke"),
-        (status = 400, description = "invalid_request", body = OAuthError),
-        (status = 415, description = "Neither form nor JSON", body = OAuthError),
-        (status = 503, description = "Store down (Retry-After)", body = OAuthError),
+        (status = 400, description = "invalid_request", body = TokenError),
+        (status = 415, description = "Neither form nor JSON", body = TokenError),
+        (status = 503, description = "Store down (Retry-After)", body = TokenError),
     )
 )]
 pub async fn revoke(
@@ -488,7 +495,7 @@ pub async fn revoke(
     };
     match state.tokens.revoke(req.token.expose_secret()).await {
         Ok(()) => StatusCode::OK.into_response(),
-        Err(e) => OAuthError::from(e).into_response(),
+        Err(e) => TokenError::from(e).into_response(),
     }
 }
 
