@@ -119,6 +119,9 @@ impl OptionalFromRequestParts<AppState> for Authenticated {
 /// sends no client IP the answer is "unknown" (no per-IP limit, no IP in the
 /// device list) rather than the BFF's address, which would put every user
 /// in one rate-limit bucket.
+///
+/// The peer address is the `ConnectInfo<SocketAddr>` that [`crate::serve`]
+/// puts on every request; an app served another way has none.
 #[derive(Debug, Clone)]
 pub struct Client(pub ClientInfo);
 

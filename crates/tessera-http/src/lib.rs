@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod problem;
 pub mod routes;
+mod serve;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,6 +40,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 pub use metrics::Metrics;
+pub use serve::{ConnLimits, serve};
 
 #[derive(Debug, Clone)]
 pub struct HttpConfig {

@@ -15,18 +15,13 @@ use tessera_core::store::{IdentityStore, KeyStore, RefreshStore};
 use tessera_core::store::{RateLimitStore, SecretStore, SessionStore, UserStore};
 use tessera_core::tokens::{TokenSettings, Tokens};
 use tessera_core::{Auth, AuthSettings, AuthStores, Clock, CsrfKey, PasswordHasher, SessionPolicy};
-use tessera_http::{AppState, HttpConfig, Metrics};
+use tessera_http::{AppState, ConnLimits, HttpConfig, Metrics};
 use tessera_store::MemoryRateLimits;
 use tessera_store_redis::{RedisSettings, RedisStore};
 use tessera_store_sql::{PgSettings, PgStore, SqliteStore};
 use tokio::net::TcpListener;
 
 pub use config::{Config, Settings};
-
-/// Largest HTTP/1 request head read (hyper's buffer; its minimum is 8 KiB).
-const MAX_HEADER_BYTES: usize = 32 * 1024;
-/// Largest HTTP/2 header list.
-const MAX_HEADER_BYTES_H2: u32 = 32 * 1024;
 
 /// The SQLite file inside the data dir.
 pub const DATABASE_FILE: &str = "tessera.db";
@@ -346,94 +341,14 @@ impl Server {
     }
 
     /// Serves on `listener` until `shutdown` completes, then finishes the
-    /// requests in flight.
-    ///
-    /// hyper directly rather than `axum::serve`, for the two limits a
-    /// public listener needs: a client must send its request headers within
-    /// `header_read_timeout` (slowloris), and at most `max_connections` are
-    /// served at once; further connections wait in the kernel's backlog.
+    /// requests in flight (see [`tessera_http::serve`]).
     pub async fn serve(
         &self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let app = self.router();
-        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-        let permits = Arc::new(tokio::sync::Semaphore::new(
-            self.limits.max_connections.max(1),
-        ));
-        let mut builder =
-            hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
-        builder
-            .http1()
-            .timer(hyper_util::rt::TokioTimer::new())
-            .header_read_timeout(self.limits.header_read_timeout)
-            // The request head (line and headers) may not exceed this;
-            // hyper answers 431. A browser's cookies and a BFF's headers fit
-            // many times over.
-            .max_buf_size(MAX_HEADER_BYTES);
-        // At most 100 headers (more: 431) is hyper's default. Not set here:
-        // `max_headers(100)`, the same limit, makes hyper build its header
-        // arrays on the heap, element by element, for every request (about
-        // 1.7k of a whoami's 63.6k instructions, callgrind) where the
-        // default leaves them uninitialised on the stack. The 431 test
-        // (`limits.rs`) sends 150.
-        builder.http2().max_header_list_size(MAX_HEADER_BYTES_H2);
-        let mut shutdown = std::pin::pin!(shutdown);
-        loop {
-            let permit = tokio::select! {
-                p = Arc::clone(&permits).acquire_owned() => match p {
-                    Ok(p) => p,
-                    Err(_) => break,
-                },
-                () = &mut shutdown => break,
-            };
-            let (stream, peer) = tokio::select! {
-                accepted = listener.accept() => match accepted {
-                    Ok(a) => a,
-                    Err(e) => {
-                        // Out of file descriptors and the like: back off, don't spin.
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                        continue;
-                    }
-                },
-                () = &mut shutdown => break,
-            };
-            let service = tower::ServiceExt::map_request(
-                app.clone(),
-                move |req: axum::http::Request<hyper::body::Incoming>| {
-                    let mut req = req.map(axum::body::Body::new);
-                    req.extensions_mut()
-                        .insert(axum::extract::ConnectInfo(peer));
-                    req
-                },
-            );
-            let conn = builder
-                .serve_connection_with_upgrades(
-                    hyper_util::rt::TokioIo::new(stream),
-                    hyper_util::service::TowerToHyperService::new(service),
-                )
-                .into_owned();
-            let conn = graceful.watch(conn);
-            tokio::spawn(async move {
-                if let Err(e) = conn.await {
-                    tracing::debug!(error = %e, "connection ended with an error");
-                }
-                drop(permit);
-            });
-        }
-        drop(listener);
-        graceful.shutdown().await;
-        Ok(())
+        tessera_http::serve(self.router(), listener, self.limits, shutdown).await
     }
-}
-
-/// Connection-level limits (see [`Server::serve`]).
-#[derive(Debug, Clone, Copy)]
-pub struct ConnLimits {
-    pub header_read_timeout: std::time::Duration,
-    pub max_connections: usize,
 }
 
 fn duration(d: std::time::Duration) -> anyhow::Result<time::Duration> {
