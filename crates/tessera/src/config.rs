@@ -76,76 +76,207 @@ macro_rules! settings {
 }
 
 settings! {
-    /// Address to listen on (`127.0.0.1:0` picks a free port) [default: 127.0.0.1:4000]
+    /// Address to listen on (`127.0.0.1:0` picks a free port)
     listen: SocketAddr = "TESSERA_LISTEN",
-    /// Directory for the SQLite database [default: ./data]
+    /// Directory for the SQLite database
     data_dir: PathBuf = "TESSERA_DATA_DIR",
-    /// Comma-separated origins allowed on unsafe requests [default: http://localhost:3000]
+    /// Comma-separated origins allowed on unsafe requests
     public_origin: String = "TESSERA_PUBLIC_ORIGIN",
     /// Shared secret the BFF sends in Tessera-Bff-Key; required to listen beyond loopback
     bff_key: Secret = "TESSERA_BFF_KEY",
     /// File holding the BFF key (first line), instead of TESSERA_BFF_KEY
     bff_key_file: PathBuf = "TESSERA_BFF_KEY_FILE",
-    /// Database for users and secrets: postgres://… or sqlite:… [default: tessera.db in the data dir]
+    /// Database for users and secrets: postgres://… or sqlite:…
     database_url: Secret = "TESSERA_DATABASE_URL",
-    /// Session and rate-limit store: redis://… or redis+cluster://h1:p,h2:p [default: the database, counters in memory]
+    /// Session and rate-limit store: redis://… or redis+cluster://h1:p,h2:p
     session_store: Secret = "TESSERA_SESSION_STORE",
-    /// Idle timeout of a session; slides while in use [default: 30d]
+    /// Idle timeout of a session; slides while in use
     session_idle_timeout: Dur = "TESSERA_SESSION_IDLE_TIMEOUT",
-    /// Absolute lifetime of a session; never moves [default: 90d]
+    /// Absolute lifetime of a session; never moves
     session_absolute_timeout: Dur = "TESSERA_SESSION_ABSOLUTE_TIMEOUT",
-    /// How stale last_seen_at may get before a whoami refreshes it [default: 1h]
+    /// How stale last_seen_at may get before a whoami refreshes it
     session_activity_interval: Dur = "TESSERA_SESSION_ACTIVITY_INTERVAL",
-    /// How often expired sessions are deleted [default: 10m]
+    /// How often expired sessions are deleted
     session_sweep_interval: Dur = "TESSERA_SESSION_SWEEP_INTERVAL",
-    /// Access token (JWT) lifetime [default: 5m]
+    /// Access token (JWT) lifetime
     access_token_ttl: Dur = "TESSERA_ACCESS_TOKEN_TTL",
-    /// Refresh token lifetime; each rotation starts a new one [default: 30d]
+    /// Refresh token lifetime; each rotation starts a new one
     refresh_token_ttl: Dur = "TESSERA_REFRESH_TOKEN_TTL",
-    /// Longest a chain of refresh tokens lives, however often rotated [default: 90d]
+    /// Longest a chain of refresh tokens lives, however often rotated
     refresh_absolute_ttl: Dur = "TESSERA_REFRESH_ABSOLUTE_TTL",
-    /// A spent refresh token presented again within this gets the same successor [default: 10s]
+    /// A spent refresh token presented again within this gets the same successor
     refresh_reuse_grace: Dur = "TESSERA_REFRESH_REUSE_GRACE",
-    /// JWT issuer (iss) [default: the first public origin]
+    /// JWT issuer (iss)
     jwt_issuer: String = "TESSERA_JWT_ISSUER",
-    /// JWT audience (aud) [default: tessera]
+    /// JWT audience (aud)
     jwt_audience: String = "TESSERA_JWT_AUDIENCE",
-    /// Signing algorithm for new keys: EdDSA or ES256 [default: EdDSA]
+    /// Signing algorithm for new keys: EdDSA or ES256
     jwt_alg: String = "TESSERA_JWT_ALG",
-    /// How long a rotated-in key is published before it signs; keep it above the JWKS max-age (300s) [default: 310s]
+    /// How long a rotated-in key is published before it signs; keep it above the JWKS max-age (300s)
     key_activation_delay: Dur = "TESSERA_KEY_ACTIVATION_DELAY",
-    /// Argon2id memory cost in KiB [default: 19456]
+    /// Argon2id memory cost in KiB
     argon2_m_cost: u32 = "TESSERA_ARGON2_M_COST",
-    /// Argon2id iterations [default: 2]
+    /// Argon2id iterations
     argon2_t_cost: u32 = "TESSERA_ARGON2_T_COST",
-    /// Argon2id parallelism [default: 1]
+    /// Argon2id parallelism
     argon2_p_cost: u32 = "TESSERA_ARGON2_P_COST",
-    /// Password hashes run at once [default: number of cores]
+    /// Password hashes run at once
     hash_workers: usize = "TESSERA_HASH_WORKERS",
-    /// Password hashes allowed to wait; beyond that 503 [default: 8 per worker]
+    /// Password hashes allowed to wait; beyond that 503
     hash_queue: usize = "TESSERA_HASH_QUEUE",
-    /// Failed logins per account per window before 429 [default: 10]
+    /// Failed logins per account per window before 429
     login_max_failures_per_account: u64 = "TESSERA_LOGIN_MAX_FAILURES_PER_ACCOUNT",
-    /// Failed logins per client IP per window before 429 [default: 100]
+    /// Failed logins per client IP per window before 429
     login_max_failures_per_ip: u64 = "TESSERA_LOGIN_MAX_FAILURES_PER_IP",
-    /// Window of the login failure counters [default: 15m]
+    /// Window of the login failure counters
     login_failure_window: Dur = "TESSERA_LOGIN_FAILURE_WINDOW",
-    /// Registrations per client IP per window before 429 [default: 50]
+    /// Registrations per client IP per window before 429
     register_max_per_ip: u64 = "TESSERA_REGISTER_MAX_PER_IP",
-    /// Window of the registration counter [default: 1h]
+    /// Window of the registration counter
     register_window: Dur = "TESSERA_REGISTER_WINDOW",
-    /// Longest a request may take before 408 [default: 30s]
+    /// Longest a request may take before 408
     request_timeout: Dur = "TESSERA_REQUEST_TIMEOUT",
-    /// A client must send its request headers within this, or is disconnected (slowloris) [default: 10s]
+    /// A client must send its request headers within this, or is disconnected (slowloris)
     header_read_timeout: Dur = "TESSERA_HEADER_READ_TIMEOUT",
-    /// Connections served at once; more wait in the backlog [default: 10000]
+    /// Connections served at once; more wait in the backlog
     max_connections: usize = "TESSERA_MAX_CONNECTIONS",
     /// Comma-separated OAuth/OIDC provider names; each is set up by TESSERA_OAUTH_<NAME>_* variables or an [oauth.<name>] file table
     oauth_providers: String = "TESSERA_OAUTH_PROVIDERS",
-    /// Base of the redirect URIs given to providers: {base}/{name}/callback [default: {first public origin}/api/auth/oauth]
+    /// Base of the redirect URIs given to providers: {base}/{name}/callback
     oauth_redirect_base: String = "TESSERA_OAUTH_REDIRECT_BASE",
-    /// Log filter (tracing EnvFilter syntax) [default: info]
+    /// Log filter (tracing EnvFilter syntax)
     log: String = "TESSERA_LOG",
+}
+
+/// The default of every setting that has one: the only place each is
+/// written (the domain's own defaults where it has them). `--help` shows
+/// them from here ([`with_defaults_in_help`]), and [`Settings::resolve`]
+/// fills from here what neither flags, env nor file set.
+struct Defaults {
+    listen: SocketAddr,
+    data_dir: &'static str,
+    public_origin: &'static str,
+    sessions: tessera_core::SessionPolicy,
+    session_sweep_interval: Duration,
+    access_token_ttl: Duration,
+    refresh_token_ttl: Duration,
+    refresh_absolute_ttl: Duration,
+    refresh_reuse_grace: Duration,
+    jwt_audience: &'static str,
+    jwt_alg: &'static str,
+    key_activation_delay: Duration,
+    argon2: tessera_core::Argon2Settings,
+    /// Waiting hashes allowed per hash worker.
+    hash_queue_per_worker: usize,
+    login_limits: tessera_core::LoginLimits,
+    request_timeout: Duration,
+    header_read_timeout: Duration,
+    max_connections: usize,
+    log: &'static str,
+}
+
+fn defaults() -> Defaults {
+    Defaults {
+        listen: SocketAddr::from(([127, 0, 0, 1], 4000)),
+        data_dir: "./data",
+        public_origin: "http://localhost:3000",
+        sessions: tessera_core::SessionPolicy::default(),
+        session_sweep_interval: Duration::from_mins(10),
+        access_token_ttl: Duration::from_mins(5),
+        refresh_token_ttl: Duration::from_secs(30 * DAY),
+        refresh_absolute_ttl: Duration::from_secs(90 * DAY),
+        refresh_reuse_grace: Duration::from_secs(10),
+        jwt_audience: "tessera",
+        jwt_alg: "EdDSA",
+        // Above the JWKS max-age (300 s), so every cache has the key
+        // before it signs.
+        key_activation_delay: Duration::from_secs(310),
+        argon2: tessera_core::Argon2Settings::default(),
+        hash_queue_per_worker: 8,
+        login_limits: tessera_core::LoginLimits::default(),
+        request_timeout: Duration::from_secs(30),
+        header_read_timeout: Duration::from_secs(10),
+        max_connections: 10_000,
+        log: "info",
+    }
+}
+
+impl Defaults {
+    /// The default of the setting `id` (a [`Settings`] field) as `--help`
+    /// shows it; `None` for a setting without one.
+    fn shown(&self, id: &str) -> Option<String> {
+        let l = &self.login_limits;
+        Some(match id {
+            "listen" => self.listen.to_string(),
+            "data_dir" => self.data_dir.into(),
+            "public_origin" => self.public_origin.into(),
+            "database_url" => "tessera.db in the data dir".into(),
+            "session_store" => "the database, counters in memory".into(),
+            "session_idle_timeout" => show_time(self.sessions.idle_timeout),
+            "session_absolute_timeout" => show_time(self.sessions.absolute_timeout),
+            "session_activity_interval" => show_time(self.sessions.activity_interval),
+            "session_sweep_interval" => show(self.session_sweep_interval),
+            "access_token_ttl" => show(self.access_token_ttl),
+            "refresh_token_ttl" => show(self.refresh_token_ttl),
+            "refresh_absolute_ttl" => show(self.refresh_absolute_ttl),
+            "refresh_reuse_grace" => show(self.refresh_reuse_grace),
+            "jwt_issuer" => "the first public origin".into(),
+            "jwt_audience" => self.jwt_audience.into(),
+            "jwt_alg" => self.jwt_alg.into(),
+            "key_activation_delay" => show(self.key_activation_delay),
+            "argon2_m_cost" => self.argon2.m_cost.to_string(),
+            "argon2_t_cost" => self.argon2.t_cost.to_string(),
+            "argon2_p_cost" => self.argon2.p_cost.to_string(),
+            "hash_workers" => "number of cores".into(),
+            "hash_queue" => format!("{} per worker", self.hash_queue_per_worker),
+            "login_max_failures_per_account" => l.max_failures_per_account.to_string(),
+            "login_max_failures_per_ip" => l.max_failures_per_ip.to_string(),
+            "login_failure_window" => show(l.window),
+            "register_max_per_ip" => l.max_registrations_per_ip.to_string(),
+            "register_window" => show(l.registration_window),
+            "request_timeout" => show(self.request_timeout),
+            "header_read_timeout" => show(self.header_read_timeout),
+            "max_connections" => self.max_connections.to_string(),
+            "oauth_redirect_base" => "{first public origin}/api/auth/oauth".into(),
+            "log" => self.log.into(),
+            _ => return None,
+        })
+    }
+}
+
+/// A duration in the largest whole unit, as a setting would be written
+/// (`30d`, `1h`, `310s`).
+fn show(d: Duration) -> String {
+    let secs = d.as_secs();
+    for (unit, len) in [("d", DAY), ("h", 3600), ("m", 60)] {
+        if secs >= len && secs.is_multiple_of(len) {
+            return format!("{}{unit}", secs / len);
+        }
+    }
+    format!("{secs}s")
+}
+
+fn show_time(d: time::Duration) -> String {
+    show(std_duration(d))
+}
+
+fn std_duration(d: time::Duration) -> Duration {
+    Duration::try_from(d).unwrap_or_default()
+}
+
+/// `command` (and its subcommands) with each setting's default at the end
+/// of its help, from [`defaults`].
+pub fn with_defaults_in_help(command: clap::Command) -> clap::Command {
+    let d = defaults();
+    command
+        .mut_args(|arg| {
+            let Some(default) = d.shown(arg.get_id().as_str()) else {
+                return arg;
+            };
+            let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+            arg.help(format!("{help} [default: {default}]"))
+        })
+        .mut_subcommands(with_defaults_in_help)
 }
 
 /// Every setting with its value decided.
@@ -214,8 +345,7 @@ impl Settings {
         Ok(config)
     }
 
-    fn login_limits(&self) -> tessera_core::LoginLimits {
-        let d = tessera_core::LoginLimits::default();
+    fn login_limits(&self, d: tessera_core::LoginLimits) -> tessera_core::LoginLimits {
         tessera_core::LoginLimits {
             max_failures_per_account: self
                 .login_max_failures_per_account
@@ -232,9 +362,11 @@ impl Settings {
     }
 
     fn finish(self) -> anyhow::Result<Config> {
-        let login_limits = self.login_limits();
-        let argon_default = tessera_core::Argon2Settings::default();
-        let public_origins = parse_origins(self.public_origin.as_deref())?;
+        let d = defaults();
+        let login_limits = self.login_limits(d.login_limits);
+        let argon_default = d.argon2;
+        let public_origins =
+            parse_origins(self.public_origin.as_deref().unwrap_or(d.public_origin))?;
         let bff_key = read_bff_key(self.bff_key, self.bff_key_file)?;
         let session_store = self
             .session_store
@@ -253,10 +385,10 @@ impl Settings {
         }
         let idle = self
             .session_idle_timeout
-            .map_or(Duration::from_secs(30 * DAY), |d| d.0);
+            .map_or(std_duration(d.sessions.idle_timeout), |v| v.0);
         let absolute = self
             .session_absolute_timeout
-            .map_or(Duration::from_secs(90 * DAY), |d| d.0);
+            .map_or(std_duration(d.sessions.absolute_timeout), |v| v.0);
         if idle.is_zero() || absolute.is_zero() {
             bail!("session timeouts must be longer than zero");
         }
@@ -267,10 +399,8 @@ impl Settings {
             })
             .max(1);
         Ok(Config {
-            listen: self
-                .listen
-                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 4000))),
-            data_dir: self.data_dir.unwrap_or_else(|| PathBuf::from("./data")),
+            listen: self.listen.unwrap_or(d.listen),
+            data_dir: self.data_dir.unwrap_or_else(|| PathBuf::from(d.data_dir)),
             jwt_issuer: self.jwt_issuer.unwrap_or_else(|| public_origins[0].clone()),
             public_origins,
             bff_key: bff_key.map(SecretString::from),
@@ -283,59 +413,52 @@ impl Settings {
             session_absolute_timeout: absolute,
             session_activity_interval: self
                 .session_activity_interval
-                .map_or(Duration::from_hours(1), |d| d.0),
+                .map_or(std_duration(d.sessions.activity_interval), |v| v.0),
             session_sweep_interval: self
                 .session_sweep_interval
-                .map_or(Duration::from_mins(10), |d| d.0),
-            access_token_ttl: self
-                .access_token_ttl
-                .map_or(Duration::from_mins(5), |d| d.0),
-            refresh_token_ttl: self
-                .refresh_token_ttl
-                .map_or(Duration::from_secs(30 * DAY), |d| d.0),
+                .map_or(d.session_sweep_interval, |v| v.0),
+            access_token_ttl: self.access_token_ttl.map_or(d.access_token_ttl, |v| v.0),
+            refresh_token_ttl: self.refresh_token_ttl.map_or(d.refresh_token_ttl, |v| v.0),
             refresh_reuse_grace: self
                 .refresh_reuse_grace
-                .map_or(Duration::from_secs(10), |d| d.0),
-            jwt_audience: self.jwt_audience.unwrap_or_else(|| "tessera".into()),
+                .map_or(d.refresh_reuse_grace, |v| v.0),
+            jwt_audience: self.jwt_audience.unwrap_or_else(|| d.jwt_audience.into()),
             refresh_absolute_ttl: self
                 .refresh_absolute_ttl
-                .map_or(Duration::from_secs(90 * DAY), |d| d.0),
+                .map_or(d.refresh_absolute_ttl, |v| v.0),
             key_activation_delay: self
                 .key_activation_delay
-                .map_or(Duration::from_secs(310), |d| d.0),
-            jwt_alg: parse_alg(self.jwt_alg.as_deref())?,
+                .map_or(d.key_activation_delay, |v| v.0),
+            jwt_alg: parse_alg(self.jwt_alg.as_deref().unwrap_or(d.jwt_alg))?,
             argon2: tessera_core::Argon2Settings {
                 m_cost: self.argon2_m_cost.unwrap_or(argon_default.m_cost),
                 t_cost: self.argon2_t_cost.unwrap_or(argon_default.t_cost),
                 p_cost: self.argon2_p_cost.unwrap_or(argon_default.p_cost),
             },
             hash_workers: workers,
-            hash_queue: self.hash_queue.unwrap_or(workers * 8),
+            hash_queue: self.hash_queue.unwrap_or(workers * d.hash_queue_per_worker),
             login_limits,
-            request_timeout: self
-                .request_timeout
-                .map_or(Duration::from_secs(30), |d| d.0),
+            request_timeout: self.request_timeout.map_or(d.request_timeout, |v| v.0),
             header_read_timeout: self
                 .header_read_timeout
-                .map_or(Duration::from_secs(10), |d| d.0),
-            max_connections: self.max_connections.unwrap_or(10_000),
+                .map_or(d.header_read_timeout, |v| v.0),
+            max_connections: self.max_connections.unwrap_or(d.max_connections),
             oauth_providers: Vec::new(),
-            log: self.log.unwrap_or_else(|| "info".into()),
+            log: self.log.unwrap_or_else(|| d.log.into()),
         })
     }
 }
 
-fn parse_alg(raw: Option<&str>) -> anyhow::Result<tessera_core::keys::SigningAlg> {
+fn parse_alg(raw: &str) -> anyhow::Result<tessera_core::keys::SigningAlg> {
     match raw {
-        None | Some("EdDSA") => Ok(tessera_core::keys::SigningAlg::EdDsa),
-        Some("ES256") => Ok(tessera_core::keys::SigningAlg::Es256),
-        Some(other) => bail!("TESSERA_JWT_ALG={other:?}: use EdDSA or ES256"),
+        "EdDSA" => Ok(tessera_core::keys::SigningAlg::EdDsa),
+        "ES256" => Ok(tessera_core::keys::SigningAlg::Es256),
+        other => bail!("TESSERA_JWT_ALG={other:?}: use EdDSA or ES256"),
     }
 }
 
-fn parse_origins(raw: Option<&str>) -> anyhow::Result<Vec<String>> {
+fn parse_origins(raw: &str) -> anyhow::Result<Vec<String>> {
     let origins: Vec<String> = raw
-        .unwrap_or("http://localhost:3000")
         .split(',')
         .map(str::trim)
         .filter(|o| !o.is_empty())
@@ -400,6 +523,116 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The settings that have no default (unset means "none").
+    const WITHOUT_DEFAULT: [&str; 3] = ["bff_key", "bff_key_file", "oauth_providers"];
+
+    fn settings_command() -> clap::Command {
+        <Settings as clap::Args>::augment_args(clap::Command::new("t"))
+    }
+
+    #[test]
+    fn every_setting_shows_its_one_default_in_help() {
+        let d = defaults();
+        let command = with_defaults_in_help(settings_command());
+        let mut ids = Vec::new();
+        for arg in command.get_arguments() {
+            let id = arg.get_id().as_str();
+            ids.push(id.to_owned());
+            let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+            match d.shown(id) {
+                Some(default) => assert!(
+                    help.ends_with(&format!(" [default: {default}]")),
+                    "{id}: {help}"
+                ),
+                None => assert!(WITHOUT_DEFAULT.contains(&id), "{id} has no default"),
+            }
+            assert_eq!(
+                help.matches("[default:").count(),
+                d.shown(id).map_or(0, |_| 1)
+            );
+        }
+        for id in WITHOUT_DEFAULT {
+            assert!(ids.iter().any(|i| i == id), "{id} is not a setting");
+        }
+        assert!(ids.len() > 30, "{ids:?}");
+    }
+
+    /// What help shows is what an unset setting gets.
+    #[test]
+    fn shown_defaults_are_the_applied_ones() {
+        let d = defaults();
+        let c = Config::defaults().unwrap();
+        let shown = |id: &str| d.shown(id).unwrap();
+        assert_eq!(shown("listen"), c.listen.to_string());
+        assert_eq!(shown("session_idle_timeout"), show(c.session_idle_timeout));
+        assert_eq!(shown("session_idle_timeout"), "30d");
+        assert_eq!(
+            shown("session_absolute_timeout"),
+            show(c.session_absolute_timeout)
+        );
+        assert_eq!(
+            shown("session_activity_interval"),
+            show(c.session_activity_interval)
+        );
+        assert_eq!(
+            shown("session_sweep_interval"),
+            show(c.session_sweep_interval)
+        );
+        assert_eq!(shown("access_token_ttl"), show(c.access_token_ttl));
+        assert_eq!(shown("refresh_token_ttl"), show(c.refresh_token_ttl));
+        assert_eq!(shown("refresh_absolute_ttl"), show(c.refresh_absolute_ttl));
+        assert_eq!(shown("refresh_reuse_grace"), show(c.refresh_reuse_grace));
+        assert_eq!(shown("key_activation_delay"), "310s");
+        assert_eq!(shown("key_activation_delay"), show(c.key_activation_delay));
+        assert_eq!(shown("argon2_m_cost"), c.argon2.m_cost.to_string());
+        assert_eq!(shown("login_failure_window"), show(c.login_limits.window));
+        assert_eq!(shown("request_timeout"), show(c.request_timeout));
+        assert_eq!(shown("header_read_timeout"), show(c.header_read_timeout));
+        assert_eq!(shown("max_connections"), c.max_connections.to_string());
+        assert_eq!(shown("jwt_audience"), c.jwt_audience);
+        assert_eq!(shown("log"), c.log);
+        assert_eq!(c.public_origins, [shown("public_origin")]);
+        assert_eq!(c.data_dir, PathBuf::from(shown("data_dir")));
+        // Each shown duration parses back to itself.
+        for id in [
+            "session_idle_timeout",
+            "key_activation_delay",
+            "access_token_ttl",
+        ] {
+            let parsed: Dur = shown(id).parse().unwrap();
+            assert_eq!(show(parsed.0), shown(id));
+        }
+    }
+
+    /// README's configuration table says the same defaults.
+    #[test]
+    fn the_readme_table_agrees() {
+        let readme =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
+                .unwrap();
+        let d = defaults();
+        let mut checked = 0;
+        for line in readme.lines() {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let (Some(var), Some(default)) = (cells.get(1), cells.get(2)) else {
+                continue;
+            };
+            let Some(var) = var
+                .strip_prefix("`TESSERA_")
+                .and_then(|v| v.strip_suffix('`'))
+            else {
+                continue;
+            };
+            let id = var.to_lowercase();
+            let Some(shown) = d.shown(&id) else { continue };
+            if let Some(literal) = default.strip_prefix('`').and_then(|v| v.strip_suffix('`')) {
+                assert_eq!(literal, shown, "README's default of TESSERA_{var}");
+                checked += 1;
+            }
+        }
+        assert!(checked > 15, "only {checked} README rows checked");
+    }
 
     #[test]
     fn flags_and_env_beat_the_file_which_beats_defaults() {

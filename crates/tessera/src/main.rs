@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use secrecy::SecretString;
 use tessera::{Server, Settings};
 use tessera_core::auth::Registration;
@@ -101,7 +101,10 @@ enum UserCommand {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Each setting's help ends with its default, from the one place
+    // defaults are written (config.rs).
+    let matches = tessera::config::with_defaults_in_help(Cli::command()).get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
