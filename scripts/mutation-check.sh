@@ -31,26 +31,26 @@ PY
 }
 
 mutate "session cookie SameSite=Strict -> Lax" crates/tessera-http/src/cookies.rs \
-  ".same_site(SameSite::Strict)" ".same_site(SameSite::Lax)" -p tessera --test account
+  ".same_site(SameSite::Strict)" ".same_site(SameSite::Lax)" -p tessera --test api -- account::
 mutate "session cookie loses HttpOnly" crates/tessera-http/src/cookies.rs \
-  ".http_only(http_only)" ".http_only(false)" -p tessera --test account
+  ".http_only(http_only)" ".http_only(false)" -p tessera --test api -- account::
 mutate "CSRF header not compared with the cookie" crates/tessera-http/src/extract.rs \
-  "(Some(h), Some(c)) if h == c && state.csrf.verify(session.id, h)" "(Some(h), Some(_)) if state.csrf.verify(session.id, h)" -p tessera --test security
+  "(Some(h), Some(c)) if h == c && state.csrf.verify(session.id, h)" "(Some(h), Some(_)) if state.csrf.verify(session.id, h)" -p tessera --test api -- security::
 mutate "CSRF token not bound to the session" crates/tessera-http/src/extract.rs \
-  "(Some(h), Some(c)) if h == c && state.csrf.verify(session.id, h)" "(Some(h), Some(c)) if h == c" -p tessera --test security
+  "(Some(h), Some(c)) if h == c && state.csrf.verify(session.id, h)" "(Some(h), Some(c)) if h == c" -p tessera --test api -- security::
 mutate "foreign Origin accepted" crates/tessera-http/src/guard.rs \
-  "if is_unsafe(req.method()) && !origin_allowed(" "if false && !origin_allowed(" -p tessera --test security
+  "if is_unsafe(req.method()) && !origin_allowed(" "if false && !origin_allowed(" -p tessera --test api -- security::
 mutate "BFF key not checked" crates/tessera-http/src/guard.rs \
-  "        && !key_matches(req.headers(), expected.expose_secret())" "        && false" -p tessera --test security
+  "        && !key_matches(req.headers(), expected.expose_secret())" "        && false" -p tessera --test api -- security::
 mutate "absolute lifetime not capping renewal" crates/tessera-core/src/session.rs \
   "(now + self.idle_timeout).min(session.absolute_expires_at)," "now + self.idle_timeout," -p tessera-core --test properties
 mutate "login never rate limited" crates/tessera-core/src/ratelimit.rs \
-  "            if count.hits > max {" "            if count.hits > max && false {" -p tessera --test security
+  "            if count.hits > max {" "            if count.hits > max && false {" -p tessera --test api -- security::
 mutate "unknown email skips the dummy hash" crates/tessera-core/src/password.rs \
   "        let params = self.inner.params.clone();
         let (phc, real) = match stored {" "        if stored.is_none() { return Ok(Verified { matches: false, needs_rehash: false }); }
         let params = self.inner.params.clone();
-        let (phc, real) = match stored {" -p tessera --test timing
+        let (phc, real) = match stored {" -p tessera --test api -- timing::
 mutate "refresh reuse does not revoke the family" crates/tessera-core/src/tokens.rs \
   "        self.store
             .revoke_family(record.family.id, now)
@@ -58,27 +58,27 @@ mutate "refresh reuse does not revoke the family" crates/tessera-core/src/tokens
             .map_err(AuthError::from)?;
         Err(GrantError::InvalidGrant(
             \"refresh token reuse" "        Err(GrantError::InvalidGrant(
-            \"refresh token reuse" -p tessera --test tokens --test rotation_properties
+            \"refresh token reuse" -p tessera --test api -- tokens:: rotation_properties::
 mutate "login keeps the presented session (fixation)" crates/tessera-core/src/auth.rs \
   "        let record = self.check_credentials(email, password, client).await?;
         self.end_presented(presented).await?;" "        let record = self.check_credentials(email, password, client).await?;
-        let _ = presented;" -p tessera --test account
+        let _ = presented;" -p tessera --test api -- account::
 # OAuth / OIDC (issue 7)
 mutate "OAuth callback state not compared" crates/tessera-http/src/routes/oauth.rs \
-  "if flow.provider != provider || !same_state {" "if flow.provider != provider {" -p tessera --test oauth_github
+  "if flow.provider != provider || !same_state {" "if flow.provider != provider {" -p tessera --test api -- oauth_github::
 mutate "OAuth flow cookie SameSite=Lax -> None" crates/tessera-http/src/routes/oauth.rs \
-  ".same_site(SameSite::Lax)" ".same_site(SameSite::None)" -p tessera --test oauth_github
+  ".same_site(SameSite::Lax)" ".same_site(SameSite::None)" -p tessera --test api -- oauth_github::
 mutate "id_token nonce not checked" crates/tessera-oauth/src/oidc.rs \
-  ".claims(&client.id_token_verifier(), &Nonce::new(nonce.to_owned()))" ".claims(&client.id_token_verifier(), |_: Option<&Nonce>| Ok::<(), String>(()))" -p tessera --test oauth_oidc
+  ".claims(&client.id_token_verifier(), &Nonce::new(nonce.to_owned()))" ".claims(&client.id_token_verifier(), |_: Option<&Nonce>| Ok::<(), String>(()))" -p tessera --test api -- oauth_oidc::
 mutate "return_to not sanitised" crates/tessera-oauth/src/return_to.rs \
-  "Ok(if safe { raw.to_owned() } else { \"/\".into() })" "Ok(raw.to_owned())" -p tessera --test oauth_github
+  "Ok(if safe { raw.to_owned() } else { \"/\".into() })" "Ok(raw.to_owned())" -p tessera --test api -- oauth_github::
 mutate "unverified provider email linked" crates/tessera-core/src/auth.rs \
   "                && verified.email_verified
-" "" -p tessera --test oauth_oidc
+" "" -p tessera --test api -- oauth_oidc::
 mutate "password account taken over by a provider's verified email" crates/tessera-core/src/auth.rs \
-  "                && existing.user.email_verified)" "                )" -p tessera --test oauth_oidc
+  "                && existing.user.email_verified)" "                )" -p tessera --test api -- oauth_oidc::
 mutate "GitHub token exchange skips the app check" crates/tessera-oauth/src/github.rs \
-  "404 | 422 => return Err(OAuthError::TokenRejected)," "404 | 422 => {}" -p tessera --test oauth_github
+  "404 | 422 => return Err(OAuthError::TokenRejected)," "404 | 422 => {}" -p tessera --test api -- oauth_github::
 # The refresh rotation model (proptest on the real app)
 mutate "no grace window for replays (rotation model)" crates/tessera-core/src/tokens.rs \
-  "        if now - spent_at <= self.settings.reuse_grace" "        if now - spent_at <= time::Duration::ZERO" -p tessera --test rotation_properties
+  "        if now - spent_at <= self.settings.reuse_grace" "        if now - spent_at <= time::Duration::ZERO" -p tessera --test api -- rotation_properties::

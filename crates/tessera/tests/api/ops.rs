@@ -1,19 +1,11 @@
 //! Health, readiness, metrics, OpenAPI, failing closed, the cost of the
 //! whoami hot path, and sign-ins that race a disable or a password change.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::float_cmp,
-    clippy::too_many_lines
-)]
-
-mod common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::common::*;
 use async_trait::async_trait;
-use common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use tessera_core::session::{Session, SessionId, SessionPolicy};

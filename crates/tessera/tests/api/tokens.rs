@@ -1,10 +1,7 @@
 //! The token endpoint, refresh rotation with reuse detection, the session
 //! grant, revocation, JWKS and key rotation: over HTTP against the real app.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use reqwest::{Method, StatusCode};

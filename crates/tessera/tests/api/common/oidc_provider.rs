@@ -1,7 +1,6 @@
 //! A real OpenID Connect provider for tests: `tests/oidc-provider/server.mjs`
 //! (the npm `oidc-provider`, a TEST DOUBLE configuration) as a child
 //! process, and a browser at it that follows its redirects.
-#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;

@@ -1,15 +1,7 @@
 //! The device list, revocation, password change, and both expiry clocks
 //! (moved with a fake clock, never slept).
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::float_cmp,
-    clippy::too_many_lines
-)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use time::Duration;

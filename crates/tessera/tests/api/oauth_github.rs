@@ -2,12 +2,10 @@
 //! (`common/github_double.rs`): the whole flow, the binding of the
 //! callback to the browser, linking rules, identities, the token exchange,
 //! and garbage at both endpoints.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
 
-mod common;
-
-use common::github_double::{GithubDouble, GithubUser};
-use common::{Jar, ORIGIN, PASSWORD, TestApp, set_cookie, spawn_with};
+use crate::common;
+use crate::common::github_double::{GithubDouble, GithubUser};
+use crate::common::{Jar, ORIGIN, PASSWORD, TestApp, set_cookie, spawn_with};
 use cookie::SameSite;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;

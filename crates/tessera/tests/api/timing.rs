@@ -1,13 +1,10 @@
 //! Unknown email and wrong password must take the same time: both verify
 //! one Argon2 hash. Measured with many interleaved samples and compared by
 //! median with a generous bound, so a busy machine cannot make it flake.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_precision_loss)]
-
-mod common;
 
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use reqwest::StatusCode;
 
 fn median(mut xs: Vec<Duration>) -> Duration {

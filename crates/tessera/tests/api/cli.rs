@@ -1,21 +1,13 @@
 //! The real `tessera` binary: serve, restart, shutdown, refusing unsafe
 //! listens, configuration precedence, migrate, and the user commands.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::float_cmp,
-    clippy::too_many_lines
-)]
-
-mod common;
 
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::process::{Running, command, serve, whoami};
-use common::{Jar, PASSWORD, unique};
+use crate::common::process::{Running, command, serve, whoami};
+use crate::common::{Jar, PASSWORD, unique};
 use serde_json::json;
 use tessera_core::store::UserStore;
 

@@ -2,12 +2,10 @@
 //! `tests/oidc-provider`) on a free port, one per test. The `id_token` checks
 //! (signature, nonce, iss, aud, exp), denied consent, expired codes, the
 //! email-linking rules and the token exchange through userinfo.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
 
-mod common;
-
-use common::oidc_provider::{CLIENT_ID, CLIENT_SECRET, OidcProvider};
-use common::{Jar, TestApp, set_cookie, spawn_with};
+use crate::common;
+use crate::common::oidc_provider::{CLIENT_ID, CLIENT_SECRET, OidcProvider};
+use crate::common::{Jar, TestApp, set_cookie, spawn_with};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -482,7 +480,7 @@ async fn a_provider_that_is_down_is_a_502() {
 /// or issued token appears in its output.
 #[tokio::test]
 async fn trace_logs_carry_no_code_state_token_or_secret() {
-    use common::github_double::{
+    use crate::common::github_double::{
         CLIENT_ID as GH_ID, CLIENT_SECRET as GH_SECRET, GithubDouble, GithubUser,
     };
     use std::process::Stdio;

@@ -4,13 +4,10 @@
 //! model predicts: rotation once, the same successor for a replay within
 //! the grace window, family revocation on reuse after it, refusal of
 //! expired tokens and of everything in a revoked or too-old family.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
-
-mod common;
 
 use std::time::Duration as StdDuration;
 
-use common::{PASSWORD, TestApp, spawn_with};
+use crate::common::{PASSWORD, TestApp, spawn_with};
 use proptest::prelude::*;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;

@@ -1,8 +1,5 @@
 //! Real keys, real tokens, a real JWKS server on 127.0.0.1:0.
 
-// Helpers are not #[test] fns, so the tests-only unwrap allowance misses them.
-#![allow(dead_code, clippy::unwrap_used)] // dead_code: each test file uses a different part
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 

@@ -1,12 +1,9 @@
 //! The axum extractors end to end: a real router on 127.0.0.1:0, real
 //! tokens, a real JWKS server, plain HTTP requests.
 
-#![allow(clippy::unwrap_used)] // helpers below are not #[test] fns
-
-mod support;
-
 use std::time::Duration;
 
+use crate::support::{JwksServer, SigningKey, claims_at, claims_with, jwks, now};
 use axum::extract::{FromRef, Request};
 use axum::middleware::{self, Next};
 use axum::response::Response;
@@ -15,7 +12,6 @@ use axum::{Json, Router};
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
 use serde_json::{Value, json};
-use support::{JwksServer, SigningKey, claims_at, claims_with, jwks, now};
 use tessera_verify::{
     AccessToken, AuthRejection, Claims, ManualClock, RequireRole, Role, Verifier,
 };
@@ -194,7 +190,7 @@ async fn claims_verified_by_one_verifier_are_not_reused_by_another() {
     let issuer = JwksServer::start(jwks(&[&key])).await;
     let clock = ManualClock::starting_now();
     // A gate in front for "gateway-api" tokens; the handler wants support::AUDIENCE.
-    let gateway = Verifier::builder(support::ISSUER, "gateway-api")
+    let gateway = Verifier::builder(crate::support::ISSUER, "gateway-api")
         .jwks_url(&issuer.url)
         .clock(clock.clone())
         .build()

@@ -1,16 +1,13 @@
 //! The production tier: several real `tessera` processes on one PostgreSQL
 //! and one Redis, no sticky sessions; and failing closed when a store is
 //! down, recovering without a restart.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::process::{Running, command, serve, whoami};
-use common::{Jar, PASSWORD, problem, spawn_with, unique};
+use crate::common::process::{Running, command, serve, whoami};
+use crate::common::{Jar, PASSWORD, TestApp, problem, spawn_with, unique};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use tessera_store_redis::testing::{RedisServer, free_port};
@@ -217,7 +214,7 @@ async fn redis_down_is_503_not_signed_out_and_service_returns_by_itself() {
     drop(redis);
 }
 
-async fn wait_ready(app: &common::TestApp) {
+async fn wait_ready(app: &TestApp) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while app
         .req(Method::GET, "/readyz")

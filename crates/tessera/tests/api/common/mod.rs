@@ -1,11 +1,5 @@
 //! Test harness: the real app on port 0, a fresh SQLite file per test, a
 //! fake clock, and a tiny cookie jar that reads real `Set-Cookie` headers.
-#![allow(
-    dead_code,
-    clippy::missing_panics_doc,
-    clippy::unwrap_used,
-    clippy::expect_used
-)]
 
 pub mod github_double;
 pub mod oidc_provider;
@@ -34,7 +28,6 @@ pub struct TestApp {
     pub clock: ManualClock,
     pub http: reqwest::Client,
     pub server: Server,
-    pub config: Config,
     pub dir: tempfile::TempDir,
     task: tokio::task::JoinHandle<()>,
 }
@@ -93,7 +86,6 @@ pub async fn spawn_in(dir: tempfile::TempDir, config: Config) -> TestApp {
             .build()
             .expect("client"),
         server,
-        config,
         dir,
         task,
     }

@@ -1,12 +1,9 @@
 //! Connection and request limits: slow clients are cut off, connections
 //! beyond the limit wait, and a request that runs too long gets 408.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use reqwest::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;

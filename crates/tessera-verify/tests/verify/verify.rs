@@ -1,14 +1,14 @@
 //! Verification against real keys and a real JWKS server.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::{
+    AUDIENCE, ISSUER, JwksServer, SigningKey, b64, claims_at, claims_with, jwks, now,
+};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{EncodingKey, Header};
 use serde_json::json;
-use support::{AUDIENCE, ISSUER, JwksServer, SigningKey, b64, claims_at, claims_with, jwks, now};
 use tessera_verify::{Algorithm, CachePolicy, JwkSet, ManualClock, Verifier, VerifyError};
 
 #[tokio::test]

@@ -17,7 +17,6 @@
 //!   token's user when it was issued to that app, else 404.
 //!
 //! Never used outside tests.
-#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -74,7 +73,6 @@ struct Inner {
 pub struct GithubDouble {
     inner: Arc<Mutex<Inner>>,
     pub base: String,
-    task: Arc<tokio::task::JoinHandle<()>>,
 }
 
 impl GithubDouble {
@@ -89,14 +87,10 @@ impl GithubDouble {
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let task = tokio::spawn(async move {
+        tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
-        Self {
-            inner,
-            base,
-            task: Arc::new(task),
-        }
+        Self { inner, base }
     }
 
     /// The user who approves the next authorizations.

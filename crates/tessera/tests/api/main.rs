@@ -1,0 +1,24 @@
+//! The server's integration tests, one binary: each module was a test file
+//! of its own; `common` is the harness they share, compiled once.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+mod account;
+#[allow(clippy::too_many_lines)]
+mod cli;
+mod input;
+mod limits;
+#[allow(clippy::too_many_lines)]
+mod oauth_github;
+#[allow(clippy::too_many_lines)]
+mod oauth_oidc;
+#[allow(clippy::float_cmp)]
+mod ops;
+mod production;
+#[allow(clippy::too_many_lines)]
+mod rotation_properties;
+mod security;
+mod sessions;
+mod timing;
+mod tokens;
