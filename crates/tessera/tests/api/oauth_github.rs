@@ -3,23 +3,18 @@
 //! callback to the browser, linking rules, identities, the token exchange,
 //! and garbage at both endpoints.
 
-use crate::common;
 use crate::common::github_double::{GithubDouble, GithubUser};
-use crate::common::{Jar, ORIGIN, PASSWORD, TestApp, set_cookie, spawn_with};
+use crate::common::oauth::{
+    ACCESS_TOKEN, EXCHANGE, OAUTH, REDIRECT_BASE, callback, exchange, identities, post_token,
+    query_param, redirect_uri, start, whoami,
+};
+use crate::common::{
+    CSRF, Jar, ORIGIN, PASSWORD, SESSION, TestApp, oauth, set_cookie, set_cookies, sets_cookie,
+    spawn_with, unique,
+};
 use cookie::SameSite;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
-
-const OAUTH: &str = "__Host-tessera_oauth";
-const REDIRECT_BASE: &str = "http://localhost:3000/api/auth/oauth";
-
-fn unique(tag: &str) -> String {
-    format!("{tag}-{}@example.com", uuid_like())
-}
-
-fn uuid_like() -> String {
-    tessera_core::SessionId::new().to_string()
-}
 
 fn gh_id() -> u64 {
     tessera_core::SessionId::new().0.as_u64_pair().0 >> 12
@@ -43,25 +38,8 @@ struct Returned {
 
 impl Returned {
     fn param(&self, name: &str) -> Option<String> {
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&self.query).unwrap();
-        pairs.into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
+        query_param(&self.query, name)
     }
-}
-
-/// `GET start` with the jar; absorbs the flow cookie; returns the
-/// provider URL.
-async fn start(app: &TestApp, jar: &mut Jar, return_to: Option<&str>) -> String {
-    let path = match return_to {
-        Some(r) => format!(
-            "/v1/oauth/github/start?{}",
-            serde_urlencoded::to_string([("return_to", r)]).unwrap()
-        ),
-        None => "/v1/oauth/github/start".into(),
-    };
-    let r = app.browser(Method::GET, &path, jar).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::FOUND, "start answers a redirect");
-    jar.absorb(r.headers());
-    r.headers()["location"].to_str().unwrap().to_owned()
 }
 
 /// The browser at the provider, which redirects back to the redirect URI.
@@ -73,7 +51,7 @@ async fn at_provider(app: &TestApp, url: &str) -> Returned {
         "the provider redirects back"
     );
     let location = r.headers()["location"].to_str().unwrap();
-    let prefix = format!("{REDIRECT_BASE}/github/callback?");
+    let prefix = format!("{}?", redirect_uri("github"));
     let query = location
         .strip_prefix(&prefix)
         .unwrap_or_else(|| panic!("redirected to the registered URI, got {location}"));
@@ -82,34 +60,13 @@ async fn at_provider(app: &TestApp, url: &str) -> Returned {
     }
 }
 
-async fn callback(app: &TestApp, jar: &Jar, query: &str) -> reqwest::Response {
-    app.browser(
-        Method::GET,
-        &format!("/v1/oauth/github/callback?{query}"),
-        jar,
-    )
-    .send()
-    .await
-    .unwrap()
-}
-
-/// A whole sign-in; the jar ends up holding what the browser would.
+/// A whole sign-in through the double; the jar ends up holding what the
+/// browser would.
 async fn sign_in(app: &TestApp, jar: &mut Jar, return_to: Option<&str>) -> reqwest::Response {
-    let url = start(app, jar, return_to).await;
-    let back = at_provider(app, &url).await;
-    let r = callback(app, jar, &back.query).await;
-    jar.absorb(r.headers());
-    r
-}
-
-async fn whoami(app: &TestApp, jar: &Jar) -> Value {
-    let r = app
-        .browser(Method::GET, "/v1/session", jar)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    r.json().await.unwrap()
+    oauth::sign_in(app, "github", jar, return_to, async |url| {
+        at_provider(app, url).await.query
+    })
+    .await
 }
 
 fn assert_cleared_flow_cookie(r: &reqwest::Response) {
@@ -123,9 +80,7 @@ fn assert_cleared_flow_cookie(r: &reqwest::Response) {
 
 fn assert_no_session_cookie(r: &reqwest::Response) {
     assert!(
-        common::set_cookies(r.headers())
-            .iter()
-            .all(|c| c.name() != common::SESSION && c.name() != common::CSRF),
+        !sets_cookie(r.headers(), SESSION) && !sets_cookie(r.headers(), CSRF),
         "a failed callback never sets a session cookie"
     );
 }
@@ -140,9 +95,7 @@ async fn assert_failure_page(r: reqwest::Response, status: StatusCode, code: &st
 /// cookie (if any) is left alone for the real callback.
 async fn assert_unbound(r: reqwest::Response) {
     assert!(
-        common::set_cookies(r.headers())
-            .iter()
-            .all(|c| c.name() != OAUTH),
+        !sets_cookie(r.headers(), OAUTH),
         "an unbound callback leaves the flow cookie alone"
     );
     assert_page(r, StatusCode::FORBIDDEN, "oauth_state_mismatch").await;
@@ -180,7 +133,7 @@ async fn github_sign_in_creates_a_user_with_the_primary_verified_email() {
     gh.sign_in_as(user.clone());
 
     let mut jar = Jar::default();
-    let url = start(&app, &mut jar, Some("/dashboard?tab=1")).await;
+    let url = start(&app, "github", &mut jar, Some("/dashboard?tab=1")).await;
     // The provider URL: PKCE S256, state, the registered redirect URI, the
     // default scopes; no nonce (GitHub is not OIDC).
     let parsed = url::Url::parse(&url).unwrap();
@@ -196,7 +149,7 @@ async fn github_sign_in_creates_a_user_with_the_primary_verified_email() {
     assert!(!q.contains_key("nonce"));
 
     let back = at_provider(&app, &url).await;
-    let r = callback(&app, &jar, &back.query).await;
+    let r = callback(&app, "github", &jar, &back.query).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()["cache-control"], "no-store");
     assert_eq!(r.headers()["content-type"], "text/html; charset=utf-8");
@@ -206,11 +159,11 @@ async fn github_sign_in_creates_a_user_with_the_primary_verified_email() {
             .unwrap()
             .starts_with("default-src 'none'")
     );
-    let session = set_cookie(r.headers(), common::SESSION);
+    let session = set_cookie(r.headers(), SESSION);
     assert_eq!(session.http_only(), Some(true));
     assert_eq!(session.same_site(), Some(SameSite::Strict));
     assert_eq!(session.secure(), Some(true));
-    set_cookie(r.headers(), common::CSRF);
+    set_cookie(r.headers(), CSRF);
     assert_cleared_flow_cookie(&r);
     jar.absorb(r.headers());
     let body = r.text().await.unwrap();
@@ -231,14 +184,7 @@ async fn github_sign_in_creates_a_user_with_the_primary_verified_email() {
     // The token request carried the PKCE verifier.
     assert!(gh.token_requests()[0].contains_key("code_verifier"));
 
-    let ids: Value = app
-        .browser(Method::GET, "/v1/identities", &jar)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ids = identities(&app, &jar).await;
     assert_eq!(ids["identities"][0]["provider"], "github");
     assert_eq!(ids["identities"][0]["subject"], user.id.to_string());
     assert_eq!(ids["identities"][0]["email"], email);
@@ -304,14 +250,7 @@ async fn an_existing_password_account_is_never_taken_over_by_email() {
     let mut jar = Jar::default();
     let r = sign_in(&app, &mut jar, None).await;
     assert_failure_page(r, StatusCode::CONFLICT, "account_exists").await;
-    let ids: Value = app
-        .browser(Method::GET, "/v1/identities", &password_jar)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ids = identities(&app, &password_jar).await;
     assert_eq!(
         ids["identities"],
         serde_json::json!([]),
@@ -330,20 +269,11 @@ async fn a_signed_in_start_links_and_identities_can_be_unlinked_but_not_the_last
     let r = sign_in(&app, &mut jar, Some("/account")).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert!(
-        common::set_cookies(r.headers())
-            .iter()
-            .all(|c| c.name() != common::SESSION),
+        !sets_cookie(r.headers(), SESSION),
         "linking keeps the current session"
     );
     assert!(r.text().await.unwrap().contains("url=/account"));
-    let listed: Value = app
-        .browser(Method::GET, "/v1/identities", &jar)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed = identities(&app, &jar).await;
     assert_eq!(listed["identities"].as_array().unwrap().len(), 1);
 
     // Signing in with GitHub now reaches the same user.
@@ -411,29 +341,29 @@ async fn the_callback_is_bound_to_the_browser_that_started_it() {
 
     // Missing cookie.
     let mut jar = Jar::default();
-    let url = start(&app, &mut jar, None).await;
+    let url = start(&app, "github", &mut jar, None).await;
     let back = at_provider(&app, &url).await;
-    let r = callback(&app, &Jar::default(), &back.query).await;
+    let r = callback(&app, "github", &Jar::default(), &back.query).await;
     assert_unbound(r).await;
 
     // State mismatch: the right cookie, another state.
     let mut jar = Jar::default();
-    let url = start(&app, &mut jar, None).await;
+    let url = start(&app, "github", &mut jar, None).await;
     let back = at_provider(&app, &url).await;
     let code = back.param("code").unwrap();
-    let r = callback(&app, &jar, &format!("code={code}&state=forged")).await;
+    let r = callback(&app, "github", &jar, &format!("code={code}&state=forged")).await;
     assert_unbound(r).await;
     // A forged denial for this flow is unbound too.
-    let r = callback(&app, &jar, "error=access_denied&state=forged").await;
+    let r = callback(&app, "github", &jar, "error=access_denied&state=forged").await;
     assert_unbound(r).await;
     // The forged callbacks spent nothing: the real one still signs in.
-    let r = callback(&app, &jar, &back.query).await;
+    let r = callback(&app, "github", &jar, &back.query).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_cleared_flow_cookie(&r);
 
     // Tampered cookie: one character changed.
     let mut jar = Jar::default();
-    let url = start(&app, &mut jar, None).await;
+    let url = start(&app, "github", &mut jar, None).await;
     let back = at_provider(&app, &url).await;
     let sealed = jar.cookies[OAUTH].clone();
     let mut bytes = sealed.into_bytes();
@@ -441,7 +371,7 @@ async fn the_callback_is_bound_to_the_browser_that_started_it() {
     bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
     jar.cookies
         .insert(OAUTH.into(), String::from_utf8(bytes).unwrap());
-    let r = callback(&app, &jar, &back.query).await;
+    let r = callback(&app, "github", &jar, &back.query).await;
     assert_unbound(r).await;
 
     // Junk cookie.
@@ -450,15 +380,15 @@ async fn the_callback_is_bound_to_the_browser_that_started_it() {
         OAUTH.into(),
         "%%%not-base64\u{7f}".escape_default().to_string(),
     );
-    let r = callback(&app, &junk, &back.query).await;
+    let r = callback(&app, "github", &junk, &back.query).await;
     assert_unbound(r).await;
 
     // Expired flow: the cookie outlived its ten minutes.
     let mut jar = Jar::default();
-    let url = start(&app, &mut jar, None).await;
+    let url = start(&app, "github", &mut jar, None).await;
     let back = at_provider(&app, &url).await;
     app.clock.advance(time::Duration::seconds(601));
-    let r = callback(&app, &jar, &back.query).await;
+    let r = callback(&app, "github", &jar, &back.query).await;
     assert_failure_page(r, StatusCode::FORBIDDEN, "oauth_state_mismatch").await;
 }
 
@@ -468,11 +398,11 @@ async fn a_cookie_sealed_by_another_deployment_is_refused() {
     let (other, _) = app_with_github(|_| {}).await;
     gh.sign_in_as(GithubUser::new(gh_id(), &unique("foreign")));
     let mut theirs = Jar::default();
-    start(&other, &mut theirs, None).await;
+    start(&other, "github", &mut theirs, None).await;
     let mut ours = Jar::default();
-    let url = start(&app, &mut ours, None).await;
+    let url = start(&app, "github", &mut ours, None).await;
     let back = at_provider(&app, &url).await;
-    let r = callback(&app, &theirs, &back.query).await;
+    let r = callback(&app, "github", &theirs, &back.query).await;
     assert_unbound(r).await;
 }
 
@@ -482,33 +412,33 @@ async fn a_code_injected_from_another_browser_fails_pkce_and_replays_fail() {
     // The attacker runs a flow as themselves and keeps the code.
     gh.sign_in_as(GithubUser::new(gh_id(), &unique("attacker")));
     let mut attacker = Jar::default();
-    let url = start(&app, &mut attacker, None).await;
+    let url = start(&app, "github", &mut attacker, None).await;
     let attackers = at_provider(&app, &url).await;
     // The victim starts a flow; the attacker gets the victim's browser to
     // the callback with the victim's state but the attacker's code.
     let mut victim = Jar::default();
-    let url = start(&app, &mut victim, None).await;
+    let url = start(&app, "github", &mut victim, None).await;
     let victims = at_provider(&app, &url).await;
     let injected = format!(
         "code={}&state={}",
         attackers.param("code").unwrap(),
         victims.param("state").unwrap()
     );
-    let r = callback(&app, &victim, &injected).await;
+    let r = callback(&app, "github", &victim, &injected).await;
     assert_failure_page(r, StatusCode::BAD_REQUEST, "oauth_code_rejected").await;
 
     // The attacker's own flow, done once, then replayed (cookie kept).
-    let r = callback(&app, &attacker, &attackers.query).await;
+    let r = callback(&app, "github", &attacker, &attackers.query).await;
     assert_eq!(r.status(), StatusCode::OK);
-    let r = callback(&app, &attacker, &attackers.query).await;
+    let r = callback(&app, "github", &attacker, &attackers.query).await;
     assert_failure_page(r, StatusCode::BAD_REQUEST, "oauth_code_rejected").await;
 
     // A made-up code.
     let mut jar = Jar::default();
-    let url = start(&app, &mut jar, None).await;
+    let url = start(&app, "github", &mut jar, None).await;
     let back = at_provider(&app, &url).await;
     let made_up = format!("code=made-up&state={}", back.param("state").unwrap());
-    let r = callback(&app, &jar, &made_up).await;
+    let r = callback(&app, "github", &jar, &made_up).await;
     assert_failure_page(r, StatusCode::BAD_REQUEST, "oauth_code_rejected").await;
 }
 
@@ -518,10 +448,10 @@ async fn denied_consent_sends_the_person_back_with_a_reason() {
     gh.sign_in_as(GithubUser::new(gh_id(), &unique("denier")));
     gh.deny_next();
     let mut jar = Jar::default();
-    let url = start(&app, &mut jar, None).await;
+    let url = start(&app, "github", &mut jar, None).await;
     let back = at_provider(&app, &url).await;
     assert_eq!(back.param("error").as_deref(), Some("access_denied"));
-    let r = callback(&app, &jar, &back.query).await;
+    let r = callback(&app, "github", &jar, &back.query).await;
     assert_failure_page(r, StatusCode::BAD_REQUEST, "access_denied").await;
 
     // A client asking for JSON gets problem+json.
@@ -579,7 +509,7 @@ async fn return_to_is_only_ever_a_local_path() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(
-        common::set_cookies(r.headers())
+        set_cookies(r.headers())
             .iter()
             .all(|c| c.name() != OAUTH || c.max_age() == Some(time::Duration::ZERO))
     );
@@ -652,16 +582,14 @@ async fn garbage_at_both_endpoints_is_a_4xx_never_a_5xx() {
                 "{path} with cookie {cookie:.20}: {status}"
             );
             assert!(
-                common::set_cookies(r.headers())
-                    .iter()
-                    .all(|c| c.name() != common::SESSION),
+                !sets_cookie(r.headers(), SESSION),
                 "{path}: never a session cookie"
             );
         }
     }
     // With a valid flow cookie and its state: garbage codes and extras.
     let mut jar = Jar::default();
-    let url = start(&app, &mut jar, None).await;
+    let url = start(&app, "github", &mut jar, None).await;
     let back = at_provider(&app, &url).await;
     let state = back.param("state").unwrap();
     for query in [
@@ -671,13 +599,9 @@ async fn garbage_at_both_endpoints_is_a_4xx_never_a_5xx() {
         format!("state={state}"),
         format!("error=&state={state}"),
     ] {
-        let r = callback(&app, &jar, &query).await;
+        let r = callback(&app, "github", &jar, &query).await;
         assert!(r.status().is_client_error(), "{query:.40}: {}", r.status());
-        assert!(
-            common::set_cookies(r.headers())
-                .iter()
-                .all(|c| c.name() != common::SESSION)
-        );
+        assert!(!sets_cookie(r.headers(), SESSION));
     }
 
     // Unknown provider: 404 with the code.
@@ -702,38 +626,16 @@ async fn no_providers_configured_means_oauth_is_404() {
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 }
 
-async fn exchange(app: &TestApp, form: &[(&str, &str)]) -> (StatusCode, Value) {
-    let r = app
-        .req(Method::POST, "/v1/token")
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    (r.status(), r.json().await.unwrap())
-}
-
-const EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
-const ACCESS: &str = "urn:ietf:params:oauth:token-type:access_token";
-
 #[tokio::test]
 async fn token_exchange_turns_a_github_token_into_tessera_tokens() {
     let (app, gh) = app_with_github(|_| {}).await;
     let email = unique("bridge");
     let octo = GithubUser::new(gh_id(), &email);
     let token = gh.issue_token(octo.clone());
-    let (status, body) = exchange(
-        &app,
-        &[
-            ("grant_type", EXCHANGE),
-            ("provider", "github"),
-            ("subject_token", &token),
-            ("subject_token_type", ACCESS),
-        ],
-    )
-    .await;
+    let (status, body) = exchange(&app, "github", &token, ACCESS_TOKEN).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["token_type"], "Bearer");
-    assert_eq!(body["issued_token_type"], ACCESS);
+    assert_eq!(body["issued_token_type"], ACCESS_TOKEN);
     assert!(body["refresh_token"].is_string());
     let access = body["access_token"].as_str().unwrap();
 
@@ -755,7 +657,7 @@ async fn token_exchange_turns_a_github_token_into_tessera_tokens() {
     assert_eq!(claims["sub"], me["user"]["id"]);
 
     // The refresh token works like any other.
-    let (status, _) = exchange(
+    let (status, _) = post_token(
         &app,
         &[
             ("grant_type", "refresh_token"),
@@ -773,7 +675,7 @@ async fn token_exchange_turns_a_github_token_into_tessera_tokens() {
             vec![
                 ("provider", "github"),
                 ("subject_token", foreign.as_str()),
-                ("subject_token_type", ACCESS),
+                ("subject_token_type", ACCESS_TOKEN),
             ],
             "invalid_grant",
         ),
@@ -781,7 +683,7 @@ async fn token_exchange_turns_a_github_token_into_tessera_tokens() {
             vec![
                 ("provider", "github"),
                 ("subject_token", "gho_unknown"),
-                ("subject_token_type", ACCESS),
+                ("subject_token_type", ACCESS_TOKEN),
             ],
             "invalid_grant",
         ),
@@ -789,7 +691,7 @@ async fn token_exchange_turns_a_github_token_into_tessera_tokens() {
             vec![
                 ("provider", "gitlab"),
                 ("subject_token", &token),
-                ("subject_token_type", ACCESS),
+                ("subject_token_type", ACCESS_TOKEN),
             ],
             "invalid_target",
         ),
@@ -797,7 +699,7 @@ async fn token_exchange_turns_a_github_token_into_tessera_tokens() {
             vec![
                 ("provider", "github"),
                 ("subject_token", "bad\u{1}token"),
-                ("subject_token_type", ACCESS),
+                ("subject_token_type", ACCESS_TOKEN),
             ],
             "invalid_grant",
         ),
@@ -810,13 +712,13 @@ async fn token_exchange_turns_a_github_token_into_tessera_tokens() {
             "invalid_request",
         ),
         (
-            vec![("provider", "github"), ("subject_token_type", ACCESS)],
+            vec![("provider", "github"), ("subject_token_type", ACCESS_TOKEN)],
             "invalid_request",
         ),
     ] {
         let mut full = vec![("grant_type", EXCHANGE)];
         full.extend(form.iter().copied());
-        let (status, body) = exchange(&app, &full).await;
+        let (status, body) = post_token(&app, &full).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{form:?}: {body}");
         assert_eq!(body["error"], error, "{form:?}");
     }
@@ -825,16 +727,7 @@ async fn token_exchange_turns_a_github_token_into_tessera_tokens() {
     let existing = unique("bridge-taken");
     app.register(&existing).await;
     let t = gh.issue_token(GithubUser::new(gh_id(), &existing));
-    let (status, body) = exchange(
-        &app,
-        &[
-            ("grant_type", EXCHANGE),
-            ("provider", "github"),
-            ("subject_token", &t),
-            ("subject_token_type", ACCESS),
-        ],
-    )
-    .await;
+    let (status, body) = exchange(&app, "github", &t, ACCESS_TOKEN).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"], "invalid_grant");
     assert!(
@@ -856,16 +749,7 @@ async fn an_unreachable_provider_is_a_502_not_a_500() {
     let mut jar = Jar::default();
     let r = sign_in(&app, &mut jar, None).await;
     assert_failure_page(r, StatusCode::BAD_GATEWAY, "provider_unavailable").await;
-    let (status, body) = exchange(
-        &app,
-        &[
-            ("grant_type", EXCHANGE),
-            ("provider", "github"),
-            ("subject_token", "gho_x"),
-            ("subject_token_type", ACCESS),
-        ],
-    )
-    .await;
+    let (status, body) = exchange(&app, "github", "gho_x", ACCESS_TOKEN).await;
     assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
 }
 
@@ -879,7 +763,7 @@ async fn junk_sent_on_to_the_provider_is_limited_per_client_ip() {
                 ("grant_type", EXCHANGE.to_owned()),
                 ("provider", "github".to_owned()),
                 ("subject_token", token),
-                ("subject_token_type", ACCESS.to_owned()),
+                ("subject_token_type", ACCESS_TOKEN.to_owned()),
             ])
             .send()
     };
@@ -912,7 +796,7 @@ async fn junk_sent_on_to_the_provider_is_limited_per_client_ip() {
     // Callbacks with codes the provider refuses count the same.
     gh.sign_in_as(GithubUser::new(gh_id(), &unique("cb")));
     let mut jar = Jar::default();
-    let url = start(&app, &mut jar, None).await;
+    let url = start(&app, "github", &mut jar, None).await;
     let back = at_provider(&app, &url).await;
     let made_up = format!("code=made-up&state={}", back.param("state").unwrap());
     let r = app

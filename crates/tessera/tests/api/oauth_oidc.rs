@@ -3,9 +3,12 @@
 //! (signature, nonce, iss, aud, exp), denied consent, expired codes, the
 //! email-linking rules and the token exchange through userinfo.
 
-use crate::common;
+use crate::common::oauth::{
+    ACCESS_TOKEN, EXCHANGE, OAUTH, callback, exchange, identities, query_param, redirect_uri,
+    start, whoami,
+};
 use crate::common::oidc_provider::{CLIENT_ID, CLIENT_SECRET, OidcProvider};
-use crate::common::{Jar, TestApp, set_cookie, spawn_with};
+use crate::common::{Jar, SESSION, TestApp, oauth, process, set_cookie, sets_cookie, spawn_with};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -51,32 +54,6 @@ async fn setup(
     (app, provider)
 }
 
-async fn start(app: &TestApp, jar: &mut Jar, return_to: &str) -> String {
-    let r = app
-        .browser(
-            Method::GET,
-            &format!("/v1/oauth/acme/start?return_to={return_to}"),
-            jar,
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::FOUND);
-    jar.absorb(r.headers());
-    r.headers()["location"].to_str().unwrap().to_owned()
-}
-
-async fn callback(app: &TestApp, jar: &Jar, query: &str) -> reqwest::Response {
-    app.browser(
-        Method::GET,
-        &format!("/v1/oauth/acme/callback?{query}"),
-        jar,
-    )
-    .send()
-    .await
-    .unwrap()
-}
-
 /// Start, the provider, the callback: the callback's response.
 async fn flow(app: &TestApp, provider: &OidcProvider, jar: &mut Jar) -> reqwest::Response {
     flow_with(app, provider, jar, "acme").await
@@ -89,50 +66,17 @@ async fn flow_with(
     jar: &mut Jar,
     name: &str,
 ) -> reqwest::Response {
-    let r = app
-        .browser(
-            Method::GET,
-            &format!("/v1/oauth/{name}/start?return_to=/dashboard"),
-            jar,
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::FOUND);
-    jar.absorb(r.headers());
-    let url = r.headers()["location"].to_str().unwrap().to_owned();
-    let redirect = format!("http://localhost:3000/api/auth/oauth/{name}/callback");
-    let back = provider.browse(&url, &redirect).await;
-    let r = app
-        .browser(
-            Method::GET,
-            &format!("/v1/oauth/{name}/callback?{back}"),
-            jar,
-        )
-        .send()
-        .await
-        .unwrap();
-    jar.absorb(r.headers());
-    r
-}
-
-async fn whoami(app: &TestApp, jar: &Jar) -> Value {
-    let r = app
-        .browser(Method::GET, "/v1/session", jar)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    r.json().await.unwrap()
+    oauth::sign_in(app, name, jar, Some("/dashboard"), async |url| {
+        provider.browse(url, &redirect_uri(name)).await
+    })
+    .await
 }
 
 /// A failure: the status, the code in problem+json, never a session.
 async fn assert_fails(r: reqwest::Response, status: StatusCode, code: &str) {
     assert_eq!(r.status(), status, "expected {code}");
     assert!(
-        common::set_cookies(r.headers())
-            .iter()
-            .all(|c| c.name() != common::SESSION),
+        !sets_cookie(r.headers(), SESSION),
         "no session cookie on failure"
     );
     let body = r.text().await.unwrap();
@@ -149,7 +93,7 @@ async fn oidc_sign_in_checks_the_id_token_and_creates_the_user() {
     let email = format!("{sub}@Oidc.Test");
     provider.sign_in_as(&sub, Some(&email), true).await;
     let mut jar = Jar::default();
-    let url = start(&app, &mut jar, "/dashboard").await;
+    let url = start(&app, "acme", &mut jar, Some("/dashboard")).await;
     let q: std::collections::HashMap<String, String> = url::Url::parse(&url)
         .unwrap()
         .query_pairs()
@@ -163,23 +107,16 @@ async fn oidc_sign_in_checks_the_id_token_and_creates_the_user() {
     assert_eq!(q["redirect_uri"], CALLBACK);
 
     let back = provider.browse(&url, CALLBACK).await;
-    let r = callback(&app, &jar, &back).await;
+    let r = callback(&app, "acme", &jar, &back).await;
     assert_eq!(r.status(), StatusCode::OK);
-    set_cookie(r.headers(), common::SESSION);
+    set_cookie(r.headers(), SESSION);
     jar.absorb(r.headers());
     assert!(r.text().await.unwrap().contains("url=/dashboard"));
     let me = whoami(&app, &jar).await;
     assert_eq!(me["user"]["email"], email.to_lowercase());
     assert_eq!(me["user"]["email_verified"], true);
     assert_eq!(me["user"]["name"], format!("Name of {sub}"));
-    let ids: Value = app
-        .browser(Method::GET, "/v1/identities", &jar)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ids = identities(&app, &jar).await;
     assert_eq!(ids["identities"][0]["provider"], "acme");
     assert_eq!(ids["identities"][0]["subject"], sub);
 
@@ -256,51 +193,46 @@ async fn denied_consent_expired_replayed_and_injected_codes_are_refused() {
 
     // Expired code: the provider's codes live one second here.
     let mut jar = Jar::default();
-    let url = start(&app, &mut jar, "/").await;
+    let url = start(&app, "acme", &mut jar, Some("/")).await;
     let back = provider.browse(&url, CALLBACK).await;
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    let r = callback(&app, &jar, &back).await;
+    let r = callback(&app, "acme", &jar, &back).await;
     assert_fails(r, StatusCode::BAD_REQUEST, "oauth_code_rejected").await;
 
     // Replayed callback: the code was spent by the first use.
     let mut jar = Jar::default();
-    let url = start(&app, &mut jar, "/").await;
+    let url = start(&app, "acme", &mut jar, Some("/")).await;
     let back = provider.browse(&url, CALLBACK).await;
-    assert_eq!(callback(&app, &jar, &back).await.status(), StatusCode::OK);
-    let r = callback(&app, &jar, &back).await;
+    assert_eq!(
+        callback(&app, "acme", &jar, &back).await.status(),
+        StatusCode::OK
+    );
+    let r = callback(&app, "acme", &jar, &back).await;
     assert_fails(r, StatusCode::BAD_REQUEST, "oauth_code_rejected").await;
 
     // A code from another browser's flow (the attacker's), injected with
     // this browser's state: the real provider refuses it, as it was bound
     // to the other flow's PKCE challenge.
     let mut attacker = Jar::default();
-    let url = start(&app, &mut attacker, "/").await;
+    let url = start(&app, "acme", &mut attacker, Some("/")).await;
     let attackers = provider.browse(&url, CALLBACK).await;
     let mut victim = Jar::default();
-    let url = start(&app, &mut victim, "/").await;
+    let url = start(&app, "acme", &mut victim, Some("/")).await;
     let victims = provider.browse(&url, CALLBACK).await;
-    let param = |q: &str, name: &str| {
-        serde_urlencoded::from_str::<Vec<(String, String)>>(q)
-            .unwrap()
-            .into_iter()
-            .find(|(k, _)| k == name)
-            .unwrap()
-            .1
-    };
     let injected = format!(
         "code={}&state={}",
-        param(&attackers, "code"),
-        param(&victims, "state")
+        query_param(&attackers, "code").unwrap(),
+        query_param(&victims, "state").unwrap()
     );
-    let r = callback(&app, &victim, &injected).await;
+    let r = callback(&app, "acme", &victim, &injected).await;
     assert_fails(r, StatusCode::BAD_REQUEST, "oauth_code_rejected").await;
 
     // The authorization response's `iss` (RFC 9207) must be this issuer.
     let mut jar = Jar::default();
-    let url = start(&app, &mut jar, "/").await;
+    let url = start(&app, "acme", &mut jar, Some("/")).await;
     let back = provider.browse(&url, CALLBACK).await;
     let mixed_up = back.replace("iss=http", "iss=https");
-    let r = callback(&app, &jar, &mixed_up).await;
+    let r = callback(&app, "acme", &jar, &mixed_up).await;
     assert_fails(r, StatusCode::FORBIDDEN, "oauth_state_mismatch").await;
 }
 
@@ -386,24 +318,7 @@ async fn emails_link_only_when_both_sides_verified_them_and_it_is_configured() {
     assert_fails(r, StatusCode::UNPROCESSABLE_ENTITY, "email_required").await;
 }
 
-const EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 const ID_TOKEN: &str = "urn:ietf:params:oauth:token-type:id_token";
-const ACCESS_TOKEN: &str = "urn:ietf:params:oauth:token-type:access_token";
-
-async fn exchange(app: &TestApp, token: &str, kind: &str) -> (StatusCode, Value) {
-    let r = app
-        .req(Method::POST, "/v1/token")
-        .form(&[
-            ("grant_type", EXCHANGE),
-            ("provider", "acme"),
-            ("subject_token", token),
-            ("subject_token_type", kind),
-        ])
-        .send()
-        .await
-        .unwrap();
-    (r.status(), r.json().await.unwrap())
-}
 
 #[tokio::test]
 async fn token_exchange_takes_only_an_id_token_issued_to_this_client() {
@@ -413,7 +328,7 @@ async fn token_exchange_takes_only_an_id_token_issued_to_this_client() {
         .sign_in_as(&sub, Some(&format!("{sub}@oidc.test")), true)
         .await;
     let tokens = provider.tokens(CALLBACK).await;
-    let (status, body) = exchange(&app, &tokens.id_token, ID_TOKEN).await;
+    let (status, body) = exchange(&app, "acme", &tokens.id_token, ID_TOKEN).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body["access_token"].is_string());
     assert!(body["refresh_token"].is_string());
@@ -421,25 +336,18 @@ async fn token_exchange_takes_only_an_id_token_issued_to_this_client() {
     // The browser sign-in of the same subject is the same user.
     let mut jar = Jar::default();
     flow(&app, &provider, &mut jar).await;
-    let ids: Value = app
-        .browser(Method::GET, "/v1/identities", &jar)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ids = identities(&app, &jar).await;
     assert_eq!(ids["identities"].as_array().unwrap().len(), 1);
     assert_eq!(ids["identities"][0]["subject"], sub);
 
     // An OIDC access token is refused: userinfo would vouch for a token
     // any other client of this provider obtained.
-    let (status, body) = exchange(&app, &tokens.access_token, ACCESS_TOKEN).await;
+    let (status, body) = exchange(&app, "acme", &tokens.access_token, ACCESS_TOKEN).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"], "invalid_request");
     // An access token passed off as an id_token, and made-up tokens.
     for junk in [tokens.access_token.as_str(), "made-up", "a.b.c"] {
-        let (status, body) = exchange(&app, junk, ID_TOKEN).await;
+        let (status, body) = exchange(&app, "acme", junk, ID_TOKEN).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{junk}");
         assert_eq!(body["error"], "invalid_grant");
     }
@@ -451,7 +359,7 @@ async fn token_exchange_takes_only_an_id_token_issued_to_this_client() {
     ] {
         provider.misbehave(how.clone()).await;
         let forged = provider.tokens(CALLBACK).await;
-        let (status, body) = exchange(&app, &forged.id_token, ID_TOKEN).await;
+        let (status, body) = exchange(&app, "acme", &forged.id_token, ID_TOKEN).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{how}");
         assert_eq!(body["error"], "invalid_grant", "{how}");
     }
@@ -486,11 +394,10 @@ async fn trace_logs_carry_no_code_state_token_or_secret() {
     use std::process::Stdio;
 
     let gh = GithubDouble::start().await;
-    let gh_callback = "http://localhost:3000/api/auth/oauth/github/callback";
     let provider = OidcProvider::start(&[CALLBACK], &[]);
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("stderr.log");
-    let mut cmd = common::process::command(dir.path());
+    let mut cmd = process::command(dir.path());
     cmd.env("TESSERA_LOG", "trace")
         .env("TESSERA_OAUTH_PROVIDERS", "github,acme")
         .env("TESSERA_OAUTH_GITHUB_CLIENT_ID", GH_ID)
@@ -508,7 +415,7 @@ async fn trace_logs_carry_no_code_state_token_or_secret() {
         .env("TESSERA_OAUTH_ACME_CLIENT_ID", CLIENT_ID)
         .env("TESSERA_OAUTH_ACME_CLIENT_SECRET", CLIENT_SECRET)
         .stderr(Stdio::from(std::fs::File::create(&log).unwrap()));
-    let server = common::process::serve(cmd);
+    let server = process::serve(cmd);
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -528,7 +435,7 @@ async fn trace_logs_carry_no_code_state_token_or_secret() {
             .unwrap();
         assert_eq!(r.status(), StatusCode::FOUND);
         jar.absorb(r.headers());
-        secrets.push(jar.cookies["__Host-tessera_oauth"].clone());
+        secrets.push(jar.cookies[OAUTH].clone());
         let url = r.headers()["location"].to_str().unwrap().to_owned();
         let q: std::collections::HashMap<String, String> = url::Url::parse(&url)
             .unwrap()
@@ -547,8 +454,7 @@ async fn trace_logs_carry_no_code_state_token_or_secret() {
         } else {
             provider.browse(&url, redirect).await
         };
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&back).unwrap();
-        let code = pairs.iter().find(|(k, _)| k == "code").unwrap().1.clone();
+        let code = query_param(&back, "code").unwrap();
         secrets.push(code.clone());
         let query = if fail {
             format!("code={code}&state=forged-state-value")
@@ -566,7 +472,7 @@ async fn trace_logs_carry_no_code_state_token_or_secret() {
         jar
     };
     gh.sign_in_as(GithubUser::new(4242, "logs-gh@example.com"));
-    let gh_jar = run("github", gh_callback, false).await;
+    let gh_jar = run("github", &redirect_uri("github"), false).await;
     provider
         .sign_in_as("logs-sub", Some("logs-oidc@example.com"), true)
         .await;
@@ -582,25 +488,14 @@ async fn trace_logs_carry_no_code_state_token_or_secret() {
     secrets.push(oidc.access_token.clone());
     let oidc_token = oidc.id_token.clone();
     for (name, token, kind) in [
-        (
-            "github",
-            &gh_token,
-            "urn:ietf:params:oauth:token-type:access_token",
-        ),
-        (
-            "acme",
-            &oidc_token,
-            "urn:ietf:params:oauth:token-type:id_token",
-        ),
+        ("github", &gh_token, ACCESS_TOKEN),
+        ("acme", &oidc_token, ID_TOKEN),
     ] {
         secrets.push(token.clone());
         let r: Value = http
             .post(format!("{}/v1/token", server.base))
             .form(&[
-                (
-                    "grant_type",
-                    "urn:ietf:params:oauth:grant-type:token-exchange",
-                ),
+                ("grant_type", EXCHANGE),
                 ("provider", name),
                 ("subject_token", token.as_str()),
                 ("subject_token_type", kind),

@@ -2,6 +2,7 @@
 //! fake clock, and a tiny cookie jar that reads real `Set-Cookie` headers.
 
 pub mod github_double;
+pub mod oauth;
 pub mod oidc_provider;
 pub mod process;
 
@@ -134,6 +135,11 @@ pub fn set_cookies(headers: &HeaderMap) -> Vec<Cookie<'static>> {
             Cookie::parse(v.to_str().expect("ascii cookie").to_owned()).expect("valid Set-Cookie")
         })
         .collect()
+}
+
+/// Whether the response sets (or clears) the cookie `name`.
+pub fn sets_cookie(headers: &HeaderMap, name: &str) -> bool {
+    set_cookies(headers).iter().any(|c| c.name() == name)
 }
 
 pub fn set_cookie(headers: &HeaderMap, name: &str) -> Cookie<'static> {

@@ -10,6 +10,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use super::Jar;
+use super::oauth::query_param;
 
 pub const CLIENT_ID: &str = "tessera-test";
 pub const CLIENT_SECRET: &str = "tessera-test-secret";
@@ -155,8 +156,7 @@ impl OidcProvider {
         let back = self
             .browse(&format!("{}/auth?{query}", self.issuer), redirect_uri)
             .await;
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&back).unwrap();
-        let code = pairs.iter().find(|(k, _)| k == "code").unwrap().1.clone();
+        let code = query_param(&back, "code").unwrap();
         let r = self
             .http
             .post(format!("{}/token", self.issuer))
