@@ -93,8 +93,8 @@ pub fn generate(alg: SigningAlg, now: OffsetDateTime) -> Result<StoredKey, AuthE
 
 /// The active key, parsed once. `jsonwebtoken::encode` re-parses its key
 /// from PKCS#8 on every call (for Ed25519 that includes deriving the public
-/// key: a fifth of a refresh grant's instructions in callgrind), so the
-/// ring keeps the parsed pair and the encoded header instead.
+/// key), so the ring keeps the parsed pair and the encoded header instead
+/// (docs/performance.md; the tests below pin the output to jsonwebtoken's).
 struct Signer {
     /// The JOSE header, base64url-encoded as `jsonwebtoken` encodes it.
     header: String,

@@ -58,10 +58,9 @@ pub async fn serve(
         .max_buf_size(MAX_HEADER_BYTES);
     // At most 100 headers (more: 431) is hyper's default. Not set here:
     // `max_headers(100)`, the same limit, makes hyper build its header
-    // arrays on the heap, element by element, for every request (about
-    // 1.7k of a whoami's 63.6k instructions, callgrind) where the
-    // default leaves them uninitialised on the stack. The 431 test
-    // (`limits.rs`) sends 150.
+    // arrays on the heap, element by element, for every request, where the
+    // default leaves them uninitialised on the stack (docs/performance.md).
+    // The 431 test (`limits.rs`) checks the boundary.
     builder.http2().max_header_list_size(MAX_HEADER_BYTES_H2);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {

@@ -54,8 +54,7 @@ impl SqlStore<Sqlite> {
     async fn connect(options: SqliteConnectOptions) -> Result<Self, StoreError> {
         // SQLite work is CPU, not waiting: each connection is a worker
         // thread, and many more of them than cores only add thread switches
-        // and writers queueing on the one write lock (measured on 2 cores:
-        // 8 connections gave whoami -10 % and refresh -20 % against 2 or 4).
+        // and writers queueing on the one write lock (docs/performance.md).
         // At least 4, so a refresh spend and a long write (the sweeper) at
         // once still leave connections for reads.
         let cores = std::thread::available_parallelism().map_or(4, std::num::NonZero::get);

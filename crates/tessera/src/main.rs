@@ -16,7 +16,7 @@ use tokio::net::TcpListener;
 
 /// A session check is mostly small allocations (request, headers, the
 /// session record, the JSON answer); mimalloc serves them faster than the
-/// system allocator (measured with bench/run).
+/// system allocator (docs/performance.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -5,11 +5,11 @@ import https from "node:https";
  * The transport for calls to tessera: `node:http` over kept-alive
  * connections, shaped like `fetch` (the subset `fetchUpstream` uses).
  *
- * Why not the global `fetch`: in Node it is undici, which here cost about
- * 330–390 µs of CPU per call to tessera's whoami against 70–85 µs for
- * `node:http` with a keep-alive agent (measured for the Next.js benchmark,
- * `bench/scenarios/30-nextjs.sh`). `getSession()` runs on every page render,
- * so that difference is most of what authentication adds to a page.
+ * Why not the global `fetch`: in Node it is undici, which costs several
+ * times the CPU per call to tessera's whoami of `node:http` with a
+ * keep-alive agent (figures in docs/performance.md). `getSession()` runs on
+ * every page render, so that difference is most of what authentication adds
+ * to a page.
  * `TesseraConfig.fetch` still replaces it (tests do).
  */
 /**
@@ -62,8 +62,8 @@ export class KeepAliveTimeoutError extends Error {
  * One request over the kept-alive connections, answered without wrapping the
  * body in a WHATWG `Response`. `fetchUpstream` uses this when the transport
  * is the default: building a `Response` and reading it back with
- * `arrayBuffer()` cost about 45 µs of CPU per call, about a third of the
- * call's cost in Node (measured against tessera's whoami, 5 × 5 000 calls).
+ * `arrayBuffer()` cost about a third of the call's CPU in Node
+ * (docs/performance.md).
  */
 export function keepAliveRequest(
   url: URL,
@@ -78,11 +78,8 @@ export function keepAliveRequest(
   if (init.body) headers["content-length"] = String(init.body.byteLength);
   init.signal?.throwIfAborted();
   return new Promise<RawResponse>((resolve, reject) => {
-    // A plain timer, not AbortSignal.timeout: in a --cpu-prof of `next start`
-    // under the Next.js benchmark, making AbortSignals (createAbortSignal and
-    // makeTransferable) went from 44.6 to 39.3 µs per request with this change
-    // (Next makes the rest). It covers the body too, and every attempt:
-    // headers followed by a stalled body still time out.
+    // One timer for the whole call: it covers the body too, and every
+    // attempt, so headers followed by a stalled body still time out.
     let timer: NodeJS.Timeout | undefined;
     let current: http.ClientRequest | undefined;
     let settled = false;
