@@ -202,33 +202,44 @@ fn shape(status: StatusCode, code: &'static str, title: &'static str) -> Shape {
     }
 }
 
+impl Shape {
+    fn detail(self, detail: impl Into<String>) -> Self {
+        Self {
+            detail: Some(detail.into()),
+            ..self
+        }
+    }
+    fn retry_after(self, after: Duration) -> Self {
+        Self {
+            retry_after: Some(after),
+            ..self
+        }
+    }
+    fn errors(self, errors: Vec<FieldError>) -> Self {
+        Self { errors, ..self }
+    }
+}
+
 impl ApiError {
     fn shape(self) -> Shape {
         use StatusCode as S;
         match self {
-            Self::InvalidJson(detail) => Shape {
-                detail: Some(detail),
-                ..shape(S::BAD_REQUEST, "invalid_json", "Malformed JSON body")
-            },
-            Self::UnsupportedMediaType => Shape {
-                detail: Some("send Content-Type: application/json".into()),
-                ..shape(
-                    S::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_media_type",
-                    "Unsupported media type",
-                )
-            },
-            Self::PayloadTooLarge => Shape {
-                detail: Some("the body limit is 64 KiB".into()),
-                ..shape(S::PAYLOAD_TOO_LARGE, "payload_too_large", "Body too large")
-            },
-            Self::CsrfFailed => Shape {
-                detail: Some(
-                    "send the X-CSRF-Token header with the value of the __Host-tessera_csrf cookie"
-                        .into(),
-                ),
-                ..shape(S::FORBIDDEN, "csrf_failed", "CSRF check failed")
-            },
+            Self::InvalidJson(detail) => {
+                shape(S::BAD_REQUEST, "invalid_json", "Malformed JSON body").detail(detail)
+            }
+            Self::UnsupportedMediaType => shape(
+                S::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Unsupported media type",
+            )
+            .detail("send Content-Type: application/json"),
+            Self::PayloadTooLarge => {
+                shape(S::PAYLOAD_TOO_LARGE, "payload_too_large", "Body too large")
+                    .detail("the body limit is 64 KiB")
+            }
+            Self::CsrfFailed => shape(S::FORBIDDEN, "csrf_failed", "CSRF check failed").detail(
+                "send the X-CSRF-Token header with the value of the __Host-tessera_csrf cookie",
+            ),
             Self::OriginForbidden => shape(
                 S::FORBIDDEN,
                 "origin_forbidden",
@@ -255,78 +266,60 @@ impl ApiError {
 fn auth_shape(e: AuthError) -> Shape {
     use StatusCode as S;
     match e {
-        AuthError::Validation(errors) => Shape {
-            errors,
-            ..shape(
-                S::UNPROCESSABLE_ENTITY,
-                "validation_failed",
-                "Validation failed",
-            )
-        },
+        AuthError::Validation(errors) => shape(
+            S::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            "Validation failed",
+        )
+        .errors(errors),
         AuthError::EmailTaken => shape(S::CONFLICT, "email_taken", "Email already registered"),
         AuthError::InvalidCredentials => shape(
             S::UNAUTHORIZED,
             "invalid_credentials",
             "Invalid email or password",
         ),
-        AuthError::AccountExists => Shape {
-            detail: Some(
-                "an account with this email exists: sign in with it and link the provider from the account page"
-                    .into(),
-            ),
-            ..shape(S::CONFLICT, "account_exists", "Account exists")
-        },
+        AuthError::AccountExists => shape(S::CONFLICT, "account_exists", "Account exists").detail(
+            "an account with this email exists: \
+             sign in with it and link the provider from the account page",
+        ),
         AuthError::IdentityTaken => shape(
             S::CONFLICT,
             "identity_taken",
             "This provider account is linked to another user",
         ),
-        AuthError::ProviderAlreadyLinked => Shape {
-            detail: Some("unlink the other account at this provider first".into()),
-            ..shape(
-                S::CONFLICT,
-                "provider_already_linked",
-                "Another account at this provider is linked",
-            )
-        },
+        AuthError::ProviderAlreadyLinked => shape(
+            S::CONFLICT,
+            "provider_already_linked",
+            "Another account at this provider is linked",
+        )
+        .detail("unlink the other account at this provider first"),
         AuthError::EmailRequired => shape(
             S::UNPROCESSABLE_ENTITY,
             "email_required",
             "The provider gave no verified email",
         ),
         AuthError::AccountDisabled => shape(S::FORBIDDEN, "account_disabled", "Account disabled"),
-        AuthError::LastSignInMethod => Shape {
-            detail: Some("set a password or link another provider first".into()),
-            ..shape(
-                S::CONFLICT,
-                "last_sign_in_method",
-                "This is the last way to sign in",
-            )
-        },
+        AuthError::LastSignInMethod => shape(
+            S::CONFLICT,
+            "last_sign_in_method",
+            "This is the last way to sign in",
+        )
+        .detail("set a password or link another provider first"),
         AuthError::Unauthenticated => shape(S::UNAUTHORIZED, "unauthenticated", "Not signed in"),
         AuthError::NotFound => shape(S::NOT_FOUND, "not_found", "Not found"),
-        AuthError::RateLimited { retry_after } => Shape {
-            retry_after: Some(retry_after),
-            ..shape(S::TOO_MANY_REQUESTS, "rate_limited", "Too many attempts")
-        },
-        AuthError::HasherBusy => Shape {
-            retry_after: Some(HASHER_RETRY_AFTER),
-            ..shape(
-                S::SERVICE_UNAVAILABLE,
-                "hasher_busy",
-                "Too many sign-ins at once",
-            )
-        },
+        AuthError::RateLimited { retry_after } => {
+            shape(S::TOO_MANY_REQUESTS, "rate_limited", "Too many attempts")
+                .retry_after(retry_after)
+        }
+        AuthError::HasherBusy => shape(
+            S::SERVICE_UNAVAILABLE,
+            "hasher_busy",
+            "Too many sign-ins at once",
+        )
+        .retry_after(HASHER_RETRY_AFTER),
         AuthError::Store(StoreError::Unavailable(why)) => {
             tracing::warn!(error = %why, "store unavailable");
-            Shape {
-                retry_after: Some(STORE_RETRY_AFTER),
-                ..shape(
-                    S::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "Service temporarily unavailable",
-                )
-            }
+            unavailable()
         }
         AuthError::Store(StoreError::Conflict(what)) => {
             tracing::error!(conflict = what, "unexpected store conflict");
@@ -334,20 +327,23 @@ fn auth_shape(e: AuthError) -> Shape {
         }
         AuthError::Store(StoreError::Backend(why)) => {
             tracing::error!(error = %why, "store error");
-            Shape {
-                retry_after: Some(STORE_RETRY_AFTER),
-                ..shape(
-                    S::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "Service temporarily unavailable",
-                )
-            }
+            unavailable()
         }
         AuthError::Internal(why) => {
             tracing::error!(error = %why, "internal error");
             shape(S::INTERNAL_SERVER_ERROR, "internal", "Internal error")
         }
     }
+}
+
+/// A store failure: 503, retry soon (fail closed, never "signed out").
+fn unavailable() -> Shape {
+    shape(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+        "Service temporarily unavailable",
+    )
+    .retry_after(STORE_RETRY_AFTER)
 }
 
 impl ApiError {

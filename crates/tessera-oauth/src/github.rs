@@ -142,21 +142,14 @@ impl Github {
             &base64::engine::general_purpose::STANDARD,
             format!("{}:{}", self.client_id, self.client_secret.expose_secret()),
         );
-        let request = http::Request::post(format!(
+        let request = api_request(http::Request::post(format!(
             "{}/applications/{}/token",
             self.api, self.client_id
-        ))
-        .header(http::header::ACCEPT, "application/vnd.github+json")
+        )))
         .header(http::header::CONTENT_TYPE, "application/json")
-        .header("X-GitHub-Api-Version", "2022-11-28")
         .header(http::header::AUTHORIZATION, format!("Basic {credentials}"))
-        .body(body)
-        .map_err(|e| OAuthError::Misconfigured(e.to_string()))?;
-        let response = self
-            .http
-            .send(request)
-            .await
-            .map_err(|e| OAuthError::Unavailable(e.to_string()))?;
+        .body(body);
+        let response = self.send(request).await?;
         match response.status().as_u16() {
             200 => {}
             404 | 422 => return Err(OAuthError::TokenRejected),
@@ -192,6 +185,20 @@ impl Github {
         })
     }
 
+    /// Sends a request built with [`api_request`]; a request that cannot be
+    /// built is a configuration error, one that cannot be sent means GitHub
+    /// is unavailable.
+    async fn send(
+        &self,
+        request: Result<http::Request<Vec<u8>>, http::Error>,
+    ) -> Result<http::Response<Vec<u8>>, OAuthError> {
+        let request = request.map_err(|e| OAuthError::Misconfigured(e.to_string()))?;
+        self.http
+            .send(request)
+            .await
+            .map_err(|e| OAuthError::Unavailable(e.to_string()))
+    }
+
     async fn get<T: serde::de::DeserializeOwned>(
         &self,
         token: &str,
@@ -199,17 +206,10 @@ impl Github {
     ) -> Result<T, OAuthError> {
         let authorization = http::HeaderValue::from_str(&format!("Bearer {token}"))
             .map_err(|_| OAuthError::TokenRejected)?;
-        let request = http::Request::get(format!("{}{path}", self.api))
-            .header(http::header::ACCEPT, "application/vnd.github+json")
-            .header("X-GitHub-Api-Version", "2022-11-28")
+        let request = api_request(http::Request::get(format!("{}{path}", self.api)))
             .header(http::header::AUTHORIZATION, authorization)
-            .body(Vec::new())
-            .map_err(|e| OAuthError::Misconfigured(e.to_string()))?;
-        let response = self
-            .http
-            .send(request)
-            .await
-            .map_err(|e| OAuthError::Unavailable(e.to_string()))?;
+            .body(Vec::new());
+        let response = self.send(request).await?;
         match response.status().as_u16() {
             200 => serde_json::from_slice(response.body()).map_err(|e| {
                 OAuthError::Unavailable(format!("GitHub {path} answered unexpected JSON: {e}"))
@@ -220,4 +220,11 @@ impl Github {
             ))),
         }
     }
+}
+
+/// A request to GitHub's REST API, with the headers every call sends.
+fn api_request(builder: http::request::Builder) -> http::request::Builder {
+    builder
+        .header(http::header::ACCEPT, "application/vnd.github+json")
+        .header("X-GitHub-Api-Version", "2022-11-28")
 }

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use oauth2::TokenResponse as _;
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreIdToken, CoreProviderMetadata, CoreUserInfoClaims,
+    CoreAuthenticationFlow, CoreClient, CoreIdToken, CoreIdTokenClaims, CoreProviderMetadata,
+    CoreUserInfoClaims,
 };
 use openidconnect::{
     AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken, DiscoveryError,
@@ -159,16 +160,7 @@ impl Oidc {
                 ClaimsVerificationError::InvalidNonce(_) => OAuthError::NonceMismatch,
                 other => OAuthError::IdTokenInvalid(other.to_string()),
             })?;
-        let mut identity = VerifiedIdentity {
-            provider: String::new(),
-            subject: claims.subject().as_str().to_owned(),
-            email: claims.email().map(|e| e.as_str().to_owned()),
-            email_verified: claims.email_verified().unwrap_or(false),
-            name: claims
-                .name()
-                .and_then(|n| n.get(None))
-                .map(|n| n.as_str().to_owned()),
-        };
+        let mut identity = identity_from(claims);
         // Userinfo, when the provider has it, for the freshest claims; it
         // must be about the same subject.
         if let Ok(request) =
@@ -199,16 +191,7 @@ impl Oidc {
                 tracing::info!(error = %e, "token exchange: id_token refused");
                 OAuthError::TokenRejected
             })?;
-        Ok(VerifiedIdentity {
-            provider: String::new(),
-            subject: claims.subject().as_str().to_owned(),
-            email: claims.email().map(|e| e.as_str().to_owned()),
-            email_verified: claims.email_verified().unwrap_or(false),
-            name: claims
-                .name()
-                .and_then(|n| n.get(None))
-                .map(|n| n.as_str().to_owned()),
-        })
+        Ok(identity_from(claims))
     }
 }
 
@@ -223,6 +206,21 @@ fn secure(url: &url::Url) -> bool {
             None => false,
         },
         _ => false,
+    }
+}
+
+/// Who a checked `id_token` names (the provider's name is filled in by the
+/// caller).
+fn identity_from(claims: &CoreIdTokenClaims) -> VerifiedIdentity {
+    VerifiedIdentity {
+        provider: String::new(),
+        subject: claims.subject().as_str().to_owned(),
+        email: claims.email().map(|e| e.as_str().to_owned()),
+        email_verified: claims.email_verified().unwrap_or(false),
+        name: claims
+            .name()
+            .and_then(|n| n.get(None))
+            .map(|n| n.as_str().to_owned()),
     }
 }
 

@@ -246,30 +246,29 @@ impl<'q, DB: SqlDb> Stmt<'q, DB> {
         self.blob(&v.0[..])
     }
 
+    /// The query, and how its errors become store errors.
+    fn split(self) -> (SqlQuery<'q, DB>, impl Fn(sqlx::Error) -> StoreError) {
+        let unique = self.unique;
+        (self.query, move |e| store_error(e, unique))
+    }
     /// Runs it; how many rows it changed.
     pub(crate) async fn execute(self, conn: &mut DB::Connection) -> Result<u64, StoreError> {
-        let unique = self.unique;
-        DB::execute(self.query, conn)
-            .await
-            .map_err(|e| store_error(e, unique))
+        let (query, error) = self.split();
+        DB::execute(query, conn).await.map_err(error)
     }
     pub(crate) async fn fetch_optional(
         self,
         conn: &mut DB::Connection,
     ) -> Result<Option<DB::Row>, StoreError> {
-        let unique = self.unique;
-        DB::fetch_optional(self.query, conn)
-            .await
-            .map_err(|e| store_error(e, unique))
+        let (query, error) = self.split();
+        DB::fetch_optional(query, conn).await.map_err(error)
     }
     pub(crate) async fn fetch_all(
         self,
         conn: &mut DB::Connection,
     ) -> Result<Vec<DB::Row>, StoreError> {
-        let unique = self.unique;
-        DB::fetch_all(self.query, conn)
-            .await
-            .map_err(|e| store_error(e, unique))
+        let (query, error) = self.split();
+        DB::fetch_all(query, conn).await.map_err(error)
     }
 }
 
@@ -385,6 +384,40 @@ impl<DB: Database> SqlStore<DB> {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+// Every method here is crate-private: the bound names no outside type.
+#[allow(private_bounds)]
+impl<DB: SqlDb> SqlStore<DB> {
+    /// Runs a write in its turn; how many rows it changed.
+    pub(crate) async fn write(&self, stmt: Stmt<'_, DB>) -> Result<u64, StoreError> {
+        stmt.execute(&mut *self.writer().await?).await
+    }
+
+    /// Runs a write meant for one row; whether it changed one.
+    pub(crate) async fn write_one(&self, stmt: Stmt<'_, DB>) -> Result<bool, StoreError> {
+        Ok(self.write(stmt).await? == 1)
+    }
+
+    /// Runs a read of at most one row, decoded with `decode`.
+    pub(crate) async fn read_one<T>(
+        &self,
+        stmt: Stmt<'_, DB>,
+        decode: fn(&DB::Row) -> Result<T, StoreError>,
+    ) -> Result<Option<T>, StoreError> {
+        let row = stmt.fetch_optional(&mut *self.reader().await?).await?;
+        row.as_ref().map(decode).transpose()
+    }
+
+    /// Runs a read, each row decoded with `decode`.
+    pub(crate) async fn read_all<T>(
+        &self,
+        stmt: Stmt<'_, DB>,
+        decode: fn(&DB::Row) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        let rows = stmt.fetch_all(&mut *self.reader().await?).await?;
+        rows.iter().map(decode).collect()
     }
 }
 

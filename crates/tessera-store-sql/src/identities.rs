@@ -55,23 +55,16 @@ impl<DB: SqlDb> IdentityStore for SqlStore<DB> {
         let sql = format!(
             "SELECT {IDENTITY_COLUMNS} FROM identities WHERE provider = $1 AND subject = $2"
         );
-        let row = Stmt::<DB>::new(&sql)
-            .text(provider)
-            .text(subject)
-            .fetch_optional(&mut *self.reader().await?)
-            .await?;
-        row.as_ref().map(identity_from_row::<DB>).transpose()
+        let stmt = Stmt::new(&sql).text(provider).text(subject);
+        self.read_one(stmt, identity_from_row::<DB>).await
     }
 
     async fn list_identities(&self, user: UserId) -> Result<Vec<Identity>, StoreError> {
         let sql = format!(
             "SELECT {IDENTITY_COLUMNS} FROM identities WHERE user_id = $1 ORDER BY created_at, provider"
         );
-        let rows = Stmt::<DB>::new(&sql)
-            .id(user)
-            .fetch_all(&mut *self.reader().await?)
-            .await?;
-        rows.iter().map(identity_from_row::<DB>).collect()
+        self.read_all(Stmt::new(&sql).id(user), identity_from_row::<DB>)
+            .await
     }
 
     async fn delete_identity(&self, user: UserId, provider: &str) -> Result<Unlink, StoreError> {

@@ -21,40 +21,28 @@ fn key_from_row<DB: SqlDb>(row: &DB::Row) -> Result<StoredKey, StoreError> {
 #[async_trait]
 impl<DB: SqlDb> KeyStore for SqlStore<DB> {
     async fn insert_signing_key(&self, key: &StoredKey) -> Result<(), StoreError> {
-        Stmt::<DB>::new(
-            "INSERT INTO signing_keys (kid, alg, private_der, public_jwk, created_at, retired_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .text(&key.kid)
-        .text(&key.alg)
-        .blob(&key.private_der)
-        .text(&key.public_jwk)
-        .time(key.created_at)
-        .opt_time(key.retired_at)
-        .unique("kid")
-        .execute(&mut *self.writer().await?)
-        .await?;
+        let sql = "INSERT INTO signing_keys (kid, alg, private_der, public_jwk, created_at, retired_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)";
+        let stmt = Stmt::new(sql)
+            .text(&key.kid)
+            .text(&key.alg)
+            .blob(&key.private_der)
+            .text(&key.public_jwk)
+            .time(key.created_at)
+            .opt_time(key.retired_at)
+            .unique("kid");
+        self.write(stmt).await?;
         Ok(())
     }
 
     async fn list_signing_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
-        let rows = Stmt::<DB>::new(
-            "SELECT kid, alg, private_der, public_jwk, created_at, retired_at FROM signing_keys \
-             ORDER BY created_at, kid",
-        )
-        .fetch_all(&mut *self.reader().await?)
-        .await?;
-        rows.iter().map(key_from_row::<DB>).collect()
+        let sql = "SELECT kid, alg, private_der, public_jwk, created_at, retired_at FROM signing_keys \
+             ORDER BY created_at, kid";
+        self.read_all(Stmt::new(sql), key_from_row::<DB>).await
     }
 
     async fn retire_signing_key(&self, kid: &str, at: OffsetDateTime) -> Result<bool, StoreError> {
-        let changed = Stmt::<DB>::new(
-            "UPDATE signing_keys SET retired_at = $1 WHERE kid = $2 AND retired_at IS NULL",
-        )
-        .time(at)
-        .text(kid)
-        .execute(&mut *self.writer().await?)
-        .await?;
-        Ok(changed == 1)
+        let sql = "UPDATE signing_keys SET retired_at = $1 WHERE kid = $2 AND retired_at IS NULL";
+        self.write_one(Stmt::new(sql).time(at).text(kid)).await
     }
 }

@@ -145,22 +145,14 @@ impl<DB: Dialect> RefreshStore for SqlStore<DB> {
 
     async fn find_refresh(&self, hash: &TokenHash) -> Result<Option<RefreshRecord>, StoreError> {
         let sql = format!("SELECT {REFRESH_RECORD}");
-        let row = Stmt::<DB>::new(&sql)
-            .hash(hash)
-            .fetch_optional(&mut *self.reader().await?)
-            .await?;
-        row.as_ref().map(refresh_from_row::<DB>).transpose()
+        self.read_one(Stmt::new(&sql).hash(hash), refresh_from_row::<DB>)
+            .await
     }
 
     async fn revoke_family(&self, id: uuid::Uuid, at: OffsetDateTime) -> Result<bool, StoreError> {
-        let changed = Stmt::<DB>::new(
-            "UPDATE refresh_families SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
-        )
-        .time(at)
-        .id(id)
-        .execute(&mut *self.writer().await?)
-        .await?;
-        Ok(changed == 1)
+        let sql =
+            "UPDATE refresh_families SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL";
+        self.write_one(Stmt::new(sql).time(at).id(id)).await
     }
 
     async fn revoke_user_families(
@@ -168,12 +160,8 @@ impl<DB: Dialect> RefreshStore for SqlStore<DB> {
         user: UserId,
         at: OffsetDateTime,
     ) -> Result<u64, StoreError> {
-        Stmt::<DB>::new(
-            "UPDATE refresh_families SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
-        )
-        .time(at)
-        .id(user)
-        .execute(&mut *self.writer().await?)
-        .await
+        let sql =
+            "UPDATE refresh_families SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL";
+        self.write(Stmt::new(sql).time(at).id(user)).await
     }
 }

@@ -13,18 +13,15 @@ impl<DB: SqlDb> SecretStore for SqlStore<DB> {
         name: &str,
         candidate: &[u8],
     ) -> Result<Vec<u8>, StoreError> {
-        Stmt::<DB>::new(
-            "INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
-        )
-        .text(name)
-        .blob(candidate)
-        .execute(&mut *self.writer().await?)
-        .await?;
-        let row = Stmt::<DB>::new("SELECT value FROM secrets WHERE name = $1")
-            .text(name)
-            .fetch_optional(&mut *self.reader().await?)
-            .await?
-            .ok_or_else(|| StoreError::Backend(format!("secret {name} vanished")))?;
-        Cols::<DB>(&row).blob("value")
+        let insert =
+            "INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING";
+        self.write(Stmt::new(insert).text(name).blob(candidate))
+            .await?;
+        let select = "SELECT value FROM secrets WHERE name = $1";
+        self.read_one(Stmt::new(select).text(name), |row| {
+            Cols::<DB>(row).blob("value")
+        })
+        .await?
+        .ok_or_else(|| StoreError::Backend(format!("secret {name} vanished")))
     }
 }

@@ -33,7 +33,7 @@ fn session_from_row<DB: SqlDb>(row: &DB::Row) -> Result<Session, StoreError> {
 #[async_trait]
 impl<DB: SqlDb> SessionStore for SqlStore<DB> {
     async fn insert_session(&self, s: &Session) -> Result<(), StoreError> {
-        Stmt::<DB>::new(
+        let stmt = Stmt::new(
             "INSERT INTO sessions (id, token_hash, user_id, user_email, user_name, user_email_verified, user_roles, \
              user_created_at, created_at, last_seen_at, idle_expires_at, absolute_expires_at, user_agent, ip) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
@@ -52,19 +52,15 @@ impl<DB: SqlDb> SessionStore for SqlStore<DB> {
         .time(s.absolute_expires_at)
         .opt_text(s.user_agent.as_deref())
         .opt_text(s.ip.as_deref())
-        .unique("session")
-        .execute(&mut *self.writer().await?)
-        .await?;
+        .unique("session");
+        self.write(stmt).await?;
         Ok(())
     }
 
     async fn find_session(&self, token_hash: &TokenHash) -> Result<Option<Session>, StoreError> {
         let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE token_hash = $1");
-        let row = Stmt::<DB>::new(&sql)
-            .hash(token_hash)
-            .fetch_optional(&mut *self.reader().await?)
-            .await?;
-        row.as_ref().map(session_from_row::<DB>).transpose()
+        self.read_one(Stmt::new(&sql).hash(token_hash), session_from_row::<DB>)
+            .await
     }
 
     async fn touch_session(
@@ -73,15 +69,12 @@ impl<DB: SqlDb> SessionStore for SqlStore<DB> {
         last_seen_at: OffsetDateTime,
         idle_expires_at: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let changed = Stmt::<DB>::new(
-            "UPDATE sessions SET last_seen_at = $1, idle_expires_at = $2 WHERE id = $3",
-        )
-        .time(last_seen_at)
-        .time(idle_expires_at)
-        .id(session.id)
-        .execute(&mut *self.writer().await?)
-        .await?;
-        Ok(changed == 1)
+        let sql = "UPDATE sessions SET last_seen_at = $1, idle_expires_at = $2 WHERE id = $3";
+        let stmt = Stmt::new(sql)
+            .time(last_seen_at)
+            .time(idle_expires_at)
+            .id(session.id);
+        self.write_one(stmt).await
     }
 
     async fn rotate_session_token(
@@ -89,12 +82,9 @@ impl<DB: SqlDb> SessionStore for SqlStore<DB> {
         session: &Session,
         new_hash: &TokenHash,
     ) -> Result<bool, StoreError> {
-        let changed = Stmt::<DB>::new("UPDATE sessions SET token_hash = $1 WHERE id = $2")
-            .hash(new_hash)
-            .id(session.id)
-            .execute(&mut *self.writer().await?)
-            .await?;
-        Ok(changed == 1)
+        let sql = "UPDATE sessions SET token_hash = $1 WHERE id = $2";
+        self.write_one(Stmt::new(sql).hash(new_hash).id(session.id))
+            .await
     }
 
     async fn list_user_sessions(
@@ -107,21 +97,13 @@ impl<DB: SqlDb> SessionStore for SqlStore<DB> {
              WHERE user_id = $1 AND idle_expires_at > $2 AND absolute_expires_at > $2 \
              ORDER BY created_at DESC, id"
         );
-        let rows = Stmt::<DB>::new(&sql)
-            .id(user)
-            .time(now)
-            .fetch_all(&mut *self.reader().await?)
-            .await?;
-        rows.iter().map(session_from_row::<DB>).collect()
+        self.read_all(Stmt::new(&sql).id(user).time(now), session_from_row::<DB>)
+            .await
     }
 
     async fn delete_user_session(&self, user: UserId, id: SessionId) -> Result<bool, StoreError> {
-        let changed = Stmt::<DB>::new("DELETE FROM sessions WHERE id = $1 AND user_id = $2")
-            .id(id)
-            .id(user)
-            .execute(&mut *self.writer().await?)
-            .await?;
-        Ok(changed == 1)
+        let sql = "DELETE FROM sessions WHERE id = $1 AND user_id = $2";
+        self.write_one(Stmt::new(sql).id(id).id(user)).await
     }
 
     async fn delete_user_sessions(
@@ -129,35 +111,26 @@ impl<DB: SqlDb> SessionStore for SqlStore<DB> {
         user: UserId,
         except: Option<SessionId>,
     ) -> Result<u64, StoreError> {
-        Stmt::<DB>::new("DELETE FROM sessions WHERE user_id = $1 AND ($2 IS NULL OR id <> $2)")
-            .id(user)
-            .opt_id(except)
-            .execute(&mut *self.writer().await?)
-            .await
+        let sql = "DELETE FROM sessions WHERE user_id = $1 AND ($2 IS NULL OR id <> $2)";
+        self.write(Stmt::new(sql).id(user).opt_id(except)).await
     }
 
     async fn update_user_snapshot(&self, user: &User) -> Result<u64, StoreError> {
-        Stmt::<DB>::new(
-            "UPDATE sessions SET user_email = $1, user_name = $2, user_email_verified = $3, user_roles = $4, \
-             user_created_at = $5 WHERE user_id = $6",
-        )
-        .text(&user.email)
-        .opt_text(user.name.as_deref())
-        .flag(user.email_verified)
-        .string(roles_to_json(&user.roles))
-        .time(user.created_at)
-        .id(user.id)
-        .execute(&mut *self.writer().await?)
-        .await
+        let sql = "UPDATE sessions SET user_email = $1, user_name = $2, user_email_verified = $3, \
+             user_roles = $4, user_created_at = $5 WHERE user_id = $6";
+        let stmt = Stmt::new(sql)
+            .text(&user.email)
+            .opt_text(user.name.as_deref())
+            .flag(user.email_verified)
+            .string(roles_to_json(&user.roles))
+            .time(user.created_at)
+            .id(user.id);
+        self.write(stmt).await
     }
 
     async fn sweep_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
-        Stmt::<DB>::new(
-            "DELETE FROM sessions WHERE idle_expires_at <= $1 OR absolute_expires_at <= $1",
-        )
-        .time(now)
-        .execute(&mut *self.writer().await?)
-        .await
+        let sql = "DELETE FROM sessions WHERE idle_expires_at <= $1 OR absolute_expires_at <= $1";
+        self.write(Stmt::new(sql).time(now)).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

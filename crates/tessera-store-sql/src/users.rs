@@ -35,34 +35,61 @@ pub(crate) async fn insert_user<DB: SqlDb>(
     Ok(())
 }
 
+/// The names of a user's columns in one table.
+struct UserColumns {
+    id: &'static str,
+    email: &'static str,
+    name: &'static str,
+    email_verified: &'static str,
+    roles: &'static str,
+    created_at: &'static str,
+}
+
+/// In `users`.
+const USERS: UserColumns = UserColumns {
+    id: "id",
+    email: "email",
+    name: "name",
+    email_verified: "email_verified",
+    roles: "roles",
+    created_at: "created_at",
+};
+
+/// The `user_*` columns: sessions carry a copy of their user, and a
+/// refresh record joins its family's.
+const USER_COPY: UserColumns = UserColumns {
+    id: "user_id",
+    email: "user_email",
+    name: "user_name",
+    email_verified: "user_email_verified",
+    roles: "user_roles",
+    created_at: "user_created_at",
+};
+
+fn user_in<DB: SqlDb>(row: &DB::Row, c: &UserColumns) -> Result<User, StoreError> {
+    let r = Cols::<DB>(row);
+    Ok(User {
+        id: UserId(r.uuid(c.id)?),
+        email: r.text(c.email)?,
+        name: r.opt_text(c.name)?,
+        email_verified: r.flag(c.email_verified)?,
+        roles: r.roles(c.roles)?,
+        created_at: r.time(c.created_at)?,
+    })
+}
+
 fn user_from_row<DB: SqlDb>(row: &DB::Row) -> Result<UserRecord, StoreError> {
     let r = Cols::<DB>(row);
     Ok(UserRecord {
-        user: User {
-            id: UserId(r.uuid("id")?),
-            email: r.text("email")?,
-            name: r.opt_text("name")?,
-            email_verified: r.flag("email_verified")?,
-            roles: r.roles("roles")?,
-            created_at: r.time("created_at")?,
-        },
+        user: user_in::<DB>(row, &USERS)?,
         password_hash: r.opt_text("password_hash")?,
         disabled_at: r.opt_time("disabled_at")?,
     })
 }
 
-/// A user from the `user_*` columns: sessions carry a copy of their user,
-/// and a refresh record joins its family's.
+/// A user from the `user_*` columns (see [`USER_COPY`]).
 pub(crate) fn user_columns<DB: SqlDb>(row: &DB::Row) -> Result<User, StoreError> {
-    let r = Cols::<DB>(row);
-    Ok(User {
-        id: UserId(r.uuid("user_id")?),
-        email: r.text("user_email")?,
-        name: r.opt_text("user_name")?,
-        email_verified: r.flag("user_email_verified")?,
-        roles: r.roles("user_roles")?,
-        created_at: r.time("user_created_at")?,
-    })
+    user_in::<DB>(row, &USER_COPY)
 }
 
 #[async_trait]
@@ -73,29 +100,19 @@ impl<DB: SqlDb> UserStore for SqlStore<DB> {
 
     async fn find_user_by_email(&self, email: &str) -> Result<Option<UserRecord>, StoreError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1");
-        let row = Stmt::<DB>::new(&sql)
-            .text(email)
-            .fetch_optional(&mut *self.reader().await?)
-            .await?;
-        row.as_ref().map(user_from_row::<DB>).transpose()
+        self.read_one(Stmt::new(&sql).text(email), user_from_row::<DB>)
+            .await
     }
 
     async fn find_user(&self, id: UserId) -> Result<Option<UserRecord>, StoreError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
-        let row = Stmt::<DB>::new(&sql)
-            .id(id)
-            .fetch_optional(&mut *self.reader().await?)
-            .await?;
-        row.as_ref().map(user_from_row::<DB>).transpose()
+        self.read_one(Stmt::new(&sql).id(id), user_from_row::<DB>)
+            .await
     }
 
     async fn set_password_hash(&self, id: UserId, phc: &str) -> Result<bool, StoreError> {
-        let changed = Stmt::<DB>::new("UPDATE users SET password_hash = $1 WHERE id = $2")
-            .text(phc)
-            .id(id)
-            .execute(&mut *self.writer().await?)
-            .await?;
-        Ok(changed == 1)
+        let sql = "UPDATE users SET password_hash = $1 WHERE id = $2";
+        self.write_one(Stmt::new(sql).text(phc).id(id)).await
     }
 
     async fn replace_password_hash(
@@ -104,15 +121,9 @@ impl<DB: SqlDb> UserStore for SqlStore<DB> {
         current: &str,
         phc: &str,
     ) -> Result<bool, StoreError> {
-        let changed = Stmt::<DB>::new(
-            "UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3",
-        )
-        .text(phc)
-        .id(id)
-        .text(current)
-        .execute(&mut *self.writer().await?)
-        .await?;
-        Ok(changed == 1)
+        let sql = "UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3";
+        self.write_one(Stmt::new(sql).text(phc).id(id).text(current))
+            .await
     }
 
     async fn set_disabled(
@@ -120,29 +131,19 @@ impl<DB: SqlDb> UserStore for SqlStore<DB> {
         id: UserId,
         at: Option<OffsetDateTime>,
     ) -> Result<bool, StoreError> {
-        let changed = Stmt::<DB>::new("UPDATE users SET disabled_at = $1 WHERE id = $2")
-            .opt_time(at)
-            .id(id)
-            .execute(&mut *self.writer().await?)
-            .await?;
-        Ok(changed == 1)
+        let sql = "UPDATE users SET disabled_at = $1 WHERE id = $2";
+        self.write_one(Stmt::new(sql).opt_time(at).id(id)).await
     }
 
     async fn list_users(&self, limit: u32, offset: u32) -> Result<Vec<UserRecord>, StoreError> {
         let sql =
             format!("SELECT {USER_COLUMNS} FROM users ORDER BY created_at, id LIMIT $1 OFFSET $2");
-        let rows = Stmt::<DB>::new(&sql)
-            .int(i64::from(limit))
-            .int(i64::from(offset))
-            .fetch_all(&mut *self.reader().await?)
-            .await?;
-        rows.iter().map(user_from_row::<DB>).collect()
+        let stmt = Stmt::new(&sql).int(i64::from(limit)).int(i64::from(offset));
+        self.read_all(stmt, user_from_row::<DB>).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        Stmt::<DB>::new("SELECT 1")
-            .execute(&mut *self.reader().await?)
-            .await?;
+        self.read_one(Stmt::new("SELECT 1"), |_| Ok(())).await?;
         Ok(())
     }
 }
