@@ -206,13 +206,7 @@ pub struct Server {
 impl Server {
     pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let stores = Stores::open(config).await?;
-        let csrf_key: [u8; 32] = stores
-            .secrets
-            .get_or_create_secret("csrf", &tessera_core::token::random_bytes::<32>())
-            .await
-            .context("loading the CSRF key")?
-            .try_into()
-            .map_err(|_| anyhow::anyhow!("the stored CSRF key is not 32 bytes"))?;
+        let csrf_key = shared_key(&stores, "csrf", "the CSRF key").await?;
         let hasher = PasswordHasher::new(config.argon2, config.hash_workers, config.hash_queue)
             .context("setting up password hashing")?;
         let settings = AuthSettings {
@@ -247,16 +241,8 @@ impl Server {
             .await
             .context("loading the signing keys")?,
         );
-        let successor_key: [u8; 32] = stores
-            .secrets
-            .get_or_create_secret(
-                "refresh-successor",
-                &tessera_core::token::random_bytes::<32>(),
-            )
-            .await
-            .context("loading the refresh-token key")?
-            .try_into()
-            .map_err(|_| anyhow::anyhow!("the stored refresh-token key is not 32 bytes"))?;
+        let successor_key =
+            shared_key(&stores, "refresh-successor", "the refresh-token key").await?;
         let tokens = Arc::new(Tokens::new(
             auth.clone(),
             keys,
@@ -349,6 +335,18 @@ impl Server {
     ) -> std::io::Result<()> {
         tessera_http::serve(self.router(), listener, self.limits, shutdown).await
     }
+}
+
+/// A 32-byte server secret shared by every instance: the stored one, or a
+/// fresh random one stored now by whichever instance comes first.
+async fn shared_key(stores: &Stores, name: &str, what: &str) -> anyhow::Result<[u8; 32]> {
+    stores
+        .secrets
+        .get_or_create_secret(name, &tessera_core::token::random_bytes::<32>())
+        .await
+        .with_context(|| format!("loading {what}"))?
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("{what} stored is not 32 bytes"))
 }
 
 fn duration(d: std::time::Duration) -> anyhow::Result<time::Duration> {
