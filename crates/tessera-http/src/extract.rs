@@ -33,20 +33,31 @@ pub struct Authenticated {
     pub via: Via,
 }
 
-/// The credential the request presents, if any. A malformed
-/// `Authorization` header counts as presenting a bad one.
+/// The credential the request presents, if any. `Authorization: Bearer`
+/// replaces the cookie (a malformed bearer token counts as presenting a bad
+/// one); any other scheme is not ours and is ignored, so it never hides the
+/// cookie and its CSRF rules (a site behind HTTP Basic sends one with every
+/// request).
 fn presented(parts: &Parts) -> Option<(Option<SessionToken>, Via)> {
-    if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
-        let token = value.to_str().ok().and_then(|v| {
-            let (scheme, rest) = v.split_once(' ')?;
-            scheme
-                .eq_ignore_ascii_case("bearer")
-                .then(|| SessionToken::parse(rest.trim()))?
-        });
+    if let Some(bearer) = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| bearer_credentials(v.as_bytes()))
+    {
+        let token = std::str::from_utf8(bearer)
+            .ok()
+            .and_then(|t| SessionToken::parse(t.trim()));
         return Some((token, Via::Bearer));
     }
     cookies::read(&parts.headers, SESSION_COOKIE)
         .map(|raw| (SessionToken::parse(&raw), Via::Cookie))
+}
+
+/// What follows `Bearer ` (scheme matched case-insensitively, RFC 9110
+/// §11.1), or `None` for another scheme.
+fn bearer_credentials(value: &[u8]) -> Option<&[u8]> {
+    let (scheme, rest) = value.split_at_checked(7)?;
+    scheme.eq_ignore_ascii_case(b"bearer ").then_some(rest)
 }
 
 /// The session cookie's token, for login to end the session it replaces.
@@ -181,5 +192,21 @@ mod tests {
         assert_eq!(client_ip(false, Some(lo), None), Some(lo));
         // Anyone else cannot claim an address.
         assert_eq!(client_ip(false, Some(lan), Some(claimed)), Some(lan));
+    }
+
+    #[test]
+    fn only_the_bearer_scheme_is_ours() {
+        assert_eq!(bearer_credentials(b"Bearer abc"), Some(&b"abc"[..]));
+        assert_eq!(bearer_credentials(b"bEaReR abc"), Some(&b"abc"[..]));
+        assert_eq!(bearer_credentials(b"Bearer "), Some(&b""[..]));
+        for other in [
+            &b"Basic dXNlcjpwdw=="[..],
+            b"Bearerabc",
+            b"Bearer",
+            b"",
+            b"Digest x",
+        ] {
+            assert_eq!(bearer_credentials(other), None, "{other:?}");
+        }
     }
 }

@@ -489,3 +489,55 @@ async fn registrations_are_limited_per_client_ip() {
         .unwrap();
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+/// Only `Authorization: Bearer` stands in for the session cookie. Any other
+/// scheme (a staging site behind HTTP Basic sends one on every request) is
+/// ignored, so the cookie still counts: sign-out ends the session, and the
+/// CSRF rules still apply to it.
+#[tokio::test]
+async fn a_non_bearer_authorization_header_never_hides_the_session_cookie() {
+    let app = spawn().await;
+    let (jar, _) = app.register(&unique("basic")).await;
+    const BASIC: &str = "Basic c3RhZ2luZzpzdGFnaW5n";
+    // A read with the cookie and a Basic header is the cookie's session.
+    let whoami = app
+        .browser(Method::GET, "/v1/session", &jar)
+        .header("authorization", BASIC)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(whoami.status(), StatusCode::OK);
+    // The Basic header does not let an unsafe cookie request skip CSRF.
+    let no_csrf = app
+        .req(Method::DELETE, "/v1/sessions")
+        .header("cookie", jar.header())
+        .header("origin", ORIGIN)
+        .header("authorization", BASIC)
+        .send()
+        .await
+        .unwrap();
+    problem(no_csrf, StatusCode::FORBIDDEN, "csrf_failed").await;
+    // Sign-out with it ends the session itself, not only the cookies.
+    let out = app
+        .browser(Method::POST, "/v1/logout", &jar)
+        .header("authorization", BASIC)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.whoami_status(&jar).await,
+        StatusCode::UNAUTHORIZED,
+        "the session outlived its sign-out"
+    );
+    // A Bearer header still replaces the cookie: a bad one is a bad
+    // credential, whatever cookie comes along.
+    let (other, _) = app.register(&unique("bearer")).await;
+    let bad_bearer = app
+        .browser(Method::GET, "/v1/session", &other)
+        .header("authorization", "Bearer not-a-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad_bearer.status(), StatusCode::UNAUTHORIZED);
+}
