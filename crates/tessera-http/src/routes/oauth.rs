@@ -81,14 +81,22 @@ fn failure_response(
     response
 }
 
-/// The query's parameters; a repeated or undecodable one is a bad request.
+/// Most query parameters a start or callback takes; a provider sends a
+/// handful. More is a malformed request, refused before any decoding.
+pub const MAX_QUERY_PARAMS: usize = 64;
+
+/// The query's parameters; too many, a repeated one or an undecodable one
+/// is a bad request. Linear in the query's length.
 fn params(raw: Option<&str>) -> Result<Vec<(String, String)>, OAuthFailure> {
+    let raw = raw.unwrap_or("");
+    if raw.split('&').count() > MAX_QUERY_PARAMS {
+        return Err(OAuthFailure::InvalidRequest);
+    }
     let pairs: Vec<(String, String)> =
-        serde_urlencoded::from_str(raw.unwrap_or("")).map_err(|_| OAuthFailure::InvalidRequest)?;
-    for (i, (k, _)) in pairs.iter().enumerate() {
-        if pairs[..i].iter().any(|(other, _)| other == k) {
-            return Err(OAuthFailure::InvalidRequest);
-        }
+        serde_urlencoded::from_str(raw).map_err(|_| OAuthFailure::InvalidRequest)?;
+    let mut names = std::collections::HashSet::with_capacity(pairs.len());
+    if !pairs.iter().all(|(name, _)| names.insert(name.as_str())) {
+        return Err(OAuthFailure::InvalidRequest);
     }
     Ok(pairs)
 }

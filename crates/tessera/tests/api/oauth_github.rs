@@ -615,6 +615,50 @@ async fn garbage_at_both_endpoints_is_a_4xx_never_a_5xx() {
     assert_eq!(r.json::<Value>().await.unwrap()["code"], "unknown_provider");
 }
 
+/// A start or callback with more query parameters than any provider sends
+/// is refused (400 `invalid_request`) before it costs anything: the
+/// duplicate check once took O(n²) (4 300 parameters: about 20 ms a
+/// request, before any rate limit). Issue 18 item 4.
+#[tokio::test]
+async fn too_many_query_parameters_are_refused() {
+    let (app, _gh) = app_with_github(|_| {}).await;
+    let many = |n: usize| {
+        (0..n)
+            .map(|i| format!("p{i}=x"))
+            .collect::<Vec<_>>()
+            .join("&")
+    };
+    for endpoint in ["start", "callback"] {
+        for n in [65, 4_300] {
+            let r = app
+                .req(
+                    Method::GET,
+                    &format!("/v1/oauth/github/{endpoint}?{}", many(n)),
+                )
+                .header("accept", "application/json")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{endpoint}, {n}");
+            assert_eq!(
+                r.json::<Value>().await.unwrap()["code"],
+                "invalid_request",
+                "{endpoint}, {n}"
+            );
+        }
+    }
+    // At the limit, a start still starts (the extra names are ignored).
+    let r = app
+        .req(
+            Method::GET,
+            &format!("/v1/oauth/github/start?return_to=/a&{}", many(63)),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FOUND);
+}
+
 #[tokio::test]
 async fn no_providers_configured_means_oauth_is_404() {
     let app = spawn_with(|_| {}).await;
