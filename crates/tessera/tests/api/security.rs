@@ -496,9 +496,9 @@ async fn registrations_are_limited_per_client_ip() {
 /// CSRF rules still apply to it.
 #[tokio::test]
 async fn a_non_bearer_authorization_header_never_hides_the_session_cookie() {
+    const BASIC: &str = "Basic c3RhZ2luZzpzdGFnaW5n";
     let app = spawn().await;
     let (jar, _) = app.register(&unique("basic")).await;
-    const BASIC: &str = "Basic c3RhZ2luZzpzdGFnaW5n";
     // A read with the cookie and a Basic header is the cookie's session.
     let whoami = app
         .browser(Method::GET, "/v1/session", &jar)
