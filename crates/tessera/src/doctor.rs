@@ -120,6 +120,31 @@ pub fn check_config(config: &Config) -> Vec<Finding> {
     out
 }
 
+/// The embedded database's files: the data dir 0700 and the database files
+/// 0600 at most (they hold the signing keys and every server secret).
+pub fn check_files(data_dir: &std::path::Path) -> Vec<Finding> {
+    let loose = crate::files::loose_modes(data_dir);
+    if loose.is_empty() {
+        return vec![finding(
+            Level::Ok,
+            format!("{} is private to its user", data_dir.display()),
+        )];
+    }
+    loose
+        .into_iter()
+        .map(|(path, mode)| {
+            let want = if path == data_dir { "0700" } else { "0600" };
+            finding(
+                Level::Error,
+                format!(
+                    "{} is {mode:04o}: other users can read tessera's signing keys and secrets; chmod {want} it",
+                    path.display()
+                ),
+            )
+        })
+        .collect()
+}
+
 /// The clock skew between this machine and a store, with the verdict.
 pub fn check_skew(store: &str, skew_seconds: i64) -> Finding {
     let level = match skew_seconds.unsigned_abs() {

@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod doctor;
+pub mod files;
 pub mod oauth_config;
 
 use std::sync::Arc;
@@ -23,8 +24,7 @@ use tokio::net::TcpListener;
 
 pub use config::{Config, Settings};
 
-/// The SQLite file inside the data dir.
-pub const DATABASE_FILE: &str = "tessera.db";
+pub use files::DATABASE_FILE;
 
 /// The SQL database: users and secrets, and sessions unless Redis has them.
 #[derive(Debug, Clone)]
@@ -57,10 +57,9 @@ impl Database {
                 url.split(':').next().unwrap_or_default()
             ),
             None => {
-                std::fs::create_dir_all(&config.data_dir)
-                    .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
+                let file = files::prepare_database(&config.data_dir)?;
                 Self::Sqlite(
-                    SqliteStore::open(&config.data_dir.join(DATABASE_FILE))
+                    SqliteStore::open(&file)
                         .await
                         .context("opening the SQLite database")?,
                 )

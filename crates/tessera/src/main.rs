@@ -101,6 +101,8 @@ enum UserCommand {
 }
 
 fn main() -> ExitCode {
+    // Before anything is created: the data dir holds every secret.
+    tessera::files::private_umask();
     // Each setting's help ends with its default, from the one place
     // defaults are written (config.rs).
     let matches = tessera::config::with_defaults_in_help(Cli::command()).get_matches();
@@ -167,6 +169,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn serve(config: tessera::Config) -> anyhow::Result<()> {
     init_logging(&config.log);
     config.check_listen()?;
+    if config.database_url.is_none() {
+        for (path, mode) in tessera::files::loose_modes(&config.data_dir) {
+            tracing::warn!(
+                path = %path.display(),
+                mode = format!("{mode:04o}"),
+                "readable by other users: it holds tessera's secrets; chmod it (dir 0700, files 0600)"
+            );
+        }
+    }
     let server = Server::build(&config, Arc::new(SystemClock)).await?;
     let listener = TcpListener::bind(config.listen)
         .await
@@ -308,6 +319,9 @@ async fn doctor(config: &tessera::Config, strict: bool) -> anyhow::Result<()> {
     use secrecy::ExposeSecret;
     use tessera::doctor::{Finding, Level, check_config, check_redis, check_skew};
     let mut findings = check_config(config);
+    if config.database_url.is_none() {
+        findings.extend(tessera::doctor::check_files(&config.data_dir));
+    }
     let now = || time::OffsetDateTime::now_utc().unix_timestamp();
     let unreachable = |store: &str, e: &dyn std::fmt::Display| Finding {
         level: Level::Error,

@@ -366,8 +366,10 @@ fn help_and_errors_never_print_the_bff_key() {
 
 #[test]
 fn doctor_passes_the_dev_defaults_and_fails_unsafe_settings() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut ok = command(dir.path());
+    let parent = tempfile::tempdir().unwrap();
+    // A data dir tessera would create (0700); the temp dir itself is 0755.
+    let dir = parent.path().join("data");
+    let mut ok = command(&dir);
     ok.env_remove("TESSERA_ARGON2_M_COST")
         .env_remove("TESSERA_ARGON2_T_COST");
     let out = ok.arg("doctor").output().unwrap();
@@ -376,7 +378,7 @@ fn doctor_passes_the_dev_defaults_and_fails_unsafe_settings() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
-    let out = command(dir.path())
+    let out = command(&dir)
         .env("TESSERA_LISTEN", "0.0.0.0:4000")
         .env("TESSERA_PUBLIC_ORIGIN", "http://app.example.com")
         .arg("doctor")
@@ -395,7 +397,7 @@ fn doctor_passes_the_dev_defaults_and_fails_unsafe_settings() {
             "doctor should mention {expected}: {text}"
         );
     }
-    let out = command(dir.path())
+    let out = command(&dir)
         .env(
             "TESSERA_DATABASE_URL",
             "postgres://postgres@127.0.0.1:9/nothing",
@@ -413,9 +415,10 @@ fn doctor_passes_the_dev_defaults_and_fails_unsafe_settings() {
 fn doctor_checks_the_redis_version_and_eviction_policy() {
     use tessera_store_redis::testing::{RedisServer, free_port};
     let server = RedisServer::start(free_port(), false);
-    let dir = tempfile::tempdir().unwrap();
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("data");
     let run = || {
-        let out = command(dir.path())
+        let out = command(&dir)
             .env_remove("TESSERA_ARGON2_M_COST")
             .env_remove("TESSERA_ARGON2_T_COST")
             .env("TESSERA_SESSION_STORE", server.url())
@@ -446,4 +449,55 @@ fn doctor_checks_the_redis_version_and_eviction_policy() {
     let (ok, text) = run();
     assert!(!ok, "--strict fails on the warning: {text}");
     assert!(text.contains("maxmemory-policy is allkeys-lru"), "{text}");
+}
+
+/// The data dir holds the signing keys and every server secret: tessera
+/// makes it 0700 and its database files 0600, whatever the umask it was
+/// started with, and `doctor` fails when either is looser. Issue 18 item 3.
+#[tokio::test]
+async fn the_data_dir_and_its_files_are_private_and_doctor_checks_them() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let parent = tempfile::tempdir().unwrap();
+    let data = parent.path().join("data");
+    // The test process's umask (022 here) would leave files 0644.
+    let server = serve(command(&data));
+    let resp = register(&server.base, &unique("modes"), None).await;
+    assert_eq!(resp.status(), 201);
+    assert_eq!(mode(&data), 0o700, "the data dir");
+    for name in ["tessera.db", "tessera.db-wal", "tessera.db-shm"] {
+        let path = data.join(name);
+        assert!(path.exists(), "{name} exists while serving");
+        assert_eq!(mode(&path), 0o600, "{name}");
+    }
+    assert!(terminate(server).success());
+    let doctor = || {
+        command(&data)
+            .env_remove("TESSERA_ARGON2_M_COST")
+            .env_remove("TESSERA_ARGON2_T_COST")
+            .arg("doctor")
+            .output()
+            .unwrap()
+    };
+    let out = doctor();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // Looser modes, as an older version left them: doctor names each.
+    std::fs::set_permissions(
+        data.join("tessera.db"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = doctor();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("tessera.db") && text.contains("0644"),
+        "{text}"
+    );
+    assert!(text.contains("0755"), "{text}");
 }
