@@ -95,9 +95,11 @@ mutate "password account taken over by a provider's verified email" crates/tesse
   "                && existing.user.email_verified)" "                )" -p tessera --test api -- oauth_oidc::
 mutate "GitHub token exchange skips the app check" crates/tessera-oauth/src/github.rs \
   "404 | 422 => return Err(OAuthError::TokenRejected)," "404 | 422 => {}" -p tessera --test api -- oauth_github::
+mutate "the grace window one second longer than its setting (issue 18 item 6)" crates/tessera-core/src/tokens.rs \
+  "        if now - spent_at + Duration::SECOND <= self.settings.reuse_grace" "        if now - spent_at <= self.settings.reuse_grace" -p tessera --test api -- tokens::the_grace_window
 # The refresh rotation model (proptest on the real app)
 mutate "no grace window for replays (rotation model)" crates/tessera-core/src/tokens.rs \
-  "        if now - spent_at <= self.settings.reuse_grace" "        if now - spent_at <= time::Duration::ZERO" -p tessera --test api -- rotation_properties::
+  "        if now - spent_at + Duration::SECOND <= self.settings.reuse_grace" "        if now - spent_at + Duration::SECOND <= time::Duration::ZERO" -p tessera --test api -- rotation_properties::
 
 if [ "${MUTATION_PATTERNS_ONLY:-}" = 1 ]; then
   [ "$MISSING" = 0 ] && echo "every mutation finds its pattern"

@@ -286,7 +286,12 @@ impl Tokens {
         let Some(spent_at) = record.spent_at else {
             return Err(GrantError::InvalidGrant("refresh token expired"));
         };
-        if now - spent_at <= self.settings.reuse_grace
+        // Times are whole seconds (the clock drops the fraction): a spend
+        // recorded at second s happened in [s, s + 1), a replay at second n
+        // in [n, n + 1), so less than n - s + 1 s apart. A replay is taken
+        // only when even that fits: the window never exceeds its setting
+        // (it may end up to a second early).
+        if now - spent_at + Duration::SECOND <= self.settings.reuse_grace
             && record.successor == Some(refresh_hash(successor))
         {
             return Ok(spent_at);

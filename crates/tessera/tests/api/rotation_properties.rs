@@ -73,7 +73,10 @@ impl Model {
         }
         match t.spent_at {
             None => Expect::Refused { revokes: false },
-            Some(at) if self.now - at <= GRACE => Expect::Replayed(t.successor.unwrap()),
+            // Whole-second clock readings: a replay read GRACE seconds after
+            // the spend may be up to GRACE + 1 s later in truth, past the
+            // window, so it is refused.
+            Some(at) if self.now - at < GRACE => Expect::Replayed(t.successor.unwrap()),
             Some(_) => Expect::Refused { revokes: true },
         }
     }
