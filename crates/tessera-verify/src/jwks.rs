@@ -26,12 +26,19 @@ const MAX_JWKS_BYTES: usize = 256 * 1024;
 /// `no-store` count as `min_ttl`. A token whose `kid` is not cached causes a
 /// fetch, but fetches (successful or not) are at least `refresh_cooldown`
 /// apart, so made-up kids cannot turn verifiers into a flood on the issuer.
+///
+/// While refetches fail, the cached keys go on being used for at most
+/// `max_stale` (default 1 h) past their lifetime; after that a token is
+/// refused as [`crate::VerifyError::JwksUnavailable`] until a refetch
+/// succeeds. Otherwise whoever keeps the issuer's JWKS unreachable would
+/// keep a key the issuer withdrew valid for good.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CachePolicy {
     min_ttl: Duration,
     max_ttl: Duration,
     default_ttl: Duration,
     refresh_cooldown: Duration,
+    max_stale: Duration,
 }
 
 impl Default for CachePolicy {
@@ -41,6 +48,7 @@ impl Default for CachePolicy {
             max_ttl: Duration::from_hours(24),
             default_ttl: Duration::from_mins(5),
             refresh_cooldown: Duration::from_secs(30),
+            max_stale: Duration::from_hours(1),
         }
     }
 }
@@ -72,6 +80,18 @@ impl CachePolicy {
     pub fn refresh_cooldown(mut self, d: Duration) -> Self {
         self.refresh_cooldown = d;
         self
+    }
+
+    /// How long past its lifetime a cached set is still used while
+    /// refetches fail; then verification fails closed.
+    #[must_use]
+    pub fn max_stale(mut self, d: Duration) -> Self {
+        self.max_stale = d;
+        self
+    }
+
+    pub(crate) fn stale_limit(&self) -> Duration {
+        self.max_stale
     }
 
     pub(crate) fn cooldown(&self) -> Duration {

@@ -6,6 +6,9 @@
 //! - a cached key whose set is stale is still used, after one request (the
 //!   one that finds the refresh lock free) refetches; if that fails the old
 //!   keys stay, and the next attempt waits for the cooldown;
+//! - a set stale for longer than the policy's `max_stale` is not used at
+//!   all: a request waits for a refetch (or the cooldown's verdict) and is
+//!   refused as `JwksUnavailable` when there is no fresh set;
 //! - an unknown `kid` waits for the refresh lock, then fetches unless a fetch
 //!   happened within the cooldown. Requests that queued behind a fetch look
 //!   again instead of fetching again.
@@ -193,6 +196,15 @@ impl Inner {
         self.cache().fresh_until.is_some_and(|until| now < until)
     }
 
+    /// Whether the cached set is past its lifetime by more than the
+    /// policy's `max_stale`: no longer trusted at all.
+    fn too_stale(&self, now: i64) -> bool {
+        let limit = secs(self.settings.policy.stale_limit());
+        self.cache()
+            .fresh_until
+            .is_some_and(|until| now >= until.saturating_add(limit))
+    }
+
     /// Whether the cooldown since the last fetch has passed. A clock that
     /// went backwards counts as passed.
     fn cooldown_over(&self, now: i64) -> bool {
@@ -206,6 +218,9 @@ impl Inner {
         if let Some(key) = self.lookup(kid) {
             if self.settings.source.is_none() || self.is_fresh(now) {
                 return Ok(key);
+            }
+            if self.too_stale(now) {
+                return self.key_from_fresh_set(kid).await;
             }
             // Stale: whoever gets the lock refreshes; everyone else goes on
             // with the key they have rather than wait.
@@ -246,6 +261,22 @@ impl Inner {
             Ok(_) => self.lookup(kid).ok_or(VerifyError::UnknownKey),
             Err(_) => Err(VerifyError::JwksUnavailable),
         }
+    }
+
+    /// The key from a set that is fresh now: refetched here (waiting for
+    /// any fetch under way), or `JwksUnavailable` when that cannot be had.
+    async fn key_from_fresh_set(&self, kid: &str) -> Result<VerifyingKey, VerifyError> {
+        let _guard = self.refresh_lock.lock().await;
+        let now = self.settings.clock.now_unix();
+        if !self.is_fresh(now) {
+            if !self.cooldown_over(now) {
+                return Err(VerifyError::JwksUnavailable);
+            }
+            self.refresh_locked()
+                .await
+                .map_err(|_| VerifyError::JwksUnavailable)?;
+        }
+        self.lookup(kid).ok_or(VerifyError::UnknownKey)
     }
 
     /// Fetches and installs the JWKS. Call with `refresh_lock` held.

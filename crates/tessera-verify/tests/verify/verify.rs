@@ -404,6 +404,61 @@ async fn issuer_down_after_first_fetch_keeps_cached_keys_working() {
     verifier.verify(&key.sign(&claims_at(t))).await.unwrap();
 }
 
+/// While refetches fail, cached keys are trusted only `max_stale` (default
+/// 1 h) past the cache lifetime; after that a token is refused with
+/// `JwksUnavailable` (503 from the extractor) until a refetch succeeds, so
+/// keeping the JWKS unreachable cannot keep a withdrawn key valid forever.
+/// Issue 18 item 8.
+#[tokio::test]
+async fn a_stale_key_set_is_trusted_only_max_stale_past_its_lifetime() {
+    let key = SigningKey::ed25519("k");
+    let server = JwksServer::start(jwks(&[&key])).await;
+    let clock = ManualClock::starting_now();
+    let verifier = server.verifier(&clock);
+    verifier
+        .verify(&key.sign(&claims_at(now(&clock))))
+        .await
+        .unwrap();
+    server.break_with(503, "down");
+    // max-age 300 s, then max_stale 1 h: up to 65 min, the cached key works.
+    clock.advance(Duration::from_mins(64));
+    let t = now(&clock);
+    verifier.verify(&key.sign(&claims_at(t))).await.unwrap();
+    clock.advance(Duration::from_mins(2));
+    let t = now(&clock);
+    assert_eq!(
+        verifier.verify(&key.sign(&claims_at(t))).await,
+        Err(VerifyError::JwksUnavailable),
+        "66 min after the fetch, with every refetch failing"
+    );
+    assert_eq!(
+        verifier.verify(&key.sign(&claims_at(t))).await,
+        Err(VerifyError::JwksUnavailable),
+        "and again within the cooldown"
+    );
+    // The issuer is back: the next fetch after the cooldown restores it.
+    server.repair();
+    clock.advance(Duration::from_secs(31));
+    let t = now(&clock);
+    verifier.verify(&key.sign(&claims_at(t))).await.unwrap();
+    // A shorter max_stale by configuration.
+    let strict = Verifier::builder(ISSUER, AUDIENCE)
+        .jwks_url(&server.url)
+        .clock(clock.clone())
+        .cache_policy(CachePolicy::default().max_stale(Duration::ZERO))
+        .build()
+        .unwrap();
+    strict.verify(&key.sign(&claims_at(t))).await.unwrap();
+    server.break_with(503, "down");
+    clock.advance(Duration::from_secs(301));
+    let t = now(&clock);
+    assert_eq!(
+        strict.verify(&key.sign(&claims_at(t))).await,
+        Err(VerifyError::JwksUnavailable),
+        "max_stale 0: past the lifetime, a failed refetch refuses"
+    );
+}
+
 #[tokio::test]
 async fn no_keys_at_all_is_jwks_unavailable() {
     let key = SigningKey::ed25519("k");

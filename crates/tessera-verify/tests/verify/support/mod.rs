@@ -196,6 +196,11 @@ impl JwksServer {
             Some((StatusCode::from_u16(status).unwrap(), body.into()));
     }
 
+    /// Serves the key set again after [`Self::break_with`].
+    pub fn repair(&self) {
+        *self.state.broken.lock().unwrap() = None;
+    }
+
     /// Stops the server for good: the port refuses connections afterwards.
     pub async fn stop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
