@@ -18,7 +18,7 @@ fuzz_target!(|data: &[u8]| {
     for name in [
         cookies::SESSION_COOKIE,
         cookies::CSRF_COOKIE,
-        tessera_http::routes::oauth::OAUTH_COOKIE,
+        tessera_http::cookies::OAUTH_COOKIE,
     ] {
         if let Some(value) = cookies::read(&headers, name) {
             if let Some(token) = SessionToken::parse(&value) {
