@@ -268,6 +268,18 @@ pub trait RefreshStore: Send + Sync + std::fmt::Debug {
         user: UserId,
         at: OffsetDateTime,
     ) -> Result<u64, StoreError>;
+    /// Marks a provider token (by hash) as exchanged until `until`, if it
+    /// is not marked already (a mark that expired by `now` counts as none).
+    /// Whether this call marked it: of any number of concurrent calls for
+    /// one hash, exactly one does.
+    async fn claim_exchanged(
+        &self,
+        hash: &TokenHash,
+        until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// Deletes marks expired at `now`; returns how many.
+    async fn sweep_exchanged(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
 }
 
 /// Provider identities linked to users (see [`crate::identity`]).

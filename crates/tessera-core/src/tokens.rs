@@ -38,6 +38,9 @@ pub struct TokenSettings {
     /// No refresh token of a family works past this age.
     pub refresh_absolute_ttl: Duration,
     pub reuse_grace: Duration,
+    /// The token exchange takes a provider token issued at most this long
+    /// ago (when the token says when: an `id_token`'s `iat`).
+    pub exchange_max_age: Duration,
 }
 
 /// The claims of an access token.
@@ -230,6 +233,39 @@ impl Tokens {
         )?;
         issued.refresh_token = Some(refresh.expose().to_owned().into());
         Ok(issued)
+    }
+
+    /// The token exchange's own rules for a provider token the provider
+    /// has vouched for: it must be recent (`issued_at` at most
+    /// [`TokenSettings::exchange_max_age`] ago, when known) and never
+    /// exchanged before. One leaked provider token therefore mints at most
+    /// one refresh family. Its hash is remembered until it expires
+    /// (`expires_at`; a GitHub token says nothing, so as long as a family
+    /// lives at most).
+    pub async fn admit_subject_token(
+        &self,
+        token: &str,
+        issued_at: Option<OffsetDateTime>,
+        expires_at: Option<OffsetDateTime>,
+    ) -> Result<(), GrantError> {
+        let now = self.auth.now();
+        if issued_at.is_some_and(|iat| now - iat > self.settings.exchange_max_age) {
+            return Err(GrantError::InvalidGrant(
+                "the subject token is older than the exchange takes",
+            ));
+        }
+        let until = expires_at.unwrap_or(now + self.settings.refresh_absolute_ttl);
+        if !self
+            .store
+            .claim_exchanged(&refresh_hash(token), until, now)
+            .await
+            .map_err(AuthError::from)?
+        {
+            return Err(GrantError::InvalidGrant(
+                "the subject token was exchanged already",
+            ));
+        }
+        Ok(())
     }
 
     /// `grant_type=refresh_token`: rotation with reuse detection.

@@ -249,15 +249,27 @@ impl Provider {
     }
 
     /// The token exchange bridge, OIDC: who an `id_token` issued to this
-    /// client belongs to.
-    pub async fn identify_id_token(&self, token: &str) -> Result<VerifiedIdentity, OAuthError> {
+    /// client belongs to, and when it was issued and expires (the exchange
+    /// takes only a recent one, once).
+    pub async fn identify_id_token(
+        &self,
+        token: &str,
+    ) -> Result<(VerifiedIdentity, TokenTimes), OAuthError> {
         let Inner::Oidc(o) = &self.inner else {
             return Err(OAuthError::WrongTokenType);
         };
-        let mut identity = o.identify_id_token(token).await?;
+        let (mut identity, times) = o.identify_id_token(token).await?;
         identity.provider.clone_from(&self.config.name);
-        Ok(identity)
+        Ok((identity, times))
     }
+}
+
+/// When a provider token was issued and until when it is valid, as far as
+/// the token itself says (an `id_token` says both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenTimes {
+    pub issued_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
 }
 
 /// What a failed code exchange means, for GitHub and OIDC alike.

@@ -182,7 +182,7 @@ impl Oidc {
     pub(crate) async fn identify_id_token(
         &self,
         token: &str,
-    ) -> Result<VerifiedIdentity, OAuthError> {
+    ) -> Result<(VerifiedIdentity, crate::TokenTimes), OAuthError> {
         let client = self.client().await?;
         let id_token: CoreIdToken = token.parse().map_err(|_| OAuthError::TokenRejected)?;
         let claims = id_token
@@ -191,7 +191,15 @@ impl Oidc {
                 tracing::info!(error = %e, "token exchange: id_token refused");
                 OAuthError::TokenRejected
             })?;
-        Ok(identity_from(claims))
+        let at = |t: chrono::DateTime<chrono::Utc>| {
+            time::OffsetDateTime::from_unix_timestamp(t.timestamp())
+                .map_err(|_| OAuthError::TokenRejected)
+        };
+        let times = crate::TokenTimes {
+            issued_at: at(claims.issue_time())?,
+            expires_at: at(claims.expiration())?,
+        };
+        Ok((identity_from(claims), times))
     }
 }
 

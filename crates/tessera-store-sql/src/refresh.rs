@@ -164,4 +164,24 @@ impl<DB: Dialect> RefreshStore for SqlStore<DB> {
             "UPDATE refresh_families SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL";
         self.write(Stmt::new(sql).time(at).id(user)).await
     }
+
+    async fn claim_exchanged(
+        &self,
+        hash: &TokenHash,
+        until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        // One statement decides: a new row, or taking over a mark that has
+        // expired; a live mark changes nothing.
+        let sql = "INSERT INTO exchanged_tokens (hash, expires_at) VALUES ($1, $2) \
+             ON CONFLICT (hash) DO UPDATE SET expires_at = excluded.expires_at \
+             WHERE exchanged_tokens.expires_at <= $3";
+        self.write_one(Stmt::new(sql).hash(hash).time(until).time(now))
+            .await
+    }
+
+    async fn sweep_exchanged(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        let sql = "DELETE FROM exchanged_tokens WHERE expires_at <= $1";
+        self.write(Stmt::new(sql).time(now)).await
+    }
 }

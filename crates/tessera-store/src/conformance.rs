@@ -724,6 +724,7 @@ pub async fn refresh(users: &dyn UserStore, store: &dyn tessera_core::store::Ref
             "every caller sees the one successor"
         );
     }
+    exchanged_marks(store, t0).await;
 }
 
 /// Identities: the (provider, subject) pair and the (user, provider) pair
@@ -959,4 +960,64 @@ pub async fn identities(users: &dyn UserStore, store: &dyn tessera_core::store::
         "racing unlinks"
     );
     assert_eq!(store.list_identities(carol.user.id).await.unwrap().len(), 1);
+}
+
+/// An exchanged provider token's mark: the first claim wins, a live mark
+/// refuses every later one, an expired mark is taken over, concurrent
+/// claims let exactly one through, and the sweep drops expired marks only.
+async fn exchanged_marks(store: &dyn tessera_core::store::RefreshStore, now: OffsetDateTime) {
+    let hash = SessionToken::generate().hash();
+    let until = now + Duration::minutes(10);
+    assert!(store.claim_exchanged(&hash, until, now).await.unwrap());
+    assert!(
+        !store.claim_exchanged(&hash, until, now).await.unwrap(),
+        "a second claim of a live mark is refused"
+    );
+    assert!(
+        !store
+            .claim_exchanged(
+                &hash,
+                until + Duration::hours(1),
+                until - Duration::seconds(1)
+            )
+            .await
+            .unwrap(),
+        "still live a second before it expires"
+    );
+    assert!(
+        store
+            .claim_exchanged(&hash, until + Duration::hours(1), until)
+            .await
+            .unwrap(),
+        "an expired mark is taken over"
+    );
+    let raced = SessionToken::generate().hash();
+    let claims = (0..12).map(|_| store.claim_exchanged(&raced, until, now));
+    let won = futures_util::future::join_all(claims)
+        .await
+        .into_iter()
+        .filter(|r| *r.as_ref().unwrap())
+        .count();
+    assert_eq!(won, 1, "of twelve concurrent claims exactly one wins");
+    let later = SessionToken::generate().hash();
+    assert!(
+        store
+            .claim_exchanged(&later, until + Duration::days(1), now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .sweep_exchanged(until + Duration::hours(2))
+            .await
+            .unwrap()
+            >= 1
+    );
+    assert!(
+        !store
+            .claim_exchanged(&later, until + Duration::days(1), now)
+            .await
+            .unwrap(),
+        "a mark not yet expired survives the sweep"
+    );
 }

@@ -106,6 +106,8 @@ settings! {
     refresh_absolute_ttl: Dur = "TESSERA_REFRESH_ABSOLUTE_TTL",
     /// A spent refresh token presented again within this gets the same successor
     refresh_reuse_grace: Dur = "TESSERA_REFRESH_REUSE_GRACE",
+    /// The token exchange takes a provider id_token issued at most this long ago, and each only once
+    exchange_max_age: Dur = "TESSERA_EXCHANGE_MAX_AGE",
     /// JWT issuer (iss)
     jwt_issuer: String = "TESSERA_JWT_ISSUER",
     /// JWT audience (aud)
@@ -162,6 +164,7 @@ struct Defaults {
     refresh_token_ttl: Duration,
     refresh_absolute_ttl: Duration,
     refresh_reuse_grace: Duration,
+    exchange_max_age: Duration,
     jwt_audience: &'static str,
     jwt_alg: &'static str,
     key_activation_delay: Duration,
@@ -186,6 +189,7 @@ fn defaults() -> Defaults {
         refresh_token_ttl: Duration::from_secs(30 * DAY),
         refresh_absolute_ttl: Duration::from_secs(90 * DAY),
         refresh_reuse_grace: Duration::from_secs(10),
+        exchange_max_age: Duration::from_mins(10),
         jwt_audience: "tessera",
         jwt_alg: "EdDSA",
         // Above the JWKS max-age (300 s), so every cache has the key
@@ -220,6 +224,7 @@ impl Defaults {
             "refresh_token_ttl" => show(self.refresh_token_ttl),
             "refresh_absolute_ttl" => show(self.refresh_absolute_ttl),
             "refresh_reuse_grace" => show(self.refresh_reuse_grace),
+            "exchange_max_age" => show(self.exchange_max_age),
             "jwt_issuer" => "the first public origin".into(),
             "jwt_audience" => self.jwt_audience.into(),
             "jwt_alg" => self.jwt_alg.into(),
@@ -295,6 +300,7 @@ pub struct Config {
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     pub refresh_reuse_grace: Duration,
+    pub exchange_max_age: Duration,
     pub refresh_absolute_ttl: Duration,
     pub jwt_alg: tessera_core::keys::SigningAlg,
     pub key_activation_delay: Duration,
@@ -422,6 +428,7 @@ impl Settings {
             refresh_reuse_grace: self
                 .refresh_reuse_grace
                 .map_or(d.refresh_reuse_grace, |v| v.0),
+            exchange_max_age: self.exchange_max_age.map_or(d.exchange_max_age, |v| v.0),
             jwt_audience: self.jwt_audience.unwrap_or_else(|| d.jwt_audience.into()),
             refresh_absolute_ttl: self
                 .refresh_absolute_ttl

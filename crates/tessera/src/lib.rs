@@ -254,6 +254,7 @@ impl Server {
                 refresh_ttl: duration(config.refresh_token_ttl)?,
                 refresh_absolute_ttl: duration(config.refresh_absolute_ttl)?,
                 reuse_grace: duration(config.refresh_reuse_grace)?,
+                exchange_max_age: duration(config.exchange_max_age)?,
             },
         ));
         let state = AppState::new(

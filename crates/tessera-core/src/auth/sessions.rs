@@ -82,8 +82,11 @@ impl Auth {
             .await?)
     }
 
-    /// Deletes expired sessions.
+    /// Deletes expired sessions (the count), and expired marks of
+    /// exchanged provider tokens.
     pub async fn sweep(&self) -> Result<u64, AuthError> {
-        Ok(self.sessions.sweep_expired(self.clock.now()).await?)
+        let now = self.clock.now();
+        self.refresh.sweep_exchanged(now).await?;
+        Ok(self.sessions.sweep_expired(now).await?)
     }
 }

@@ -435,12 +435,18 @@ async fn exchange(
     }
     let check = async {
         match provider.kind() {
-            tessera_oauth::ProviderKind::Github => provider.identify_access_token(subject).await,
-            tessera_oauth::ProviderKind::Oidc => provider.identify_id_token(subject).await,
+            tessera_oauth::ProviderKind::Github => provider
+                .identify_access_token(subject)
+                .await
+                .map(|identity| (identity, None)),
+            tessera_oauth::ProviderKind::Oidc => provider
+                .identify_id_token(subject)
+                .await
+                .map(|(identity, times)| (identity, Some(times))),
         }
     };
     let checked = state.auth.checked_with_provider(client, check).await?;
-    let verified = checked.map_err(|e| match e {
+    let (verified, times) = checked.map_err(|e| match e {
         tessera_oauth::OAuthError::Unavailable(why)
         | tessera_oauth::OAuthError::Misconfigured(why) => {
             tracing::warn!(error = %why, "token exchange: provider unavailable");
@@ -456,6 +462,16 @@ async fn exchange(
             "the provider did not accept the token",
         ),
     })?;
+    // Recent, and never exchanged before: one leaked provider token mints
+    // at most one refresh family.
+    state
+        .tokens
+        .admit_subject_token(
+            subject,
+            times.map(|t| t.issued_at),
+            times.map(|t| t.expires_at),
+        )
+        .await?;
     let (user, _) = state
         .auth
         .resolve_identity(&verified, None, provider.link_policy(), client)

@@ -678,6 +678,11 @@ async fn token_exchange_turns_a_github_token_into_tessera_tokens() {
     let token = gh.issue_token(octo.clone());
     let (status, body) = exchange(&app, "github", &token, ACCESS_TOKEN).await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    // Once only: one leaked GitHub token mints at most one refresh family
+    // (issue 18 item 7; it was taken again and again before).
+    let (again, refused) = exchange(&app, "github", &token, ACCESS_TOKEN).await;
+    assert_eq!(again, StatusCode::BAD_REQUEST, "{refused}");
+    assert_eq!(refused["error"], "invalid_grant");
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["issued_token_type"], ACCESS_TOKEN);
     assert!(body["refresh_token"].is_string());
@@ -811,11 +816,13 @@ async fn junk_sent_on_to_the_provider_is_limited_per_client_ip() {
             ])
             .send()
     };
-    let good = gh.issue_token(GithubUser::new(gh_id(), &unique("limited")));
-    // Successes are given back: any number of them.
+    let user = GithubUser::new(gh_id(), &unique("limited"));
+    // Successes are given back: any number of them (each token is taken
+    // once, so each is a new one).
     for _ in 0..5 {
+        let good = gh.issue_token(user.clone());
         assert_eq!(
-            from("192.0.2.9", good.clone()).await.unwrap().status(),
+            from("192.0.2.9", good).await.unwrap().status(),
             StatusCode::OK
         );
     }
@@ -826,6 +833,7 @@ async fn junk_sent_on_to_the_provider_is_limited_per_client_ip() {
     let r = from("192.0.2.9", "gho_junk".into()).await.unwrap();
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(r.headers().contains_key("retry-after"));
+    let good = gh.issue_token(user.clone());
     assert_eq!(
         from("192.0.2.9", good.clone()).await.unwrap().status(),
         StatusCode::TOO_MANY_REQUESTS,

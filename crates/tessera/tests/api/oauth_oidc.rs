@@ -365,6 +365,59 @@ async fn token_exchange_takes_only_an_id_token_issued_to_this_client() {
     }
 }
 
+/// One leaked `id_token` mints at most one refresh family: each is taken
+/// once, and only while recent (`iat` at most `TESSERA_EXCHANGE_MAX_AGE`, 10
+/// min, ago). Before, one `id_token` could be exchanged any number of times
+/// until it expired. Issue 18 item 7.
+#[tokio::test]
+async fn an_id_token_is_exchanged_once_and_only_while_recent() {
+    let (app, provider) = setup(&[], |_| {}).await;
+    let sub = unique("once");
+    provider
+        .sign_in_as(&sub, Some(&format!("{sub}@oidc.test")), true)
+        .await;
+    let tokens = provider.tokens(CALLBACK).await;
+    let (status, body) = exchange(&app, "acme", &tokens.id_token, ID_TOKEN).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = exchange(&app, "acme", &tokens.id_token, ID_TOKEN).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"], "invalid_grant");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("exchanged already"),
+        "{body}"
+    );
+    // Another id_token (of another subject: the provider's id_tokens carry
+    // whole-second times and no jti, so two for one subject within a second
+    // are the same bytes) is fine 9 minutes on, refused 11 minutes on.
+    let id_token_of = |sub: String| {
+        let provider = &provider;
+        async move {
+            provider
+                .sign_in_as(&sub, Some(&format!("{sub}@oidc.test")), true)
+                .await;
+            provider.tokens(CALLBACK).await.id_token
+        }
+    };
+    let fresh = id_token_of(unique("fresh")).await;
+    app.clock.advance(time::Duration::minutes(9));
+    let (status, body) = exchange(&app, "acme", &fresh, ID_TOKEN).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let stale = id_token_of(unique("stale")).await;
+    app.clock.advance(time::Duration::minutes(2));
+    let (status, body) = exchange(&app, "acme", &stale, ID_TOKEN).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("older than"),
+        "{body}"
+    );
+}
+
 #[tokio::test]
 async fn a_provider_that_is_down_is_a_502() {
     let (app, provider) = setup(&[], |_| {}).await;

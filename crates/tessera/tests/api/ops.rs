@@ -533,6 +533,17 @@ impl RefreshStore for Families {
     ) -> Result<u64, StoreError> {
         self.inner.revoke_user_families(user, at).await
     }
+    async fn claim_exchanged(
+        &self,
+        hash: &TokenHash,
+        until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.inner.claim_exchanged(hash, until, now).await
+    }
+    async fn sweep_exchanged(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        self.inner.sweep_exchanged(now).await
+    }
 }
 
 /// The token endpoint's password grant, overtaken the same way (the other
@@ -579,6 +590,7 @@ async fn a_password_grant_never_survives_a_disable_or_password_change_that_overt
                 refresh_ttl: Duration::days(30),
                 refresh_absolute_ttl: Duration::days(90),
                 reuse_grace: Duration::seconds(10),
+                exchange_max_age: Duration::minutes(10),
             },
         );
         let email = unique("grant-overtaken");

@@ -1,0 +1,8 @@
+-- Provider tokens already traded for Tessera tokens (the token exchange):
+-- only the SHA-256 of each, until it could no longer be exchanged anyway.
+CREATE TABLE exchanged_tokens (
+    hash        BYTEA PRIMARY KEY NOT NULL,
+    expires_at  BIGINT NOT NULL
+);
+
+CREATE INDEX exchanged_tokens_expires_at ON exchanged_tokens (expires_at);
