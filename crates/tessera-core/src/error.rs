@@ -59,6 +59,14 @@ pub enum AuthError {
     /// Unlinking would leave the user no way to sign in.
     #[error("last way to sign in")]
     LastSignInMethod,
+    /// Sign-up is closed (`TESSERA_REGISTRATION=closed`): only operators
+    /// create users, and identities already linked still sign in.
+    #[error("registration is closed")]
+    RegistrationClosed,
+    /// Sign-up is limited to some email domains and this address is not
+    /// at one of them.
+    #[error("this email domain may not sign up")]
+    EmailDomainNotAllowed,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("internal error: {0}")]

@@ -20,7 +20,9 @@ pub mod token;
 pub mod tokens;
 pub mod user;
 
-pub use auth::{Auth, AuthSettings, AuthStores, ClientInfo, Registration, Started};
+pub use auth::{
+    Auth, AuthSettings, AuthStores, ClientInfo, Registration, RegistrationPolicy, Started,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use csrf::CsrfKey;
 pub use error::{AuthError, FieldError};

@@ -305,6 +305,14 @@ fn auth_shape(e: AuthError) -> Shape {
             "This is the last way to sign in",
         )
         .detail("set a password or link another provider first"),
+        AuthError::RegistrationClosed => {
+            shape(S::FORBIDDEN, "registration_closed", "Sign-up is closed")
+        }
+        AuthError::EmailDomainNotAllowed => shape(
+            S::FORBIDDEN,
+            "email_domain_not_allowed",
+            "Sign-up is not open to this email domain",
+        ),
         AuthError::Unauthenticated => shape(S::UNAUTHORIZED, "unauthenticated", "Not signed in"),
         AuthError::NotFound => shape(S::NOT_FOUND, "not_found", "Not found"),
         AuthError::RateLimited { retry_after } => {

@@ -142,6 +142,10 @@ settings! {
     header_read_timeout: Dur = "TESSERA_HEADER_READ_TIMEOUT",
     /// Connections served at once; more wait in the backlog
     max_connections: usize = "TESSERA_MAX_CONNECTIONS",
+    /// Who may sign up: open, or closed (only `tessera user create`; providers already linked still sign in)
+    registration: String = "TESSERA_REGISTRATION",
+    /// Comma-separated email domains new users must be at (password and provider sign-ups)
+    registration_email_domains: String = "TESSERA_REGISTRATION_EMAIL_DOMAINS",
     /// Comma-separated OAuth/OIDC provider names; each is set up by TESSERA_OAUTH_<NAME>_* variables or an [oauth.<name>] file table
     oauth_providers: String = "TESSERA_OAUTH_PROVIDERS",
     /// Base of the redirect URIs given to providers: {base}/{name}/callback
@@ -242,6 +246,8 @@ impl Defaults {
             "request_timeout" => show(self.request_timeout),
             "header_read_timeout" => show(self.header_read_timeout),
             "max_connections" => self.max_connections.to_string(),
+            "registration" => "open".into(),
+            "registration_email_domains" => "any".into(),
             "oauth_redirect_base" => "{first public origin}/api/auth/oauth".into(),
             "log" => self.log.into(),
             _ => return None,
@@ -310,6 +316,7 @@ pub struct Config {
     pub hash_workers: usize,
     pub hash_queue: usize,
     pub login_limits: tessera_core::LoginLimits,
+    pub registration: tessera_core::RegistrationPolicy,
     pub request_timeout: Duration,
     pub header_read_timeout: Duration,
     pub max_connections: usize,
@@ -445,6 +452,10 @@ impl Settings {
             hash_workers: workers,
             hash_queue: self.hash_queue.unwrap_or(workers * d.hash_queue_per_worker),
             login_limits,
+            registration: parse_registration(
+                self.registration.as_deref(),
+                self.registration_email_domains.as_deref(),
+            )?,
             request_timeout: self.request_timeout.map_or(d.request_timeout, |v| v.0),
             header_read_timeout: self
                 .header_read_timeout
@@ -462,6 +473,32 @@ fn parse_alg(raw: &str) -> anyhow::Result<tessera_core::keys::SigningAlg> {
         "ES256" => Ok(tessera_core::keys::SigningAlg::Es256),
         other => bail!("TESSERA_JWT_ALG={other:?}: use EdDSA or ES256"),
     }
+}
+
+fn parse_registration(
+    mode: Option<&str>,
+    domains: Option<&str>,
+) -> anyhow::Result<tessera_core::RegistrationPolicy> {
+    let open = match mode.map(str::trim) {
+        None | Some("" | "open") => true,
+        Some("closed") => false,
+        Some(other) => bail!("TESSERA_REGISTRATION={other:?}: use open or closed"),
+    };
+    let mut email_domains = Vec::new();
+    for d in domains.unwrap_or("").split(',').map(str::trim) {
+        if d.is_empty() {
+            continue;
+        }
+        let d = d.trim_start_matches('@').to_lowercase();
+        if d.contains(['@', '/', ' ']) || !d.contains('.') {
+            bail!("TESSERA_REGISTRATION_EMAIL_DOMAINS: {d:?} is not a domain like example.com");
+        }
+        email_domains.push(d);
+    }
+    Ok(tessera_core::RegistrationPolicy {
+        open,
+        email_domains,
+    })
 }
 
 fn parse_origins(raw: &str) -> anyhow::Result<Vec<String>> {

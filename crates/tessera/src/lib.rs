@@ -215,6 +215,7 @@ impl Server {
                 activity_interval: duration(config.session_activity_interval)?,
             },
             login_limits: config.login_limits,
+            registration: config.registration.clone(),
         };
         let auth = Auth::new(
             AuthStores {

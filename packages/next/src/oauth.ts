@@ -59,6 +59,8 @@ export const OAUTH_ERROR_MESSAGES: Readonly<Record<string, string>> = Object.fre
     "Another account at this provider is already linked to you. Unlink it first to link this one.",
   email_required: "The provider did not share a verified email address, which is needed to create your account.",
   account_disabled: "This account has been disabled.",
+  registration_closed: "Sign-up is closed, and this provider account is not linked to a user. Ask an administrator for an account.",
+  email_domain_not_allowed: "Sign-up is not open to the email address this provider gave.",
   last_sign_in_method: "This is the only way you can sign in, so it cannot be unlinked. Link another provider first.",
   unauthenticated: "You were signed out before the provider was linked. Sign in and try again.",
   rate_limited: "Too many attempts. Please wait a moment and try again.",

@@ -86,6 +86,16 @@ describe("signUp", () => {
     expect(url).toBe("/dashboard");
   });
 
+  it("says so when tessera's registration policy refuses the sign-up", async () => {
+    respond = () => ({ status: 403, body: { type: "urn:tessera:error:registration_closed", title: "Sign-up is closed", status: 403, code: "registration_closed" } });
+    const closed = await tessera().signUp({ status: "idle" }, form({ email: "b@example.com", password: "long-enough" }));
+    expect(closed.code).toBe("registration_closed");
+    expect(closed.message).toMatch(/Sign-up is closed/);
+    respond = () => ({ status: 403, body: { type: "urn:tessera:error:email_domain_not_allowed", title: "x", status: 403, code: "email_domain_not_allowed" } });
+    const domain = await tessera().signUp({ status: "idle" }, form({ email: "b@evil.test", password: "long-enough" }));
+    expect(domain.fieldErrors?.email).toMatch(/domain/);
+  });
+
   it("explains a taken email next to the field", async () => {
     respond = () => ({ status: 409, body: { type: "about:blank", title: "Conflict", status: 409, code: "email_taken" } });
     const state = await tessera().signUp({ status: "idle" }, form({ email: "b@example.com", password: "long-enough" }));

@@ -98,6 +98,7 @@ impl Auth {
             self.insert_identity(verified, &existing.user).await?;
             return Ok((existing.user, Resolution::Linked));
         }
+        self.settings.registration.admits(&email)?;
         self.guard
             .registration(client.ip.as_deref(), self.clock.now())
             .await?;

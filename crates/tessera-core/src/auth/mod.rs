@@ -25,10 +25,48 @@ use crate::store::{IdentityStore, RateLimitStore, RefreshStore, SessionStore, Us
 use crate::token::SessionToken;
 use crate::user::User;
 
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct AuthSettings {
     pub sessions: SessionPolicy,
     pub login_limits: LoginLimits,
+    pub registration: RegistrationPolicy,
+}
+
+/// Who may sign up, decided here so that no client can go around it (an
+/// app's own check in its sign-up form is bypassed by posting to the kit's
+/// register route). Applies to password sign-ups and to new users from a
+/// provider; `tessera user create` is the operator's and is not limited.
+#[derive(Clone, Debug)]
+pub struct RegistrationPolicy {
+    /// `false`: nobody signs up (identities already linked still sign in).
+    pub open: bool,
+    /// Lower-case domains a new user's email must be at (exactly; no
+    /// subdomains). Empty: any.
+    pub email_domains: Vec<String>,
+}
+
+impl Default for RegistrationPolicy {
+    fn default() -> Self {
+        Self {
+            open: true,
+            email_domains: Vec::new(),
+        }
+    }
+}
+
+impl RegistrationPolicy {
+    /// Whether a new user with this (normalised) email may sign up.
+    pub fn admits(&self, email: &str) -> Result<(), AuthError> {
+        if !self.open {
+            return Err(AuthError::RegistrationClosed);
+        }
+        let domain = email.rsplit_once('@').map_or("", |(_, d)| d);
+        if self.email_domains.is_empty() || self.email_domains.iter().any(|d| d == domain) {
+            Ok(())
+        } else {
+            Err(AuthError::EmailDomainNotAllowed)
+        }
+    }
 }
 
 /// Who is asking, as far as the edge could tell.

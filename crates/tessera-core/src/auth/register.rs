@@ -10,13 +10,14 @@ use crate::token::SessionToken;
 use crate::user::{self, User, UserId, UserRecord};
 
 impl Auth {
-    /// Creates a user without starting a session (the `tessera user create`
-    /// command; registration calls it too).
+    /// Creates a user without starting a session: the operator's `tessera
+    /// user create`, which the registration policy does not limit.
     pub async fn create_user(&self, input: Registration) -> Result<User, AuthError> {
-        self.create_user_from(input, None).await
+        self.create_user_from(input, None, false).await
     }
 
-    /// Validates, then (for a client with a known address) counts the
+    /// Validates, then (a sign-up, `by_client`) applies the registration
+    /// policy, then (for a client with a known address) counts the
     /// registration against its IP, then creates the user. Invalid input is
     /// refused before it counts; a taken email counts, so 409s cannot be
     /// used to scan for accounts.
@@ -24,6 +25,7 @@ impl Auth {
         &self,
         input: Registration,
         ip: Option<&str>,
+        by_client: bool,
     ) -> Result<User, AuthError> {
         let mut errors = Vec::new();
         let email = user::normalize_email(&input.email);
@@ -32,6 +34,9 @@ impl Auth {
         let name = user::normalize_name(input.name.as_deref(), &mut errors);
         if !errors.is_empty() {
             return Err(AuthError::Validation(errors));
+        }
+        if by_client {
+            self.settings.registration.admits(&email)?;
         }
         if self.hasher.is_full() {
             return Err(AuthError::HasherBusy);
@@ -69,7 +74,9 @@ impl Auth {
         client: &ClientInfo,
         presented: Option<&SessionToken>,
     ) -> Result<Started, AuthError> {
-        let user = self.create_user_from(input, client.ip.as_deref()).await?;
+        let user = self
+            .create_user_from(input, client.ip.as_deref(), true)
+            .await?;
         self.end_presented(presented).await?;
         let started = self.start_session(user, client).await?;
         self.still_allowed(started, None, AuthError::AccountDisabled)

@@ -72,7 +72,7 @@ fn started(state: &AppState, status: StatusCode, started: &Started) -> Response 
         (status = 201, description = "User created; session and CSRF cookies set", body = AuthResponse,
             headers(("Set-Cookie" = String, description = "`__Host-tessera_session` (HttpOnly) and `__Host-tessera_csrf`"))),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Foreign origin or missing BFF key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Foreign origin or missing BFF key; registration_closed or email_domain_not_allowed (TESSERA_REGISTRATION, TESSERA_REGISTRATION_EMAIL_DOMAINS)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Email already registered", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),

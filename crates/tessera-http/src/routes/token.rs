@@ -166,8 +166,14 @@ impl From<AuthError> for TokenError {
             AuthError::AccountExists
             | AuthError::IdentityTaken
             | AuthError::EmailRequired
-            | AuthError::AccountDisabled => {
+            | AuthError::AccountDisabled
+            | AuthError::RegistrationClosed
+            | AuthError::EmailDomainNotAllowed => {
                 let why = match e {
+                    AuthError::RegistrationClosed => "registration_closed: sign-up is closed",
+                    AuthError::EmailDomainNotAllowed => {
+                        "email_domain_not_allowed: sign-up is not open to this email domain"
+                    }
                     AuthError::AccountExists => {
                         "account_exists: an account with this email exists; link the provider from it"
                     }

@@ -5,6 +5,61 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use time::Duration;
 
+/// Who may sign up is the server's decision (an app's own check in its
+/// sign-up form is bypassed by posting to the kit's register route): closed,
+/// every sign-up is refused while `tessera user create` still works; an
+/// email domain allow-list admits only its domains. Issue 18 item 10.
+#[tokio::test]
+async fn the_registration_policy_is_enforced_by_the_server() {
+    let register = |app: &TestApp, email: String| {
+        app.req(Method::POST, "/v1/register")
+            .json(&json!({"email": email, "password": PASSWORD}))
+            .send()
+    };
+    let closed = spawn_with(|c| c.registration.open = false).await;
+    let r = register(&closed, unique("closed")).await.unwrap();
+    problem(r, StatusCode::FORBIDDEN, "registration_closed").await;
+    // Bad input is still 422 first.
+    let r = register(&closed, "not-an-email".into()).await.unwrap();
+    problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    // The operator still creates users, who then sign in.
+    let email = unique("operator-made");
+    closed
+        .server
+        .auth
+        .create_user(tessera_core::Registration {
+            email: email.clone(),
+            password: PASSWORD.to_owned().into(),
+            name: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        closed.login(&email, PASSWORD).await.status(),
+        StatusCode::OK
+    );
+
+    let domains = spawn_with(|c| {
+        c.registration.email_domains = vec!["example.com".into(), "corp.test".into()];
+    })
+    .await;
+    let r = register(
+        &domains,
+        format!("{}@Corp.Test", unique("x").replace('@', ".")),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED, "normalised, then matched");
+    let r = register(&domains, "mallory@evil.test".into())
+        .await
+        .unwrap();
+    problem(r, StatusCode::FORBIDDEN, "email_domain_not_allowed").await;
+    let r = register(&domains, "mallory@sub.example.com".into())
+        .await
+        .unwrap();
+    problem(r, StatusCode::FORBIDDEN, "email_domain_not_allowed").await;
+}
+
 #[tokio::test]
 async fn register_creates_user_and_session_with_strict_cookies() {
     let app = spawn().await;

@@ -418,6 +418,59 @@ async fn an_id_token_is_exchanged_once_and_only_while_recent() {
     );
 }
 
+/// The registration policy holds for provider sign-ups too: closed, a new
+/// subject is refused while one already linked still signs in; an email
+/// domain allow-list refuses a new user at another domain. Issue 18 item 10.
+#[tokio::test]
+async fn the_registration_policy_applies_to_provider_sign_ups() {
+    let provider = OidcProvider::start(&[CALLBACK, CALLBACK2], &[]);
+    let config = acme(&provider.issuer);
+    let with = |tweak: fn(&mut tessera_core::RegistrationPolicy)| {
+        let config = config.clone();
+        move |c: &mut tessera::Config| {
+            c.oauth_providers.push(config);
+            tweak(&mut c.registration);
+        }
+    };
+    // Open: a first sign-in makes the user and links the identity.
+    let open = spawn_with(with(|_| {})).await;
+    let known = unique("known");
+    provider
+        .sign_in_as(&known, Some(&format!("{known}@oidc.test")), true)
+        .await;
+    let r = flow(&open, &provider, &mut Jar::default()).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    // Closed, on the same database.
+    let data_dir = open.dir.path().to_path_buf();
+    let closed = spawn_with(move |c| {
+        with(|p| p.open = false)(c);
+        c.data_dir = data_dir;
+    })
+    .await;
+    let r = flow(&closed, &provider, &mut Jar::default()).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "a linked identity still signs in"
+    );
+    let stranger = unique("stranger");
+    provider
+        .sign_in_as(&stranger, Some(&format!("{stranger}@oidc.test")), true)
+        .await;
+    let r = flow(&closed, &provider, &mut Jar::default()).await;
+    assert_fails(r, StatusCode::FORBIDDEN, "registration_closed").await;
+    // Open to one domain only.
+    let domains = spawn_with(with(|p| p.email_domains = vec!["company.test".into()])).await;
+    let r = flow(&domains, &provider, &mut Jar::default()).await;
+    assert_fails(r, StatusCode::FORBIDDEN, "email_domain_not_allowed").await;
+    let staff = unique("staff");
+    provider
+        .sign_in_as(&staff, Some(&format!("{staff}@company.test")), true)
+        .await;
+    let r = flow(&domains, &provider, &mut Jar::default()).await;
+    assert_eq!(r.status(), StatusCode::OK, "an address at the domain");
+}
+
 #[tokio::test]
 async fn a_provider_that_is_down_is_a_502() {
     let (app, provider) = setup(&[], |_| {}).await;

@@ -380,6 +380,7 @@ fn auth_on(
                 activity_interval: Duration::hours(1),
             },
             login_limits: tessera_core::LoginLimits::default(),
+            registration: tessera_core::RegistrationPolicy::default(),
         },
     )
 }

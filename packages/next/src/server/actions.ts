@@ -79,7 +79,16 @@ export function createAuthActions(config: ConfigSource): AuthActions {
     const result = await send(config(), { method: "POST", path: "/v1/register", json: payload, forwardIntent: true });
     if (!result) return { ...unavailableState, values };
     if (result.status !== 201 && result.status !== 200) {
-      const state = stateFromProblem(result.status, parseJson(result.body));
+      // The registration policy is tessera's (TESSERA_REGISTRATION,
+      // TESSERA_REGISTRATION_EMAIL_DOMAINS): a check here alone would be
+      // bypassed by posting to the route handler's /register.
+      const state = stateFromProblem(result.status, parseJson(result.body), {
+        registration_closed: "Sign-up is closed. Ask an administrator for an account.",
+        email_domain_not_allowed: "Sign-up is not open to this email address.",
+      });
+      if (state.code === "email_domain_not_allowed") {
+        state.fieldErrors = { email: "Use an address at a domain that may sign up." };
+      }
       if (state.code === "email_taken") {
         state.fieldErrors = { email: "An account with this email already exists." };
         state.message = "Sign in instead, or use another email.";
