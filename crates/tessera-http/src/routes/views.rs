@@ -135,22 +135,40 @@ fn push_uuid(out: &mut Vec<u8>, id: Uuid) {
 
 /// A time as `time::serde::rfc3339` serializes it, as a JSON string.
 fn push_time(out: &mut Vec<u8>, t: OffsetDateTime) -> serde_json::Result<()> {
-    match u32::try_from(t.year()) {
+    let (year, month, day) = t.to_calendar_date();
+    match u32::try_from(year) {
         Ok(year @ 0..=9999) if t.offset().is_utc() && t.nanosecond() == 0 => {
             let (hour, minute, second) = t.to_hms();
-            out.push(b'"');
-            push_digits(out, year, 4);
-            out.push(b'-');
-            push_digits(out, u32::from(u8::from(t.month())), 2);
-            out.push(b'-');
-            push_digits(out, u32::from(t.day()), 2);
-            out.push(b'T');
-            push_digits(out, u32::from(hour), 2);
-            out.push(b':');
-            push_digits(out, u32::from(minute), 2);
-            out.push(b':');
-            push_digits(out, u32::from(second), 2);
-            out.extend_from_slice(b"Z\"");
+            let digit = |n: u32| b"0123456789"[(n % 10) as usize];
+            let (month, tens, ones) = (
+                u8::from(month),
+                |n: u8| b'0' + n / 10,
+                |n: u8| b'0' + n % 10,
+            );
+            out.extend_from_slice(&[
+                b'"',
+                digit(year / 1000),
+                digit(year / 100),
+                digit(year / 10),
+                digit(year),
+                b'-',
+                tens(month),
+                ones(month),
+                b'-',
+                tens(day),
+                ones(day),
+                b'T',
+                tens(hour),
+                ones(hour),
+                b':',
+                tens(minute),
+                ones(minute),
+                b':',
+                tens(second),
+                ones(second),
+                b'Z',
+                b'"',
+            ]);
             Ok(())
         }
         _ => {
@@ -159,13 +177,6 @@ fn push_time(out: &mut Vec<u8>, t: OffsetDateTime) -> serde_json::Result<()> {
                 .map_err(serde::ser::Error::custom)?;
             serde_json::to_writer(&mut *out, &text)
         }
-    }
-}
-
-/// `value`'s last `width` decimal digits, zero-padded.
-fn push_digits(out: &mut Vec<u8>, value: u32, width: u32) {
-    for place in (0..width).rev() {
-        out.push(b"0123456789"[(value / 10u32.pow(place) % 10) as usize]);
     }
 }
 
