@@ -47,9 +47,9 @@ mutate "session cookie SameSite=Strict -> Lax" crates/tessera-http/src/cookies.r
 mutate "session cookie loses HttpOnly" crates/tessera-http/src/cookies.rs \
   ".http_only(http_only)" ".http_only(false)" -p tessera --test api -- account::
 mutate "CSRF header not compared with the cookie" crates/tessera-http/src/extract.rs \
-  "(Some(h), Some(c)) if h == c && state.csrf.verify(session.id, h)" "(Some(h), Some(_)) if state.csrf.verify(session.id, h)" -p tessera --test api -- security::
+  "(Some(h), Some(c)) if h == c && state.csrf.verify(session.id, &session.token_hash, h)" "(Some(h), Some(_)) if state.csrf.verify(session.id, &session.token_hash, h)" -p tessera --test api -- security::
 mutate "CSRF token not bound to the session" crates/tessera-http/src/extract.rs \
-  "(Some(h), Some(c)) if h == c && state.csrf.verify(session.id, h)" "(Some(h), Some(c)) if h == c" -p tessera --test api -- security::
+  "(Some(h), Some(c)) if h == c && state.csrf.verify(session.id, &session.token_hash, h)" "(Some(h), Some(c)) if h == c" -p tessera --test api -- security::
 mutate "a non-Bearer Authorization header hides the session cookie" crates/tessera-http/src/extract.rs \
   "scheme.eq_ignore_ascii_case(b\"bearer \").then_some(rest)" "Some(rest)" -p tessera --test api -- security::a_non_bearer
 mutate "foreign Origin accepted" crates/tessera-http/src/guard.rs \

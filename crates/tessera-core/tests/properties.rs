@@ -6,7 +6,7 @@
 use proptest::prelude::*;
 use tessera_core::session::{Session, SessionPolicy};
 use tessera_core::user::{User, UserId};
-use tessera_core::{CsrfKey, SessionId, SessionToken};
+use tessera_core::{CsrfKey, SessionId, SessionToken, TokenHash};
 use time::{Duration, OffsetDateTime};
 
 fn user(now: OffsetDateTime) -> User {
@@ -101,17 +101,21 @@ proptest! {
     }
 
     #[test]
-    fn csrf_tokens_bind_to_their_session_only(key in any::<[u8; 32]>(), other in any::<[u8; 32]>(), junk in ".{0,80}") {
+    fn csrf_tokens_bind_to_their_session_and_token_only(key in any::<[u8; 32]>(), other in any::<[u8; 32]>(), t in any::<[u8; 32]>(), u in any::<[u8; 32]>(), junk in ".{0,80}") {
         let csrf = CsrfKey::from_bytes(key);
         let (a, b) = (SessionId::new(), SessionId::new());
-        let token = csrf.token_for(a);
-        prop_assert!(csrf.verify(a, &token));
-        prop_assert!(!csrf.verify(b, &token));
+        let (t, u) = (TokenHash(t), TokenHash(u));
+        let token = csrf.token_for(a, &t);
+        prop_assert!(csrf.verify(a, &t, &token));
+        prop_assert!(!csrf.verify(b, &t, &token));
+        if u != t {
+            prop_assert!(!csrf.verify(a, &u, &token));
+        }
         if other != key {
-            prop_assert!(!CsrfKey::from_bytes(other).verify(a, &token));
+            prop_assert!(!CsrfKey::from_bytes(other).verify(a, &t, &token));
         }
         if junk != token {
-            prop_assert!(!csrf.verify(a, &junk));
+            prop_assert!(!csrf.verify(a, &t, &junk));
         }
     }
 

@@ -69,7 +69,9 @@ fn check_csrf(parts: &Parts, state: &AppState, session: &Session) -> Result<(), 
     let header = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
     let cookie = cookies::read(&parts.headers, CSRF_COOKIE);
     match (header, cookie) {
-        (Some(h), Some(c)) if h == c && state.csrf.verify(session.id, h) => Ok(()),
+        (Some(h), Some(c)) if h == c && state.csrf.verify(session.id, &session.token_hash, h) => {
+            Ok(())
+        }
         _ => Err(ApiError::CsrfFailed),
     }
 }

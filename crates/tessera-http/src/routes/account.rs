@@ -49,7 +49,12 @@ pub(crate) fn session_cookies(
         ),
         (
             header::SET_COOKIE,
-            cookies::csrf(state.csrf.token_for(started.session.id), max_age),
+            cookies::csrf(
+                state
+                    .csrf
+                    .token_for(started.session.id, &started.session.token_hash),
+                max_age,
+            ),
         ),
     ])
 }

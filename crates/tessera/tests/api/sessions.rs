@@ -207,7 +207,7 @@ async fn password_change_rotates_this_token_and_ends_the_others() {
         StatusCode::UNAUTHORIZED,
         "other sessions ended"
     );
-    // Same session id, new token; the CSRF cookie still matches it.
+    // Same session id, new token; the new CSRF cookie matches it.
     assert_eq!(list(&app, &me).await.len(), 1);
     assert_eq!(
         app.login(&email, PASSWORD).await.status(),
@@ -216,6 +216,47 @@ async fn password_change_rotates_this_token_and_ends_the_others() {
     assert_eq!(
         app.login(&email, "brand new password").await.status(),
         StatusCode::OK
+    );
+}
+
+/// Rotating the session token rotates the CSRF token too: after a password
+/// change, the CSRF token from before (someone may have read it: it is
+/// readable by the page's scripts) no longer works with the new session
+/// token, and the new one does. Before, the CSRF token was bound to the
+/// session id alone, which the rotation keeps. Issue 18 item 9.
+#[tokio::test]
+async fn a_password_change_rotates_the_csrf_token_with_the_session_token() {
+    let app = spawn().await;
+    let (mut me, _) = app.register(&unique("csrf-rotate")).await;
+    let old_csrf = me.csrf().to_owned();
+    let resp = app
+        .browser(Method::POST, "/v1/password", &me)
+        .json(&json!({"current_password": PASSWORD, "new_password": "brand new password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    me.absorb(resp.headers());
+    assert_ne!(me.csrf(), old_csrf, "a new CSRF cookie");
+    let with_csrf = |csrf: &str| {
+        app.req(Method::DELETE, "/v1/sessions")
+            .header(
+                "cookie",
+                format!("{SESSION}={}; {CSRF}={csrf}", me.session()),
+            )
+            .header("x-csrf-token", csrf)
+            .header("origin", ORIGIN)
+            .send()
+    };
+    problem(
+        with_csrf(&old_csrf).await.unwrap(),
+        StatusCode::FORBIDDEN,
+        "csrf_failed",
+    )
+    .await;
+    assert_eq!(
+        with_csrf(me.csrf()).await.unwrap().status(),
+        StatusCode::NO_CONTENT
     );
 }
 
