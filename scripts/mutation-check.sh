@@ -61,7 +61,13 @@ mutate "BFF key not checked" crates/tessera-http/src/guard.rs \
 mutate "absolute lifetime not capping renewal" crates/tessera-core/src/session.rs \
   "(now + self.idle_timeout).min(session.absolute_expires_at)," "now + self.idle_timeout," -p tessera-core --test properties
 mutate "login never rate limited" crates/tessera-core/src/ratelimit.rs \
-  "            if count.hits > max {" "            if count.hits > max && false {" -p tessera --test api -- security::
+  "        if count.hits > max {" "        if count.hits > max && false {" -p tessera --test api -- security::
+mutate "a refused address still counts the account it names (issue 18 item 1)" crates/tessera-core/src/ratelimit.rs \
+  "            self.count(key, self.limits.max_failures_per_ip, now)
+                .await?;" "            let refused = self.count(key, self.limits.max_failures_per_ip, now)
+                .await;
+            let _ = self.count(&account_key(email), self.limits.max_failures_per_account, now).await;
+            refused?;" -p tessera --test api -- security::a_refused_address_creates_no_counter
 mutate "unknown email skips the dummy hash" crates/tessera-core/src/password.rs \
   "        let params = self.inner.params.clone();
         let (phc, real) = match stored {" "        if stored.is_none() { return Ok(Verified { matches: false, needs_rehash: false }); }

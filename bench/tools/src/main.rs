@@ -3,12 +3,14 @@
 //! taskset), printed as `hashes_per_sec N`.
 //!
 //! `tessera-bench-tools load URL RATE SECONDS [METHOD [BODY]]` with
-//! optional env `LOAD_COOKIE` and `LOAD_CONTENT_TYPE`: sends RATE requests
+//! optional env `LOAD_COOKIE`, `LOAD_CONTENT_TYPE` and `LOAD_HEADER`
+//! (`name: value`): sends RATE requests
 //! per second on a fixed schedule (open loop: a slow answer does not delay
 //! the next request, so queueing shows up in the latencies, which are
 //! measured from each request's scheduled time), then prints
 //! `sent N ok N non2xx N errors N p50_ms X p99_ms X max_ms X` and the
-//! counts per status.
+//! counts per status. `{n}` in BODY becomes the request's number, so every
+//! request can name something new (the key-flood scenario's emails).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -66,6 +68,10 @@ async fn load(url: String, rate: f64, seconds: f64, method: String, body: Option
         .expect("client");
     let cookie = std::env::var("LOAD_COOKIE").ok();
     let content_type = std::env::var("LOAD_CONTENT_TYPE").ok();
+    let extra = std::env::var("LOAD_HEADER").ok().map(|h| {
+        let (name, value) = h.split_once(':').expect("LOAD_HEADER is name: value");
+        (name.trim().to_owned(), value.trim().to_owned())
+    });
     let method: reqwest::Method = method.parse().expect("an HTTP method");
     let tally = Arc::new(Mutex::new(Tally::default()));
     let interval = Duration::from_secs_f64(1.0 / rate);
@@ -85,8 +91,11 @@ async fn load(url: String, rate: f64, seconds: f64, method: String, body: Option
         if let Some(t) = &content_type {
             req = req.header("content-type", t);
         }
+        if let Some((name, value)) = &extra {
+            req = req.header(name.as_str(), value.as_str());
+        }
         if let Some(b) = &body {
-            req = req.body(b.clone());
+            req = req.body(b.replace("{n}", &i.to_string()));
         }
         let tally = Arc::clone(&tally);
         tasks.push(tokio::spawn(async move {

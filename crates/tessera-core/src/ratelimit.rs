@@ -2,7 +2,12 @@
 //!
 //! An attempt is counted *before* the password is hashed, with one atomic
 //! increment per key, so attempts racing each other through the hasher
-//! cannot overshoot the limit. A success clears the account's count and
+//! cannot overshoot the limit. The client's address is counted first, and
+//! an address over its limit stops there: it creates no counter for the
+//! account it named, so one address cannot fill the store with a counter
+//! per made-up email. Account counters are keyed by a fixed-length hash of
+//! the email, never the email itself (no user-chosen key text, such as a
+//! Redis Cluster hash tag `{x}`). A success clears the account's count and
 //! gives back the attempt it took from the IP's count; a failure keeps
 //! both. An account over its limit refuses further attempts (even correct
 //! ones) until its window ends; other accounts are untouched.
@@ -56,8 +61,12 @@ pub(crate) struct Attempt {
     ip: Option<String>,
 }
 
+/// An account's counter key: 128 bits of the SHA-256 of the normalised
+/// email, in hex.
 fn account_key(email: &str) -> String {
-    format!("login-fail:account:{email}")
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(email.as_bytes());
+    format!("login-fail:account:{}", hex::encode(&digest[..16]))
 }
 
 /// The counter key of an address: IPv4 as is, IPv6 by its /64.
@@ -90,26 +99,27 @@ impl LoginGuard {
         ip: Option<&str>,
         now: OffsetDateTime,
     ) -> Result<Attempt, AuthError> {
-        let attempt = Attempt {
-            account: account_key(email),
-            ip: ip.map(ip_key),
-        };
-        let mut counts = vec![(
-            attempt.account.as_str(),
-            self.limits.max_failures_per_account,
-        )];
-        if let Some(ip) = &attempt.ip {
-            counts.push((ip.as_str(), self.limits.max_failures_per_ip));
+        let ip = ip.map(ip_key);
+        // The address first, and stop at a refused one.
+        if let Some(key) = &ip {
+            self.count(key, self.limits.max_failures_per_ip, now)
+                .await?;
         }
-        for (key, max) in counts {
-            let count = self.store.hit(key, self.limits.window, now).await?;
-            if count.hits > max {
-                return Err(AuthError::RateLimited {
-                    retry_after: retry_after(count.resets_at, now),
-                });
-            }
+        let account = account_key(email);
+        self.count(&account, self.limits.max_failures_per_account, now)
+            .await?;
+        Ok(Attempt { account, ip })
+    }
+
+    /// One hit on `key`; refused over `max`.
+    async fn count(&self, key: &str, max: u64, now: OffsetDateTime) -> Result<(), AuthError> {
+        let count = self.store.hit(key, self.limits.window, now).await?;
+        if count.hits > max {
+            return Err(AuthError::RateLimited {
+                retry_after: retry_after(count.resets_at, now),
+            });
         }
-        Ok(attempt)
+        Ok(())
     }
 
     /// Counts a registration from `ip`; refuses it over the limit. Clients
@@ -186,6 +196,15 @@ fn retry_after(resets_at: OffsetDateTime, now: OffsetDateTime) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn account_keys_are_a_fixed_length_hash_of_the_email() {
+        let key = account_key("{x}@example.com");
+        assert!(!key.contains('{') && !key.contains("example"), "{key}");
+        assert_eq!(key.len(), account_key(&"a".repeat(1000)).len());
+        assert_ne!(key, account_key("{y}@example.com"));
+        assert_eq!(key, account_key("{x}@example.com"));
+    }
 
     #[test]
     fn ipv6_is_counted_per_64() {

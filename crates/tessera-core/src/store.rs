@@ -153,6 +153,11 @@ pub trait RateLimitStore: Send + Sync + std::fmt::Debug {
     /// Takes back one hit from the current window, if it is still open and
     /// above zero.
     async fn release(&self, key: &str, now: OffsetDateTime) -> Result<(), StoreError>;
+    /// How many counters the store holds, where it knows without a round
+    /// trip (the in-process store); for metrics and tests.
+    fn counters(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// A signing key as stored. The private part (PKCS#8 DER) stays in the

@@ -154,7 +154,11 @@ impl FromRequestParts<AppState> for Client {
             .get(CLIENT_IP_HEADER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<IpAddr>().ok());
-        let ip = client_ip(state.config.bff_key.is_some(), peer, forwarded);
+        let behind_bff = state.config.bff_key.is_some();
+        if behind_bff && forwarded.is_none() {
+            warn_no_client_ip();
+        }
+        let ip = client_ip(behind_bff, peer, forwarded);
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)
@@ -163,6 +167,21 @@ impl FromRequestParts<AppState> for Client {
             ip: ip.map(|i| i.to_canonical().to_string()),
             user_agent,
         }))
+    }
+}
+
+/// Says once per process that the BFF sends no client address: the kit
+/// sends `Tessera-Client-Ip` only when the deployment says which forwarded
+/// header to trust, so this is the default behind `next start`.
+fn warn_no_client_ip() {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        tracing::warn!(
+            "the BFF sends no Tessera-Client-Ip: login failures are limited per account only, \
+             registrations and provider checks not per address, and the device list shows no \
+             addresses (configure the kit's trustedIpHeader and trustedProxyCount behind a proxy \
+             you trust)"
+        );
     }
 }
 

@@ -8,4 +8,4 @@
 pub mod conformance;
 mod memory;
 
-pub use memory::MemoryRateLimits;
+pub use memory::{DEFAULT_CAPACITY, MemoryRateLimits, SWEEP_EVERY};

@@ -541,3 +541,74 @@ async fn a_non_bearer_authorization_header_never_hides_the_session_cookie() {
         .unwrap();
     assert_eq!(bad_bearer.status(), StatusCode::UNAUTHORIZED);
 }
+
+/// Made-up emails from one address: the address is counted first and a
+/// refused address stops there, so it creates no counter for the account it
+/// named. Before, each attempt added an account counter even after the
+/// address was refused: a flood of unique emails from one address filled
+/// the in-process table (and, on Redis, one key each). Issue 18 item 1; the
+/// 200 000-email figures are in the issue note and `bench/results`.
+async fn flood_from_one_address(app: &TestApp, attempts: usize) {
+    let mut refused = 0;
+    for i in 0..attempts {
+        let r = app
+            .req(Method::POST, "/v1/login")
+            .header("tessera-client-ip", "198.51.100.23")
+            .json(&json!({"email": format!("flood-{i}@example.com"), "password": "wrong password"}))
+            .send()
+            .await
+            .unwrap();
+        match r.status() {
+            StatusCode::UNAUTHORIZED => assert!(i < 20, "attempt {i} got through"),
+            StatusCode::TOO_MANY_REQUESTS => refused += 1,
+            other => panic!("attempt {i}: {other}"),
+        }
+    }
+    assert_eq!(refused, attempts - 20);
+}
+
+fn twenty_per_address(c: &mut tessera::Config) {
+    c.login_limits.max_failures_per_ip = 20;
+}
+
+#[tokio::test]
+async fn a_refused_address_creates_no_counter_per_email_it_names() {
+    let app = spawn_with(twenty_per_address).await;
+    flood_from_one_address(&app, 2_000).await;
+    let counters = app.server.stores.limits.counters().unwrap();
+    assert!(
+        counters <= 21,
+        "one counter for the address and one per account it could try: {counters}"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_address_creates_no_redis_key_per_email_it_names() {
+    use tessera_store_redis::testing::{RedisServer, free_port};
+    let redis = tokio::task::spawn_blocking(|| RedisServer::start(free_port(), false))
+        .await
+        .unwrap();
+    let url = redis.url();
+    let app = spawn_with(move |c| {
+        twenty_per_address(c);
+        c.session_store = Some(url.into());
+    })
+    .await;
+    flood_from_one_address(&app, 2_000).await;
+    let out = std::process::Command::new("redis-cli")
+        .args(["-u", &redis.url(), "--scan", "--pattern", "tessera:rl:*"])
+        .output()
+        .unwrap();
+    let keys = String::from_utf8_lossy(&out.stdout);
+    let keys: Vec<&str> = keys.lines().collect();
+    assert!(
+        keys.len() <= 21,
+        "{} counters: {:?}",
+        keys.len(),
+        &keys[..5]
+    );
+    assert!(
+        keys.iter().all(|k| !k.contains("example.com")),
+        "account counters are keyed by a hash, never the email: {keys:?}"
+    );
+}
