@@ -21,18 +21,22 @@ export interface TesseraConfig {
   /** The app's public origin, sent as `Origin` when a request came without one. */
   publicOrigin?: string | undefined;
   /**
-   * Request header holding the browser's IP, e.g. `x-forwarded-for` (which
-   * `next start` fills from the socket when a request arrives without one).
-   * Unset: no `Tessera-Client-Ip` is sent, and a warning is logged once in
-   * production. See the README for proxies.
+   * Request header from which the browser's IP is read, e.g.
+   * `x-forwarded-for` or `x-real-ip`, named only when proxies you run sit in
+   * front of Next and write it (`next start` passes on an `X-Forwarded-For`
+   * a client sent itself). Unset (the default): no `Tessera-Client-Ip` is
+   * sent, tessera limits failed logins per account only, and a warning is
+   * logged once in production. Needs `trustedProxyCount`. See the README,
+   * "Client IP".
    */
   trustedIpHeader?: string | undefined;
   /**
-   * How many entries from the right of `trustedIpHeader` were written by
-   * something you trust (default 1: the nearest proxy, or `next start`
-   * itself). An integer ≥ 1.
+   * How many proxies in front of Next append to (or overwrite)
+   * `trustedIpHeader`: the client IP is the entry that many from the right,
+   * the one the outermost of them wrote. Required with `trustedIpHeader`
+   * (an integer ≥ 1); with fewer entries than this no client IP is sent.
    */
-  trustedProxyCount?: number;
+  trustedProxyCount?: number | undefined;
   /** Upstream timeout in milliseconds (default 5000). */
   timeoutMs?: number;
   /** Where to go after sign-in when no `next` was given (default `/`). */
@@ -58,8 +62,9 @@ export interface ResolvedConfig {
   bffKey: string | undefined;
   paths: AuthPaths;
   publicOrigin: string | undefined;
+  /** Both set or both unset: a client IP is read only when the deployment named the header and its proxy count. */
   trustedIpHeader: string | undefined;
-  trustedProxyCount: number;
+  trustedProxyCount: number | undefined;
   timeoutMs: number;
   afterSignInPath: string;
   afterSignOutPath: string;
@@ -88,11 +93,25 @@ export function resolveConfig(config: TesseraConfig): ResolvedConfig {
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
     throw new TesseraError("config_invalid", "timeoutMs must be a positive number");
   }
-  const trustedProxyCount = config.trustedProxyCount ?? 1;
-  if (!Number.isInteger(trustedProxyCount) || trustedProxyCount < 1) {
+  const trustedIpHeader = config.trustedIpHeader?.trim().toLowerCase() || undefined;
+  const trustedProxyCount = config.trustedProxyCount;
+  if (trustedProxyCount !== undefined && (!Number.isInteger(trustedProxyCount) || trustedProxyCount < 1)) {
     // NaN here (e.g. Number(process.env.X) of a typo) used to pick the leftmost,
     // client-written entry of X-Forwarded-For.
     throw new TesseraError("config_invalid", "trustedProxyCount must be an integer ≥ 1");
+  }
+  if (trustedIpHeader && !/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(trustedIpHeader)) {
+    throw new TesseraError("config_invalid", `trustedIpHeader is not a header name: ${JSON.stringify(config.trustedIpHeader)}`);
+  }
+  if (trustedIpHeader && trustedProxyCount === undefined) {
+    // No default: 1 is right behind one appending proxy and wrong facing
+    // browsers directly, where the one entry is whatever the client sent.
+    throw new TesseraError(
+      "config_invalid",
+      `trustedIpHeader is "${trustedIpHeader}" but trustedProxyCount is not set: say how many proxies you run in front of Next ` +
+        `append to (or overwrite) that header (1 for one reverse proxy, 2 for a CDN and a proxy); the client IP is the entry that ` +
+        `many from the right. With no such proxy, leave trustedIpHeader unset: a client can write that header itself.`,
+    );
   }
   const paths = defineAuthPaths(config.paths);
   return {
@@ -100,8 +119,8 @@ export function resolveConfig(config: TesseraConfig): ResolvedConfig {
     bffKey: config.bffKey || undefined,
     paths,
     publicOrigin: config.publicOrigin || undefined,
-    trustedIpHeader: config.trustedIpHeader?.toLowerCase() || undefined,
-    trustedProxyCount,
+    trustedIpHeader,
+    trustedProxyCount: trustedIpHeader ? trustedProxyCount : undefined,
     timeoutMs,
     afterSignInPath: config.afterSignInPath ?? "/",
     afterSignOutPath: config.afterSignOutPath ?? paths.signInPath,

@@ -258,11 +258,11 @@ describe("route handler: request headers", () => {
 
   it("sends Tessera-Client-Ip from the trusted header only when configured", async () => {
     const request = () => new Request(`${APP}/api/auth/session`, { headers: { "x-forwarded-for": "198.51.100.7, 203.0.113.9" } });
-    await handler({ trustedIpHeader: "x-forwarded-for" }).GET(request());
+    await handler({ trustedIpHeader: "x-forwarded-for", trustedProxyCount: 1 }).GET(request());
     expect(upstream.received.at(-1)?.headers["tessera-client-ip"]).toBe("203.0.113.9");
     await handler({ trustedIpHeader: "x-forwarded-for", trustedProxyCount: 2 }).GET(request());
     expect(upstream.received.at(-1)?.headers["tessera-client-ip"]).toBe("198.51.100.7");
-    await handler({ trustedIpHeader: "x-forwarded-for" }).GET(
+    await handler({ trustedIpHeader: "x-forwarded-for", trustedProxyCount: 1 }).GET(
       new Request(`${APP}/api/auth/session`, { headers: { "x-forwarded-for": "not-an-ip" } }),
     );
     expect(upstream.received.at(-1)?.headers["tessera-client-ip"]).toBeUndefined();
@@ -276,8 +276,8 @@ describe("route handler: client IP", () => {
     resetClientIpWarning();
   });
 
-  it("uses what next start puts in x-forwarded-for (the socket address) with the default count", async () => {
-    await handler({ trustedIpHeader: "X-Forwarded-For" }).GET(new Request(`${APP}/api/auth/session`, { headers: { "x-forwarded-for": "::ffff:127.0.0.1" } }));
+  it("reads the named header case-insensitively and sends an IPv4-mapped address as IPv4", async () => {
+    await handler({ trustedIpHeader: "X-Forwarded-For", trustedProxyCount: 1 }).GET(new Request(`${APP}/api/auth/session`, { headers: { "x-forwarded-for": "::ffff:127.0.0.1" } }));
     expect(upstream.received.at(-1)?.headers["tessera-client-ip"]).toBe("127.0.0.1");
   });
 
@@ -292,10 +292,10 @@ describe("route handler: client IP", () => {
   it("warns once per process in production when no client IP can be determined", async () => {
     vi.stubEnv("NODE_ENV", "production");
     const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
-    await handler({ trustedIpHeader: "x-forwarded-for" }).GET(new Request(`${APP}/api/auth/session`, { headers: { "x-forwarded-for": "1.2.3.4" } }));
+    await handler({ trustedIpHeader: "x-forwarded-for", trustedProxyCount: 1 }).GET(new Request(`${APP}/api/auth/session`, { headers: { "x-forwarded-for": "1.2.3.4" } }));
     expect(warn).not.toHaveBeenCalled();
     await handler().GET(new Request(`${APP}/api/auth/session`));
-    await handler({ trustedIpHeader: "x-forwarded-for" }).GET(new Request(`${APP}/api/auth/session`));
+    await handler({ trustedIpHeader: "x-forwarded-for", trustedProxyCount: 1 }).GET(new Request(`${APP}/api/auth/session`));
     await handler().POST(new Request(`${APP}/api/auth/login`, { method: "POST", body: "{}" }));
     expect(warn).toHaveBeenCalledTimes(1);
     expect(String(warn.mock.calls[0]?.[0])).toMatch(/client IP.*trustedIpHeader is not configured/);

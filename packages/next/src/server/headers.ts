@@ -43,19 +43,26 @@ export function tesseraCookies(cookieHeader: string | null): string | null {
 }
 
 /**
- * The browser's IP, read from the configured trusted header only. With
- * `X-Forwarded-For: client, proxy1, proxy2` and N trusted proxies, the entry
- * N from the right is the first one a trusted proxy wrote.
+ * The browser's IP, or `undefined` when no source the deployment vouched for
+ * gives one. Read only from `trustedIpHeader`, and only with
+ * `trustedProxyCount`: with `X-Forwarded-For: client, proxy1, proxy2` and N
+ * proxies that each append, the entry N from the right is the one the
+ * outermost proxy wrote (the address it saw); everything left of it is
+ * whatever the client sent. Fewer entries than N means the request did not
+ * pass every proxy, so none of them is trusted (never the leftmost, which the
+ * client wrote). An entry that is not a bare IPv4 or IPv6 address gives none.
  */
 export function clientIp(incoming: HeaderSource, config: Pick<ResolvedConfig, "trustedIpHeader" | "trustedProxyCount">): string | undefined {
-  if (!config.trustedIpHeader) return undefined;
-  const raw = incoming.get(config.trustedIpHeader);
+  const { trustedIpHeader: header, trustedProxyCount: count } = config;
+  if (!header || count === undefined || !Number.isInteger(count) || count < 1) return undefined;
+  const raw = incoming.get(header);
   if (!raw) return undefined;
   const entries = raw
     .split(",")
     .map((entry) => entry.trim())
     .filter((entry) => entry.length > 0);
-  const candidate = entries[entries.length - config.trustedProxyCount] ?? entries[0];
+  if (entries.length < count) return undefined;
+  const candidate = entries[entries.length - count];
   if (!candidate) return undefined;
   const bare = candidate.startsWith("::ffff:") && isIP(candidate.slice(7)) === 4 ? candidate.slice(7) : candidate;
   return isIP(bare) === 0 ? undefined : bare;
