@@ -21,16 +21,19 @@ const OIDC_CLIENT_SECRET = "tessera-test-secret";
  * Starts a real tessera server (fresh SQLite data dir, free port), the demo
  * (`next build` + `next start` on 127.0.0.1, free port) and in front of it a
  * tiny reverse proxy that appends the socket address to X-Forwarded-For, as
- * a production proxy does (public origin http://localhost:PROXY_PORT). The
- * demo runs with its own defaults for the client IP (rightmost entry of
- * X-Forwarded-For), so what a browser claims in that header is never
- * believed. Before tessera it starts the local test OIDC provider
- * (tests/oidc-provider, a real `oidc-provider` with its dev login and consent
- * pages), configured in tessera and the demo as provider `acme`. Publishes
- * the URLs to the tests through the environment (E2E_DIRECT_URL is `next
- * start` itself, without the proxy; E2E_OIDC_URL the provider's issuer) and
- * returns the teardown. Set TESSERA_E2E_SKIP_BUILD=1 when the demo was just
- * built.
+ * a production proxy does (public origin http://localhost:PROXY_PORT). That
+ * demo is configured for its one proxy (TRUSTED_IP_HEADER=x-forwarded-for,
+ * TRUSTED_PROXY_COUNT=1), so the client IP is the entry the proxy appended
+ * and what a browser claims in that header is never believed. A second
+ * `next start` of the same build runs the demo as shipped (no client-IP
+ * settings: no forwarded header trusted, no client IP sent), facing clients
+ * directly (E2E_SHIPPED_URL). Before tessera it starts the local test OIDC
+ * provider (tests/oidc-provider, a real `oidc-provider` with its dev login
+ * and consent pages), configured in tessera and the demo as provider
+ * `acme`. Publishes the URLs to the tests through the environment
+ * (E2E_DIRECT_URL is the proxied demo's `next start` itself, without the
+ * proxy; E2E_OIDC_URL the provider's issuer) and returns the teardown. Set
+ * TESSERA_E2E_SKIP_BUILD=1 when the demo was just built.
  */
 export default async function globalSetup(): Promise<() => Promise<void>> {
   const bin = resolve(repoRoot, process.env.TESSERA_BIN ?? join(process.env.CARGO_TARGET_DIR ?? "target", "debug/tessera"));
@@ -38,16 +41,18 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
 
   const dataDir = await mkdtemp(join(tmpdir(), "tessera-e2e-"));
   const demoPort = await freePort();
+  const shippedPort = await freePort();
   const proxyPort = await freePort();
   const origin = `http://localhost:${proxyPort}`;
   const bffKey = randomBytes(32).toString("base64url");
   let oidc: Started | undefined;
   let tessera: Started | undefined;
   let demo: Started | undefined;
+  let shipped: Started | undefined;
   let proxy: AppendingProxy | undefined;
   const teardown = async () => {
     await proxy?.close();
-    await Promise.all([stop(demo), stop(tessera), stop(oidc)]);
+    await Promise.all([stop(demo), stop(shipped), stop(tessera), stop(oidc)]);
     await rm(dataDir, { recursive: true, force: true });
   };
 
@@ -77,7 +82,9 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
         TESSERA_LOG: process.env.TESSERA_LOG ?? "warn",
         TESSERA_ARGON2_M_COST: "1024",
         TESSERA_ARGON2_T_COST: "1",
-        TESSERA_LOGIN_MAX_FAILURES_PER_IP: "1000",
+        // tessera's default: client-ip.spec.ts shows that 101 failures "from" a
+        // spoofed address lock nobody out, which needs the real limit.
+        TESSERA_LOGIN_MAX_FAILURES_PER_IP: "100",
         // Every spec registers from the same loopback address.
         TESSERA_REGISTER_MAX_PER_IP: "100000",
       },
@@ -88,16 +95,25 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     const nextBin = createRequire(join(demoDir, "package.json")).resolve("next/dist/bin/next");
     const nextEnv = { ...process.env, NEXT_TELEMETRY_DISABLED: "1", NODE_ENV: "production" as const };
     if (process.env.TESSERA_E2E_SKIP_BUILD !== "1") await run(process.execPath, [nextBin, "build"], { cwd: demoDir, env: nextEnv });
+    const demoEnv = { ...nextEnv, TESSERA_URL: tesseraUrl, TESSERA_BFF_KEY: bffKey, APP_ORIGIN: origin, TESSERA_OAUTH_PROVIDERS: "acme" };
+    // Behind the appending proxy: its entry, the last one, is the client IP.
     demo = start(process.execPath, [nextBin, "start", "--port", String(demoPort), "--hostname", "127.0.0.1"], {
       cwd: demoDir,
-      env: { ...nextEnv, TESSERA_URL: tesseraUrl, TESSERA_BFF_KEY: bffKey, APP_ORIGIN: origin, TESSERA_OAUTH_PROVIDERS: "acme" },
+      env: { ...demoEnv, TRUSTED_IP_HEADER: "x-forwarded-for", TRUSTED_PROXY_COUNT: "1" },
     });
+    // As shipped: whatever the environment running these tests says, no client-IP settings.
+    const shippedEnv: NodeJS.ProcessEnv = { ...demoEnv };
+    delete shippedEnv.TRUSTED_IP_HEADER;
+    delete shippedEnv.TRUSTED_PROXY_COUNT;
+    shipped = start(process.execPath, [nextBin, "start", "--port", String(shippedPort), "--hostname", "127.0.0.1"], { cwd: demoDir, env: shippedEnv });
     const direct = `http://127.0.0.1:${demoPort}`;
-    await waitForHttp(`${direct}/`, demo, 60_000);
+    const shippedUrl = `http://127.0.0.1:${shippedPort}`;
+    await Promise.all([waitForHttp(`${direct}/`, demo, 60_000), waitForHttp(`${shippedUrl}/`, shipped, 60_000)]);
     proxy = await startAppendingProxy({ host: "127.0.0.1", port: proxyPort }, { host: "127.0.0.1", port: demoPort });
 
     process.env.E2E_BASE_URL = origin;
     process.env.E2E_DIRECT_URL = direct;
+    process.env.E2E_SHIPPED_URL = shippedUrl;
     process.env.E2E_TESSERA_URL = tesseraUrl;
     process.env.E2E_BFF_KEY = bffKey;
     process.env.E2E_OIDC_URL = oidcUrl;

@@ -40,6 +40,11 @@ export function directUrl(): string {
   return env("E2E_DIRECT_URL");
 }
 
+/** The demo as shipped (no client-IP settings) under its own `next start`, facing clients directly, no proxy. */
+export function shippedUrl(): string {
+  return env("E2E_SHIPPED_URL");
+}
+
 /** Registers through the auth API of the app at `appUrl`; returns a Cookie header with the new session. */
 export async function registerViaApi(appUrl: string, account: Account): Promise<string> {
   const response = await fetch(`${appUrl}/api/auth/register`, {
