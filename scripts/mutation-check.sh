@@ -10,7 +10,10 @@ MISSING=0
 # MUTATION_PATTERNS_ONLY=1: only check that every mutation still finds its
 # pattern in the code (cheap; the test command runs this, so a refactor
 # cannot silently turn a mutation into "pattern missing").
-mutate() { # name file python-replacement-old python-replacement-new cargo-test-args...
+# The test run: `cargo test -q ARGS...`, or with `--vitest FILE...` first,
+# `npm test -w @tessera/next -- FILE...` (vitest runs the kit's TypeScript
+# source; nothing is built).
+mutate() { # name file python-replacement-old python-replacement-new [--vitest] test-args...
   local name=$1 file=$2 old=$3 new=$4; shift 4
   if [ "${MUTATION_PATTERNS_ONLY:-}" = 1 ]; then
     python3 - "$file" "$old" <<'PY' || { echo "ERROR   $name (pattern missing)"; MISSING=1; }
@@ -31,10 +34,16 @@ if old not in s:
 open(path, "w").write(s.replace(old, new, 1))
 PY
   then mv "$file.orig" "$file"; echo "ERROR   $name (pattern missing)"; return; fi
-  if cargo test -q "$@" >/tmp/mutation.log 2>&1; then
-    echo "SURVIVED $name  (cargo test $*)"
+  local run=(cargo test -q) failed='^[a-z0-9_:]+ --- FAILED|---- [a-z0-9_:]+ stdout'
+  if [ "${1:-}" = --vitest ]; then
+    shift
+    run=(npm test -w @tessera/next --)
+    failed='FAIL .*'
+  fi
+  if NO_COLOR=1 "${run[@]}" "$@" >/tmp/mutation.log 2>&1; then
+    echo "SURVIVED $name  (${run[*]} $*)"
   else
-    echo "KILLED   $name  (cargo test $*: $(grep -m1 -oE "^[a-z0-9_:]+ --- FAILED|---- [a-z0-9_:]+ stdout" /tmp/mutation.log))"
+    echo "KILLED   $name  (${run[*]} $*: $(grep -m1 -oE "$failed" /tmp/mutation.log))"
   fi
   mv "$file.orig" "$file"
   # The original keeps its old mtime; make cargo rebuild from it.
@@ -106,6 +115,12 @@ mutate "the grace window one second longer than its setting (issue 18 item 6)" c
 # The refresh rotation model (proptest on the real app)
 mutate "no grace window for replays (rotation model)" crates/tessera-core/src/tokens.rs \
   "        if now - spent_at + Duration::SECOND <= self.settings.reuse_grace" "        if now - spent_at + Duration::SECOND <= time::Duration::ZERO" -p tessera --test api -- rotation_properties::
+# The kit's client IP (issue 18 item 2; vitest, paths from packages/next)
+mutate "a header shorter than trustedProxyCount falls back to its first, client-written entry (issue 18 item 2)" packages/next/src/server/headers.ts \
+  "  if (entries.length < count) return undefined;
+  const candidate = entries[entries.length - count];" "  const candidate = entries[entries.length - count] ?? entries[0];" --vitest test/client-ip.test.ts
+mutate "trustedProxyCount defaults to 1 when trustedIpHeader is set (issue 18 item 2)" packages/next/src/config.ts \
+  "  const trustedProxyCount = config.trustedProxyCount;" "  const trustedProxyCount = config.trustedProxyCount ?? 1;" --vitest test/client-ip.test.ts
 
 if [ "${MUTATION_PATTERNS_ONLY:-}" = 1 ]; then
   [ "$MISSING" = 0 ] && echo "every mutation finds its pattern"
