@@ -91,10 +91,13 @@ export interface AuthFormState {
   message?: string;
   /** The server's stable problem code (e.g. `invalid_credentials`), when there was one. */
   code?: string;
-  /** Messages keyed by field name (`email`, `password`, `name`, `current_password`, `new_password`). */
+  /**
+   * Messages keyed by field name (`email`, `password`, `name`,
+   * `current_password`, `new_password`, `new_email`, `confirm`).
+   */
   fieldErrors?: Partial<Record<string, string>>;
   /** Non-secret values echoed back so a form re-rendered without JavaScript keeps them. */
-  values?: Partial<Record<"email" | "name", string>>;
+  values?: Partial<Record<"email" | "name" | "new_email", string>>;
 }
 
 export const initialAuthFormState: AuthFormState = { status: "idle" };

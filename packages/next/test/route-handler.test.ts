@@ -323,6 +323,22 @@ describe("route handler: path allow-list", () => {
   });
 
   it.each([
+    ["POST", "/api/auth/password/forgot", "/v1/password/forgot"],
+    ["POST", "/api/auth/password/reset", "/v1/password/reset"],
+    ["POST", "/api/auth/email/verify", "/v1/email/verify"],
+    ["POST", "/api/auth/email/verify/send", "/v1/email/verify/send"],
+    ["POST", "/api/auth/email/verify/resend", "/v1/email/verify/resend"],
+    ["POST", "/api/auth/email/change", "/v1/email/change"],
+    ["POST", "/api/auth/email/change/confirm", "/v1/email/change/confirm"],
+    ["PATCH", "/api/auth/user", "/v1/user"],
+    ["DELETE", "/api/auth/user", "/v1/user"],
+  ] as const)("forwards the account endpoint %s %s to %s with its body", async (method, path, expected) => {
+    const response = await handler()[method](new Request(`${APP}${path}`, { method, headers: { "content-type": "application/json" }, body: '{"k":"v"}' }));
+    expect(response.status).toBe(200);
+    expect(upstream.received.at(-1)).toMatchObject({ method, url: expected, body: '{"k":"v"}' });
+  });
+
+  it.each([
     "/api/auth/healthz",
     "/api/auth/metrics",
     "/api/auth/openapi.json",
@@ -330,6 +346,10 @@ describe("route handler: path allow-list", () => {
     "/api/auth/sessions/..%2F..%2Fmetrics",
     "/api/auth/sessions/%2E%2E",
     "/api/auth/users",
+    "/api/auth/user/x",
+    "/api/auth/email",
+    "/api/auth/email/verify/x",
+    "/api/auth/password/forgot/x",
     "/api/auth/",
     "/api/other/session",
     "/api/auth/oauth/github/../../metrics",

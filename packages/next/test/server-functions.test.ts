@@ -61,6 +61,13 @@ describe("signIn", () => {
     expect(state).toEqual({ status: "error", code: "invalid_credentials", message: "Email or password is incorrect.", values: { email: "a@example.com" } });
   });
 
+  it("says an unverified address must be verified first, keeping the email for a resend form", async () => {
+    respond = () => ({ status: 403, body: { type: "urn:tessera:error:email_not_verified", title: "Forbidden", status: 403, code: "email_not_verified" } });
+    const state = await tessera().signIn({ status: "idle" }, form({ email: "a@example.com", password: "pw12345678" }));
+    expect(state).toEqual({ status: "error", code: "email_not_verified", message: expect.stringMatching(/^Verify your email address first/), values: { email: "a@example.com" } });
+    expect(request.jar.size).toBe(0);
+  });
+
   it("reports empty fields without calling tessera", async () => {
     const before = upstream.received.length;
     const state = await tessera().signIn({ status: "idle" }, form({ email: "", password: "" }));
@@ -94,6 +101,13 @@ describe("signUp", () => {
     respond = () => ({ status: 403, body: { type: "urn:tessera:error:email_domain_not_allowed", title: "x", status: 403, code: "email_domain_not_allowed" } });
     const domain = await tessera().signUp({ status: "idle" }, form({ email: "b@evil.test", password: "long-enough" }));
     expect(domain.fieldErrors?.email).toMatch(/domain/);
+  });
+
+  it("does not redirect when verification is required and no session was started", async () => {
+    respond = () => ({ status: 201, body: { user: USER } });
+    const state = await tessera().signUp({ status: "idle" }, form({ email: "b@example.com", password: "long-enough", next: "/dashboard" }));
+    expect(state).toMatchObject({ status: "success", code: "verification_sent", message: expect.stringMatching(/sent a link to b@example\.com/), values: { email: "b@example.com" } });
+    expect(request.jar.size).toBe(0);
   });
 
   it("explains a taken email next to the field", async () => {

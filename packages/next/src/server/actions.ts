@@ -1,10 +1,8 @@
 import { cookies } from "next/headers";
 import { redirect } from "next/navigation";
-import type { ConfigSource, ResolvedConfig } from "../config.js";
-import { CSRF_COOKIE, SESSION_COOKIE } from "../constants.js";
-import { isTesseraError } from "../errors.js";
+import type { ConfigSource } from "../config.js";
 import { sanitizeRedirect, signInUrl } from "../redirect.js";
-import { applySetCookies } from "./cookies.js";
+import { clearSessionCookies } from "./cookies.js";
 import {
   type AuthFormState,
   formString,
@@ -12,15 +10,24 @@ import {
   stateFromProblem,
   unavailableState,
 } from "./form-state.js";
-import { callTessera, type TesseraCall } from "./request.js";
-import { parseJson, type UpstreamResult } from "./upstream.js";
+import { callApplyingCookies } from "./request.js";
+import { parseJson } from "./upstream.js";
 
 export type FormAction = (previous: AuthFormState, formData: FormData) => Promise<AuthFormState>;
 
 export interface AuthActions {
-  /** Form fields `email`, `password`, optional `next`. Redirects on success. */
+  /**
+   * Form fields `email`, `password`, optional `next`. Redirects on success.
+   * With `TESSERA_EMAIL_VERIFICATION=required`, an unverified address gives
+   * an error state with code `email_not_verified` and the email in `values`,
+   * so the form can offer `resendVerification` for it.
+   */
   signIn: FormAction;
-  /** Form fields `email`, `password`, optional `name` and `next`. Redirects on success. */
+  /**
+   * Form fields `email`, `password`, optional `name` and `next`. Redirects on
+   * success; when tessera starts no session (verification required) the
+   * state is `success` with code `verification_sent` instead.
+   */
   signUp: FormAction;
   /**
    * Form fields `current_password`, `new_password`, optional `next` (where to
@@ -32,16 +39,9 @@ export interface AuthActions {
   signOut(): Promise<never>;
 }
 
-/** Calls tessera and applies its Set-Cookie; null when tessera is unreachable. */
-async function send(config: ResolvedConfig, call: TesseraCall): Promise<UpstreamResult | null> {
-  try {
-    const result = await callTessera(config, call);
-    applySetCookies(result.headers.getSetCookie(), await cookies());
-    return result;
-  } catch (error) {
-    if (isTesseraError(error)) return null;
-    throw error;
-  }
+/** Whether a sign-up answer started a session (`{user, session}`), not `{user}` alone. */
+function startsSession(body: unknown): boolean {
+  return typeof body === "object" && body !== null && typeof (body as Record<string, unknown>).session === "object";
 }
 
 export function createAuthActions(config: ConfigSource): AuthActions {
@@ -50,7 +50,7 @@ export function createAuthActions(config: ConfigSource): AuthActions {
     const values = { email };
     const missing = requiredFields(formData, { email: "Email", password: "Password" });
     if (missing) return { status: "error", fieldErrors: missing, values };
-    const result = await send(config(), {
+    const result = await callApplyingCookies(config(), {
       method: "POST",
       path: "/v1/login",
       json: { email, password: formString(formData, "password") },
@@ -61,6 +61,7 @@ export function createAuthActions(config: ConfigSource): AuthActions {
       return {
         ...stateFromProblem(result.status, parseJson(result.body), {
           invalid_credentials: "Email or password is incorrect.",
+          email_not_verified: "Verify your email address first: open the link we sent you, or ask for a new one.",
         }),
         values,
       };
@@ -76,7 +77,7 @@ export function createAuthActions(config: ConfigSource): AuthActions {
     if (missing) return { status: "error", fieldErrors: missing, values };
     const payload: Record<string, string> = { email, password: formString(formData, "password") };
     if (name.trim() !== "") payload.name = name;
-    const result = await send(config(), { method: "POST", path: "/v1/register", json: payload, forwardIntent: true });
+    const result = await callApplyingCookies(config(), { method: "POST", path: "/v1/register", json: payload, forwardIntent: true });
     if (!result) return { ...unavailableState, values };
     if (result.status !== 201 && result.status !== 200) {
       // The registration policy is tessera's (TESSERA_REGISTRATION,
@@ -95,13 +96,24 @@ export function createAuthActions(config: ConfigSource): AuthActions {
       }
       return { ...state, values };
     }
+    if (!startsSession(parseJson(result.body))) {
+      // TESSERA_EMAIL_VERIFICATION=required: the account exists but nobody is
+      // signed in until the address is verified, so redirecting to a
+      // protected `next` would only bounce to the sign-in page.
+      return {
+        status: "success",
+        code: "verification_sent",
+        message: `Account created. We sent a link to ${email}: open it to verify your address, then sign in.`,
+        values,
+      };
+    }
     redirect(sanitizeRedirect(formString(formData, "next"), config().afterSignInPath));
   }
 
   async function changePassword(_previous: AuthFormState, formData: FormData): Promise<AuthFormState> {
     const missing = requiredFields(formData, { current_password: "Current password", new_password: "New password" });
     if (missing) return { status: "error", fieldErrors: missing };
-    const result = await send(config(), {
+    const result = await callApplyingCookies(config(), {
       method: "POST",
       path: "/v1/password",
       json: {
@@ -125,14 +137,9 @@ export function createAuthActions(config: ConfigSource): AuthActions {
 
   async function signOut(): Promise<never> {
     const resolved = config();
-    await send(resolved, { method: "POST", path: "/v1/logout", forwardIntent: true });
+    await callApplyingCookies(resolved, { method: "POST", path: "/v1/logout", forwardIntent: true });
     // Whatever tessera answered (even if it was down), this browser is signed out.
-    const store = await cookies();
-    for (const name of [SESSION_COOKIE, CSRF_COOKIE]) {
-      if (store.get(name)?.value) {
-        store.set({ name, value: "", path: "/", maxAge: 0, secure: true, httpOnly: name === SESSION_COOKIE, sameSite: "strict" });
-      }
-    }
+    clearSessionCookies(await cookies());
     redirect(resolved.afterSignOutPath);
   }
 

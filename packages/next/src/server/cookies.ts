@@ -1,4 +1,5 @@
 import { parse } from "set-cookie-parser";
+import { CSRF_COOKIE, SESSION_COOKIE } from "../constants.js";
 
 /** The part of Next's `cookies()` store the kit writes to. */
 export interface CookieWriter {
@@ -43,4 +44,17 @@ export function applySetCookies(setCookieHeaders: readonly string[], store: Cook
     applied.push(cookie.name);
   }
   return applied;
+}
+
+/**
+ * Expires tessera's two cookies in the browser, whatever tessera answered
+ * (even when it was down): after sign-out or account deletion this browser
+ * must hold no session, and a stale cookie would only cost a 401 later.
+ */
+export function clearSessionCookies(store: CookieWriter & { get(name: string): { value: string } | undefined }): void {
+  for (const name of [SESSION_COOKIE, CSRF_COOKIE]) {
+    if (store.get(name)?.value) {
+      store.set({ name, value: "", path: "/", maxAge: 0, secure: true, httpOnly: name === SESSION_COOKIE, sameSite: "strict" });
+    }
+  }
 }

@@ -24,6 +24,7 @@ export const FIELD_LABELS: Readonly<Record<string, string>> = {
   name: "Name",
   current_password: "Current password",
   new_password: "New password",
+  new_email: "New email",
 };
 
 /**

@@ -10,6 +10,7 @@ export type { Tessera } from "./tessera.js";
 export { createAuthRouteHandler, isAllowedPath } from "./route-handler.js";
 export type { AuthRouteHandler, AuthRouteHandlers } from "./route-handler.js";
 export type { AuthActions, FormAction } from "./actions.js";
+export type { AccountActions } from "./account-actions.js";
 export type { SessionFunctions } from "./session.js";
 export { getOAuthProviders, oauthProviderLabel } from "./oauth.js";
 export type { OAuthEnv, IdentityFunctions } from "./oauth.js";

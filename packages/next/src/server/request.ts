@@ -1,11 +1,13 @@
 import { cookies, headers } from "next/headers";
 import type { ResolvedConfig } from "../config.js";
 import { CSRF_COOKIE, CSRF_HEADER } from "../constants.js";
+import { isTesseraError } from "../errors.js";
+import { applySetCookies } from "./cookies.js";
 import { type HeaderSource, TESSERA_COOKIE_PREFIX, upstreamHeaders } from "./headers.js";
 import { fetchUpstream, type UpstreamResult } from "./upstream.js";
 
 export interface TesseraCall {
-  method: "GET" | "POST" | "DELETE";
+  method: "GET" | "POST" | "PATCH" | "DELETE";
   path: string;
   json?: unknown;
   form?: Record<string, string>;
@@ -56,4 +58,21 @@ export async function callTessera(config: ResolvedConfig, call: TesseraCall): Pr
     if (!outgoing.has("origin") && config.publicOrigin) outgoing.set("origin", config.publicOrigin);
   }
   return fetchUpstream(config, call.path, { method: call.method, headers: outgoing, body });
+}
+
+/**
+ * {@link callTessera} for a server action: tessera's `Set-Cookie` is applied
+ * through `cookies()` whatever the status (a refused call may still clear a
+ * cookie); null when tessera is unreachable or timed out, so the form can say
+ * so instead of failing the whole page.
+ */
+export async function callApplyingCookies(config: ResolvedConfig, call: TesseraCall): Promise<UpstreamResult | null> {
+  try {
+    const result = await callTessera(config, call);
+    applySetCookies(result.headers.getSetCookie(), await cookies());
+    return result;
+  } catch (error) {
+    if (isTesseraError(error)) return null;
+    throw error;
+  }
 }

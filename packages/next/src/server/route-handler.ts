@@ -23,6 +23,14 @@ const ALLOWED_PATHS: readonly RegExp[] = [
   "sessions",
   `sessions/${ID}`,
   "password",
+  "password/forgot",
+  "password/reset",
+  "email/verify",
+  "email/verify/send",
+  "email/verify/resend",
+  "email/change",
+  "email/change/confirm",
+  "user",
   "token",
   "token/revoke",
   "identities",
@@ -47,6 +55,8 @@ export type AuthRouteHandler = (request: Request) => Promise<Response>;
 export interface AuthRouteHandlers {
   GET: AuthRouteHandler;
   POST: AuthRouteHandler;
+  /** `PATCH /v1/user` (the profile). */
+  PATCH: AuthRouteHandler;
   DELETE: AuthRouteHandler;
 }
 
@@ -99,7 +109,7 @@ export async function forwardAuthRequest(request: Request, config: ResolvedConfi
 export function authRouteHandlers(config: ConfigSource): AuthRouteHandlers {
   // async: a config error becomes a rejected promise, as for any other failure.
   const handle: AuthRouteHandler = async (request) => forwardAuthRequest(request, config());
-  return { GET: handle, POST: handle, DELETE: handle };
+  return { GET: handle, POST: handle, PATCH: handle, DELETE: handle };
 }
 
 /**
@@ -107,7 +117,7 @@ export function authRouteHandlers(config: ConfigSource): AuthRouteHandlers {
  * kit; the config is resolved on the first request. With `createTessera`,
  * export `tessera.handlers` instead, which shares its config.
  * `app/api/auth/[...tessera]/route.ts`:
- * `export const { GET, POST, DELETE } = createAuthRouteHandler(config);`
+ * `export const { GET, POST, PATCH, DELETE } = createAuthRouteHandler(config);`
  */
 export function createAuthRouteHandler(config: TesseraConfig): AuthRouteHandlers {
   return authRouteHandlers(lazyConfig(config));

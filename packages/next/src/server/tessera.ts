@@ -1,11 +1,12 @@
 import { lazyConfig, type TesseraConfig } from "../config.js";
 import { createAccessTokenGetter } from "./access-token.js";
+import { createAccountActions, type AccountActions } from "./account-actions.js";
 import { createAuthActions, type AuthActions } from "./actions.js";
 import { createIdentityFunctions, type IdentityFunctions } from "./oauth.js";
 import { authRouteHandlers, type AuthRouteHandlers } from "./route-handler.js";
 import { createSessionFunctions, type SessionFunctions } from "./session.js";
 
-export interface Tessera extends SessionFunctions, AuthActions, IdentityFunctions {
+export interface Tessera extends SessionFunctions, AuthActions, AccountActions, IdentityFunctions {
   /** Export from `app/api/auth/[...tessera]/route.ts`. */
   handlers: AuthRouteHandlers;
   /**
@@ -29,6 +30,7 @@ export function createTessera(config: TesseraConfig): Tessera {
     handlers: authRouteHandlers(current),
     ...session,
     ...createAuthActions(current),
+    ...createAccountActions(current),
     ...createIdentityFunctions(current),
     getAccessToken: createAccessTokenGetter(current, session.getSession),
   };

@@ -1,3 +1,3 @@
 import { tessera } from "@/lib/auth";
 
-export const { GET, POST, DELETE } = tessera.handlers;
+export const { GET, POST, PATCH, DELETE } = tessera.handlers;
