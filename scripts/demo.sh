@@ -85,12 +85,17 @@ PIDS+=("$!")
 
 wait_for "http://$TESSERA_ADDR/healthz" "$!" tessera
 
+# No SMTP here: tessera writes each mail as an .eml file into $DATA_DIR/outbox,
+# and the demo's dev-only page /dev/outbox lists them (it is a 404 wherever
+# TESSERA_DEV_OUTBOX is unset).
 (cd examples/next-demo && TESSERA_URL="http://$TESSERA_ADDR" TESSERA_BFF_KEY=$BFF_KEY APP_ORIGIN=$APP_ORIGIN \
-  exec node "$ROOT/node_modules/next/dist/bin/next" start --port 3000 --hostname localhost) &
+  TESSERA_DEV_OUTBOX="$DATA_DIR/outbox" exec node "$ROOT/node_modules/next/dist/bin/next" start --port 3000 --hostname localhost) &
 PIDS+=("$!")
 
 echo
 echo "Tessera demo: $APP_ORIGIN   (tessera on http://$TESSERA_ADDR, data in $DATA_DIR; Ctrl-C stops everything)"
+echo "Mail (verification, password reset, email change) is not sent: read it at $APP_ORIGIN/dev/outbox"
+echo "(the .eml files tessera wrote to $DATA_DIR/outbox)."
 if [ "$DEMO_OIDC" = 1 ]; then
   echo "Sign in with \"Demo OIDC (local test provider)\": a local TEST provider on http://$DEMO_OIDC_ADDR that"
   echo "accepts any login name and password (the email becomes <login>@oidc.test). DEMO_OIDC=0 turns it off."

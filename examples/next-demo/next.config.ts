@@ -34,6 +34,15 @@ export function securityHeaders(appOrigin: string | undefined): Header[] {
   ];
 }
 
+/**
+ * The pages that tessera's mailed links open (TESSERA_VERIFY_EMAIL_PATH,
+ * TESSERA_RESET_PASSWORD_PATH, TESSERA_CONFIRM_EMAIL_PATH at their
+ * defaults). Their URL holds a token, so they send no Referer at all, not
+ * even the origin; the rule comes after the one for every path, and the
+ * last rule to set a header wins.
+ */
+export const MAIL_LINK_PAGES = ["/verify-email", "/reset-password", "/confirm-email"] as const;
+
 const nextConfig: NextConfig = {
   poweredByHeader: false,
   reactStrictMode: true,
@@ -42,6 +51,7 @@ const nextConfig: NextConfig = {
       { source: "/:path*", headers: securityHeaders(process.env.APP_ORIGIN) },
       // Pages get a nonce-based CSP from proxy.ts; the auth API answers JSON only.
       { source: "/api/:path*", headers: [{ key: "Content-Security-Policy", value: "default-src 'none'; frame-ancestors 'none'" }] },
+      ...MAIL_LINK_PAGES.map((source) => ({ source, headers: [{ key: "Referrer-Policy", value: "no-referrer" }] })),
     ];
   },
 };

@@ -25,3 +25,38 @@ export async function signOutAction(): Promise<void> {
 export async function unlinkIdentityAction(previous: AuthFormState, formData: FormData): Promise<AuthFormState> {
   return tessera.unlinkIdentity(previous, formData);
 }
+
+// The account flows (issue 19): password reset, email verification and
+// change, profile, deletion. Each works as a plain form POST too.
+
+export async function requestPasswordResetAction(previous: AuthFormState, formData: FormData): Promise<AuthFormState> {
+  return tessera.requestPasswordReset(previous, formData);
+}
+
+export async function resetPasswordAction(previous: AuthFormState, formData: FormData): Promise<AuthFormState> {
+  return tessera.resetPassword(previous, formData);
+}
+
+export async function verifyEmailAction(previous: AuthFormState, formData: FormData): Promise<AuthFormState> {
+  return tessera.verifyEmail(previous, formData);
+}
+
+export async function resendVerificationAction(previous: AuthFormState, formData: FormData): Promise<AuthFormState> {
+  return tessera.resendVerification(previous, formData);
+}
+
+export async function changeEmailAction(previous: AuthFormState, formData: FormData): Promise<AuthFormState> {
+  return tessera.changeEmail(previous, formData);
+}
+
+export async function confirmEmailChangeAction(previous: AuthFormState, formData: FormData): Promise<AuthFormState> {
+  return tessera.confirmEmailChange(previous, formData);
+}
+
+export async function updateProfileAction(previous: AuthFormState, formData: FormData): Promise<AuthFormState> {
+  return tessera.updateProfile(previous, formData);
+}
+
+export async function deleteAccountAction(previous: AuthFormState, formData: FormData): Promise<AuthFormState> {
+  return tessera.deleteAccount(previous, formData);
+}

@@ -5,6 +5,7 @@ import { SessionProvider } from "@tessera/next/client";
 import { tessera } from "@/lib/auth";
 import { authPaths } from "@/lib/auth-paths";
 import { SignOutButton } from "./components/sign-out-button";
+import { VerifyBanner } from "./components/verify-banner";
 import "./globals.css";
 
 export const metadata: Metadata = {
@@ -39,7 +40,10 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
               )}
             </nav>
           </header>
-          <main>{children}</main>
+          <main>
+            {session && !session.user.email_verified ? <VerifyBanner email={session.user.email} /> : null}
+            {children}
+          </main>
         </SessionProvider>
       </body>
     </html>

@@ -5,6 +5,7 @@ import { tessera } from "@/lib/auth";
 import { OAuthError } from "@/app/components/oauth-error";
 import { authPaths } from "@/lib/auth-paths";
 import { formatUtc } from "@/lib/format";
+import { DeleteAccountForm, EmailForm, ProfileForm } from "./account-forms";
 import { SignInMethods, type LinkableProvider, type LinkedIdentity } from "./sign-in-methods";
 
 export const metadata = { title: "Account · Tessera demo" };
@@ -26,13 +27,17 @@ export default async function AccountPage({ searchParams }: { searchParams: Prom
     <section>
       <h1>Account</h1>
       <p>
-        Signed in as <strong data-testid="account-email">{user.email}</strong>.
+        Signed in as <strong data-testid="account-email">{user.email}</strong>
+        {user.email_verified ? "" : " (not verified yet)"}.
       </p>
       <p className="muted">
         <Link href="/account/sessions">Signed-in devices</Link> · <Link href="/account/password">Change password</Link>
       </p>
       <OAuthError code={error} />
+      <ProfileForm name={user.name ?? ""} />
+      <EmailForm />
       <SignInMethods linked={linked} available={available} />
+      <DeleteAccountForm />
     </section>
   );
 }

@@ -6,9 +6,12 @@ interface FieldProps extends InputHTMLAttributes<HTMLInputElement> {
   error?: string | undefined;
 }
 
-/** A labelled input with its error right below it, wired for screen readers. */
-export function Field({ name, label, error, ...input }: FieldProps) {
-  const id = `field-${name}`;
+/**
+ * A labelled input with its error right below it, wired for screen readers.
+ * Pass `id` when two forms on one page have a field of the same name.
+ */
+export function Field({ name, label, error, id: given, ...input }: FieldProps) {
+  const id = given ?? `field-${name}`;
   const errorId = `${id}-error`;
   return (
     <div className="field">

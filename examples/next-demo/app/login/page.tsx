@@ -29,6 +29,9 @@ export default async function LoginPage({ searchParams }: { searchParams: Promis
       <h1>Sign in</h1>
       <OAuthError code={error} />
       <LoginForm next={next} />
+      <p className="muted">
+        <Link href="/forgot-password">Forgot password?</Link>
+      </p>
       <OAuthButtons providers={getOAuthProviders()} next={next} />
       <p className="muted">
         No account yet? <Link href={`/register?next=${encodeURIComponent(next)}`}>Create one</Link>.
