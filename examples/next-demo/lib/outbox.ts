@@ -19,7 +19,7 @@ const MAX_MAILS = 50;
 function addresses(list: Address[] | undefined): string {
   return (list ?? [])
     .flatMap((entry) => (entry.group ? entry.group : [entry]))
-    .map((mailbox) => mailbox.address ?? mailbox.name)
+    .map((mailbox) => mailbox.address || mailbox.name)
     .join(", ");
 }
 
