@@ -67,6 +67,18 @@ pub enum AuthError {
     /// at one of them.
     #[error("this email domain may not sign up")]
     EmailDomainNotAllowed,
+    /// A mail token that is unknown, used, expired, of another purpose,
+    /// or whose address is no longer the user's.
+    #[error("invalid or expired token")]
+    InvalidToken,
+    /// `TESSERA_EMAIL_VERIFICATION=required` and the password user has
+    /// not verified their address yet.
+    #[error("email address not verified")]
+    EmailNotVerified,
+    /// A user without a password confirms who they are by a recent
+    /// sign-in instead, and this session is not recent.
+    #[error("sign in again first")]
+    ReauthenticationRequired,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("internal error: {0}")]

@@ -12,6 +12,7 @@ pub mod csrf;
 pub mod error;
 pub mod identity;
 pub mod keys;
+pub mod mail;
 pub mod password;
 pub mod ratelimit;
 pub mod session;
@@ -21,7 +22,8 @@ pub mod tokens;
 pub mod user;
 
 pub use auth::{
-    Auth, AuthSettings, AuthStores, ClientInfo, Registration, RegistrationPolicy, Started,
+    Auth, AuthSettings, AuthStores, ClientInfo, MailPolicy, Registration, RegistrationPolicy,
+    SignedUp, Started,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use csrf::CsrfKey;

@@ -64,9 +64,15 @@ pub(crate) struct Attempt {
 /// An account's counter key: 128 bits of the SHA-256 of the normalised
 /// email, in hex.
 fn account_key(email: &str) -> String {
+    format!("login-fail:account:{}", email_key(email))
+}
+
+/// 128 bits of the SHA-256 of a normalised email, in hex: how counters
+/// name an address.
+pub(crate) fn email_key(email: &str) -> String {
     use sha2::{Digest, Sha256};
     let digest = Sha256::digest(email.as_bytes());
-    format!("login-fail:account:{}", hex::encode(&digest[..16]))
+    hex::encode(&digest[..16])
 }
 
 /// The counter key of an address: IPv4 as is, IPv6 by its /64.
@@ -173,6 +179,23 @@ impl LoginGuard {
             self.store.release(&key, now).await?;
         }
         Ok(())
+    }
+
+    /// One hit on the counter `key` (a fixed-format key: no user-chosen
+    /// text); whether it is still within `max`, or when its window ends.
+    pub(crate) async fn within(
+        &self,
+        key: &str,
+        max: u64,
+        window: Duration,
+        now: OffsetDateTime,
+    ) -> Result<Result<(), Duration>, AuthError> {
+        let count = self.store.hit(key, window, now).await?;
+        Ok(if count.hits > max {
+            Err(retry_after(count.resets_at, now))
+        } else {
+            Ok(())
+        })
     }
 
     pub(crate) async fn succeeded(

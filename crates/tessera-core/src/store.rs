@@ -17,6 +17,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::identity::Identity;
+use crate::mail::{MailJob, MailToken, QueuedMail, TokenPurpose};
 use crate::session::{Session, SessionId};
 use crate::token::TokenHash;
 use crate::user::{NewUser, User, UserId, UserRecord};
@@ -56,6 +57,20 @@ pub trait UserStore: Send + Sync + std::fmt::Debug {
         id: UserId,
         at: Option<OffsetDateTime>,
     ) -> Result<bool, StoreError>;
+    /// Marks the user's address verified, if it still is `email`.
+    async fn set_email_verified(&self, id: UserId, email: &str) -> Result<bool, StoreError>;
+    /// Moves the user from `from` to `to` (verified), if their address
+    /// still is `from`. Fails with [`StoreError::Conflict`]`("email")` when
+    /// `to` belongs to someone.
+    async fn change_email(&self, id: UserId, from: &str, to: &str) -> Result<bool, StoreError>;
+    /// Sets the password hash and marks the address verified (a reset
+    /// proves control of it), if the user's address still is `email`.
+    async fn reset_password(&self, id: UserId, email: &str, phc: &str) -> Result<bool, StoreError>;
+    async fn set_name(&self, id: UserId, name: Option<&str>) -> Result<bool, StoreError>;
+    /// Deletes the user and everything of theirs this store holds
+    /// (identities, refresh families, mail tokens, queued mail), all or
+    /// nothing. Sessions are the session store's: end them separately.
+    async fn delete_user(&self, id: UserId) -> Result<bool, StoreError>;
     /// Ordered by creation time, oldest first.
     async fn list_users(&self, limit: u32, offset: u32) -> Result<Vec<UserRecord>, StoreError>;
     async fn ping(&self) -> Result<(), StoreError>;
@@ -321,4 +336,51 @@ pub enum Unlink {
     NotLinked,
     /// Refused: the user would have no way left to sign in.
     LastWayIn,
+}
+
+/// Mail tokens and the mail queue (see [`crate::mail`]).
+#[async_trait]
+pub trait MailStore: Send + Sync + std::fmt::Debug {
+    /// Queues a mail, due at `now`.
+    async fn enqueue_mail(&self, job: &MailJob, now: OffsetDateTime) -> Result<(), StoreError>;
+    /// Claims up to `limit` mails due at `now` that nobody holds, holding
+    /// them until `hold_until` and counting an attempt on each. Of any
+    /// number of concurrent claims, exactly one gets each mail.
+    async fn claim_mail(
+        &self,
+        now: OffsetDateTime,
+        hold_until: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<QueuedMail>, StoreError>;
+    /// Delivered (or dropped for good): the mail leaves the queue.
+    async fn mail_done(&self, id: Uuid) -> Result<(), StoreError>;
+    /// Not delivered: released, due again at `retry_at`.
+    async fn mail_failed(
+        &self,
+        id: Uuid,
+        retry_at: OffsetDateTime,
+        error: &str,
+    ) -> Result<(), StoreError>;
+    /// Mails still queued, and the oldest one's queueing time.
+    async fn mail_backlog(&self) -> Result<(u64, Option<OffsetDateTime>), StoreError>;
+    /// Stores a token. With `replace`, the user's other tokens of the same
+    /// purpose are deleted first, in the same transaction (a new reset
+    /// link voids the older ones).
+    async fn insert_mail_token(&self, token: &MailToken, replace: bool) -> Result<(), StoreError>;
+    /// Removes and returns the token with this hash, if it has this
+    /// purpose; a token of another purpose stays. Of any number of
+    /// concurrent takes, one gets it. Expiry is the caller's to check.
+    async fn take_mail_token(
+        &self,
+        hash: &TokenHash,
+        purpose: TokenPurpose,
+    ) -> Result<Option<MailToken>, StoreError>;
+    /// Deletes the user's tokens of `purpose` (all of them with `None`).
+    async fn delete_mail_tokens(
+        &self,
+        user: UserId,
+        purpose: Option<TokenPurpose>,
+    ) -> Result<u64, StoreError>;
+    /// Deletes tokens expired at `now`; returns how many.
+    async fn sweep_mail_tokens(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
 }

@@ -17,6 +17,10 @@ use crate::routes;
     paths(
         routes::register, routes::login, routes::logout, routes::session,
         routes::list, routes::revoke, routes::revoke_others, routes::change,
+        routes::recovery::forgot, routes::recovery::reset,
+        routes::email::send_verification, routes::email::verify, routes::email::resend_verification,
+        routes::email::change, routes::email::confirm_change,
+        routes::user::update, routes::user::delete,
         routes::token::token, routes::token::revoke, routes::token::jwks,
         routes::oauth::start, routes::oauth::callback,
         routes::oauth::list_identities, routes::oauth::unlink_identity,
@@ -25,7 +29,9 @@ use crate::routes;
     components(schemas(crate::problem::Problem, crate::problem::FieldProblem)),
     modifiers(&Security),
     tags(
-        (name = "account", description = "Register, sign in and out, who am I, password"),
+        (name = "account", description = "Register, sign in and out, who am I, password, name, delete the account"),
+        (name = "recovery", description = "Forgot password, reset by a mailed link"),
+        (name = "email", description = "Verify the address; change it"),
         (name = "sessions", description = "The user's devices"),
         (name = "tokens", description = "OAuth 2.0 token endpoint, revocation, JWKS"),
         (name = "oauth", description = "Sign in with GitHub or an OpenID Connect provider; linked identities"),

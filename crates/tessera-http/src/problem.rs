@@ -314,6 +314,24 @@ fn auth_shape(e: AuthError) -> Shape {
             "Sign-up is not open to this email domain",
         ),
         AuthError::Unauthenticated => shape(S::UNAUTHORIZED, "unauthenticated", "Not signed in"),
+        AuthError::InvalidToken => shape(
+            S::BAD_REQUEST,
+            "invalid_token",
+            "This link is invalid or has expired",
+        )
+        .detail("ask for a new link"),
+        AuthError::EmailNotVerified => shape(
+            S::FORBIDDEN,
+            "email_not_verified",
+            "Email address not verified",
+        )
+        .detail("follow the link mailed to you, or ask for a new one"),
+        AuthError::ReauthenticationRequired => shape(
+            S::FORBIDDEN,
+            "reauthentication_required",
+            "Sign in again first",
+        )
+        .detail("this needs a sign-in in the last 5 minutes"),
         AuthError::NotFound => shape(S::NOT_FOUND, "not_found", "Not found"),
         AuthError::RateLimited { retry_after } => {
             shape(S::TOO_MANY_REQUESTS, "rate_limited", "Too many attempts")

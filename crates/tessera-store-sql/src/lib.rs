@@ -12,6 +12,7 @@ mod codec;
 mod db;
 mod identities;
 mod keys;
+mod mail;
 mod postgres;
 mod refresh;
 mod secrets;

@@ -140,6 +140,12 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn conformance_mail() {
+        let (_dir, store) = fresh().await;
+        tessera_store::conformance::mail(&store, &store).await;
+    }
+
+    #[tokio::test]
     async fn conformance_refresh() {
         let (_dir, store) = fresh().await;
         tessera_store::conformance::refresh(&store, &store).await;

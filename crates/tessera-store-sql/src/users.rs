@@ -1,11 +1,12 @@
 //! [`UserStore`]: the `users` table.
 
 use async_trait::async_trait;
+use sqlx::Connection;
 use tessera_core::store::{StoreError, UserStore};
 use tessera_core::user::{NewUser, User, UserId, UserRecord};
 use time::OffsetDateTime;
 
-use crate::codec::roles_to_json;
+use crate::codec::{err, roles_to_json};
 use crate::db::{Cols, SqlDb, SqlStore, Stmt};
 
 const USER_COLUMNS: &str =
@@ -133,6 +134,57 @@ impl<DB: SqlDb> UserStore for SqlStore<DB> {
     ) -> Result<bool, StoreError> {
         let sql = "UPDATE users SET disabled_at = $1 WHERE id = $2";
         self.write_one(Stmt::new(sql).opt_time(at).id(id)).await
+    }
+
+    async fn set_email_verified(&self, id: UserId, email: &str) -> Result<bool, StoreError> {
+        let sql = "UPDATE users SET email_verified = $1 WHERE id = $2 AND email = $3";
+        self.write_one(Stmt::new(sql).flag(true).id(id).text(email))
+            .await
+    }
+
+    async fn change_email(&self, id: UserId, from: &str, to: &str) -> Result<bool, StoreError> {
+        let sql = "UPDATE users SET email = $1, email_verified = $2 WHERE id = $3 AND email = $4";
+        let stmt = Stmt::new(sql)
+            .text(to)
+            .flag(true)
+            .id(id)
+            .text(from)
+            .unique("email");
+        self.write_one(stmt).await
+    }
+
+    async fn reset_password(&self, id: UserId, email: &str, phc: &str) -> Result<bool, StoreError> {
+        let sql =
+            "UPDATE users SET password_hash = $1, email_verified = $2 WHERE id = $3 AND email = $4";
+        self.write_one(Stmt::new(sql).text(phc).flag(true).id(id).text(email))
+            .await
+    }
+
+    async fn set_name(&self, id: UserId, name: Option<&str>) -> Result<bool, StoreError> {
+        let sql = "UPDATE users SET name = $1 WHERE id = $2";
+        self.write_one(Stmt::new(sql).opt_text(name).id(id)).await
+    }
+
+    async fn delete_user(&self, id: UserId) -> Result<bool, StoreError> {
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await.map_err(err)?;
+        // Refresh tokens go with their families (ON DELETE CASCADE);
+        // identities with the user.
+        for sql in [
+            "DELETE FROM refresh_tokens WHERE family_id IN (SELECT id FROM refresh_families WHERE user_id = $1)",
+            "DELETE FROM refresh_families WHERE user_id = $1",
+            "DELETE FROM identities WHERE user_id = $1",
+            "DELETE FROM mail_tokens WHERE user_id = $1",
+            "DELETE FROM mail_queue WHERE user_id = $1",
+        ] {
+            Stmt::<DB>::new(sql).id(id).execute(&mut *tx).await?;
+        }
+        let deleted = Stmt::<DB>::new("DELETE FROM users WHERE id = $1")
+            .id(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await.map_err(err)?;
+        Ok(deleted == 1)
     }
 
     async fn list_users(&self, limit: u32, offset: u32) -> Result<Vec<UserRecord>, StoreError> {

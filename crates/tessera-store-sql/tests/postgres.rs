@@ -40,6 +40,11 @@ async fn conformance_identities() {
 }
 
 #[tokio::test]
+async fn conformance_mail() {
+    with_store(|s| async move { tessera_store::conformance::mail(&s, &s).await }).await;
+}
+
+#[tokio::test]
 async fn conformance_refresh() {
     with_store(|s| async move { tessera_store::conformance::refresh(&s, &s).await }).await;
 }

@@ -1021,3 +1021,272 @@ async fn exchanged_marks(store: &dyn tessera_core::store::RefreshStore, now: Off
         "a mark not yet expired survives the sweep"
     );
 }
+
+/// Mail tokens, the mail queue, and the user updates the account flows
+/// make (verify, change email, reset, name, delete). Needs a fresh store:
+/// it claims every due mail.
+pub async fn mail(users: &dyn UserStore, store: &dyn tessera_core::store::MailStore) {
+    use tessera_core::mail::{MailJob, MailToken, TokenPurpose};
+    let t0 = suite_now();
+    let email = unique_email("mail");
+    let rec = sample_user(&email, t0);
+    let id = rec.user.id;
+    users.insert_user(&rec).await.unwrap();
+
+    // Tokens: one purpose, taken once, found only by hash.
+    let (_, verify) = MailToken::issue(TokenPurpose::Verify, id, &email, t0);
+    store.insert_mail_token(&verify, false).await.unwrap();
+    assert_eq!(
+        store
+            .take_mail_token(&verify.hash, TokenPurpose::Reset)
+            .await
+            .unwrap(),
+        None,
+        "a token of another purpose is not taken"
+    );
+    assert_eq!(
+        store
+            .take_mail_token(&verify.hash, TokenPurpose::Verify)
+            .await
+            .unwrap(),
+        Some(verify.clone()),
+        "a token round-trips"
+    );
+    assert_eq!(
+        store
+            .take_mail_token(&verify.hash, TokenPurpose::Verify)
+            .await
+            .unwrap(),
+        None,
+        "and is taken once"
+    );
+    // Concurrent takes: exactly one gets it.
+    let (_, raced) = MailToken::issue(TokenPurpose::Verify, id, &email, t0);
+    store.insert_mail_token(&raced, false).await.unwrap();
+    let racing = futures_util::future::join_all(
+        (0..8).map(|_| store.take_mail_token(&raced.hash, TokenPurpose::Verify)),
+    )
+    .await;
+    assert_eq!(
+        racing
+            .into_iter()
+            .filter(|t| matches!(t, Ok(Some(_))))
+            .count(),
+        1,
+        "of concurrent takes, exactly one gets the token"
+    );
+    // `replace` voids the user's older tokens of that purpose only.
+    let (_, old_reset) = MailToken::issue(TokenPurpose::Reset, id, &email, t0);
+    let (_, other_verify) = MailToken::issue(TokenPurpose::Verify, id, &email, t0);
+    store.insert_mail_token(&old_reset, false).await.unwrap();
+    store.insert_mail_token(&other_verify, false).await.unwrap();
+    let (_, new_reset) = MailToken::issue(TokenPurpose::Reset, id, &email, t0);
+    store.insert_mail_token(&new_reset, true).await.unwrap();
+    assert_eq!(
+        store
+            .take_mail_token(&old_reset.hash, TokenPurpose::Reset)
+            .await
+            .unwrap(),
+        None,
+        "a new reset token voids the older"
+    );
+    assert!(
+        store
+            .take_mail_token(&other_verify.hash, TokenPurpose::Verify)
+            .await
+            .unwrap()
+            .is_some(),
+        "other purposes stay"
+    );
+    assert_eq!(
+        store
+            .delete_mail_tokens(id, Some(TokenPurpose::Reset))
+            .await
+            .unwrap(),
+        1
+    );
+    // Sweep: only expired ones go.
+    let (_, live) = MailToken::issue(TokenPurpose::ChangeEmail, id, "new@example.com", t0);
+    store.insert_mail_token(&live, false).await.unwrap();
+    assert_eq!(store.sweep_mail_tokens(t0).await.unwrap(), 0);
+    assert_eq!(
+        store
+            .sweep_mail_tokens(t0 + Duration::hours(2))
+            .await
+            .unwrap(),
+        1,
+        "an email-change token lives an hour"
+    );
+
+    // The queue: claimed once, hidden while held, back when released.
+    let (count, oldest) = store.mail_backlog().await.unwrap();
+    assert_eq!((count, oldest), (0, None), "a fresh store has no mail");
+    let jobs = [
+        MailJob::Verify {
+            address: email.clone(),
+        },
+        MailJob::Reset {
+            address: email.clone(),
+        },
+        MailJob::ChangeEmail {
+            user_id: id,
+            new_address: "new@example.com".into(),
+        },
+        MailJob::ChangeNotice {
+            user_id: id,
+            old_address: email.clone(),
+            new_address: "new@example.com".into(),
+        },
+    ];
+    for job in &jobs {
+        store.enqueue_mail(job, t0).await.unwrap();
+    }
+    assert_eq!(store.mail_backlog().await.unwrap(), (4, Some(t0)));
+    assert!(
+        store
+            .claim_mail(t0 - Duration::seconds(1), t0, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing is due before it was queued"
+    );
+    let held_until = t0 + Duration::minutes(2);
+    let claims =
+        futures_util::future::join_all((0..4).map(|_| store.claim_mail(t0, held_until, 10))).await;
+    let mut claimed: Vec<_> = claims.into_iter().flat_map(Result::unwrap).collect();
+    assert_eq!(
+        claimed.len(),
+        4,
+        "of concurrent claims, each mail goes to one"
+    );
+    claimed.sort_by_key(|q| q.job.kind());
+    let mut kinds: Vec<_> = jobs.iter().map(MailJob::kind).collect();
+    kinds.sort_unstable();
+    assert_eq!(
+        claimed.iter().map(|q| q.job.kind()).collect::<Vec<_>>(),
+        kinds
+    );
+    for q in &claimed {
+        assert_eq!(q.attempts, 1);
+        assert_eq!(q.created_at, t0);
+        assert!(jobs.contains(&q.job), "jobs round-trip: {:?}", q.job);
+    }
+    assert!(
+        store
+            .claim_mail(t0, held_until, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "held mails are not claimed again"
+    );
+    let (failed, done) = (&claimed[0], &claimed[1]);
+    store.mail_done(done.id).await.unwrap();
+    store
+        .mail_failed(failed.id, t0 + Duration::seconds(30), "connection refused")
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_mail(t0 + Duration::seconds(29), t0 + Duration::minutes(3), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a failed mail waits for its retry time"
+    );
+    let again = store
+        .claim_mail(t0 + Duration::seconds(30), t0 + Duration::minutes(3), 10)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!((again[0].id, again[0].attempts), (failed.id, 2));
+    // A worker that died holding mail: they come back once the hold ends.
+    let back = store
+        .claim_mail(held_until, held_until + Duration::minutes(2), 10)
+        .await
+        .unwrap();
+    assert_eq!(back.len(), 2, "the two still held since the first claim");
+    assert_eq!(store.mail_backlog().await.unwrap().0, 3);
+
+    // The user updates of the account flows.
+    assert!(
+        !users
+            .set_email_verified(id, "other@example.com")
+            .await
+            .unwrap()
+    );
+    assert!(users.set_email_verified(id, &email).await.unwrap());
+    assert!(
+        users
+            .find_user(id)
+            .await
+            .unwrap()
+            .unwrap()
+            .user
+            .email_verified
+    );
+    assert!(users.set_name(id, Some("Grace")).await.unwrap());
+    assert!(users.set_name(id, None).await.unwrap());
+    assert_eq!(users.find_user(id).await.unwrap().unwrap().user.name, None);
+    let phc = "$argon2id$v=19$m=64,t=1,p=1$bmV3c2FsdA$bmV3aGFzaG5ld2hhc2g";
+    assert!(
+        !users
+            .reset_password(id, "other@example.com", phc)
+            .await
+            .unwrap()
+    );
+    assert!(users.reset_password(id, &email, phc).await.unwrap());
+    assert_eq!(
+        users
+            .find_user(id)
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash
+            .as_deref(),
+        Some(phc)
+    );
+    let taken = unique_email("taken");
+    users.insert_user(&sample_user(&taken, t0)).await.unwrap();
+    assert!(
+        matches!(
+            users.change_email(id, &email, &taken).await,
+            Err(StoreError::Conflict("email"))
+        ),
+        "moving to a taken address is a Conflict(\"email\")"
+    );
+    let moved = unique_email("moved");
+    assert!(
+        !users
+            .change_email(id, "stale@example.com", &moved)
+            .await
+            .unwrap()
+    );
+    assert!(users.change_email(id, &email, &moved).await.unwrap());
+    let now = users.find_user(id).await.unwrap().unwrap();
+    assert_eq!(now.user.email, moved);
+    assert!(now.user.email_verified);
+    assert!(users.find_user_by_email(&email).await.unwrap().is_none());
+
+    // Deleting takes the user's tokens and queued mail along.
+    let (_, mine) = MailToken::issue(TokenPurpose::Reset, id, &moved, t0);
+    store.insert_mail_token(&mine, false).await.unwrap();
+    assert!(users.delete_user(id).await.unwrap());
+    assert!(users.find_user(id).await.unwrap().is_none());
+    assert!(!users.delete_user(id).await.unwrap(), "gone already");
+    assert_eq!(
+        store
+            .take_mail_token(&mine.hash, TokenPurpose::Reset)
+            .await
+            .unwrap(),
+        None
+    );
+    // Left: the failed change_email (sorted first), reset and verify; the
+    // user's change mail goes with them, the address-only jobs stay (they
+    // find nobody when their turn comes).
+    assert_eq!(failed.job.kind(), "change_email");
+    assert_eq!(
+        store.mail_backlog().await.unwrap().0,
+        2,
+        "the user's change mail went with them; the address-only jobs stay"
+    );
+}

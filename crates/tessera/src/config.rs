@@ -146,6 +146,28 @@ settings! {
     registration: String = "TESSERA_REGISTRATION",
     /// Comma-separated email domains new users must be at (password and provider sign-ups)
     registration_email_domains: String = "TESSERA_REGISTRATION_EMAIL_DOMAINS",
+    /// SMTP server for mail: smtps://user:pass@host:465, smtp://host:587 (STARTTLS required) or smtp+insecure://127.0.0.1:2525 (loopback only)
+    smtp_url: Secret = "TESSERA_SMTP_URL",
+    /// Sender of every mail, e.g. "Acme <no-reply@acme.example>"
+    mail_from: String = "TESSERA_MAIL_FROM",
+    /// The product name in mail subjects and text
+    app_name: String = "TESSERA_APP_NAME",
+    /// Email verification: off, send (a link on sign-up) or required (also no sign-in before it)
+    email_verification: String = "TESSERA_EMAIL_VERIFICATION",
+    /// Path of the app's page that verifies an address (links are {first public origin}{path}?token=…)
+    verify_email_path: String = "TESSERA_VERIFY_EMAIL_PATH",
+    /// Path of the app's page that sets a new password from a reset link
+    reset_password_path: String = "TESSERA_RESET_PASSWORD_PATH",
+    /// Path of the app's page that confirms an email change
+    confirm_email_path: String = "TESSERA_CONFIRM_EMAIL_PATH",
+    /// Forgot-password and resend requests per address per window; more are answered the same and send nothing
+    mail_max_per_address: u64 = "TESSERA_MAIL_MAX_PER_ADDRESS",
+    /// Forgot-password and resend requests per client IP per window before 429
+    mail_max_per_ip: u64 = "TESSERA_MAIL_MAX_PER_IP",
+    /// Window of the mail request counters
+    mail_window: Dur = "TESSERA_MAIL_WINDOW",
+    /// How often the mail queue is checked for mail to send
+    mail_queue_interval: Dur = "TESSERA_MAIL_QUEUE_INTERVAL",
     /// Comma-separated OAuth/OIDC provider names; each is set up by TESSERA_OAUTH_<NAME>_* variables or an [oauth.<name>] file table
     oauth_providers: String = "TESSERA_OAUTH_PROVIDERS",
     /// Base of the redirect URIs given to providers: {base}/{name}/callback
@@ -179,6 +201,10 @@ struct Defaults {
     request_timeout: Duration,
     header_read_timeout: Duration,
     max_connections: usize,
+    app_name: &'static str,
+    links: tessera_mail::Links,
+    mail: tessera_core::MailPolicy,
+    mail_queue_interval: Duration,
     log: &'static str,
 }
 
@@ -205,6 +231,10 @@ fn defaults() -> Defaults {
         request_timeout: Duration::from_secs(30),
         header_read_timeout: Duration::from_secs(10),
         max_connections: 10_000,
+        app_name: "Tessera",
+        links: tessera_mail::Links::default(),
+        mail: tessera_core::MailPolicy::default(),
+        mail_queue_interval: Duration::from_secs(1),
         log: "info",
     }
 }
@@ -249,6 +279,17 @@ impl Defaults {
             "registration" => "open".into(),
             "registration_email_domains" => "any".into(),
             "oauth_redirect_base" => "{first public origin}/api/auth/oauth".into(),
+            "smtp_url" => "none: each mail is an .eml file in {data dir}/outbox".into(),
+            "mail_from" => "{app name} <no-reply@{host of the first public origin}>".into(),
+            "app_name" => self.app_name.into(),
+            "email_verification" => self.mail.verification.as_str().into(),
+            "verify_email_path" => self.links.verify_path.clone(),
+            "reset_password_path" => self.links.reset_path.clone(),
+            "confirm_email_path" => self.links.confirm_path.clone(),
+            "mail_max_per_address" => self.mail.limits.max_per_address.to_string(),
+            "mail_max_per_ip" => self.mail.limits.max_per_ip.to_string(),
+            "mail_window" => show(self.mail.limits.window),
+            "mail_queue_interval" => show(self.mail_queue_interval),
             "log" => self.log.into(),
             _ => return None,
         })
@@ -321,7 +362,20 @@ pub struct Config {
     pub header_read_timeout: Duration,
     pub max_connections: usize,
     pub oauth_providers: Vec<tessera_oauth::ProviderConfig>,
+    pub mail: MailSettings,
     pub log: String,
+}
+
+/// Mail: how it leaves, what it says, where its links point.
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    /// `None`: mails go to `{data dir}/outbox`.
+    pub smtp_url: Option<SecretString>,
+    pub from: String,
+    pub app_name: String,
+    pub links: tessera_mail::Links,
+    pub policy: tessera_core::MailPolicy,
+    pub queue_interval: Duration,
 }
 
 const DAY: u64 = 24 * 60 * 60;
@@ -374,12 +428,104 @@ impl Settings {
         }
     }
 
+    /// The mail settings: where mail goes, what it says, where its links
+    /// point, and the verification mode and limits.
+    fn mail_settings(
+        &self,
+        d: &Defaults,
+        public_origins: &[String],
+    ) -> anyhow::Result<MailSettings> {
+        let app_name = self.app_name.clone().unwrap_or_else(|| d.app_name.into());
+        let mail_from = if let Some(from) = self.mail_from.clone() {
+            from
+        } else {
+            {
+                let host = public_origins[0]
+                    .split("://")
+                    .nth(1)
+                    .unwrap_or("localhost")
+                    .split([':', '/'])
+                    .next()
+                    .unwrap_or("localhost")
+                    .to_owned();
+                format!("{app_name} <no-reply@{host}>")
+            }
+        };
+        if mail_from.parse::<tessera_mail::Mailbox>().is_err() {
+            bail!(
+                "TESSERA_MAIL_FROM={mail_from:?} is not a mail address like \"Acme <no-reply@acme.example>\""
+            );
+        }
+        let path = |v: Option<String>, default: &str, name: &str| -> anyhow::Result<String> {
+            let p = v.unwrap_or_else(|| default.to_owned());
+            if !p.starts_with('/') || p.starts_with("//") || p.contains(['?', '#', '\\']) {
+                bail!("{name}={p:?} must be a path like /reset-password");
+            }
+            Ok(p)
+        };
+        let links = tessera_mail::Links {
+            origin: public_origins[0].trim_end_matches('/').to_owned(),
+            verify_path: path(
+                self.verify_email_path.clone(),
+                &d.links.verify_path,
+                "TESSERA_VERIFY_EMAIL_PATH",
+            )?,
+            reset_path: path(
+                self.reset_password_path.clone(),
+                &d.links.reset_path,
+                "TESSERA_RESET_PASSWORD_PATH",
+            )?,
+            confirm_path: path(
+                self.confirm_email_path.clone(),
+                &d.links.confirm_path,
+                "TESSERA_CONFIRM_EMAIL_PATH",
+            )?,
+        };
+        let verification = match self.email_verification.as_deref().map(str::trim) {
+            None | Some("") => d.mail.verification,
+            Some(v) => tessera_core::mail::Verification::parse(v).with_context(|| {
+                format!("TESSERA_EMAIL_VERIFICATION={v:?}: use off, send or required")
+            })?,
+        };
+        let policy = tessera_core::MailPolicy {
+            verification,
+            limits: tessera_core::mail::MailLimits {
+                max_per_address: self
+                    .mail_max_per_address
+                    .unwrap_or(d.mail.limits.max_per_address),
+                max_per_ip: self.mail_max_per_ip.unwrap_or(d.mail.limits.max_per_ip),
+                window: self.mail_window.map_or(d.mail.limits.window, |w| w.0),
+                ..d.mail.limits
+            },
+        };
+        let smtp_url = self
+            .smtp_url
+            .clone()
+            .map(|u| u.0)
+            .filter(|u| !u.expose_secret().is_empty());
+        if let Some(url) = &smtp_url {
+            tessera_mail::Transport::smtp(url.expose_secret())
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
+        Ok(MailSettings {
+            smtp_url,
+            from: mail_from,
+            app_name,
+            links,
+            policy,
+            queue_interval: self
+                .mail_queue_interval
+                .map_or(d.mail_queue_interval, |v| v.0),
+        })
+    }
+
     fn finish(self) -> anyhow::Result<Config> {
         let d = defaults();
         let login_limits = self.login_limits(d.login_limits);
         let argon_default = d.argon2;
         let public_origins =
             parse_origins(self.public_origin.as_deref().unwrap_or(d.public_origin))?;
+        let mail = self.mail_settings(&d, &public_origins)?;
         let bff_key = read_bff_key(self.bff_key, self.bff_key_file)?;
         let session_store = self
             .session_store
@@ -462,6 +608,7 @@ impl Settings {
                 .map_or(d.header_read_timeout, |v| v.0),
             max_connections: self.max_connections.unwrap_or(d.max_connections),
             oauth_providers: Vec::new(),
+            mail,
             log: self.log.unwrap_or_else(|| d.log.into()),
         })
     }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use secrecy::ExposeSecret;
 use tessera_core::keys::KeyRing;
-use tessera_core::store::{IdentityStore, KeyStore, RefreshStore};
+use tessera_core::store::{IdentityStore, KeyStore, MailStore, RefreshStore};
 use tessera_core::store::{RateLimitStore, SecretStore, SessionStore, UserStore};
 use tessera_core::tokens::{TokenSettings, Tokens};
 use tessera_core::{Auth, AuthSettings, AuthStores, Clock, CsrfKey, PasswordHasher, SessionPolicy};
@@ -84,6 +84,7 @@ impl Database {
         fn of<S>(s: &S) -> SqlParts
         where
             S: UserStore
+                + MailStore
                 + SessionStore
                 + SecretStore
                 + KeyStore
@@ -99,6 +100,7 @@ impl Database {
                 keys: Arc::new(s.clone()),
                 refresh: Arc::new(s.clone()),
                 identities: Arc::new(s.clone()),
+                mail: Arc::new(s.clone()),
             }
         }
         match self {
@@ -115,6 +117,7 @@ struct SqlParts {
     keys: Arc<dyn KeyStore>,
     refresh: Arc<dyn RefreshStore>,
     identities: Arc<dyn IdentityStore>,
+    mail: Arc<dyn MailStore>,
 }
 
 /// Every store the server uses, as chosen by the configuration.
@@ -128,6 +131,7 @@ pub struct Stores {
     pub keys: Arc<dyn KeyStore>,
     pub refresh: Arc<dyn RefreshStore>,
     pub identities: Arc<dyn IdentityStore>,
+    pub mail: Arc<dyn MailStore>,
 }
 
 impl Stores {
@@ -140,6 +144,7 @@ impl Stores {
             keys,
             refresh,
             identities,
+            mail,
         } = database.parts();
         let (sessions, limits): (Arc<dyn SessionStore>, Arc<dyn RateLimitStore>) =
             match &config.session_store {
@@ -161,6 +166,7 @@ impl Stores {
             keys,
             refresh,
             identities,
+            mail,
         })
     }
 }
@@ -199,6 +205,8 @@ pub struct Server {
     pub tokens: Arc<Tokens>,
     pub state: AppState,
     pub stores: Stores,
+    /// Sends what the mail queue holds; [`Server::spawn_mailer`] runs it.
+    pub mailer: tessera_mail::Mailer,
     pub limits: ConnLimits,
 }
 
@@ -216,6 +224,7 @@ impl Server {
             },
             login_limits: config.login_limits,
             registration: config.registration.clone(),
+            mail: config.mail.policy,
         };
         let auth = Auth::new(
             AuthStores {
@@ -224,6 +233,7 @@ impl Server {
                 limits: stores.limits.clone(),
                 refresh: stores.refresh.clone(),
                 identities: stores.identities.clone(),
+                mail: stores.mail.clone(),
             },
             hasher,
             clock.clone(),
@@ -273,11 +283,13 @@ impl Server {
             Some(o) => state.with_oauth(o),
             None => state,
         };
+        let mailer = mailer(config, &auth)?;
         Ok(Self {
             auth,
             tokens,
             state,
             stores,
+            mailer,
             limits: ConnLimits {
                 header_read_timeout: config.header_read_timeout,
                 max_connections: config.max_connections,
@@ -310,6 +322,11 @@ impl Server {
         })
     }
 
+    /// Sends queued mail every `every`, until the task is dropped.
+    pub fn spawn_mailer(&self, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+        self.mailer.clone().spawn(every)
+    }
+
     /// Rereads the signing keys every `every`, so a `tessera keys rotate`
     /// made anywhere reaches this instance.
     pub fn spawn_key_reloader(&self, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
@@ -336,6 +353,30 @@ impl Server {
     ) -> std::io::Result<()> {
         tessera_http::serve(self.router(), listener, self.limits, shutdown).await
     }
+}
+
+/// The mail queue's sender, as configured: SMTP, or the outbox folder in
+/// the data dir.
+fn mailer(config: &Config, auth: &Auth) -> anyhow::Result<tessera_mail::Mailer> {
+    let mail = &config.mail;
+    let transport = match &mail.smtp_url {
+        Some(url) => tessera_mail::Transport::smtp(url.expose_secret())
+            .map_err(|e| anyhow::anyhow!("{e}"))?,
+        None => tessera_mail::Transport::outbox(&config.data_dir.join("outbox")),
+    };
+    let from = mail
+        .from
+        .parse()
+        .map_err(|e| anyhow::anyhow!("TESSERA_MAIL_FROM: {e}"))?;
+    Ok(tessera_mail::Mailer::new(
+        auth.clone(),
+        transport,
+        tessera_mail::MailConfig {
+            app_name: mail.app_name.clone(),
+            from,
+            links: mail.links.clone(),
+        },
+    ))
 }
 
 /// A 32-byte server secret shared by every instance: the stored one, or a

@@ -185,6 +185,7 @@ async fn serve(config: tessera::Config) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     let _sweeper = server.spawn_sweeper(config.session_sweep_interval);
     let _reloader = server.spawn_key_reloader(std::time::Duration::from_mins(1));
+    let _mailer = server.spawn_mailer(config.mail.queue_interval);
     // Scripts wait for this exact line.
     println!("tessera listening on http://{addr}");
     std::io::stdout().flush()?;

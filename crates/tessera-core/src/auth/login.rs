@@ -71,6 +71,13 @@ impl Auth {
             _ => return Err(AuthError::InvalidCredentials),
         };
         self.guard.succeeded(attempt, now).await?;
+        // Only once the password is right: the answer tells nothing to
+        // someone who does not know it.
+        if self.settings.mail.verification == crate::mail::Verification::Required
+            && !record.user.email_verified
+        {
+            return Err(AuthError::EmailNotVerified);
+        }
         if verified.needs_rehash
             && let Some(checked) = &record.password_hash
             && let Some(phc) = self.rehash(record.user.id, checked, password).await

@@ -2,14 +2,24 @@
 //! one to know exactly what happens, in order. One file per flow:
 //! `register.rs`, `login.rs` (and what every sign-in shares),
 //! `identities.rs` (provider sign-in and linking), `sessions.rs` (whoami,
-//! sign-out, devices), `password.rs`, `admin.rs` (operators).
+//! sign-out, devices), `password.rs`, `admin.rs` (operators), and the
+//! account flows that go through mail: `verification.rs`, `recovery.rs`
+//! (forgot and reset password), `email_change.rs`, `profile.rs` (name,
+//! deleting the account), `mail.rs` (what the queue worker sends).
 
 mod admin;
+mod email_change;
 mod identities;
 mod login;
+mod mail;
 mod password;
+mod profile;
+mod recovery;
 mod register;
 mod sessions;
+mod verification;
+
+pub use register::SignedUp;
 
 use std::sync::Arc;
 
@@ -18,10 +28,13 @@ use time::OffsetDateTime;
 
 use crate::clock::Clock;
 use crate::error::AuthError;
+use crate::mail::{MailLimits, Verification};
 use crate::password::PasswordHasher;
 use crate::ratelimit::{LoginGuard, LoginLimits};
 use crate::session::{Session, SessionPolicy};
-use crate::store::{IdentityStore, RateLimitStore, RefreshStore, SessionStore, UserStore};
+use crate::store::{
+    IdentityStore, MailStore, RateLimitStore, RefreshStore, SessionStore, UserStore,
+};
 use crate::token::SessionToken;
 use crate::user::User;
 
@@ -30,6 +43,14 @@ pub struct AuthSettings {
     pub sessions: SessionPolicy,
     pub login_limits: LoginLimits,
     pub registration: RegistrationPolicy,
+    pub mail: MailPolicy,
+}
+
+/// What the account flows that go through mail may do.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MailPolicy {
+    pub verification: Verification,
+    pub limits: MailLimits,
 }
 
 /// Who may sign up, decided here so that no client can go around it (an
@@ -104,6 +125,8 @@ pub struct AuthStores {
     pub refresh: Arc<dyn RefreshStore>,
     /// Where provider identities are linked.
     pub identities: Arc<dyn IdentityStore>,
+    /// Mail tokens and the mail queue.
+    pub mail: Arc<dyn MailStore>,
 }
 
 #[derive(Debug, Clone)]
@@ -112,6 +135,7 @@ pub struct Auth {
     sessions: Arc<dyn SessionStore>,
     refresh: Arc<dyn RefreshStore>,
     identities: Arc<dyn IdentityStore>,
+    mail: Arc<dyn MailStore>,
     hasher: PasswordHasher,
     clock: Arc<dyn Clock>,
     guard: LoginGuard,
@@ -131,6 +155,7 @@ impl Auth {
             limits,
             refresh,
             identities,
+            mail,
         } = stores;
         Self {
             guard: LoginGuard::new(limits, settings.login_limits),
@@ -138,6 +163,7 @@ impl Auth {
             sessions,
             refresh,
             identities,
+            mail,
             hasher,
             clock,
             settings,
@@ -146,6 +172,10 @@ impl Auth {
 
     pub fn users(&self) -> &Arc<dyn UserStore> {
         &self.users
+    }
+
+    pub fn mail(&self) -> &Arc<dyn MailStore> {
+        &self.mail
     }
 
     pub fn clock(&self) -> &Arc<dyn Clock> {

@@ -72,6 +72,10 @@ impl Auth {
             return Err(AuthError::Unauthenticated);
         }
         self.revoke_refresh_families(current.user.id).await?;
+        // A reset link mailed before the change must not undo it.
+        self.mail
+            .delete_mail_tokens(current.user.id, Some(crate::mail::TokenPurpose::Reset))
+            .await?;
         let mut session = current.clone();
         session.token_hash = token.hash();
         Ok((session, token, ended))

@@ -5,6 +5,7 @@ use secrecy::ExposeSecret;
 
 use super::{Auth, ClientInfo, Registration, Started};
 use crate::error::AuthError;
+use crate::mail::{MailJob, Verification};
 use crate::store::StoreError;
 use crate::token::SessionToken;
 use crate::user::{self, User, UserId, UserRecord};
@@ -66,20 +67,58 @@ impl Auth {
         Ok(record.user)
     }
 
-    /// Creates a user and signs them in, ending any session the client
-    /// still presented (as login does).
+    /// Creates a user, queues the verification mail (unless verification
+    /// is off) and signs them in, ending any session the client still
+    /// presented (as login does). With verification required there is no
+    /// session until the address is verified.
     pub async fn register(
         &self,
         input: Registration,
         client: &ClientInfo,
         presented: Option<&SessionToken>,
-    ) -> Result<Started, AuthError> {
+    ) -> Result<SignedUp, AuthError> {
         let user = self
             .create_user_from(input, client.ip.as_deref(), true)
             .await?;
+        let verification = self.settings.mail.verification;
+        if verification != Verification::Off {
+            self.mail
+                .enqueue_mail(
+                    &MailJob::Verify {
+                        address: user.email.clone(),
+                    },
+                    self.clock.now(),
+                )
+                .await?;
+        }
+        if verification == Verification::Required {
+            return Ok(SignedUp::Unverified(user));
+        }
         self.end_presented(presented).await?;
         let started = self.start_session(user, client).await?;
-        self.still_allowed(started, None, AuthError::AccountDisabled)
-            .await
+        Ok(SignedUp::Started(Box::new(
+            self.still_allowed(started, None, AuthError::AccountDisabled)
+                .await?,
+        )))
+    }
+}
+
+/// What a sign-up ended in.
+#[derive(Debug)]
+pub enum SignedUp {
+    /// Signed in.
+    Started(Box<Started>),
+    /// Created, and waiting for the address to be verified before the
+    /// first sign-in (`TESSERA_EMAIL_VERIFICATION=required`).
+    Unverified(User),
+}
+
+impl SignedUp {
+    /// The session, if the sign-up started one.
+    pub fn into_started(self) -> Option<Started> {
+        match self {
+            Self::Started(s) => Some(*s),
+            Self::Unverified(_) => None,
+        }
     }
 }

@@ -87,6 +87,7 @@ impl Auth {
     pub async fn sweep(&self) -> Result<u64, AuthError> {
         let now = self.clock.now();
         self.refresh.sweep_exchanged(now).await?;
+        self.mail.sweep_mail_tokens(now).await?;
         Ok(self.sessions.sweep_expired(now).await?)
     }
 }

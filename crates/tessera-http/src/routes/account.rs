@@ -6,10 +6,10 @@ use axum::http::{StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Response};
 use secrecy::SecretString;
 use serde::Deserialize;
-use tessera_core::{Registration, SessionPolicy, Started};
+use tessera_core::{Registration, SessionPolicy, SignedUp, Started};
 use utoipa::ToSchema;
 
-use super::views::{AuthResponse, auth_answer};
+use super::views::{AuthResponse, UserResponse, auth_answer};
 use crate::extract::{Authenticated, Client, session_cookie};
 use crate::json::JsonBody;
 use crate::problem::{ApiError, Problem};
@@ -59,7 +59,7 @@ pub(crate) fn session_cookies(
     ])
 }
 
-fn started(state: &AppState, status: StatusCode, started: &Started) -> Response {
+pub(crate) fn started(state: &AppState, status: StatusCode, started: &Started) -> Response {
     state.metrics.sessions_created.inc();
     (
         status,
@@ -74,7 +74,7 @@ fn started(state: &AppState, status: StatusCode, started: &Started) -> Response 
     post, path = "/v1/register", tag = "account",
     request_body = RegisterRequest,
     responses(
-        (status = 201, description = "User created; session and CSRF cookies set", body = AuthResponse,
+        (status = 201, description = "User created; session and CSRF cookies set. With TESSERA_EMAIL_VERIFICATION=required: `{user}` only, no cookies, until the address is verified", body = AuthResponse,
             headers(("Set-Cookie" = String, description = "`__Host-tessera_session` (HttpOnly) and `__Host-tessera_csrf`"))),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Foreign origin or missing BFF key; registration_closed or email_domain_not_allowed (TESSERA_REGISTRATION, TESSERA_REGISTRATION_EMAIL_DOMAINS)", body = Problem, content_type = "application/problem+json"),
@@ -106,7 +106,11 @@ pub async fn register(
         )
         .await?;
     state.metrics.registrations.inc();
-    Ok(started(&state, StatusCode::CREATED, &new))
+    Ok(match new {
+        SignedUp::Started(new) => started(&state, StatusCode::CREATED, &new),
+        // Verification required: no session until the link is followed.
+        SignedUp::Unverified(user) => UserResponse::answer(&user, StatusCode::CREATED),
+    })
 }
 
 /// Sign in with email and password. Always a new session; a session cookie
@@ -119,7 +123,7 @@ pub async fn register(
             headers(("Set-Cookie" = String, description = "`__Host-tessera_session` (HttpOnly) and `__Host-tessera_csrf`"))),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong email or password (one answer for both)", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Foreign origin or missing BFF key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Foreign origin or missing BFF key; email_not_verified (TESSERA_EMAIL_VERIFICATION=required, right password)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid email or empty password", body = Problem, content_type = "application/problem+json"),

@@ -1,11 +1,14 @@
 //! The v1 API and the operational endpoints.
 
 mod account;
+pub mod email;
 pub mod oauth;
 mod ops;
 mod password;
+pub mod recovery;
 mod sessions;
 pub mod token;
+pub mod user;
 pub mod views;
 
 use std::any::Any;
@@ -13,7 +16,7 @@ use std::any::Any;
 use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, patch, post};
 
 pub use account::*;
 pub use ops::*;
@@ -35,6 +38,14 @@ pub fn router() -> Router<AppState> {
         )
         .route("/v1/sessions/{id}", delete(sessions::revoke))
         .route("/v1/password", post(password::change))
+        .route("/v1/password/forgot", post(recovery::forgot))
+        .route("/v1/password/reset", post(recovery::reset))
+        .route("/v1/email/verify", post(email::verify))
+        .route("/v1/email/verify/send", post(email::send_verification))
+        .route("/v1/email/verify/resend", post(email::resend_verification))
+        .route("/v1/email/change", post(email::change))
+        .route("/v1/email/change/confirm", post(email::confirm_change))
+        .route("/v1/user", patch(user::update).delete(user::delete))
         .route("/v1/token", post(token::token))
         .route("/v1/token/revoke", post(token::revoke))
         .route("/.well-known/jwks.json", get(token::jwks))

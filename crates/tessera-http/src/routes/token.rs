@@ -168,8 +168,12 @@ impl From<AuthError> for TokenError {
             | AuthError::EmailRequired
             | AuthError::AccountDisabled
             | AuthError::RegistrationClosed
-            | AuthError::EmailDomainNotAllowed => {
+            | AuthError::EmailDomainNotAllowed
+            | AuthError::EmailNotVerified => {
                 let why = match e {
+                    AuthError::EmailNotVerified => {
+                        "email_not_verified: verify your email address first"
+                    }
                     AuthError::RegistrationClosed => "registration_closed: sign-up is closed",
                     AuthError::EmailDomainNotAllowed => {
                         "email_domain_not_allowed: sign-up is not open to this email domain"
@@ -188,6 +192,8 @@ impl From<AuthError> for TokenError {
             AuthError::LastSignInMethod
             | AuthError::ProviderAlreadyLinked
             | AuthError::EmailTaken
+            | AuthError::InvalidToken
+            | AuthError::ReauthenticationRequired
             | AuthError::Internal(_) => {
                 tracing::error!(error = %e, "token endpoint: internal error");
                 token_error(

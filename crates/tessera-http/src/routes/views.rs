@@ -300,3 +300,24 @@ mod tests {
         assert_eq!(out, br#""2026-03-04T05:06:07Z""#);
     }
 }
+
+/// `{user}`: the answer of the account flows that change the user but
+/// start no session (verify, email change, profile; sign-up awaiting
+/// verification).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserResponse<'a> {
+    pub user: UserView<'a>,
+}
+
+impl UserResponse<'_> {
+    pub fn answer(user: &User, status: axum::http::StatusCode) -> axum::response::Response {
+        use axum::response::IntoResponse;
+        (
+            status,
+            axum::Json(UserResponse {
+                user: UserView::from(user),
+            }),
+        )
+            .into_response()
+    }
+}

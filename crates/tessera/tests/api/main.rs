@@ -6,6 +6,8 @@ mod common;
 
 mod account;
 #[allow(clippy::too_many_lines)]
+mod account_mail;
+#[allow(clippy::too_many_lines)]
 mod cli;
 mod input;
 mod limits;

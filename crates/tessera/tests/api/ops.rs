@@ -329,6 +329,8 @@ async fn whoami_is_one_store_read_and_writes_only_when_renewal_is_due() {
             None,
         )
         .await
+        .unwrap()
+        .into_started()
         .unwrap();
     let token: &SessionToken = &started.token;
     let counts = || {
@@ -369,7 +371,8 @@ fn auth_on(
             sessions,
             limits: Arc::new(tessera_store::MemoryRateLimits::new()),
             refresh,
-            identities: Arc::new(sql),
+            identities: Arc::new(sql.clone()),
+            mail: Arc::new(sql),
         },
         PasswordHasher::new(FAST_ARGON2, 1, 4).unwrap(),
         Arc::new(clock.clone()),
@@ -381,6 +384,7 @@ fn auth_on(
             },
             login_limits: tessera_core::LoginLimits::default(),
             registration: tessera_core::RegistrationPolicy::default(),
+            mail: tessera_core::MailPolicy::default(),
         },
     )
 }
@@ -406,6 +410,8 @@ async fn register_as(auth: &Auth, email: &str) -> tessera_core::Started {
         None,
     )
     .await
+    .unwrap()
+    .into_started()
     .unwrap()
 }
 

@@ -61,3 +61,53 @@ async fn unknown_email_and_wrong_password_take_the_same_time() {
         "timing differs: wrong password {a:?} vs unknown email {b:?}"
     );
 }
+
+/// Forgot password answers the same, in the same time, for an address
+/// nobody holds: the request only counts and queues a job either way; the
+/// queue worker finds out later whether anyone holds it.
+#[tokio::test]
+async fn forgot_password_takes_the_same_time_for_known_and_unknown_addresses() {
+    let app = spawn_with(|c| {
+        c.mail.policy.limits.max_per_address = 100_000;
+        c.mail.policy.limits.max_per_ip = 100_000;
+    })
+    .await;
+    let known = unique("forgot-timing");
+    app.register(&known).await;
+    let forgot = |email: String| {
+        let app = &app;
+        async move {
+            let started = Instant::now();
+            let r = app
+                .req(reqwest::Method::POST, "/v1/password/forgot")
+                .json(&serde_json::json!({"email": email}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::ACCEPTED);
+            started.elapsed()
+        }
+    };
+    for _ in 0..5 {
+        forgot(known.clone()).await;
+        forgot(unique("nobody")).await;
+    }
+    let (mut k, mut u) = (Vec::new(), Vec::new());
+    for i in 0..60 {
+        if i % 2 == 0 {
+            k.push(forgot(known.clone()).await);
+            u.push(forgot(unique("nobody")).await);
+        } else {
+            u.push(forgot(unique("nobody")).await);
+            k.push(forgot(known.clone()).await);
+        }
+    }
+    let (a, b) = (median(k), median(u));
+    let (slow, fast) = if a > b { (a, b) } else { (b, a) };
+    let ratio = slow.as_secs_f64() / fast.as_secs_f64();
+    eprintln!("forgot password: median known address {a:?}, unknown {b:?}, ratio {ratio:.3}");
+    // The same statements run either way; a request that looked the user
+    // up or queued only for real addresses would show here (a lookup plus
+    // a write against none).
+    assert!(ratio < 2.0, "known {a:?} vs unknown {b:?}");
+}

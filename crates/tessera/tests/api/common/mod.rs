@@ -5,6 +5,7 @@ pub mod github_double;
 pub mod oauth;
 pub mod oidc_provider;
 pub mod process;
+pub mod smtp;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
