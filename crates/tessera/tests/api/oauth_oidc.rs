@@ -256,6 +256,33 @@ async fn emails_link_only_when_both_sides_verified_them_and_it_is_configured() {
     let mut jar = Jar::default();
     let r = flow(&app, &provider, &mut jar).await;
     assert_fails(r, StatusCode::CONFLICT, "account_exists").await;
+    // Once the password user has verified the address (the link from the
+    // sign-up mail, here in the outbox), that provider links to them.
+    while app.server.mailer.run_once().await.unwrap() > 0 {}
+    let mail = crate::common::smtp::outbox(app.dir.path())
+        .into_iter()
+        .find(|m| m.to == email)
+        .expect("the sign-up's verification mail");
+    let r = app
+        .req(reqwest::Method::POST, "/v1/email/verify")
+        .json(&serde_json::json!({"token": mail.token()}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    provider
+        .sign_in_as(&unique("s2b"), Some(&email), true)
+        .await;
+    let mut linked = Jar::default();
+    assert_eq!(
+        flow(&app, &provider, &mut linked).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        whoami(&app, &linked).await["user"]["email"],
+        email.as_str(),
+        "linked to the verified password user"
+    );
 
     // A user made by one provider with a verified email is reached by
     // another provider that verified the same email...

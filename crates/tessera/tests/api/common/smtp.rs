@@ -171,3 +171,19 @@ fn parse(raw: &[u8]) -> Mail {
         raw: String::from_utf8_lossy(raw).into_owned(),
     }
 }
+
+/// The mails in a data dir's outbox (no SMTP configured), oldest first.
+pub fn outbox(data_dir: &std::path::Path) -> Vec<Mail> {
+    let mut files: Vec<_> = std::fs::read_dir(data_dir.join("outbox"))
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|p| parse(&std::fs::read(p).expect("read mail")))
+        .collect()
+}
