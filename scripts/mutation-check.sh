@@ -122,6 +122,25 @@ mutate "a header shorter than trustedProxyCount falls back to its first, client-
 mutate "trustedProxyCount defaults to 1 when trustedIpHeader is set (issue 18 item 2)" packages/next/src/config.ts \
   "  const trustedProxyCount = config.trustedProxyCount;" "  const trustedProxyCount = config.trustedProxyCount ?? 1;" --vitest test/client-ip.test.ts
 
+mutate "a reset does not end the user's other sessions (issue 19)" crates/tessera-core/src/auth/recovery.rs \
+  "            .delete_user_sessions(spent.user_id, None)" "            .delete_user_sessions(crate::user::UserId::new(), None)" \
+  -p tessera --test api -- account_mail::forgot_then_reset_signs_in_here_and_out_everywhere_else
+mutate "a mail token's expiry is not checked (issue 19)" crates/tessera-core/src/auth/mail.rs \
+  "            .filter(|t| self.clock.now() < t.expires_at)" "            .filter(|_| true)" \
+  -p tessera --test api -- account_mail::reset_tokens_newest_only
+mutate "a new reset link does not void the older ones (issue 19)" crates/tessera-core/src/auth/mail.rs \
+  "let replace = purpose != TokenPurpose::Verify;" "let replace = false;" \
+  -p tessera --test api -- account_mail::reset_tokens_newest_only
+mutate "a password change leaves reset links working (issue 19)" crates/tessera-core/src/auth/password.rs \
+  ".delete_mail_tokens(current.user.id, Some(crate::mail::TokenPurpose::Reset))" ".delete_mail_tokens(current.user.id, Some(crate::mail::TokenPurpose::ChangeEmail))" \
+  -p tessera --test api -- account_mail::reset_tokens_newest_only
+mutate "a mail token is taken whatever its purpose (issue 19)" crates/tessera-store-sql/src/mail.rs \
+  "DELETE FROM mail_tokens WHERE hash = \$1 AND purpose = \$2" "DELETE FROM mail_tokens WHERE hash = \$1 AND \$2 = \$2" \
+  -p tessera --test api -- account_mail::reset_tokens_newest_only
+mutate "forgot password has no per-address limit (issue 19)" crates/tessera-core/src/auth/mail.rs \
+  ".within(&key, limits.max_per_address, limits.window, now)" ".within(&key, u64::MAX, limits.window, now)" \
+  -p tessera --test api -- account_mail::forgot_password_is_limited
+
 if [ "${MUTATION_PATTERNS_ONLY:-}" = 1 ]; then
   [ "$MISSING" = 0 ] && echo "every mutation finds its pattern"
   exit "$MISSING"
