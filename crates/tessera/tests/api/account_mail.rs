@@ -994,3 +994,138 @@ async fn on_postgres_and_redis_a_reset_ends_every_session_and_a_delete_every_tra
         StatusCode::UNAUTHORIZED
     );
 }
+
+#[tokio::test]
+async fn odd_input_to_every_account_endpoint_is_a_clear_4xx() {
+    let (app, _smtpd) = spawn_mail(|_| {}).await;
+    let (jar, _) = app.register(&unique("odd")).await;
+    let endpoints = [
+        (Method::POST, "/v1/email/verify"),
+        (Method::POST, "/v1/email/verify/resend"),
+        (Method::POST, "/v1/password/forgot"),
+        (Method::POST, "/v1/password/reset"),
+        (Method::POST, "/v1/email/change"),
+        (Method::POST, "/v1/email/change/confirm"),
+        (Method::PATCH, "/v1/user"),
+        (Method::DELETE, "/v1/user"),
+    ];
+    let huge = "a".repeat(70 * 1024);
+    for (method, path) in endpoints {
+        let send = |body: Vec<u8>| {
+            app.browser(method.clone(), path, &jar)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+        };
+        let cases: Vec<(Vec<u8>, StatusCode, &str)> = vec![
+            (b"{".to_vec(), StatusCode::BAD_REQUEST, "invalid_json"),
+            (b"{\"token\": \"\xff\xfe\"}".to_vec(), StatusCode::BAD_REQUEST, "invalid_json"),
+            (b"[1, 2]".to_vec(), StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+            (
+                br#"{"token": 5, "email": 5, "new_email": [], "new_password": {}, "current_password": 1, "name": 7}"#.to_vec(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+            ),
+            (
+                format!(r#"{{"token": "{huge}"}}"#).into_bytes(),
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+            ),
+        ];
+        for (body, status, code) in cases {
+            let r = send(body).await.unwrap();
+            assert_eq!(r.status(), status, "{method} {path} expected {code}");
+            problem(r, status, code).await;
+        }
+        // Not JSON at all.
+        let r = app
+            .browser(method.clone(), path, &jar)
+            .header("content-type", "text/plain")
+            .body("token=x")
+            .send()
+            .await
+            .unwrap();
+        problem(
+            r,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        )
+        .await;
+    }
+    // A long token that is no token, and a token with odd characters.
+    for token in [
+        "A".repeat(10_000),
+        "../../etc/passwd".into(),
+        "\u{202e}x".into(),
+    ] {
+        for path in ["/v1/email/verify", "/v1/email/change/confirm"] {
+            let r = post(&app, path, json!({"token": token})).await;
+            problem(r, StatusCode::BAD_REQUEST, "invalid_token").await;
+        }
+    }
+    // Still signed in: nothing above did anything.
+    assert_eq!(app.whoami_status(&jar).await, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn two_instances_on_postgres_send_each_mail_once_and_honour_each_others_links() {
+    use crate::common::process;
+    let db = tessera_store_sql::testing::fresh_database()
+        .await
+        .expect("PostgreSQL reachable (see scripts/test.sh)");
+    let smtpd = Smtpd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let instance = |name: &str| {
+        let mut cmd = process::command(&dir.path().join(name));
+        cmd.env("TESSERA_DATABASE_URL", &db.url)
+            .env("TESSERA_SMTP_URL", smtpd.url())
+            .env("TESSERA_MAIL_QUEUE_INTERVAL", "100ms");
+        process::serve(cmd)
+    };
+    let (a, b) = (instance("a"), instance("b"));
+    let mut emails = Vec::new();
+    for i in 0..6 {
+        let base = if i % 2 == 0 { &a.base } else { &b.base };
+        let email = unique("pair");
+        let r = post_to(
+            base,
+            "/v1/register",
+            json!({"email": email, "password": PASSWORD}),
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        post_to(base, "/v1/password/forgot", json!({"email": email})).await;
+        emails.push(email);
+    }
+    for email in &emails {
+        smtpd.wait_for(email, 2).await;
+    }
+    // Both workers polled the whole time; give them another few rounds.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(
+        smtpd.mails().len(),
+        12,
+        "each mail sent once, by one instance"
+    );
+    // A link mailed by either instance works on the other.
+    let mail = smtpd.wait_for(&emails[0], 2).await;
+    let reset = mail.iter().find(|m| m.subject.contains("reset")).unwrap();
+    let r = post_to(
+        &b.base,
+        "/v1/password/reset",
+        json!({"token": reset.token(), "new_password": "reset elsewhere"}),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = post_to(
+        &a.base,
+        "/v1/password/reset",
+        json!({"token": reset.token(), "new_password": "and again"}),
+    )
+    .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::BAD_REQUEST,
+        "spent on the other instance"
+    );
+}
