@@ -37,11 +37,16 @@ export function securityHeaders(appOrigin: string | undefined): Header[] {
 /**
  * The pages that tessera's mailed links open (TESSERA_VERIFY_EMAIL_PATH,
  * TESSERA_RESET_PASSWORD_PATH, TESSERA_CONFIRM_EMAIL_PATH at their
- * defaults). Their URL holds a token, so they send no Referer at all, not
- * even the origin; the rule comes after the one for every path, and the
- * last rule to set a header wins.
+ * defaults). Opened with `?token=` they send no Referer at all, not even
+ * the origin (the rule comes after the one for every path, and the last
+ * rule to set a header wins). proxy.ts answers that URL with a redirect to
+ * the page without the token (see lib/mail-token.ts), and sets the same
+ * header itself.
  */
 export const MAIL_LINK_PAGES = ["/verify-email", "/reset-password", "/confirm-email"] as const;
+
+/** What a mail link's URL answers with: its token must reach no other site. */
+export const MAIL_LINK_REFERRER_POLICY: Header = { key: "Referrer-Policy", value: "no-referrer" };
 
 const nextConfig: NextConfig = {
   poweredByHeader: false,
@@ -51,7 +56,7 @@ const nextConfig: NextConfig = {
       { source: "/:path*", headers: securityHeaders(process.env.APP_ORIGIN) },
       // Pages get a nonce-based CSP from proxy.ts; the auth API answers JSON only.
       { source: "/api/:path*", headers: [{ key: "Content-Security-Policy", value: "default-src 'none'; frame-ancestors 'none'" }] },
-      ...MAIL_LINK_PAGES.map((source) => ({ source, headers: [{ key: "Referrer-Policy", value: "no-referrer" }] })),
+      ...MAIL_LINK_PAGES.map((source) => ({ source, has: [{ type: "query" as const, key: "token" }], headers: [MAIL_LINK_REFERRER_POLICY] })),
     ];
   },
 };

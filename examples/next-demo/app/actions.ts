@@ -2,6 +2,7 @@
 
 import type { AuthFormState } from "@tessera/next";
 import { tessera } from "@/lib/auth";
+import { forgetMailToken } from "@/lib/mail-token-cookie";
 
 // Server actions must live in a "use server" module of the app; each one hands
 // the form to the kit, which talks to tessera and applies its cookies.
@@ -34,10 +35,18 @@ export async function requestPasswordResetAction(previous: AuthFormState, formDa
 }
 
 export async function resetPasswordAction(previous: AuthFormState, formData: FormData): Promise<AuthFormState> {
-  return tessera.resetPassword(previous, formData);
+  try {
+    return await tessera.resetPassword(previous, formData);
+  } catch (error) {
+    // Success is a redirect, thrown: the link's token is spent, so forget it.
+    await forgetMailToken("/reset-password");
+    throw error;
+  }
 }
 
 export async function verifyEmailAction(previous: AuthFormState, formData: FormData): Promise<AuthFormState> {
+  // The spent token's cookie is left to expire: cleared now, the page would
+  // re-render as "link incomplete" instead of showing the success message.
   return tessera.verifyEmail(previous, formData);
 }
 

@@ -1,14 +1,13 @@
-import type { Metadata } from "next";
 import { confirmEmailChangeAction } from "@/app/actions";
 import { InvalidLink } from "@/app/components/invalid-link";
 import { TokenForm } from "@/app/components/token-form";
-import { mailToken } from "@/lib/mail-token";
+import { readMailToken } from "@/lib/mail-token-cookie";
 
-export const metadata: Metadata = { title: "Confirm your new email · Tessera demo", referrer: "no-referrer" };
+export const metadata = { title: "Confirm your new email · Tessera demo" };
 
-/** Opened from the mail sent to the new address. Loading it does nothing: the button's POST changes the address. */
-export default async function ConfirmEmailPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
-  const token = mailToken((await searchParams).token);
+/** Opened from the mail sent to the new address (proxy.ts moved its token into a cookie). Loading it does nothing: the button's POST changes the address. */
+export default async function ConfirmEmailPage() {
+  const token = await readMailToken();
   return (
     <section className="card">
       <h1>Confirm your new email address</h1>

@@ -1,15 +1,12 @@
-import type { Metadata } from "next";
 import { InvalidLink } from "@/app/components/invalid-link";
-import { mailToken } from "@/lib/mail-token";
+import { readMailToken } from "@/lib/mail-token-cookie";
 import { ResetPasswordForm } from "./reset-password-form";
 
-// The header from next.config.ts is what counts; the meta tag covers a
-// deployment that drops it.
-export const metadata: Metadata = { title: "Choose a new password · Tessera demo", referrer: "no-referrer" };
+export const metadata = { title: "Choose a new password · Tessera demo" };
 
-/** Opened from the reset mail. Loading it does nothing: the token is spent only by the form's POST. */
-export default async function ResetPasswordPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
-  const token = mailToken((await searchParams).token);
+/** Opened from the reset mail (proxy.ts moved its token into a cookie). Loading it does nothing: the token is spent only by the form's POST. */
+export default async function ResetPasswordPage() {
+  const token = await readMailToken();
   return (
     <section className="card">
       <h1>Choose a new password</h1>

@@ -1,14 +1,13 @@
-import type { Metadata } from "next";
 import { verifyEmailAction } from "@/app/actions";
 import { InvalidLink } from "@/app/components/invalid-link";
 import { TokenForm } from "@/app/components/token-form";
-import { mailToken } from "@/lib/mail-token";
+import { readMailToken } from "@/lib/mail-token-cookie";
 
-export const metadata: Metadata = { title: "Verify your email · Tessera demo", referrer: "no-referrer" };
+export const metadata = { title: "Verify your email · Tessera demo" };
 
-/** Opened from the verification mail. Loading it does nothing: the button's POST verifies. */
-export default async function VerifyEmailPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
-  const token = mailToken((await searchParams).token);
+/** Opened from the verification mail (proxy.ts moved its token into a cookie). Loading it does nothing: the button's POST verifies. */
+export default async function VerifyEmailPage() {
+  const token = await readMailToken();
   return (
     <section className="card">
       <h1>Verify your email address</h1>
