@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startAppendingProxy, type AppendingProxy } from "./support/appending-proxy.js";
+import { startMailServer, type MailServer } from "./support/mail-server.js";
 import { freePort, run, start, stop, waitForHttp, waitForLine, type Started } from "./support/processes.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -34,12 +35,18 @@ const OIDC_CLIENT_SECRET = "tessera-test-secret";
  * (E2E_DIRECT_URL is the proxied demo's `next start` itself, without the
  * proxy; E2E_OIDC_URL the provider's issuer) and returns the teardown. Set
  * TESSERA_E2E_SKIP_BUILD=1 when the demo was just built.
+ *
+ * tessera sends its mail (verification, password reset, email change) by
+ * SMTP to a real SMTP server started here (support/mail-server.ts) that
+ * stores each message in E2E_MAIL_DIR for the specs to read. Neither demo
+ * has TESSERA_DEV_OUTBOX, so /dev/outbox is a 404 as in production.
  */
 export default async function globalSetup(): Promise<() => Promise<void>> {
   const bin = resolve(repoRoot, process.env.TESSERA_BIN ?? join(process.env.CARGO_TARGET_DIR ?? "target", "debug/tessera"));
   if (!existsSync(bin)) throw new Error(`tessera binary not found at ${bin}: build it or set TESSERA_BIN`);
 
   const dataDir = await mkdtemp(join(tmpdir(), "tessera-e2e-"));
+  const mailDir = await mkdtemp(join(tmpdir(), "tessera-e2e-mail-"));
   const demoPort = await freePort();
   const shippedPort = await freePort();
   const proxyPort = await freePort();
@@ -50,10 +57,13 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   let demo: Started | undefined;
   let shipped: Started | undefined;
   let proxy: AppendingProxy | undefined;
+  let mail: MailServer | undefined;
   const teardown = async () => {
     await proxy?.close();
     await Promise.all([stop(demo), stop(shipped), stop(tessera), stop(oidc)]);
+    await mail?.close();
     await rm(dataDir, { recursive: true, force: true });
+    await rm(mailDir, { recursive: true, force: true });
   };
 
   try {
@@ -69,6 +79,8 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     });
     const [, oidcUrl] = await waitForLine(oidc, /^oidc-provider listening on (http:\/\/127\.0\.0\.1:\d+)\s*$/, 30_000);
     if (!oidcUrl) throw new Error("could not parse the OIDC provider's address");
+
+    mail = await startMailServer(mailDir);
 
     tessera = start(bin, ["serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir], {
       env: {
@@ -87,13 +99,18 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
         TESSERA_LOGIN_MAX_FAILURES_PER_IP: "100",
         // Every spec registers from the same loopback address.
         TESSERA_REGISTER_MAX_PER_IP: "100000",
+        TESSERA_SMTP_URL: `smtp+insecure://127.0.0.1:${mail.port}`,
+        TESSERA_MAIL_FROM: "Tessera e2e <no-reply@tessera.test>",
+        TESSERA_APP_NAME: "Tessera e2e",
       },
     });
     const [, tesseraUrl] = await waitForLine(tessera, /^tessera listening on (http:\/\/127\.0\.0\.1:\d+)\s*$/, 30_000);
     if (!tesseraUrl) throw new Error("could not parse the tessera address");
 
     const nextBin = createRequire(join(demoDir, "package.json")).resolve("next/dist/bin/next");
-    const nextEnv = { ...process.env, NEXT_TELEMETRY_DISABLED: "1", NODE_ENV: "production" as const };
+    const nextEnv: NodeJS.ProcessEnv = { ...process.env, NEXT_TELEMETRY_DISABLED: "1", NODE_ENV: "production" };
+    // Whatever the environment running these tests says: the outbox page must be a 404 here.
+    delete nextEnv.TESSERA_DEV_OUTBOX;
     if (process.env.TESSERA_E2E_SKIP_BUILD !== "1") await run(process.execPath, [nextBin, "build"], { cwd: demoDir, env: nextEnv });
     const demoEnv = { ...nextEnv, TESSERA_URL: tesseraUrl, TESSERA_BFF_KEY: bffKey, APP_ORIGIN: origin, TESSERA_OAUTH_PROVIDERS: "acme" };
     // Behind the appending proxy: its entry, the last one, is the client IP.
@@ -117,6 +134,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     process.env.E2E_TESSERA_URL = tesseraUrl;
     process.env.E2E_BFF_KEY = bffKey;
     process.env.E2E_OIDC_URL = oidcUrl;
+    process.env.E2E_MAIL_DIR = mailDir;
   } catch (error) {
     await teardown();
     throw error;
