@@ -34,6 +34,9 @@ pub struct Metrics {
     pub oauth_started: IntCounterVec,
     pub oauth_signins: IntCounterVec,
     pub oauth_failures: IntCounterVec,
+    pub mail_sent: IntCounterVec,
+    pub mail_queue_depth: IntGauge,
+    pub mail_queue_oldest_age: IntGauge,
 }
 
 #[allow(clippy::expect_used)]
@@ -111,6 +114,18 @@ impl Metrics {
             "Provider sign-ins that failed at start or callback, by error code",
             &["code"],
         );
+        let mail_sent = counters(
+            "mail_attempts_total",
+            "Mail delivery attempts by kind (verify, reset, change_email, change_notice) and result: sent, skipped (nothing to send any more), failed (retried), dropped (undelivered for 3 days)",
+            &["kind", "result"],
+        );
+        let mail_queue_depth = IntGauge::new("mail_queue_depth", "Mails queued and not yet sent")
+            .expect("valid metric");
+        let mail_queue_oldest_age = IntGauge::new(
+            "mail_queue_oldest_age_seconds",
+            "Age of the oldest queued mail (0 when none): grows while SMTP is down",
+        )
+        .expect("valid metric");
         for c in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
@@ -125,6 +140,9 @@ impl Metrics {
             Box::new(oauth_started.clone()),
             Box::new(oauth_signins.clone()),
             Box::new(oauth_failures.clone()),
+            Box::new(mail_sent.clone()),
+            Box::new(mail_queue_depth.clone()),
+            Box::new(mail_queue_oldest_age.clone()),
         ] {
             registry.register(c).expect("metric registered once");
         }
@@ -143,7 +161,18 @@ impl Metrics {
             oauth_started,
             oauth_signins,
             oauth_failures,
+            mail_sent,
+            mail_queue_depth,
+            mail_queue_oldest_age,
         }
+    }
+
+    /// The mail queue's gauges, from a backlog read (count, oldest) at
+    /// scrape time.
+    pub fn set_mail_backlog(&self, count: u64, oldest_age_secs: i64) {
+        self.mail_queue_depth
+            .set(i64::try_from(count).unwrap_or(i64::MAX));
+        self.mail_queue_oldest_age.set(oldest_age_secs.max(0));
     }
 
     pub fn ended(&self, reason: &str, count: u64) {

@@ -18,4 +18,4 @@ mod worker;
 pub use compose::{Links, MailConfig, compose};
 pub use lettre::message::Mailbox;
 pub use transport::{Transport, TransportError};
-pub use worker::Mailer;
+pub use worker::{Mailer, Observer};

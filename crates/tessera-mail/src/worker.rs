@@ -19,11 +19,32 @@ const BATCH: u32 = 20;
 /// an error in the log: by then nobody is waiting for it.
 pub const GIVE_UP_AFTER: time::Duration = time::Duration::days(3);
 
-#[derive(Debug, Clone)]
+/// Told the outcome of every delivery attempt: the job's kind and
+/// `sent`, `skipped` (nothing to send any more), `failed` (will be
+/// retried) or `dropped` (undelivered for 3 days). For metrics.
+pub type Observer = Arc<dyn Fn(&'static str, &'static str) + Send + Sync>;
+
+#[derive(Clone)]
 pub struct Mailer {
     auth: Auth,
     transport: Arc<Transport>,
     config: Arc<MailConfig>,
+    observer: Option<Observer>,
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mailer")
+            .field("transport", &self.transport)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What one attempt came to.
+enum Outcome {
+    Sent,
+    Skipped,
 }
 
 impl Mailer {
@@ -32,6 +53,20 @@ impl Mailer {
             auth,
             transport: Arc::new(transport),
             config: Arc::new(config),
+            observer: None,
+        }
+    }
+
+    /// Reports every attempt's outcome to `observer` (metrics).
+    #[must_use]
+    pub fn observed(mut self, observer: Observer) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    fn observe(&self, kind: &'static str, result: &'static str) {
+        if let Some(o) = &self.observer {
+            o(kind, result);
         }
     }
 
@@ -46,8 +81,15 @@ impl Mailer {
         let claimed = batch.len();
         for queued in batch {
             match self.deliver(&queued).await {
-                Ok(()) => {
+                Ok(outcome) => {
                     self.auth.mail().mail_done(queued.id).await?;
+                    self.observe(
+                        queued.job.kind(),
+                        match outcome {
+                            Outcome::Sent => "sent",
+                            Outcome::Skipped => "skipped",
+                        },
+                    );
                 }
                 Err(why) => self.failed(&queued, now, &why).await?,
             }
@@ -55,13 +97,13 @@ impl Mailer {
         Ok(claimed)
     }
 
-    async fn deliver(&self, queued: &QueuedMail) -> Result<(), String> {
+    async fn deliver(&self, queued: &QueuedMail) -> Result<Outcome, String> {
         let letter = match self.auth.letter_for(&queued.job).await {
             Ok(Some(letter)) => letter,
             // Nothing to send any more (nobody holds the address, …).
             Ok(None) => {
                 tracing::debug!(id = %queued.id, kind = queued.job.kind(), "mail not needed any more");
-                return Ok(());
+                return Ok(Outcome::Skipped);
             }
             Err(e) => return Err(e.to_string()),
         };
@@ -71,7 +113,7 @@ impl Mailer {
             .await
             .map_err(|e| e.to_string())?;
         tracing::info!(id = %queued.id, kind = queued.job.kind(), attempts = queued.attempts, "mail sent");
-        Ok(())
+        Ok(Outcome::Sent)
     }
 
     async fn failed(
@@ -83,6 +125,7 @@ impl Mailer {
         if now - queued.created_at > GIVE_UP_AFTER {
             tracing::error!(id = %queued.id, kind = queued.job.kind(), attempts = queued.attempts, error = why, "mail dropped: undelivered for 3 days");
             self.auth.mail().mail_done(queued.id).await?;
+            self.observe(queued.job.kind(), "dropped");
             return Ok(());
         }
         let retry_at = now + retry_delay(queued.attempts);
@@ -91,6 +134,7 @@ impl Mailer {
             .mail()
             .mail_failed(queued.id, retry_at, why)
             .await?;
+        self.observe(queued.job.kind(), "failed");
         Ok(())
     }
 

@@ -283,7 +283,10 @@ impl Server {
             Some(o) => state.with_oauth(o),
             None => state,
         };
-        let mailer = mailer(config, &auth)?;
+        let metrics = state.metrics.clone();
+        let mailer = mailer(config, &auth)?.observed(std::sync::Arc::new(move |kind, result| {
+            metrics.mail_sent.with_label_values(&[kind, result]).inc();
+        }));
         Ok(Self {
             auth,
             tokens,

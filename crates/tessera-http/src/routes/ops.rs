@@ -38,6 +38,14 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Status>, ApiEr
     responses((status = 200, description = "Prometheus text exposition format 0.0.4", body = String, content_type = "text/plain"))
 )]
 pub async fn metrics(State(state): State<AppState>) -> Response {
+    match state.auth.mail().mail_backlog().await {
+        Ok((count, oldest)) => {
+            let age = oldest.map_or(0, |t| (state.auth.now() - t).whole_seconds());
+            state.metrics.set_mail_backlog(count, age);
+        }
+        // The other metrics still answer; the gauges keep their last value.
+        Err(e) => tracing::warn!(error = %e, "metrics: mail queue unreadable"),
+    }
     let body = state.metrics.render(state.auth.hasher());
     let mut r = body.into_response();
     r.headers_mut().insert(

@@ -794,6 +794,24 @@ async fn an_smtp_outage_loses_no_mail_it_is_retried_with_backoff() {
     deliver(&app).await;
     assert_eq!(smtpd.wait_for(&email, 1).await.len(), 1);
     assert_eq!(backlog(&app).await, 0);
+    let metrics = app
+        .req(Method::GET, "/metrics")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "tessera_mail_queue_depth 0",
+        "tessera_mail_queue_oldest_age_seconds 0",
+        "tessera_mail_attempts_total{kind=\"verify\",result=\"sent\"} 1",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "no {line:?} in\n{metrics}"
+        );
+    }
 }
 
 #[tokio::test]
