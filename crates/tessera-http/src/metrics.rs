@@ -34,14 +34,52 @@ pub struct Metrics {
     pub oauth_started: IntCounterVec,
     pub oauth_signins: IntCounterVec,
     pub oauth_failures: IntCounterVec,
-    pub mail_sent: IntCounterVec,
-    pub mail_queue_depth: IntGauge,
-    pub mail_queue_oldest_age: IntGauge,
+    pub mail: MailMetrics,
+}
+
+/// The mail queue's metrics.
+#[derive(Debug, Clone)]
+pub struct MailMetrics {
+    /// Attempts by kind and result.
+    pub attempts: IntCounterVec,
+    /// Set at scrape time.
+    pub queue_depth: IntGauge,
+    pub queue_oldest_age: IntGauge,
 }
 
 #[allow(clippy::expect_used)]
 fn counters(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
     IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric")
+}
+
+impl MailMetrics {
+    #[allow(clippy::expect_used)]
+    fn new(registry: &Registry) -> Self {
+        let mail_sent = counters(
+            "mail_attempts_total",
+            "Mail delivery attempts by kind (verify, reset, change_email, change_notice) and result: sent, skipped (nothing to send any more), failed (retried), dropped (undelivered for 3 days)",
+            &["kind", "result"],
+        );
+        let mail_queue_depth = IntGauge::new("mail_queue_depth", "Mails queued and not yet sent")
+            .expect("valid metric");
+        let mail_queue_oldest_age = IntGauge::new(
+            "mail_queue_oldest_age_seconds",
+            "Age of the oldest queued mail (0 when none): grows while SMTP is down",
+        )
+        .expect("valid metric");
+        for c in [
+            Box::new(mail_sent.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(mail_queue_depth.clone()),
+            Box::new(mail_queue_oldest_age.clone()),
+        ] {
+            registry.register(c).expect("metric registered once");
+        }
+        Self {
+            attempts: mail_sent,
+            queue_depth: mail_queue_depth,
+            queue_oldest_age: mail_queue_oldest_age,
+        }
+    }
 }
 
 impl Metrics {
@@ -114,18 +152,6 @@ impl Metrics {
             "Provider sign-ins that failed at start or callback, by error code",
             &["code"],
         );
-        let mail_sent = counters(
-            "mail_attempts_total",
-            "Mail delivery attempts by kind (verify, reset, change_email, change_notice) and result: sent, skipped (nothing to send any more), failed (retried), dropped (undelivered for 3 days)",
-            &["kind", "result"],
-        );
-        let mail_queue_depth = IntGauge::new("mail_queue_depth", "Mails queued and not yet sent")
-            .expect("valid metric");
-        let mail_queue_oldest_age = IntGauge::new(
-            "mail_queue_oldest_age_seconds",
-            "Age of the oldest queued mail (0 when none): grows while SMTP is down",
-        )
-        .expect("valid metric");
         for c in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
@@ -140,12 +166,10 @@ impl Metrics {
             Box::new(oauth_started.clone()),
             Box::new(oauth_signins.clone()),
             Box::new(oauth_failures.clone()),
-            Box::new(mail_sent.clone()),
-            Box::new(mail_queue_depth.clone()),
-            Box::new(mail_queue_oldest_age.clone()),
         ] {
             registry.register(c).expect("metric registered once");
         }
+        let mail = MailMetrics::new(&registry);
         Self {
             registry,
             requests,
@@ -161,18 +185,17 @@ impl Metrics {
             oauth_started,
             oauth_signins,
             oauth_failures,
-            mail_sent,
-            mail_queue_depth,
-            mail_queue_oldest_age,
+            mail,
         }
     }
 
     /// The mail queue's gauges, from a backlog read (count, oldest) at
     /// scrape time.
     pub fn set_mail_backlog(&self, count: u64, oldest_age_secs: i64) {
-        self.mail_queue_depth
+        self.mail
+            .queue_depth
             .set(i64::try_from(count).unwrap_or(i64::MAX));
-        self.mail_queue_oldest_age.set(oldest_age_secs.max(0));
+        self.mail.queue_oldest_age.set(oldest_age_secs.max(0));
     }
 
     pub fn ended(&self, reason: &str, count: u64) {

@@ -285,7 +285,11 @@ impl Server {
         };
         let metrics = state.metrics.clone();
         let mailer = mailer(config, &auth)?.observed(std::sync::Arc::new(move |kind, result| {
-            metrics.mail_sent.with_label_values(&[kind, result]).inc();
+            metrics
+                .mail
+                .attempts
+                .with_label_values(&[kind, result])
+                .inc();
         }));
         Ok(Self {
             auth,
