@@ -648,6 +648,11 @@ fn parse_registration(
     })
 }
 
+/// Refuses what is not one origin (or a comma-separated list of them).
+pub fn check_origin(raw: &str) -> anyhow::Result<()> {
+    parse_origins(raw).map(|_| ())
+}
+
 fn parse_origins(raw: &str) -> anyhow::Result<Vec<String>> {
     let origins: Vec<String> = raw
         .split(',')

@@ -5,6 +5,7 @@
 pub mod config;
 pub mod doctor;
 pub mod files;
+pub mod init;
 pub mod oauth_config;
 
 use std::sync::Arc;

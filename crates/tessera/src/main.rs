@@ -55,6 +55,18 @@ enum Command {
         #[command(flatten)]
         settings: Box<Settings>,
     },
+    /// Write a commented tessera.toml and a fresh BFF key file (0600) for your app's origin
+    Init {
+        /// The origin your app is served from (scheme, host and port)
+        #[arg(long, default_value = "http://localhost:3000")]
+        public_origin: String,
+        /// Folder for tessera.toml and bff.key
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// Replace tessera.toml and bff.key if they exist (a new key: update the app's .env.local)
+        #[arg(long)]
+        force: bool,
+    },
     /// Manage the JWT signing keys
     Keys {
         #[command(subcommand)]
@@ -157,6 +169,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             init_logging("error");
             doctor(&config, strict).await
         }
+        Command::Init {
+            public_origin,
+            dir,
+            force,
+        } => init(&tessera::init::InitOptions {
+            dir,
+            public_origin,
+            force,
+        }),
         Command::Keys { command, settings } => {
             let config = settings.resolve(file)?;
             init_logging(&config.log);
@@ -164,6 +185,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             keys(&server, command).await
         }
     }
+}
+
+fn init(options: &tessera::init::InitOptions) -> anyhow::Result<()> {
+    let report = tessera::init::init(options)?;
+    for path in &report.written {
+        println!("wrote   {}", path.display());
+    }
+    for path in &report.skipped {
+        println!("kept    {} (exists; --force replaces it)", path.display());
+    }
+    println!();
+    println!("In your Next.js app's .env.local (the same key on both sides):");
+    println!("  TESSERA_URL=http://127.0.0.1:4000");
+    println!("  TESSERA_BFF_KEY={}", report.key);
+    println!();
+    println!("Start tessera:");
+    println!("  tessera serve --config {}", report.config.display());
+    Ok(())
 }
 
 async fn serve(config: tessera::Config) -> anyhow::Result<()> {

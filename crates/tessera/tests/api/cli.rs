@@ -501,3 +501,109 @@ async fn the_data_dir_and_its_files_are_private_and_doctor_checks_them() {
     );
     assert!(text.contains("0755"), "{text}");
 }
+
+#[tokio::test]
+async fn init_writes_a_config_the_server_runs_with_and_keeps_its_key() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let srv = dir.path().join("srv");
+    let init = |extra: &[&str]| {
+        Command::new(crate::common::process::BIN)
+            .args(["init", "--dir"])
+            .arg(&srv)
+            .args(["--public-origin", "http://localhost:3000"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = init(&[]);
+    assert!(out.status.success(), "{out:?}");
+    let key = std::fs::read_to_string(srv.join("bff.key")).unwrap();
+    let key = key.trim();
+    assert_eq!(key.len(), 64, "256 bits in hex");
+    let printed = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        printed.contains(&format!("TESSERA_BFF_KEY={key}")),
+        "{printed}"
+    );
+    assert!(printed.contains("tessera serve --config"), "{printed}");
+    for file in ["bff.key", "tessera.toml"] {
+        let mode = std::fs::metadata(srv.join(file))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600, "{file}");
+    }
+
+    // The server runs with it, and the key is required.
+    let mut cmd = command(&dir.path().join("data"));
+    cmd.env_remove("TESSERA_DATA_DIR")
+        .arg("--config")
+        .arg(srv.join("tessera.toml"));
+    let running = serve_listen_override(cmd);
+    let client = reqwest::Client::new();
+    let without = client
+        .get(format!("{}/v1/session", running.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(without.status(), reqwest::StatusCode::FORBIDDEN);
+    let with = client
+        .get(format!("{}/v1/session", running.base))
+        .header("tessera-bff-key", key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with.status(), reqwest::StatusCode::UNAUTHORIZED);
+    assert!(
+        srv.join("data/tessera.db").exists(),
+        "the data dir of the file"
+    );
+    drop(running);
+
+    // Again: nothing changes; the app's .env.local stays valid.
+    let again = init(&[]);
+    assert!(again.status.success());
+    assert!(String::from_utf8(again.stdout).unwrap().contains("kept"));
+    assert_eq!(
+        std::fs::read_to_string(srv.join("bff.key")).unwrap().trim(),
+        key
+    );
+    // --force: a new key.
+    assert!(init(&["--force"]).status.success());
+    assert_ne!(
+        std::fs::read_to_string(srv.join("bff.key")).unwrap().trim(),
+        key
+    );
+    // Not an origin: refused, nothing written.
+    let bad = Command::new(crate::common::process::BIN)
+        .args(["init", "--dir"])
+        .arg(dir.path().join("other"))
+        .args(["--public-origin", "app.example.com/path"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(!dir.path().join("other/bff.key").exists());
+}
+
+/// `tessera --config FILE serve --listen 127.0.0.1:0`: the file's listen
+/// address is for production; tests take a free port.
+fn serve_listen_override(mut cmd: Command) -> Running {
+    use std::io::{BufRead, BufReader};
+    let mut child = cmd
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn tessera");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("tessera listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    Running { child, base }
+}
