@@ -83,6 +83,9 @@ fi
 cargo fetch --locked
 cargo deny --offline check licenses bans sources
 
+step "cargo publish --dry-run: tessera-verify, the crate resource servers depend on, packages and builds on its own"
+cargo publish --dry-run -p tessera-verify --locked
+
 step "npm ci (the JS workspaces; the Rust OAuth tests run the npm oidc-provider)"
 PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
 export TESSERA_NPM_INSTALLED=1
