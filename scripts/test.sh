@@ -101,6 +101,9 @@ export TESSERA_TEST_SMTPD_PYTHON="$MAIL_VENV/bin/python"
 step "cargo test (workspace)"
 cargo test --workspace --locked
 
+step "the .deb: cargo-deb, dpkg -i, the systemd unit's ExecStart as its user"
+bash scripts/test-deb.sh
+
 step "cargo fuzz: cookies, tokens, JSON bodies, CSRF, OAuth flow cookie (fixed runs, seeded)"
 bash scripts/fuzz.sh
 

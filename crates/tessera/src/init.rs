@@ -17,6 +17,8 @@ pub struct InitOptions {
     pub public_origin: String,
     /// Replace files that exist.
     pub force: bool,
+    /// The data dir the config names; `<dir>/data` by default.
+    pub data_dir: Option<PathBuf>,
 }
 
 /// What `tessera init` did.
@@ -81,9 +83,10 @@ pub fn init(options: &InitOptions) -> anyhow::Result<InitReport> {
     if config.exists() && !options.force {
         report.skipped.push(config);
     } else {
+        let data_dir = options.data_dir.clone().unwrap_or_else(|| dir.join("data"));
         write_private(
             &config,
-            &config_text(origin, &dir, &key_file),
+            &config_text(origin, &dir, &data_dir, &key_file),
             options.force,
         )?;
         report.written.push(config);
@@ -115,8 +118,7 @@ fn quoted(value: &str) -> String {
     toml::Value::String(value.to_owned()).to_string()
 }
 
-fn config_text(origin: &str, dir: &Path, key_file: &Path) -> String {
-    let data_dir = dir.join("data");
+fn config_text(origin: &str, dir: &Path, data_dir: &Path, key_file: &Path) -> String {
     format!(
         r#"# tessera.toml, written by `tessera init`. Start with:
 #   tessera serve --config {config}

@@ -66,6 +66,9 @@ enum Command {
         /// Replace tessera.toml and bff.key if they exist (a new key: update the app's .env.local)
         #[arg(long)]
         force: bool,
+        /// The data dir the config names [default: DIR/data]
+        #[arg(long = "data-dir")]
+        init_data_dir: Option<PathBuf>,
     },
     /// Manage the JWT signing keys
     Keys {
@@ -173,10 +176,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             public_origin,
             dir,
             force,
+            init_data_dir,
         } => init(&tessera::init::InitOptions {
             dir,
             public_origin,
             force,
+            data_dir: init_data_dir,
         }),
         Command::Keys { command, settings } => {
             let config = settings.resolve(file)?;
