@@ -1,0 +1,20 @@
+"use client";
+
+import { useActionState } from "react";
+import { initialAuthFormState } from "@tessera/next";
+import { requestPasswordResetAction } from "../../lib/auth-actions";
+import { Field, FormMessage } from "../../components/auth-form";
+
+/** The answer reads the same whether or not the address has an account, so the form tells nobody which ones do. */
+export function ForgotPasswordForm() {
+  const [state, formAction, pending] = useActionState(requestPasswordResetAction, initialAuthFormState);
+  return (
+    <form action={formAction} noValidate>
+      <FormMessage status={state.status} message={state.message} />
+      <Field name="email" label="Email" type="email" autoComplete="username" required defaultValue={state.values?.email} error={state.fieldErrors?.email} />
+      <button type="submit" disabled={pending}>
+        Send reset link
+      </button>
+    </form>
+  );
+}

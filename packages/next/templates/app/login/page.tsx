@@ -1,0 +1,25 @@
+import Link from "next/link";
+import { redirect } from "next/navigation";
+import { sanitizeRedirect } from "@tessera/next";
+import { tessera } from "../../lib/auth";
+import { SignInForm } from "./sign-in-form";
+
+export const metadata = { title: "Sign in" };
+
+export default async function LoginPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
+  // Where to go after signing in: a same-origin path only, never another site.
+  const next = sanitizeRedirect((await searchParams).next, "/account");
+  if (await tessera.getSession()) redirect(next);
+  return (
+    <main className="auth-page">
+      <h1>Sign in</h1>
+      <SignInForm next={next} />
+      <p>
+        <Link href="/forgot-password">Forgot password?</Link>
+      </p>
+      <p>
+        No account yet? <Link href={`/register?next=${encodeURIComponent(next)}`}>Sign up</Link>
+      </p>
+    </main>
+  );
+}
