@@ -74,16 +74,23 @@ function envKey(dir: string): string | undefined {
   return /^TESSERA_BFF_KEY=(.*)$/m.exec(readFileSync(join(dir, ".env.local"), "utf8"))?.[1];
 }
 
+/** The block a page that reads the request carries for cacheComponents (see the templates). */
+const INSTANT = /\/\/ This page reads the request[\s\S]*?export const instant = false;\n\n?/;
+
+/** What init writes for `path` into an app with cacheComponents off (the fixtures): the template without that block. */
 function template(path: string): string {
-  return readFileSync(join(TEMPLATES, path), "utf8");
+  return readFileSync(join(TEMPLATES, path), "utf8").replace(INSTANT, "");
 }
+
+/** The pages that read the request, so block (`instant = false`) under cacheComponents. */
+const BLOCKING_PAGES = ["app/login/page.tsx", "app/register/page.tsx", "app/reset-password/page.tsx", "app/verify-email/page.tsx", "app/account/page.tsx"];
 
 describe("npx @tessera/next init", () => {
   it("writes every template into a TypeScript app with app/, and .env.local with TESSERA_URL and a 256-bit key", () => {
     const dir = appFrom("ts-app");
     const { status, stdout } = run(dir, "init");
     expect(status).toBe(0);
-    expect(stdout).toContain("TypeScript app, pages in app/");
+    expect(stdout).toContain("TypeScript app, pages in app/, cacheComponents off");
     for (const path of WRITTEN) {
       expect(readFileSync(join(dir, path), "utf8"), path).toBe(template(path));
       expect(stdout).toMatch(new RegExp(`wrote +${path.replace(/[.[\]]/g, "\\$&")}\\n`));
@@ -105,7 +112,7 @@ describe("npx @tessera/next init", () => {
     const dir = appFrom("js-src-app");
     const { status, stdout } = run(dir, "init");
     expect(status).toBe(0);
-    expect(stdout).toContain("JavaScript app, pages in src/app/");
+    expect(stdout).toContain("JavaScript app, pages in src/app/, cacheComponents off");
     for (const path of WRITTEN) {
       const js = `src/${path.replace(/\.ts$/, ".js").replace(/\.tsx$/, ".jsx")}`;
       const text = readFileSync(join(dir, js), "utf8");
@@ -121,6 +128,30 @@ describe("npx @tessera/next init", () => {
     // This fixture neither lists the kit nor ignores .env files.
     expect(stdout).toContain("package.json does not list @tessera/next");
     expect(stdout).toContain(".gitignore does not ignore .env.local");
+  });
+
+  it("writes `export const instant = false` into the pages that read the request only when next.config turns cacheComponents on", () => {
+    const off = appFrom("ts-app");
+    run(off, "init");
+    for (const page of BLOCKING_PAGES) expect(readFileSync(join(off, page), "utf8"), page).not.toContain("instant");
+    // The block is there to take out: a template without it would pass the line above vacuously.
+    for (const page of BLOCKING_PAGES) expect(readFileSync(join(TEMPLATES, page), "utf8"), page).toMatch(INSTANT);
+
+    const on = appFrom("ts-app");
+    writeFileSync(join(on, "next.config.ts"), 'import type { NextConfig } from "next";\n\nconst nextConfig: NextConfig = {\n  cacheComponents: true,\n};\n\nexport default nextConfig;\n');
+    const { stdout } = run(on, "init");
+    expect(stdout).toContain("cacheComponents on");
+    for (const page of BLOCKING_PAGES) {
+      expect(readFileSync(join(on, page), "utf8"), page).toBe(readFileSync(join(TEMPLATES, page), "utf8"));
+      expect(readFileSync(join(on, page), "utf8"), page).toMatch(/^export const instant = false;$/m);
+    }
+    expect(readFileSync(join(on, "app/forgot-password/page.tsx"), "utf8")).not.toContain("instant");
+
+    const js = appFrom("js-src-app");
+    writeFileSync(join(js, "next.config.mjs"), "const nextConfig = { cacheComponents: true };\nexport default nextConfig;\n");
+    run(js, "init");
+    expect(readFileSync(join(js, "src/app/account/page.jsx"), "utf8")).toMatch(/^export const instant = false;$/m);
+    expect(readFileSync(join(js, "src/app/login/page.jsx"), "utf8")).toMatch(/^export const instant = false;$/m);
   });
 
   it("prints the one command that starts tessera with the key in .env.local", () => {

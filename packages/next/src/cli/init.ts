@@ -101,14 +101,38 @@ interface App {
   typescript: boolean;
   /** "src/" or "": where app/ is, and so lib/, components/ and proxy go. */
   sourceDir: string;
+  /** next.config turns `cacheComponents` on (create-next-app 16.4 does). */
+  cacheComponents: boolean;
 }
+
+const NEXT_CONFIGS = ["next.config.ts", "next.config.mts", "next.config.js", "next.config.mjs", "next.config.cjs"];
+
+/**
+ * Whether the app's next.config sets `cacheComponents: true`. Read as text,
+ * not run: a config that computes it is read as off, and `next build` then
+ * names the page to add `export const instant = false` to.
+ */
+function cacheComponentsOn(root: string): boolean {
+  return NEXT_CONFIGS.some((name) => {
+    const file = join(root, name);
+    return existsSync(file) && /\bcacheComponents\s*:\s*true\b/.test(readFileSync(file, "utf8"));
+  });
+}
+
+/**
+ * The pages that read the request say `export const instant = false` (they
+ * block, so their forms work without JavaScript), which Next demands with
+ * cacheComponents and refuses without it: the line and its comment go when
+ * the app has cacheComponents off.
+ */
+const INSTANT_BLOCK = /\/\/ This page reads the request[\s\S]*?export const instant = false;\n\n?/;
 
 function detectApp(root: string): App | string {
   const sourceDir = existsSync(join(root, "src/app")) ? "src/" : existsSync(join(root, "app")) ? "" : undefined;
   if (sourceDir === undefined) {
     return `no app/ or src/app/ here (${root}): run init in the root of a Next.js App Router app`;
   }
-  return { root, typescript: existsSync(join(root, "tsconfig.json")), sourceDir };
+  return { root, typescript: existsSync(join(root, "tsconfig.json")), sourceDir, cacheComponents: cacheComponentsOn(root) };
 }
 
 /** The template's path as the app spells it: `.ts` → `.js`, `.tsx` → `.jsx` for JavaScript. */
@@ -119,7 +143,8 @@ function appPath(app: App, template: string): string {
 
 function templateText(app: App, template: string): string {
   const file = app.typescript ? join(PACKAGE_ROOT, "templates", template) : join(PACKAGE_ROOT, "dist/templates-js", appPath({ ...app, sourceDir: "" }, template));
-  return readFileSync(file, "utf8");
+  const text = readFileSync(file, "utf8");
+  return app.cacheComponents ? text : text.replace(INSTANT_BLOCK, "");
 }
 
 /** Another module where ours would go (`page.jsx` for `page.tsx`; `middleware.ts` for `proxy.ts`), if any. */
@@ -250,7 +275,7 @@ function init(root: string, options: Options, out: (text: string) => void): numb
   const files = TEMPLATE_FILES.map((template) => plan(app, template, options.force));
   const env = planEnv(app, options.force, options.dryRun);
   const lines = [
-    `@tessera/next init${options.dryRun ? " (dry run: nothing is written)" : ""}: ${app.typescript ? "TypeScript" : "JavaScript"} app, pages in ${app.sourceDir}app/`,
+    `@tessera/next init${options.dryRun ? " (dry run: nothing is written)" : ""}: ${app.typescript ? "TypeScript" : "JavaScript"} app, pages in ${app.sourceDir}app/, cacheComponents ${app.cacheComponents ? "on" : "off"}`,
     "",
   ];
   for (const file of files) {

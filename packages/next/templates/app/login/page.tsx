@@ -6,6 +6,14 @@ import { SignInForm } from "./sign-in-form";
 
 export const metadata = { title: "Sign in" };
 
+// This page reads the request (cookies). With cacheComponents (on in apps from
+// create-next-app 16.4), such a page must either stream behind <Suspense> or
+// say that it blocks: it blocks, so the whole page arrives in one response and
+// its form works without JavaScript (a streamed part needs a script to show).
+// Next refuses this line without cacheComponents: init writes it only when
+// next.config turns cacheComponents on.
+export const instant = false;
+
 export default async function LoginPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   // Where to go after signing in: a same-origin path only, never another site.
   const next = sanitizeRedirect((await searchParams).next, "/account");
