@@ -11,6 +11,7 @@ pub mod clock;
 pub mod csrf;
 pub mod error;
 pub mod identity;
+pub mod imported;
 pub mod keys;
 pub mod mail;
 pub mod password;

@@ -134,6 +134,15 @@ impl PasswordHasher {
             None => (self.inner.dummy_hash.clone(), false),
         };
         self.run(move || {
+            // A hash imported from another system: checked with its own
+            // algorithm, and replaced by an Argon2id hash on success.
+            if let Some(matches) = crate::imported::verify(password.expose_secret(), &phc) {
+                let matches = matches && real;
+                return Ok(Verified {
+                    matches,
+                    needs_rehash: matches,
+                });
+            }
             let Ok(parsed) = PasswordHash::new(&phc) else {
                 return Ok(Verified {
                     matches: false,

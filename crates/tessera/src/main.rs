@@ -108,6 +108,12 @@ enum UserCommand {
         #[arg(long, default_value_t = 0)]
         offset: u32,
     },
+    /// Import users from another auth system: one JSON object per line on
+    /// standard input (email, and optionally name, email verified, password
+    /// hash, created at; see the README). Bcrypt, scrypt and Better Auth
+    /// hashes work at the next sign-in and are then replaced by Argon2id.
+    /// Existing emails are skipped.
+    Import,
     /// Disable a user and end all their sessions
     Disable {
         #[arg(long)]
@@ -190,6 +196,43 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             keys(&server, command).await
         }
     }
+}
+
+/// `tessera user import`: one JSON object per line; a bad line is reported
+/// with its number and the rest go on; exit status 2 if any line failed.
+async fn import_users(server: &Server) -> anyhow::Result<()> {
+    use tessera_core::auth::{Imported, ImportedUser};
+    let (mut created, mut existing, mut failed) = (0u64, 0u64, 0u64);
+    for (n, line) in std::io::stdin().lock().lines().enumerate() {
+        let line = line.context("reading standard input")?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let outcome = match serde_json::from_str::<ImportedUser>(&line) {
+            Ok(user) => server.auth.import_user(user).await.map_err(|e| match e {
+                AuthError::Validation(errors) => errors
+                    .iter()
+                    .map(|e| format!("{} {}", e.field, e.message))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                e => e.to_string(),
+            }),
+            Err(e) => Err(format!("not a user object: {e}")),
+        };
+        match outcome {
+            Ok(Imported::Created(_)) => created += 1,
+            Ok(Imported::Exists) => existing += 1,
+            Err(why) => {
+                failed += 1;
+                eprintln!("line {}: {why}", n + 1);
+            }
+        }
+    }
+    println!("imported {created}, already there {existing}, failed {failed}");
+    if failed > 0 {
+        anyhow::bail!("{failed} line(s) not imported");
+    }
+    Ok(())
 }
 
 fn init(options: &tessera::init::InitOptions) -> anyhow::Result<()> {
@@ -308,6 +351,7 @@ async fn user(server: &Server, command: UserCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        UserCommand::Import => import_users(server).await,
         UserCommand::Disable { email } => match server.auth.disable_user(&email).await {
             Ok(ended) => {
                 println!("disabled {email}; ended {ended} session(s)");

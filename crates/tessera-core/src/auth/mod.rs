@@ -19,6 +19,7 @@ mod register;
 mod sessions;
 mod verification;
 
+pub use admin::{Imported, ImportedUser};
 pub use register::SignedUp;
 
 use std::sync::Arc;

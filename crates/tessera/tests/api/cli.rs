@@ -607,3 +607,127 @@ fn serve_listen_override(mut cmd: Command) -> Running {
         .to_owned();
     Running { child, base }
 }
+
+#[tokio::test]
+async fn imported_bcrypt_and_better_auth_users_sign_in_and_are_rehashed() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let bcrypt_user = unique("bcrypt");
+    let better_user = unique("betterauth");
+    let provider_user = unique("nopassword");
+    // What the other systems store for PASSWORD (made here, not copied).
+    let bcrypt_hash = bcrypt::hash(PASSWORD, 4).unwrap();
+    let salt = "5b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e";
+    let mut key = [0u8; 64];
+    scrypt::scrypt(
+        PASSWORD.as_bytes(),
+        salt.as_bytes(),
+        &scrypt::Params::new(14, 16, 1, 64).unwrap(),
+        &mut key,
+    )
+    .unwrap();
+    let better_hash = format!("{salt}:{}", hex::encode(key));
+    let lines = [
+        json!({"email": bcrypt_user, "name": "Bea", "password_hash": bcrypt_hash}).to_string(),
+        json!({"email": better_user.to_uppercase(), "email_verified": true, "password_hash": better_hash, "created_at": "2024-01-02T03:04:05Z"}).to_string(),
+        json!({"email": provider_user}).to_string(),
+        json!({"email": unique("md5"), "password_hash": "5f4dcc3b5aa765d61d8327deb882cf99"}).to_string(),
+        "{not json".to_owned(),
+    ];
+    let import = || {
+        let mut child = command(&data)
+            .args(["user", "import"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(lines.join("\n").as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = import();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "bad lines fail the run");
+    assert!(
+        stdout.contains("imported 3, already there 0, failed 2"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("line 4: password_hash unknown hash format"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("line 5: not a user object"), "{stderr}");
+    let again = import();
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("imported 0, already there 3, failed 2"),
+        "idempotent"
+    );
+
+    let running = serve(command(&data));
+    let login = |email: String, password: &'static str| {
+        let base = running.base.clone();
+        async move {
+            reqwest::Client::new()
+                .post(format!("{base}/v1/login"))
+                .json(&json!({"email": email, "password": password}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(login(bcrypt_user.clone(), "wrong password").await, 401);
+    assert_eq!(login(bcrypt_user.clone(), PASSWORD).await, 200);
+    assert_eq!(login(better_user.clone(), "wrong password").await, 401);
+    assert_eq!(login(better_user.clone(), PASSWORD).await, 200);
+    assert_eq!(login(provider_user.clone(), PASSWORD).await, 401);
+    drop(running);
+
+    // Rehashed to Argon2id at that sign-in; the rest as imported.
+    let store = tessera_store_sql::SqliteStore::open(&data.join("tessera.db"))
+        .await
+        .unwrap();
+    let hash_of = async |email: &str| {
+        store
+            .find_user_by_email(email)
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash
+    };
+    assert!(
+        hash_of(&bcrypt_user)
+            .await
+            .unwrap()
+            .starts_with("$argon2id$")
+    );
+    assert!(
+        hash_of(&better_user)
+            .await
+            .unwrap()
+            .starts_with("$argon2id$")
+    );
+    assert_eq!(hash_of(&provider_user).await, None);
+    let better = store
+        .find_user_by_email(&better_user)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(better.user.email_verified);
+    assert_eq!(better.user.created_at.year(), 2024);
+    // And the new hash works.
+    let running = serve(command(&data));
+    let r = reqwest::Client::new()
+        .post(format!("{}/v1/login", running.base))
+        .json(&json!({"email": bcrypt_user, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
