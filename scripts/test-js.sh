@@ -2,7 +2,9 @@
 # Every JavaScript check of Tessera, in the order a failure is cheapest to see:
 # install, type-check, build the kit, publint + attw, vitest, build the demo,
 # then Playwright in Debian's Chromium against a real tessera server and the
-# demo under `next start`.
+# demo under `next start`, and last the whole path of a new user (issue 20):
+# create-next-app (from the npm registry) → the kit's `npm pack` tarball →
+# `npx @tessera/next init` → `next build` → tessera + `next start` → Playwright.
 #
 # TESSERA_BIN  path to the tessera binary; unset: `cargo build -p tessera` here.
 # Idempotent; works on a fresh machine (installs chromium with apt-get).
@@ -45,10 +47,11 @@ npm test -w tessera-test-oidc-provider
 step "build @tessera/next (tsc)"
 npm run build -w @tessera/next
 
-step "type-check (strict): kit, demo, e2e"
+step "type-check (strict): kit, demo, e2e, whole-path test"
 npm run typecheck -w @tessera/next
 npm run typecheck -w tessera-next-demo
 npm run typecheck -w tessera-e2e
+npm run typecheck -w tessera-init-test
 
 step "publint + arethetypeswrong"
 npm run lint:package -w @tessera/next
@@ -61,5 +64,8 @@ npm run build -w tessera-next-demo
 
 step "playwright (real tessera, real Next.js, Debian chromium)"
 TESSERA_E2E_SKIP_BUILD=1 npm test -w tessera-e2e
+
+step "whole path: create-next-app, npm pack, npx @tessera/next init, next build, playwright (about 40 s)"
+npm test -w tessera-init-test
 
 printf '\nAll JavaScript checks passed in %ss\n' "$(( $(date +%s) - STARTED ))"
