@@ -12,7 +12,7 @@ const authProxy = createAuthProxy({ protectedPaths: ["/account"], paths: authPat
 /**
  * A mailed link (`/reset-password?token=…`): the token moves into an
  * HttpOnly cookie for that page's path and the browser goes to the page
- * without it (see lib/mail-token.ts). This spends nothing; a link without a
+ * without it (see lib/mail-token). This spends nothing; a link without a
  * usable token forgets any older one, so the page asks for a new link.
  */
 function mailLinkRedirect(request: NextRequest): Response | null {

@@ -2,7 +2,7 @@
  * How the app takes the token of a link tessera mails (`/reset-password?token=…`,
  * `/verify-email?token=…`).
  *
- * proxy.ts answers the link itself with a 303 to the same page without the
+ * The proxy answers the link itself with a 303 to the same page without the
  * query, carrying the token in an HttpOnly cookie for that page's path only,
  * and sends `Referrer-Policy: no-referrer` with that answer. The token is then
  * in no page URL: not in the history, not in any Referer. The page keeps the

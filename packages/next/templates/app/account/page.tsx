@@ -11,7 +11,7 @@ export const metadata = { title: "Account" };
 // next.config turns cacheComponents on.
 export const instant = false;
 
-/** Protected twice: proxy.ts sends visitors without a session cookie to sign in, and requireUser asks tessera. */
+/** Protected twice: the proxy sends visitors without a session cookie to sign in, and requireUser asks tessera. */
 export default async function AccountPage() {
   const user = await tessera.requireUser("/account");
   return (

@@ -12,7 +12,7 @@ export const metadata = { title: "Choose a new password" };
 // next.config turns cacheComponents on.
 export const instant = false;
 
-/** Opened from the reset mail (proxy.ts moved its token into a cookie). Loading it does nothing: only the form's POST spends the token. */
+/** Opened from the reset mail (the proxy moved its token into a cookie). Loading it does nothing: only the form's POST spends the token. */
 export default async function ResetPasswordPage() {
   const token = await readMailToken();
   return (

@@ -11,7 +11,7 @@ export const metadata = { title: "Verify your email" };
 // next.config turns cacheComponents on.
 export const instant = false;
 
-/** Opened from the mail tessera sends on sign-up (proxy.ts moved its token into a cookie). Only the button spends the token. */
+/** Opened from the mail tessera sends on sign-up (the proxy moved its token into a cookie). Only the button spends the token. */
 export default async function VerifyEmailPage() {
   const token = await readMailToken();
   return (
