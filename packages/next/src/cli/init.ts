@@ -311,6 +311,7 @@ function init(root: string, options: Options, out: (text: string) => void): numb
     // A dry run's key is thrown away: the real run generates another.
     `  TESSERA_BFF_KEY=${options.dryRun && env.keyPending && env.outcome !== "skip" ? "<the key init writes to .env.local>" : env.key} TESSERA_PUBLIC_ORIGIN=${DEFAULT_APP_ORIGIN} tessera serve`,
     "",
+    "(it keeps its SQLite database in ./data: start it outside the app's folder, or add --data-dir DIR)",
     `then run the app (\`npm run dev\`) and open ${DEFAULT_APP_ORIGIN}/account.`,
     "",
   );
