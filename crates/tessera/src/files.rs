@@ -27,6 +27,17 @@ pub fn prepare_database(data_dir: &Path) -> anyhow::Result<PathBuf> {
         .mode(0o700)
         .create(data_dir)
         .with_context(|| format!("creating data dir {}", data_dir.display()))?;
+    // A data dir inside a project (`tessera serve` run from an app's
+    // folder, as `npx @tessera/next init` suggests) must never be
+    // committed: it holds every secret. Only written when missing.
+    let ignore = data_dir.join(".gitignore");
+    if !ignore.exists() {
+        std::fs::write(
+            &ignore,
+            "# tessera's data: secrets and user data, never committed\n*\n",
+        )
+        .with_context(|| format!("creating {}", ignore.display()))?;
+    }
     let file = data_dir.join(DATABASE_FILE);
     match OpenOptions::new()
         .write(true)

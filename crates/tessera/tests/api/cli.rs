@@ -465,6 +465,14 @@ async fn the_data_dir_and_its_files_are_private_and_doctor_checks_them() {
     let resp = register(&server.base, &unique("modes"), None).await;
     assert_eq!(resp.status(), 201);
     assert_eq!(mode(&data), 0o700, "the data dir");
+    assert_eq!(
+        std::fs::read_to_string(data.join(".gitignore"))
+            .unwrap()
+            .lines()
+            .last(),
+        Some("*"),
+        "a data dir inside a project ignores itself in git"
+    );
     for name in ["tessera.db", "tessera.db-wal", "tessera.db-shm"] {
         let path = data.join(name);
         assert!(path.exists(), "{name} exists while serving");
