@@ -55,6 +55,7 @@ step "cargo fmt --check"
 cargo fmt --all --check
 cargo fmt --manifest-path fuzz/Cargo.toml --check
 python3 scripts/check-security-doc.py
+python3 scripts/guide-files.py
 MUTATION_PATTERNS_ONLY=1 bash scripts/mutation-check.sh
 
 step "cargo clippy --all-targets -- -D warnings"
