@@ -6,11 +6,17 @@ import { type AuthPaths, type AuthPathsInput, defineAuthPaths } from "./paths.js
  * Configuration for the server half of the kit. Values may be `undefined` at
  * build time (`next build` evaluates modules without the runtime env); they
  * are checked when first used, with a `config_invalid` error.
+ *
+ * `serverUrl`, `bffKey` and `publicOrigin` left out of the object are read
+ * from `TESSERA_URL`, `TESSERA_BFF_KEY` and `APP_ORIGIN` when the config is
+ * first used (see {@link ENV_DEFAULTS}), so `createTessera()` with no
+ * argument is the whole set-up of an app that keeps the default paths. One
+ * given, even as `undefined`, is used as given.
  */
 export interface TesseraConfig {
-  /** Base URL of the tessera server, e.g. `http://127.0.0.1:4000`. */
-  serverUrl: string | undefined;
-  /** Shared secret sent as `Tessera-Bff-Key`; must never reach a browser bundle. */
+  /** Base URL of the tessera server, e.g. `http://127.0.0.1:4000`. Left out: `TESSERA_URL`. */
+  serverUrl?: string | undefined;
+  /** Shared secret sent as `Tessera-Bff-Key`; must never reach a browser bundle. Left out: `TESSERA_BFF_KEY`. */
   bffKey?: string | undefined;
   /**
    * The route handler's mount point and the sign-in page, from
@@ -18,7 +24,7 @@ export interface TesseraConfig {
    * to the proxy, `<SessionProvider>`, the fetcher and `oauthStartHref`.
    */
   paths?: AuthPathsInput;
-  /** The app's public origin, sent as `Origin` when a request came without one. */
+  /** The app's public origin, sent as `Origin` when a request came without one. Left out: `APP_ORIGIN`, if set. */
   publicOrigin?: string | undefined;
   /**
    * Request header from which the browser's IP is read, e.g.
@@ -128,16 +134,42 @@ export function resolveConfig(config: TesseraConfig): ResolvedConfig {
   };
 }
 
+/**
+ * The environment variable each config field left out is read from: the
+ * names `npx @tessera/next init` writes into `.env.local` (`APP_ORIGIN`
+ * optional).
+ */
+export const ENV_DEFAULTS = {
+  serverUrl: "TESSERA_URL",
+  bffKey: "TESSERA_BFF_KEY",
+  publicOrigin: "APP_ORIGIN",
+} as const satisfies Partial<Record<keyof TesseraConfig, string>>;
+
+/**
+ * `config` with each field of {@link ENV_DEFAULTS} it leaves out taken from
+ * `env` (an empty value counts as unset). Called when the config is first
+ * used, never at import: `next build` runs without the runtime environment.
+ */
+export function withEnvDefaults(config: TesseraConfig, env: Readonly<Record<string, string | undefined>> = process.env): TesseraConfig {
+  const filled: TesseraConfig = { ...config };
+  for (const [field, name] of Object.entries(ENV_DEFAULTS) as [keyof typeof ENV_DEFAULTS, string][]) {
+    if (!(field in config)) filled[field] = env[name] || undefined;
+  }
+  return filled;
+}
+
 /** The resolved config, as every part of the server kit reads it. */
 export type ConfigSource = () => ResolvedConfig;
 
 /**
- * Resolves `config` on the first call and hands out that one result from then
- * on: `next build` imports modules without the runtime environment, so a bad
- * or missing value surfaces as `config_invalid` on first use, not at import.
- * A failed resolution is not kept; the next call tries again.
+ * Resolves `config` (the fields it leaves out read from the environment, see
+ * {@link withEnvDefaults}) on the first call and hands out that one result
+ * from then on: `next build` imports modules without the runtime
+ * environment, so a bad or missing value surfaces as `config_invalid` on
+ * first use, not at import. A failed resolution is not kept; the next call
+ * tries again, reading the environment again.
  */
-export function lazyConfig(config: TesseraConfig): ConfigSource {
+export function lazyConfig(config: TesseraConfig = {}): ConfigSource {
   let resolved: ResolvedConfig | undefined;
-  return () => (resolved ??= resolveConfig(config));
+  return () => (resolved ??= resolveConfig(withEnvDefaults(config)));
 }

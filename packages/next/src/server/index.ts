@@ -6,6 +6,7 @@
 import "server-only";
 
 export { createTessera } from "./tessera.js";
+export { tessera } from "./default.js";
 export type { Tessera } from "./tessera.js";
 export { createAuthRouteHandler, isAllowedPath } from "./route-handler.js";
 export type { AuthRouteHandler, AuthRouteHandlers } from "./route-handler.js";

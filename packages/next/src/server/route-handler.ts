@@ -119,6 +119,6 @@ export function authRouteHandlers(config: ConfigSource): AuthRouteHandlers {
  * `app/api/auth/[...tessera]/route.ts`:
  * `export const { GET, POST, PATCH, DELETE } = createAuthRouteHandler(config);`
  */
-export function createAuthRouteHandler(config: TesseraConfig): AuthRouteHandlers {
+export function createAuthRouteHandler(config: TesseraConfig = {}): AuthRouteHandlers {
   return authRouteHandlers(lazyConfig(config));
 }

@@ -21,9 +21,12 @@ export interface Tessera extends SessionFunctions, AuthActions, AccountActions, 
  * Configure the kit once, in the app's `lib/auth.ts`. The config is resolved
  * once, on first use rather than at import (`next build` imports modules
  * without the runtime environment), and that one result serves the route
- * handler and every server function.
+ * handler and every server function. `serverUrl`, `bffKey` and
+ * `publicOrigin` left out come from `TESSERA_URL`, `TESSERA_BFF_KEY` and
+ * `APP_ORIGIN` then, so `createTessera()` alone is a complete set-up with the
+ * default paths (it is what `@tessera/next/server`'s `tessera` is).
  */
-export function createTessera(config: TesseraConfig): Tessera {
+export function createTessera(config: TesseraConfig = {}): Tessera {
   const current = lazyConfig(config);
   const session = createSessionFunctions(current);
   return {
