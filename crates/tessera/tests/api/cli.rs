@@ -739,3 +739,114 @@ async fn imported_bcrypt_and_better_auth_users_sign_in_and_are_rehashed() {
         .unwrap();
     assert_eq!(r.status(), 200);
 }
+
+/// The fenced `sh` block of a guide that contains `needle`, as written.
+fn guide_block(guide: &str, needle: &str) -> String {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/guide/");
+    let text = std::fs::read_to_string(format!("{path}{guide}")).unwrap();
+    text.split("```sh\n")
+        .skip(1)
+        .map(|b| b.split("\n```").next().unwrap())
+        .find(|b| b.contains(needle))
+        .unwrap_or_else(|| panic!("no sh block with {needle:?} in {guide}"))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn the_better_auth_guide_moves_a_user_with_their_password() {
+    use sqlx::Connection;
+    let db = tessera_store_sql::testing::fresh_database()
+        .await
+        .expect("PostgreSQL reachable (see scripts/test.sh)");
+    // Better Auth's tables, as its CLI makes them for PostgreSQL (the
+    // columns the guide reads, and the NOT NULL ones around them).
+    let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    for sql in [
+        r#"CREATE TABLE "user" (id text PRIMARY KEY, name text NOT NULL, email text NOT NULL UNIQUE,
+            "emailVerified" boolean NOT NULL, image text, "createdAt" timestamp NOT NULL, "updatedAt" timestamp NOT NULL)"#,
+        r#"CREATE TABLE account (id text PRIMARY KEY, "accountId" text NOT NULL, "providerId" text NOT NULL,
+            "userId" text NOT NULL REFERENCES "user"(id), password text, "createdAt" timestamp NOT NULL, "updatedAt" timestamp NOT NULL)"#,
+    ] {
+        sqlx::query(sql).execute(&mut conn).await.unwrap();
+    }
+    // A password user, hashed as Better Auth hashes: scrypt N=16384 r=16
+    // p=1, 64 bytes, the salt's hex text as salt, stored as salt:key.
+    let salt = "a1b2c3d4e5f60718293a4b5c6d7e8f90";
+    let mut key = [0u8; 64];
+    scrypt::scrypt(
+        PASSWORD.as_bytes(),
+        salt.as_bytes(),
+        &scrypt::Params::new(14, 16, 1, 64).unwrap(),
+        &mut key,
+    )
+    .unwrap();
+    let (ada, gh) = (unique("ada"), unique("github-only"));
+    for (id, email, verified) in [("u1", &ada, true), ("u2", &gh, false)] {
+        sqlx::query(
+            r#"INSERT INTO "user" VALUES ($1, 'Ada', $2, $3, NULL, '2024-05-06 07:08:09', now())"#,
+        )
+        .bind(id)
+        .bind(email)
+        .bind(verified)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
+    sqlx::query("INSERT INTO account VALUES ('a1', 'u1', 'credential', 'u1', $1, now(), now()), ('a2', '123', 'github', 'u2', NULL, now(), now())")
+        .bind(format!("{salt}:{}", hex::encode(key)))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+
+    // The guide's block, run as written, with `tessera` on the PATH.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let bin_dir = Path::new(crate::common::process::BIN).parent().unwrap();
+    let block = guide_block("migrate-from-better-auth.md", "tessera user import");
+    let out = Command::new("bash")
+        .args(["-euo", "pipefail", "-c", &block])
+        .current_dir(dir.path())
+        .env(
+            "PATH",
+            format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap()),
+        )
+        .env("BETTER_AUTH_DATABASE_URL", &db.url)
+        .env("TESSERA_DATA_DIR", &data)
+        .env("TESSERA_ARGON2_M_COST", "64")
+        .env("TESSERA_ARGON2_T_COST", "1")
+        .env("TESSERA_LOG", "warn")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("imported 2, already there 0, failed 0"),
+        "{stdout}"
+    );
+
+    let running = serve(command(&data));
+    let login = |email: String, password: &'static str| {
+        let base = running.base.clone();
+        async move {
+            reqwest::Client::new()
+                .post(format!("{base}/v1/login"))
+                .json(&json!({"email": email, "password": password}))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let r = login(ada.clone(), PASSWORD).await;
+    assert_eq!(r.status(), 200, "the Better Auth password works");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["user"]["email_verified"], true);
+    assert_eq!(body["user"]["name"], "Ada");
+    assert_eq!(body["user"]["created_at"], "2024-05-06T07:08:09Z");
+    assert_eq!(login(ada, "wrong password").await.status(), 401);
+    assert_eq!(login(gh, PASSWORD).await.status(), 401, "no password");
+}
