@@ -58,7 +58,8 @@ Run in the root of a Next.js App Router app (app/ or src/app/). Writes, for
 TypeScript (tsconfig.json present) or JavaScript:
 
   lib/auth.ts, lib/auth-paths.ts        the kit, configured from the environment
-  lib/auth-actions.ts                   the server actions the forms post to
+  lib/auth-actions.ts                   the reset-password action (the other
+                                        forms post to @tessera/next/actions)
   lib/mail-token.ts, lib/mail-token-cookie.ts
                                         the token of a mailed link, kept out of URLs
   proxy.ts                              /account needs a session; mailed links

@@ -3,9 +3,9 @@ import { createTessera } from "@tessera/next/server";
 import { authPaths } from "./auth-paths";
 
 /**
- * The Tessera kit, configured once from the environment (.env.local in
- * development). Read when first used, not at build time, so `next build`
- * needs none of it:
+ * The Tessera kit, configured once. What is not given here the kit reads
+ * from the environment (.env.local in development) when first used, not at
+ * build time, so `next build` needs none of it:
  * TESSERA_URL      the tessera server, e.g. http://127.0.0.1:4000
  * TESSERA_BFF_KEY  the key shared with tessera (its TESSERA_BFF_KEY); never
  *                  sent to a browser
@@ -17,10 +17,4 @@ import { authPaths } from "./auth-paths";
  * address tessera rate-limits. Behind a reverse proxy you run, add
  * `trustedIpHeader` and `trustedProxyCount` (the kit's README, "Client IP").
  */
-export const tessera = createTessera({
-  serverUrl: process.env.TESSERA_URL,
-  bffKey: process.env.TESSERA_BFF_KEY,
-  paths: authPaths,
-  afterSignInPath: "/account",
-  publicOrigin: process.env.APP_ORIGIN || undefined,
-});
+export const tessera = createTessera({ paths: authPaths, afterSignInPath: "/account" });

@@ -1,5 +1,5 @@
 import { tessera } from "../../lib/auth";
-import { signOutAction } from "../../lib/auth-actions";
+import { signOut } from "@tessera/next/actions";
 
 export const metadata = { title: "Account" };
 
@@ -21,7 +21,7 @@ export default async function AccountPage() {
         Signed in as <strong data-testid="account-email">{user.email}</strong>
         {user.email_verified ? "" : " (not verified yet)"}
       </p>
-      <form action={signOutAction}>
+      <form action={signOut}>
         <button type="submit">Sign out</button>
       </form>
     </main>

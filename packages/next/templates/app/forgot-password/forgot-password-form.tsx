@@ -2,12 +2,12 @@
 
 import { useActionState } from "react";
 import { initialAuthFormState } from "@tessera/next";
-import { requestPasswordResetAction } from "../../lib/auth-actions";
+import { requestPasswordReset } from "@tessera/next/actions";
 import { Field, FormMessage } from "../../components/auth-form";
 
 /** The answer reads the same whether or not the address has an account, so the form tells nobody which ones do. */
 export function ForgotPasswordForm() {
-  const [state, formAction, pending] = useActionState(requestPasswordResetAction, initialAuthFormState);
+  const [state, formAction, pending] = useActionState(requestPasswordReset, initialAuthFormState);
   return (
     <form action={formAction} noValidate>
       <FormMessage status={state.status} message={state.message} />

@@ -2,11 +2,11 @@
 
 import { useActionState } from "react";
 import { initialAuthFormState } from "@tessera/next";
-import { signInAction } from "../../lib/auth-actions";
+import { signIn } from "@tessera/next/actions";
 import { Field, FormMessage } from "../../components/auth-form";
 
 export function SignInForm({ next }: { next: string }) {
-  const [state, formAction, pending] = useActionState(signInAction, initialAuthFormState);
+  const [state, formAction, pending] = useActionState(signIn, initialAuthFormState);
   return (
     <form action={formAction} noValidate>
       <FormMessage status={state.status} message={state.message} />

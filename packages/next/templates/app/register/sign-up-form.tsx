@@ -2,12 +2,12 @@
 
 import { useActionState } from "react";
 import { initialAuthFormState } from "@tessera/next";
-import { signUpAction } from "../../lib/auth-actions";
+import { signUp } from "@tessera/next/actions";
 import { Field, FormMessage } from "../../components/auth-form";
 
 /** Who may sign up is tessera's setting (TESSERA_REGISTRATION), not this form's: its answer shows here. */
 export function SignUpForm({ next }: { next: string }) {
-  const [state, formAction, pending] = useActionState(signUpAction, initialAuthFormState);
+  const [state, formAction, pending] = useActionState(signUp, initialAuthFormState);
   return (
     <form action={formAction} noValidate>
       <FormMessage status={state.status} message={state.message} />

@@ -3,12 +3,17 @@
 import Link from "next/link";
 import { useActionState } from "react";
 import { initialAuthFormState } from "@tessera/next";
-import { verifyEmailAction } from "../../lib/auth-actions";
+import { verifyEmail } from "@tessera/next/actions";
 import { FormMessage } from "../../components/auth-form";
 
-/** One button that POSTs the link's token: mail scanners open links, so loading the page must not spend it. */
+/**
+ * One button that POSTs the link's token: mail scanners open links, so loading
+ * the page must not spend it. The spent token's cookie is left to expire:
+ * cleared now, the page would re-render as "link incomplete" instead of
+ * showing the success message.
+ */
 export function VerifyEmailForm({ token }: { token: string }) {
-  const [state, formAction, pending] = useActionState(verifyEmailAction, initialAuthFormState);
+  const [state, formAction, pending] = useActionState(verifyEmail, initialAuthFormState);
   if (state.status === "success") {
     return (
       <>
