@@ -549,7 +549,9 @@ async fn init_writes_a_config_the_server_runs_with_and_keeps_its_key() {
     cmd.env_remove("TESSERA_DATA_DIR")
         .arg("--config")
         .arg(srv.join("tessera.toml"));
-    let running = serve_listen_override(cmd);
+    // `serve` adds `serve --listen 127.0.0.1:0`: the file's listen address
+    // is for production, the test takes a free port.
+    let running = serve(cmd);
     let client = reqwest::Client::new();
     let without = client
         .get(format!("{}/v1/session", running.base))
@@ -593,27 +595,6 @@ async fn init_writes_a_config_the_server_runs_with_and_keeps_its_key() {
         .unwrap();
     assert!(!bad.status.success());
     assert!(!dir.path().join("other/bff.key").exists());
-}
-
-/// `tessera --config FILE serve --listen 127.0.0.1:0`: the file's listen
-/// address is for production; tests take a free port.
-fn serve_listen_override(mut cmd: Command) -> Running {
-    use std::io::{BufRead, BufReader};
-    let mut child = cmd
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn tessera");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("tessera listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    Running { child, base }
 }
 
 #[tokio::test]
