@@ -57,7 +57,7 @@ impl MailMetrics {
     fn new(registry: &Registry) -> Self {
         let mail_sent = counters(
             "mail_attempts_total",
-            "Mail delivery attempts by kind (verify, reset, change_email, change_notice) and result: sent, skipped (nothing to send any more), failed (retried), dropped (undelivered for 3 days)",
+            "Mail delivery attempts by kind (verify, reset, change_email, change_notice) and result: sent, skipped (nothing to send any more), rejected (refused for good by the SMTP server), failed (retried), dropped (undelivered for 3 days)",
             &["kind", "result"],
         );
         let mail_queue_depth = IntGauge::new("mail_queue_depth", "Mails queued and not yet sent")

@@ -43,6 +43,14 @@ impl std::fmt::Debug for Transport {
 /// How long one SMTP exchange may take before the mail is retried later.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
 
+impl TransportError {
+    /// The server refused this mail for good (a 5xx answer, e.g. "no such
+    /// user"): sending it again cannot help.
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, Self::Smtp(e) if e.is_permanent())
+    }
+}
+
 impl Transport {
     /// From `TESSERA_SMTP_URL`: `smtps://` (TLS from the first byte, port
     /// 465 by default), `smtp://` (STARTTLS required, port 587), or

@@ -20,8 +20,9 @@ const BATCH: u32 = 20;
 pub const GIVE_UP_AFTER: time::Duration = time::Duration::days(3);
 
 /// Told the outcome of every delivery attempt: the job's kind and
-/// `sent`, `skipped` (nothing to send any more), `failed` (will be
-/// retried) or `dropped` (undelivered for 3 days). For metrics.
+/// `sent`, `skipped` (nothing to send any more), `rejected` (refused for
+/// good by the SMTP server), `failed` (will be retried) or `dropped`
+/// (undelivered for 3 days). For metrics.
 pub type Observer = Arc<dyn Fn(&'static str, &'static str) + Send + Sync>;
 
 #[derive(Clone)]
@@ -45,6 +46,8 @@ impl std::fmt::Debug for Mailer {
 enum Outcome {
     Sent,
     Skipped,
+    /// The SMTP server refused it for good (5xx): not retried.
+    Rejected(String),
 }
 
 impl Mailer {
@@ -88,6 +91,10 @@ impl Mailer {
                         match outcome {
                             Outcome::Sent => "sent",
                             Outcome::Skipped => "skipped",
+                            Outcome::Rejected(why) => {
+                                tracing::warn!(id = %queued.id, kind = queued.job.kind(), error = why, "mail refused for good by the SMTP server; not retried");
+                                "rejected"
+                            }
                         },
                     );
                 }
@@ -108,10 +115,12 @@ impl Mailer {
             Err(e) => return Err(e.to_string()),
         };
         let message = compose(&letter, &self.config).map_err(|e| e.to_string())?;
-        self.transport
-            .send(&message)
-            .await
-            .map_err(|e| e.to_string())?;
+        if let Err(e) = self.transport.send(&message).await {
+            if e.is_permanent() {
+                return Ok(Outcome::Rejected(e.to_string()));
+            }
+            return Err(e.to_string());
+        }
         tracing::info!(id = %queued.id, kind = queued.job.kind(), attempts = queued.attempts, "mail sent");
         Ok(Outcome::Sent)
     }

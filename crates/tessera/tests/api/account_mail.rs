@@ -1147,3 +1147,38 @@ async fn two_instances_on_postgres_send_each_mail_once_and_honour_each_others_li
         "spent on the other instance"
     );
 }
+
+#[tokio::test]
+async fn a_mail_the_smtp_server_refuses_for_good_is_not_retried() {
+    let smtpd = Smtpd::start_rejecting();
+    let url = smtpd.url();
+    let app = spawn_with(|c| c.mail.smtp_url = Some(url.into())).await;
+    let bounce = format!("bounce-{}", unique("x"));
+    let fine = unique("fine");
+    app.register(&bounce).await;
+    app.register(&fine).await;
+    deliver(&app).await;
+    assert_eq!(smtpd.wait_for(&fine, 1).await.len(), 1);
+    assert_eq!(
+        backlog(&app).await,
+        0,
+        "a 550 takes the mail off the queue instead of retrying it for 3 days"
+    );
+    let metrics = app
+        .req(Method::GET, "/metrics")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "tessera_mail_attempts_total{kind=\"verify\",result=\"rejected\"} 1",
+        "tessera_mail_attempts_total{kind=\"verify\",result=\"sent\"} 1",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "no {line:?} in\n{metrics}"
+        );
+    }
+}

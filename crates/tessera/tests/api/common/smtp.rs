@@ -74,7 +74,23 @@ impl Smtpd {
         Self::start_on(port)
     }
 
+    /// A server that answers `550` to every recipient whose address starts
+    /// with `bounce` (as a real server does for an unknown mailbox), and
+    /// stores the rest.
+    pub fn start_rejecting() -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .expect("bind")
+            .local_addr()
+            .expect("addr")
+            .port();
+        Self::spawn(port, true)
+    }
+
     pub fn start_on(port: u16) -> Self {
+        Self::spawn(port, false)
+    }
+
+    fn spawn(port: u16, rejecting: bool) -> Self {
         let python = python();
         assert!(
             python.exists(),
@@ -82,11 +98,28 @@ impl Smtpd {
         );
         let dir = tempfile::tempdir().expect("tempdir");
         let maildir = dir.path().join("maildir");
+        let handler = if rejecting {
+            std::fs::write(
+                dir.path().join("rejecting.py"),
+                "from aiosmtpd.handlers import Mailbox\n\n\
+                 class Rejecting(Mailbox):\n    \
+                 async def handle_RCPT(self, server, session, envelope, address, rcpt_options):\n        \
+                 if address.startswith('bounce'):\n            \
+                 return '550 5.1.1 no such mailbox'\n        \
+                 envelope.rcpt_tos.append(address)\n        \
+                 return '250 OK'\n",
+            )
+            .expect("write the handler");
+            "rejecting.Rejecting"
+        } else {
+            "aiosmtpd.handlers.Mailbox"
+        };
         let child = Command::new(&python)
             .args(["-m", "aiosmtpd", "-n", "-l"])
             .arg(format!("127.0.0.1:{port}"))
-            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .args(["-c", handler])
             .arg(&maildir)
+            .env("PYTHONPATH", dir.path())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
