@@ -99,6 +99,8 @@ describe("npx @tessera/next init", () => {
     const env = readFileSync(join(dir, ".env.local"), "utf8");
     expect(env).toMatch(/^TESSERA_URL=http:\/\/127\.0\.0\.1:4000$/m);
     expect(envKey(dir)).toMatch(/^[0-9a-f]{64}$/);
+    // The BFF key is a secret: the new .env.local is its owner's only.
+    expect(statSync(join(dir, ".env.local")).mode & 0o777).toBe(0o600);
     // The fixture's package.json lists the kit and its .gitignore has `.env*`: nothing to warn about.
     expect(stdout).not.toContain("Note:");
   });

@@ -255,14 +255,19 @@ function indent(text: string): string {
     .join("\n");
 }
 
-function writeFile(root: string, path: string, text: string, append = false): void {
+/**
+ * Writes (or appends to) `path`. `mode` applies when the file is created:
+ * .env.local holds the BFF key, so it is made readable by its owner only
+ * (an existing file keeps the mode its owner gave it).
+ */
+function writeFile(root: string, path: string, text: string, append = false, mode = 0o644): void {
   const target = join(root, path);
   mkdirSync(dirname(target), { recursive: true });
   if (append) {
     const before = readFileSync(target, "utf8");
     writeFileSync(target, `${before}${before === "" || before.endsWith("\n") ? "" : "\n"}${text}`);
   } else {
-    writeFileSync(target, text);
+    writeFileSync(target, text, { mode });
   }
 }
 
@@ -285,7 +290,7 @@ function init(root: string, options: Options, out: (text: string) => void): numb
   }
   const envReason = env.outcome === "skip" ? "exists; add the lines below by hand, or run with --force to append them" : undefined;
   lines.push(line(env.outcome, env.path, options.dryRun, envReason));
-  if (!options.dryRun && (env.outcome === "write" || env.outcome === "add")) writeFile(root, env.path, env.text, env.outcome === "add");
+  if (!options.dryRun && (env.outcome === "write" || env.outcome === "add")) writeFile(root, env.path, env.text, env.outcome === "add", 0o600);
 
   const changed = files.some((f) => f.outcome === "write" || f.outcome === "overwrite") || env.outcome === "write" || env.outcome === "add";
   if (!changed) lines.push("", options.dryRun ? "Nothing would be written: everything init writes is already there." : "Nothing written: everything init writes is already there.");
