@@ -33,14 +33,7 @@ impl Auth {
         }
         // The sign-up domain list holds for every address a user has, or
         // a change would walk around it.
-        let domains = &self.settings.registration;
-        if !domains.email_domains.is_empty() {
-            let open = super::RegistrationPolicy {
-                open: true,
-                email_domains: domains.email_domains.clone(),
-            };
-            open.admits(&new_email)?;
-        }
+        self.settings.registration.admits_domain(&new_email)?;
         let record = self
             .reauthenticate(session, current_password, client)
             .await?;

@@ -82,6 +82,12 @@ impl RegistrationPolicy {
         if !self.open {
             return Err(AuthError::RegistrationClosed);
         }
+        self.admits_domain(email)
+    }
+
+    /// Whether the (normalised) email is at an allowed domain; also
+    /// checked for a changed address, or a change would walk around it.
+    pub fn admits_domain(&self, email: &str) -> Result<(), AuthError> {
         let domain = email.rsplit_once('@').map_or("", |(_, d)| d);
         if self.email_domains.is_empty() || self.email_domains.iter().any(|d| d == domain) {
             Ok(())

@@ -659,17 +659,8 @@ async fn imported_bcrypt_and_better_auth_users_sign_in_and_are_rehashed() {
     );
 
     let running = serve(command(&data));
-    let login = |email: String, password: &'static str| {
-        let base = running.base.clone();
-        async move {
-            reqwest::Client::new()
-                .post(format!("{base}/v1/login"))
-                .json(&json!({"email": email, "password": password}))
-                .send()
-                .await
-                .unwrap()
-                .status()
-        }
+    let login = async |email: String, password: &str| {
+        post_login(&running.base, &email, password).await.status()
     };
     assert_eq!(login(bcrypt_user.clone(), "wrong password").await, 401);
     assert_eq!(login(bcrypt_user.clone(), PASSWORD).await, 200);
@@ -712,13 +703,22 @@ async fn imported_bcrypt_and_better_auth_users_sign_in_and_are_rehashed() {
     assert_eq!(better.user.created_at.year(), 2024);
     // And the new hash works.
     let running = serve(command(&data));
-    let r = reqwest::Client::new()
-        .post(format!("{}/v1/login", running.base))
-        .json(&json!({"email": bcrypt_user, "password": PASSWORD}))
+    assert_eq!(
+        post_login(&running.base, &bcrypt_user, PASSWORD)
+            .await
+            .status(),
+        200
+    );
+}
+
+/// `POST /v1/login` to a running binary.
+async fn post_login(base: &str, email: &str, password: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{base}/v1/login"))
+        .json(&json!({"email": email, "password": password}))
         .send()
         .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+        .unwrap()
 }
 
 /// The fenced `sh` block of a guide that contains `needle`, as written.
@@ -811,17 +811,8 @@ async fn the_better_auth_guide_moves_a_user_with_their_password() {
     );
 
     let running = serve(command(&data));
-    let login = |email: String, password: &'static str| {
-        let base = running.base.clone();
-        async move {
-            reqwest::Client::new()
-                .post(format!("{base}/v1/login"))
-                .json(&json!({"email": email, "password": password}))
-                .send()
-                .await
-                .unwrap()
-        }
-    };
+    let login =
+        async |email: String, password: &str| post_login(&running.base, &email, password).await;
     let r = login(ada.clone(), PASSWORD).await;
     assert_eq!(r.status(), 200, "the Better Auth password works");
     let body: serde_json::Value = r.json().await.unwrap();
