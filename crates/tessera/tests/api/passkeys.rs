@@ -5,9 +5,11 @@
 //! its kind and its user, and refuses forged answers.
 
 use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use crate::common::authenticator::Authenticator;
 use crate::common::*;
 
 async fn start(app: &TestApp, path: &str, jar: Option<&Jar>) -> reqwest::Response {
@@ -96,10 +98,7 @@ async fn registration_asks_for_a_discoverable_verified_passkey_for_this_site() {
     // The user handle is the user's id (16 bytes, base64url), which a
     // discoverable sign-in hands back.
     let id = uuid::Uuid::parse_str(me["user"]["id"].as_str().unwrap()).unwrap();
-    assert_eq!(
-        pk["user"]["id"],
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id.as_bytes())
-    );
+    assert_eq!(pk["user"]["id"], URL_SAFE_NO_PAD.encode(id.as_bytes()));
 }
 
 #[tokio::test]
@@ -278,4 +277,182 @@ async fn starting_passkey_sign_ins_is_limited_per_client() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
+}
+
+/// Registers the authenticator's passkey for the signed-in `jar`.
+pub(crate) async fn register_passkey(
+    app: &TestApp,
+    jar: &Jar,
+    authenticator: &mut Authenticator,
+    name: &str,
+) -> reqwest::Response {
+    let begun: Value = start(app, "/v1/passkeys/register/start", Some(jar))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let credential = authenticator.register(&begun["options"]["publicKey"]);
+    app.browser(Method::POST, "/v1/passkeys/register/finish", jar)
+        .json(&json!({"flow": begun["flow"], "credential": credential, "name": name}))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// A passkey sign-in with the authenticator: the finish answer.
+pub(crate) async fn passkey_sign_in(
+    app: &TestApp,
+    authenticator: &mut Authenticator,
+) -> reqwest::Response {
+    let begun: Value = start(app, "/v1/passkeys/login/start", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let credential = authenticator.sign_in(&begun["options"]["publicKey"]);
+    app.req(Method::POST, "/v1/passkeys/login/finish")
+        .header("origin", ORIGIN)
+        .json(&json!({"flow": begun["flow"], "credential": credential}))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_passkey_registers_then_signs_in_without_password_or_second_factor() {
+    use crate::mfa::enrol;
+    let app = spawn().await;
+    // A user with TOTP on: the passkey alone still signs in (it is two
+    // factors by itself).
+    let user = enrol(&app, &unique("pk-ceremony")).await;
+    let mut key = Authenticator::new(ORIGIN);
+    let r = register_passkey(&app, &user.jar, &mut key, "  Laptop  ").await;
+    let status = r.status();
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let passkey = &body["passkey"];
+    assert_eq!(passkey["name"], "Laptop", "trimmed");
+    assert_eq!(passkey["last_used_at"], Value::Null);
+    assert_eq!(passkey["backup_eligible"], false);
+    let id = passkey["id"].as_str().unwrap().to_owned();
+
+    // The same authenticator again: excluded, and refused if it answers.
+    let begun: Value = start(&app, "/v1/passkeys/register/start", Some(&user.jar))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let excluded = &begun["options"]["publicKey"]["excludeCredentials"];
+    assert_eq!(
+        excluded[0]["id"],
+        URL_SAFE_NO_PAD.encode(&key.credential_id)
+    );
+    let again = register_passkey(&app, &user.jar, &mut key, "twice").await;
+    problem(again, StatusCode::UNAUTHORIZED, "passkey_invalid").await;
+    // Another user presenting the same credential: it is someone's already.
+    let (bob, _) = app.register(&unique("pk-bob")).await;
+    let handle = key.user_handle.clone();
+    let taken = register_passkey(&app, &bob, &mut key, "mine now").await;
+    problem(taken, StatusCode::CONFLICT, "passkey_exists").await;
+    key.user_handle = handle;
+
+    let r = passkey_sign_in(&app, &mut key).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(!sets_cookie(r.headers(), "__Host-tessera_mfa"));
+    let mut jar = Jar::default();
+    jar.absorb(r.headers());
+    let who: Value = app.whoami(&jar).await.json().await.unwrap();
+    assert_eq!(who["user"]["email"], user.email);
+    assert_eq!(who["session"]["amr"], json!(["hwk", "mfa"]));
+    let listed: Value = app
+        .browser(Method::GET, "/v1/passkeys", &jar)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["passkeys"][0]["id"], id);
+    assert!(listed["passkeys"][0]["last_used_at"].is_string());
+
+    // Each answer is good for its own challenge only.
+    let begun: Value = start(&app, "/v1/passkeys/login/start", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let answer = key.sign_in(&begun["options"]["publicKey"]);
+    let other: Value = start(&app, "/v1/passkeys/login/start", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    for flow in [&other["flow"], &begun["flow"], &begun["flow"]] {
+        let r = app
+            .req(Method::POST, "/v1/passkeys/login/finish")
+            .header("origin", ORIGIN)
+            .json(&json!({"flow": flow, "credential": answer}))
+            .send()
+            .await
+            .unwrap();
+        if flow == &begun["flow"] && r.status() == StatusCode::OK {
+            continue; // its own flow, once
+        }
+        problem(r, StatusCode::UNAUTHORIZED, "passkey_invalid").await;
+    }
+
+    // A clone (its counter behind the stored one), an answer without user
+    // verification, an answer made for another site: refused.
+    key.counter = 0;
+    problem(
+        passkey_sign_in(&app, &mut key).await,
+        StatusCode::UNAUTHORIZED,
+        "passkey_invalid",
+    )
+    .await;
+    key.counter = 100;
+    key.verifies_user = false;
+    problem(
+        passkey_sign_in(&app, &mut key).await,
+        StatusCode::UNAUTHORIZED,
+        "passkey_invalid",
+    )
+    .await;
+    key.verifies_user = true;
+    key.origin = "https://evil.example".into();
+    problem(
+        passkey_sign_in(&app, &mut key).await,
+        StatusCode::UNAUTHORIZED,
+        "passkey_invalid",
+    )
+    .await;
+    key.origin = ORIGIN.into();
+    assert_eq!(
+        passkey_sign_in(&app, &mut key).await.status(),
+        StatusCode::OK
+    );
+
+    // Rename, then delete (the user has a password): gone for sign-in.
+    let r = app
+        .browser(Method::PATCH, &format!("/v1/passkeys/{id}"), &jar)
+        .json(&json!({"name": "Work laptop"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["passkey"]["name"],
+        "Work laptop"
+    );
+    let r = app
+        .browser(Method::DELETE, &format!("/v1/passkeys/{id}"), &jar)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    problem(
+        passkey_sign_in(&app, &mut key).await,
+        StatusCode::UNAUTHORIZED,
+        "passkey_invalid",
+    )
+    .await;
 }

@@ -211,6 +211,79 @@ async fn a_second_factor_begun_on_one_instance_completes_on_another() {
     db.drop_now().await.unwrap();
 }
 
+/// Issue 21: a passkey ceremony begun on one instance finishes on the
+/// other (its state is in Redis), once.
+#[tokio::test]
+async fn a_passkey_ceremony_begun_on_one_instance_finishes_on_another() {
+    use crate::common::authenticator::Authenticator;
+    let db = fresh_database()
+        .await
+        .expect("PostgreSQL reachable (see scripts/test.sh)");
+    let redis = tokio::task::spawn_blocking(|| RedisServer::start(free_port(), false))
+        .await
+        .unwrap();
+    let (a, b) = (
+        instance(&db.url, &redis.url()),
+        instance(&db.url, &redis.url()),
+    );
+    let email = unique("multi-passkey");
+    let resp = post(
+        &a.base,
+        "/v1/register",
+        None,
+        json!({"email": email, "password": PASSWORD}),
+    )
+    .await;
+    let mut jar = Jar::default();
+    jar.absorb(resp.headers());
+    let mut key = Authenticator::new("http://localhost:3000");
+    let begun: serde_json::Value = post(
+        &a.base,
+        "/v1/passkeys/register/start",
+        Some(&jar),
+        json!({}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let credential = key.register(&begun["options"]["publicKey"]);
+    let r = post(
+        &b.base,
+        "/v1/passkeys/register/finish",
+        Some(&jar),
+        json!({"flow": begun["flow"], "credential": credential}),
+    )
+    .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::CREATED,
+        "registered: begun on A, finished on B"
+    );
+
+    let begun: serde_json::Value = post(&b.base, "/v1/passkeys/login/start", None, json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let answer = key.sign_in(&begun["options"]["publicKey"]);
+    let finish = json!({"flow": begun["flow"], "credential": answer});
+    let r = post(&a.base, "/v1/passkeys/login/finish", None, finish.clone()).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "signed in: begun on B, finished on A"
+    );
+    let mut signed_in = Jar::default();
+    signed_in.absorb(r.headers());
+    assert_eq!(whoami(&b.base, &signed_in).await, StatusCode::OK);
+    let r = post(&b.base, "/v1/passkeys/login/finish", None, finish).await;
+    problem(r, StatusCode::UNAUTHORIZED, "passkey_invalid").await;
+
+    drop((a, b));
+    db.drop_now().await.unwrap();
+}
+
 /// At the default log level (no per-request span) every 5xx still reaches
 /// the log, with its route and status: a store outage is a warning per
 /// refused request.

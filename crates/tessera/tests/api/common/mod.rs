@@ -1,6 +1,7 @@
 //! Test harness: the real app on port 0, a fresh SQLite file per test, a
 //! fake clock, and a tiny cookie jar that reads real `Set-Cookie` headers.
 
+pub mod authenticator;
 pub mod github_double;
 pub mod guide;
 pub mod oauth;
