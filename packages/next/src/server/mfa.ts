@@ -200,7 +200,7 @@ export function createMfaFunctions(config: ConfigSource): MfaFunctions {
       mfa_code_invalid: recovery ? RECOVERY_CODE_INVALID : CODE_INVALID,
       mfa_challenge_invalid: CHALLENGE_INVALID,
     });
-    if (state.code === "mfa_code_invalid") state.fieldErrors = { [field]: recovery ? RECOVERY_CODE_INVALID : CODE_INVALID };
+    if (state.code === "mfa_code_invalid") return { status: "error", code: "mfa_code_invalid", fieldErrors: { [field]: recovery ? RECOVERY_CODE_INVALID : CODE_INVALID } };
     if (state.code === "mfa_challenge_invalid") await clearChallenge();
     return state;
   }
@@ -228,8 +228,9 @@ export function createMfaFunctions(config: ConfigSource): MfaFunctions {
       totp_already_enabled: "Your authenticator app is already set up.",
     });
     redirectWhenSignedOut(state, formData);
-    if (state.code === "invalid_credentials") state.fieldErrors = { current_password: PASSWORD_INCORRECT };
-    if (state.code === "reauthentication_required") state.fieldErrors = { current_password: REAUTHENTICATE };
+    // A field's own error says it all: no second copy for the whole form.
+    if (state.code === "invalid_credentials") return { status: "error", code: state.code, fieldErrors: { current_password: PASSWORD_INCORRECT } };
+    if (state.code === "reauthentication_required") return { status: "error", code: state.code, fieldErrors: { current_password: REAUTHENTICATE } };
     if (state.code === "totp_already_enabled") refresh();
     return state;
   }
@@ -259,7 +260,7 @@ export function createMfaFunctions(config: ConfigSource): MfaFunctions {
       totp_not_pending: "This set-up has expired or was finished elsewhere. Start again.",
     });
     redirectWhenSignedOut(state, formData);
-    if (state.code === "mfa_code_invalid") return { ...state, fieldErrors: { code: CODE_INVALID }, ...pending };
+    if (state.code === "mfa_code_invalid") return { status: "error", code: state.code, fieldErrors: { code: CODE_INVALID }, ...pending };
     if (state.code === "totp_not_pending") refresh();
     return state;
   }
@@ -283,8 +284,8 @@ export function createMfaFunctions(config: ConfigSource): MfaFunctions {
       ...messages,
     });
     redirectWhenSignedOut(state, formData);
-    if (state.code === "mfa_code_invalid") state.fieldErrors = { code: CODE_INVALID };
-    if (state.code === "invalid_credentials") state.fieldErrors = { current_password: PASSWORD_INCORRECT };
+    if (state.code === "mfa_code_invalid") return { status: "error", code: state.code, fieldErrors: { code: CODE_INVALID } };
+    if (state.code === "invalid_credentials") return { status: "error", code: state.code, fieldErrors: { current_password: PASSWORD_INCORRECT } };
     return state;
   }
 
