@@ -76,7 +76,7 @@ export async function signInViaUi(page: Page, account: Pick<Account, "email" | "
   if (path) await page.goto(path);
   await page.getByLabel("Email").fill(account.email);
   await page.getByLabel("Password", { exact: true }).fill(account.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
 }
 
 /** A second, independent browser (its own cookie jar) signed in as `account`. */
