@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import type { Page } from "@playwright/test";
 import { type Account, expect, registerViaUi, screenshot, signInViaUi, test } from "../support/fixtures.js";
+import { readQrCode } from "../support/qr.js";
 import { codeAt, freshCode, stepAt, wrongCode } from "../support/totp.js";
 
 // Some steps wait for the next 30-second TOTP step: tessera refuses a step
@@ -10,7 +11,7 @@ test.describe.configure({ timeout: 120_000 });
 const MFA_COOKIE = "__Host-tessera_mfa";
 
 /** Turns on the authenticator app on /account/security; returns the secret, the step the first code used and the recovery codes. */
-async function enrollTotp(page: Page, account: Account): Promise<{ secret: string; step: number; codes: string[] }> {
+async function enrollTotp(page: Page, account: Account, options = { javaScript: true }): Promise<{ secret: string; step: number; codes: string[] }> {
   await page.goto("/account/security");
   await expect(page.getByTestId("totp-status")).toHaveText("Two-step sign-in is off.");
   const enroll = page.getByTestId("totp-enroll");
@@ -21,6 +22,11 @@ async function enrollTotp(page: Page, account: Account): Promise<{ secret: strin
   await expect(confirm.getByRole("img", { name: "QR code for your authenticator app" })).toBeVisible();
   const secret = (await page.getByTestId("totp-secret").textContent())?.trim() ?? "";
   expect(secret).toMatch(/^[A-Z2-7]{16,}=*$/);
+  const uri = await confirm.locator('input[name="otpauth_uri"]').inputValue();
+  expect(new URL(uri).protocol).toBe("otpauth:");
+  expect(new URL(uri).searchParams.get("secret")).toBe(secret);
+  // With JavaScript, read the QR code as a camera would: it must be that URI.
+  if (options.javaScript) expect(await readQrCode(page, '[data-testid="totp-qr"]')).toBe(uri);
 
   // A wrong first code is refused, and the QR code stays for the next try.
   await confirm.getByLabel("Code").fill(wrongCode(secret));
@@ -161,7 +167,7 @@ test.describe("without JavaScript", () => {
   test("enrolment and the code step work as plain form posts: /login → /login/mfa → /account", async ({ page, account }) => {
     const created = await page.request.post("/api/auth/register", { data: { email: account.email, password: account.password, name: account.name } });
     expect(created.status()).toBe(201);
-    const { secret, step } = await enrollTotp(page, account);
+    const { secret, step } = await enrollTotp(page, account, { javaScript: false });
 
     await signOut(page);
     await page.goto("/account");
