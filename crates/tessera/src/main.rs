@@ -140,12 +140,29 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is::<Unsafe>() => {
+            eprintln!("tessera: {e}");
+            ExitCode::FAILURE
+        }
         Err(e) => {
             eprintln!("tessera: {e:#}");
             ExitCode::from(2)
         }
     }
 }
+
+/// `tessera doctor` found something unsafe: exit status 1, as its help
+/// says; 2 is for a command that could not run (e.g. an unreadable config).
+#[derive(Debug)]
+struct Unsafe;
+
+impl std::fmt::Display for Unsafe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("doctor found problems")
+    }
+}
+
+impl std::error::Error for Unsafe {}
 
 fn init_logging(filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
@@ -456,7 +473,7 @@ async fn doctor(config: &tessera::Config, strict: bool) -> anyhow::Result<()> {
     }
     let worst = findings.iter().map(|f| f.level).max().unwrap_or(Level::Ok);
     if worst == Level::Error || (strict && worst == Level::Warning) {
-        anyhow::bail!("doctor found problems");
+        return Err(Unsafe.into());
     }
     Ok(())
 }

@@ -384,7 +384,7 @@ fn doctor_passes_the_dev_defaults_and_fails_unsafe_settings() {
         .arg("doctor")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
     for expected in [
         "TESSERA_BFF_KEY",
@@ -502,7 +502,7 @@ async fn the_data_dir_and_its_files_are_private_and_doctor_checks_them() {
     std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
     let out = doctor();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(
         text.contains("tessera.db") && text.contains("0644"),
         "{text}"
@@ -721,18 +721,6 @@ async fn post_login(base: &str, email: &str, password: &str) -> reqwest::Respons
         .unwrap()
 }
 
-/// The fenced `sh` block of a guide that contains `needle`, as written.
-fn guide_block(guide: &str, needle: &str) -> String {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/guide/");
-    let text = std::fs::read_to_string(format!("{path}{guide}")).unwrap();
-    text.split("```sh\n")
-        .skip(1)
-        .map(|b| b.split("\n```").next().unwrap())
-        .find(|b| b.contains(needle))
-        .unwrap_or_else(|| panic!("no sh block with {needle:?} in {guide}"))
-        .to_owned()
-}
-
 #[tokio::test]
 async fn the_better_auth_guide_moves_a_user_with_their_password() {
     use sqlx::Connection;
@@ -783,15 +771,10 @@ async fn the_better_auth_guide_moves_a_user_with_their_password() {
     // The guide's block, run as written, with `tessera` on the PATH.
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let bin_dir = Path::new(crate::common::process::BIN).parent().unwrap();
-    let block = guide_block("migrate-from-better-auth.md", "tessera user import");
-    let out = Command::new("bash")
-        .args(["-euo", "pipefail", "-c", &block])
+    let block =
+        crate::common::guide::block("migrate-from-better-auth.md", "sh", "tessera user import");
+    let out = crate::common::guide::shell(&block)
         .current_dir(dir.path())
-        .env(
-            "PATH",
-            format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap()),
-        )
         .env("BETTER_AUTH_DATABASE_URL", &db.url)
         .env("TESSERA_DATA_DIR", &data)
         .env("TESSERA_ARGON2_M_COST", "64")

@@ -9,6 +9,8 @@ mod account;
 mod account_mail;
 #[allow(clippy::too_many_lines)]
 mod cli;
+#[allow(clippy::too_many_lines)]
+mod guides;
 mod input;
 mod limits;
 #[allow(clippy::too_many_lines)]

@@ -2,6 +2,7 @@
 //! fake clock, and a tiny cookie jar that reads real `Set-Cookie` headers.
 
 pub mod github_double;
+pub mod guide;
 pub mod oauth;
 pub mod oidc_provider;
 pub mod process;
