@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import type { Page } from "@playwright/test";
-import { type Account, expect, registerViaUi, screenshot, signInViaUi, test } from "../support/fixtures.js";
+import { type Account, expect, registerViaUi, screenshot, signInViaUi, test, watchPageProblems } from "../support/fixtures.js";
 import { readQrCode } from "../support/qr.js";
 import { codeAt, freshCode, stepAt, wrongCode } from "../support/totp.js";
 
@@ -26,7 +26,10 @@ async function enrollTotp(page: Page, account: Account, options = { javaScript: 
   expect(new URL(uri).protocol).toBe("otpauth:");
   expect(new URL(uri).searchParams.get("secret")).toBe(secret);
   // With JavaScript, read the QR code as a camera would: it must be that URI.
-  if (options.javaScript) expect(await readQrCode(page, '[data-testid="totp-qr"]')).toBe(uri);
+  if (options.javaScript) {
+    expect(await readQrCode(page, '[data-testid="totp-qr"]')).toBe(uri);
+    await screenshot(page, "security-totp-setup");
+  }
 
   // A wrong first code is refused, and the QR code stays for the next try.
   await confirm.getByLabel("Code").fill(wrongCode(secret));
@@ -61,6 +64,7 @@ async function signInToCodePage(page: Page, account: Account): Promise<void> {
 }
 
 test("TOTP: enrol with a QR code, then sign in with password and a fresh code; a wrong or reused code is refused", async ({ page, context, account }) => {
+  const problems = watchPageProblems(page);
   await registerViaUi(page, account);
   await page.goto("/account");
   await page.getByRole("link", { name: "Security: authenticator app and passkeys" }).click();
@@ -107,6 +111,7 @@ test("TOTP: enrol with a QR code, then sign in with password and a fresh code; a
   await expect(page.locator("#field-code-error")).toContainText("That code is not right");
   await page.goto("/account");
   await expect(page).toHaveURL(/\/login\?next=%2Faccount$/);
+  expect(problems).toEqual([]);
 });
 
 test("a recovery code signs in once; the same code again is refused", async ({ page, account }) => {

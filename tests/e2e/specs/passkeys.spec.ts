@@ -1,5 +1,5 @@
 import type { CDPSession, Page } from "@playwright/test";
-import { expect, registerViaUi, screenshot, test } from "../support/fixtures.js";
+import { expect, registerViaUi, screenshot, test, watchPageProblems } from "../support/fixtures.js";
 
 /**
  * Chromium's virtual authenticator (DevTools protocol, WebAuthn domain):
@@ -17,6 +17,7 @@ async function virtualAuthenticator(page: Page): Promise<{ cdp: CDPSession; auth
 }
 
 test("passkeys: register one, sign in with it (no password, no code), rename and delete it", async ({ page, account }) => {
+  const problems = watchPageProblems(page);
   const { cdp, authenticatorId } = await virtualAuthenticator(page);
   await registerViaUi(page, account);
   await page.goto("/account/security");
@@ -59,7 +60,8 @@ test("passkeys: register one, sign in with it (no password, no code), rename and
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.goto("/login?next=%2Faccount");
   await page.getByRole("button", { name: "Sign in with a passkey" }).click();
-  await expect(page.getByRole("alert")).toHaveText("That passkey is not registered here, or could not be verified.");
+  await expect(page.locator("main").getByRole("alert")).toHaveText("That passkey is not registered here, or could not be verified.");
   await expect(page).toHaveURL(/\/login\?next=%2Faccount$/);
+  expect(problems).toEqual([]);
 });
 
