@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import type { Page } from "@playwright/test";
-import { type Account, expect, registerViaUi, screenshot, signInViaUi, test, watchPageProblems } from "../support/fixtures.js";
+import { type Account, baseUrl, expect, registerViaUi, screenshot, signInViaUi, test, watchPageProblems } from "../support/fixtures.js";
+import { signInAtProvider, uniqueLogin } from "../support/oidc.js";
 import { readQrCode } from "../support/qr.js";
 import { codeAt, freshCode, stepAt, wrongCode } from "../support/totp.js";
 
@@ -164,6 +165,33 @@ test("new recovery codes replace the old ones, and turning TOTP off signs in wit
   await signInViaUi(page, account, "/login?next=%2Faccount");
   await expect(page).toHaveURL(/\/account$/);
   await expect(page.getByTestId("session-amr")).toHaveText("pwd");
+});
+
+test("a provider sign-in asks for the code too when the account has an authenticator app", async ({ page, browser }) => {
+  const login = uniqueLogin();
+  const provider: Account = { email: `${login}@oidc.test`, password: "", name: login };
+  await page.goto("/login?next=%2Faccount");
+  await page.getByRole("link", { name: "Sign in with Acme" }).click();
+  await signInAtProvider(page, login, page.getByTestId("account-email"));
+  await expect(page.getByTestId("session-amr")).toHaveText("fed");
+  // No password to give: the session is under 5 minutes old, which is enough.
+  const { secret, step } = await enrollTotp(page, provider);
+
+  // Another browser, so the provider asks again and nothing is shared.
+  const other = await browser.newContext({ baseURL: baseUrl() });
+  const second = await other.newPage();
+  await second.goto("/login?next=%2Faccount");
+  await second.getByRole("link", { name: "Sign in with Acme" }).click();
+  await signInAtProvider(second, login, second.getByRole("heading", { name: "Two-step sign-in" }));
+  await expect(second).toHaveURL(/\/login\/mfa\?next=%2Faccount$/);
+  expect((await other.cookies()).some((c) => c.name === "__Host-tessera_session")).toBe(false);
+  const fresh = await freshCode(secret, step);
+  await second.getByLabel("Code").fill(fresh.code);
+  await second.getByRole("button", { name: "Verify" }).click();
+  await expect(second).toHaveURL(/\/account$/);
+  await expect(second.getByTestId("account-email")).toHaveText(provider.email);
+  await expect(second.getByTestId("session-amr")).toHaveText(/\bfed\b.*\botp\b|\botp\b.*\bfed\b/);
+  await other.close();
 });
 
 test.describe("without JavaScript", () => {

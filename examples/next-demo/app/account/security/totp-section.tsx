@@ -66,6 +66,7 @@ export function TotpSection({ enabled, recoveryCodesRemaining }: { enabled: bool
             autoComplete="current-password"
             error={last === "enroll" ? enroll.fieldErrors?.current_password : undefined}
           />
+          <p className="muted">Signed up with a provider and never set a password? Leave it empty; sign in again first if it was more than 5 minutes ago.</p>
           <button type="submit" disabled={enrolling}>
             {enrolling ? "Starting…" : "Set up authenticator app"}
           </button>
