@@ -134,6 +134,8 @@ describe("verifyMfa", () => {
     respond = () => problem(401, "mfa_code_invalid");
     const state = await tessera().verifyMfa(idle, form({ code: "000000" }));
     expect(state).toMatchObject({ status: "error", code: "mfa_code_invalid", fieldErrors: { code: expect.stringMatching(/not right/) } });
+    // The field's own error says it: no second copy for the whole form.
+    expect(state.message).toBeUndefined();
     expect(request.jar.get("__Host-tessera_mfa")?.value).toBe("chal-1");
     const recovery = await tessera().verifyMfa(idle, form({ recovery_code: "used-code" }));
     expect(recovery.fieldErrors).toEqual({ recovery_code: expect.stringMatching(/used already/) });
