@@ -87,6 +87,8 @@ describe("registerPasskey", () => {
     const error = await registerPasskey().catch((e: unknown) => e);
     expect(error).toMatchObject({ code: "request_failed", problem: { code: "passkey_invalid" } });
     expect(passkeyErrorMessage(error)).toMatch(/could not be verified/);
+    answers = [Response.json({ flow: "f", options: { publicKey: CREATION } }), problem(409, "passkey_exists")];
+    expect(passkeyErrorMessage(await registerPasskey().catch((e: unknown) => e))).toBe("This passkey is registered already.");
   });
 
   it("does not ask the browser when it has no WebAuthn", async () => {

@@ -126,6 +126,8 @@ export function passkeyErrorMessage(error: unknown): string {
   switch (error.problem?.code) {
     case "passkey_invalid":
       return "That passkey is not registered here, or could not be verified.";
+    case "passkey_exists":
+      return "This passkey is registered already.";
     case "rate_limited":
       return "Too many attempts. Please wait a moment and try again.";
     default:
