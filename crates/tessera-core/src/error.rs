@@ -79,6 +79,31 @@ pub enum AuthError {
     /// sign-in instead, and this session is not recent.
     #[error("sign in again first")]
     ReauthenticationRequired,
+    /// The first factor was right and the user has a second one on: the
+    /// sign-in waits, under this challenge, for `POST /v1/login/mfa`.
+    #[error("second factor required")]
+    MfaRequired(crate::token::SessionToken),
+    /// A wrong, malformed or already used TOTP or recovery code.
+    #[error("wrong code")]
+    MfaCodeInvalid,
+    /// A sign-in challenge that is unknown, expired, used, or ended by
+    /// too many wrong codes: sign in again.
+    #[error("invalid or expired sign-in challenge")]
+    MfaChallengeInvalid,
+    #[error("TOTP is enabled already")]
+    TotpAlreadyEnabled,
+    /// Confirming, with no enrolment under way.
+    #[error("no TOTP enrolment under way")]
+    TotpNotPending,
+    #[error("TOTP is not enabled")]
+    TotpNotEnabled,
+    /// A passkey ceremony that failed: unknown or expired flow, a
+    /// credential the verifier refused, an unknown passkey.
+    #[error("passkey check failed")]
+    PasskeyInvalid,
+    /// The credential is registered already.
+    #[error("passkey registered already")]
+    PasskeyExists,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("internal error: {0}")]

@@ -14,8 +14,10 @@ pub mod identity;
 pub mod imported;
 pub mod keys;
 pub mod mail;
+pub mod mfa;
 pub mod password;
 pub mod ratelimit;
+pub mod seal;
 pub mod session;
 pub mod store;
 pub mod token;
@@ -23,8 +25,9 @@ pub mod tokens;
 pub mod user;
 
 pub use auth::{
-    Auth, AuthSettings, AuthStores, ClientInfo, MailPolicy, Registration, RegistrationPolicy,
-    SignedUp, Started,
+    Auth, AuthSettings, AuthStores, ClientInfo, Confirmation, MailPolicy, MfaStatus,
+    PasskeyCeremony, Registration, RegistrationPolicy, SecondFactor, SecondFactors, SignedUp,
+    Started, TotpEnrolment,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use csrf::CsrfKey;

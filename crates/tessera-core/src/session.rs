@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
+use crate::mfa::Amr;
 use crate::token::TokenHash;
 use crate::user::User;
 
@@ -48,6 +49,9 @@ pub struct Session {
     pub absolute_expires_at: OffsetDateTime,
     pub user_agent: Option<String>,
     pub ip: Option<String>,
+    /// How the sign-in was proven (RFC 8176); empty for sessions made
+    /// before this was recorded.
+    pub amr: Amr,
 }
 
 impl Session {
@@ -102,6 +106,7 @@ impl SessionPolicy {
             absolute_expires_at,
             user_agent: user_agent.map(|ua| ua.chars().take(USER_AGENT_MAX_CHARS).collect()),
             ip: ip.map(str::to_owned),
+            amr: Amr::default(),
         }
     }
 

@@ -18,6 +18,7 @@ use time::OffsetDateTime;
 
 use crate::identity::Identity;
 use crate::mail::{MailJob, MailToken, QueuedMail, TokenPurpose};
+use crate::mfa::{PasskeyRecord, TotpRecord};
 use crate::session::{Session, SessionId};
 use crate::token::TokenHash;
 use crate::user::{NewUser, User, UserId, UserRecord};
@@ -221,6 +222,9 @@ pub struct RefreshFamily {
     /// No token of the family works past this, however it was rotated.
     pub absolute_expires_at: OffsetDateTime,
     pub revoked_at: Option<OffsetDateTime>,
+    /// How the sign-in that began the family was proven; its access tokens
+    /// carry it.
+    pub amr: crate::mfa::Amr,
 }
 
 impl RefreshFamily {
@@ -383,4 +387,98 @@ pub trait MailStore: Send + Sync + std::fmt::Debug {
     ) -> Result<u64, StoreError>;
     /// Deletes tokens expired at `now`; returns how many.
     async fn sweep_mail_tokens(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
+}
+
+/// Second factors: TOTP and recovery codes, and passkeys (see
+/// [`crate::mfa`]). Kept with the users (SQL).
+#[async_trait]
+pub trait MfaStore: Send + Sync + std::fmt::Debug {
+    async fn find_totp(&self, user: UserId) -> Result<Option<TotpRecord>, StoreError>;
+    /// Stores a pending (not yet enabled) secret, replacing a pending one.
+    /// `false`, and nothing changes, when TOTP is enabled already.
+    async fn put_pending_totp(
+        &self,
+        user: UserId,
+        sealed_secret: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// Enables the pending secret if it still is `sealed_secret`, records
+    /// `step` as used and stores the recovery codes (replacing any), all
+    /// or nothing. Whether it was enabled.
+    async fn enable_totp(
+        &self,
+        user: UserId,
+        sealed_secret: &[u8],
+        step: i64,
+        recovery_codes: &[TokenHash],
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// Records `step` as used if it is later than the last one used.
+    /// Of any number of concurrent calls with the same step, one succeeds.
+    async fn use_totp_step(&self, user: UserId, step: i64) -> Result<bool, StoreError>;
+    /// Removes TOTP (pending or enabled) and the recovery codes.
+    async fn delete_totp(&self, user: UserId) -> Result<bool, StoreError>;
+    /// Replaces the user's recovery codes.
+    async fn replace_recovery_codes(
+        &self,
+        user: UserId,
+        codes: &[TokenHash],
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// Removes the code if the user has it: of any number of concurrent
+    /// uses, one succeeds.
+    async fn use_recovery_code(&self, user: UserId, code: &TokenHash) -> Result<bool, StoreError>;
+    async fn recovery_codes_left(&self, user: UserId) -> Result<u64, StoreError>;
+
+    /// Fails with [`StoreError::Conflict`]`("passkey")` when the credential
+    /// id is registered already.
+    async fn insert_passkey(&self, passkey: &PasskeyRecord) -> Result<(), StoreError>;
+    /// Oldest first.
+    async fn list_passkeys(&self, user: UserId) -> Result<Vec<PasskeyRecord>, StoreError>;
+    async fn find_passkey(&self, credential_id: &[u8])
+    -> Result<Option<PasskeyRecord>, StoreError>;
+    /// After a sign-in: the credential's new state, counter and backup
+    /// flag.
+    async fn passkey_used(
+        &self,
+        id: Uuid,
+        data: &str,
+        sign_count: u32,
+        backup_state: bool,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    async fn rename_passkey(&self, user: UserId, id: Uuid, name: &str) -> Result<bool, StoreError>;
+    /// Deletes the user's passkey unless it is their last way to sign in
+    /// (no password, no identity, no other passkey), deciding atomically
+    /// like [`IdentityStore::delete_identity`].
+    async fn delete_passkey(&self, user: UserId, id: Uuid) -> Result<Unlink, StoreError>;
+}
+
+/// Short-lived values a sign-in step leaves for the next request, which
+/// may reach another instance: the second-factor challenge and passkey
+/// ceremonies ([`crate::mfa::Pending`]). Kept with the sessions (Redis in
+/// production), keyed by the hash of the value the client holds.
+#[async_trait]
+pub trait ChallengeStore: Send + Sync + std::fmt::Debug {
+    async fn put_challenge(
+        &self,
+        key: &TokenHash,
+        value: &[u8],
+        expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// The value, if present and not expired at `now`.
+    async fn find_challenge(
+        &self,
+        key: &TokenHash,
+        now: OffsetDateTime,
+    ) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Removes the value and returns it if it had not expired at `now`. Of
+    /// any number of concurrent takes, one gets it.
+    async fn take_challenge(
+        &self,
+        key: &TokenHash,
+        now: OffsetDateTime,
+    ) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Deletes values expired at `now`; returns how many.
+    async fn sweep_challenges(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
 }

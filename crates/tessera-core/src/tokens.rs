@@ -21,9 +21,10 @@ use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::auth::{Auth, ClientInfo};
+use crate::auth::{Auth, ClientInfo, SecondFactor};
 use crate::error::AuthError;
 use crate::keys::KeyRing;
+use crate::mfa::{Amr, Method};
 use crate::session::Session;
 use crate::store::{RefreshFamily, RefreshRecord, RefreshStore, Spend};
 use crate::token::{SessionToken, TokenHash};
@@ -55,6 +56,13 @@ pub struct Claims {
     /// The session (session grant) or refresh family (other grants).
     pub sid: String,
     pub roles: Vec<String>,
+    /// How the sign-in behind the token was proven (RFC 8176).
+    #[serde(default, skip_serializing_if = "amr_is_empty")]
+    pub amr: Amr,
+}
+
+fn amr_is_empty(amr: &Amr) -> bool {
+    amr.methods().is_empty()
 }
 
 /// What the token endpoint hands out.
@@ -136,6 +144,7 @@ impl Tokens {
         &self,
         user: &User,
         sid: &str,
+        amr: &Amr,
         iat: OffsetDateTime,
         nonce: &[u8],
         not_after: Option<OffsetDateTime>,
@@ -152,6 +161,7 @@ impl Tokens {
             jti: hex::encode(&Sha256::digest(nonce)[..16]),
             sid: sid.to_owned(),
             roles: user.roles.clone(),
+            amr: amr.clone(),
         };
         let remaining = (exp - self.auth.now()).whole_seconds().max(0);
         Ok(Issued {
@@ -178,8 +188,32 @@ impl Tokens {
             }
             other => other?,
         };
-        self.family_grant(&record.user, Some(&record.password_hash))
-            .await
+        self.family_grant(
+            &record.user,
+            Some(&record.password_hash),
+            Amr::of(&[Method::Pwd]),
+        )
+        .await
+    }
+
+    /// The MFA grant: completes a password grant (or token exchange) that
+    /// answered `mfa_required`, with the challenge it gave and a second
+    /// factor; a new refresh family and its first pair.
+    pub async fn mfa_grant(
+        &self,
+        challenge: &str,
+        factor: SecondFactor,
+        client: &ClientInfo,
+    ) -> Result<Issued, GrantError> {
+        let (record, amr) = match self.auth.pass_challenge(challenge, factor, client).await {
+            Err(AuthError::MfaChallengeInvalid) => {
+                return Err(GrantError::InvalidGrant(
+                    "the challenge is unknown, used or expired",
+                ));
+            }
+            other => other?,
+        };
+        self.family_grant(&record.user, None, amr).await
     }
 
     /// A new refresh family for `user` and its first pair: the end of the
@@ -191,11 +225,20 @@ impl Tokens {
     /// revoke families), the new family is revoked and nothing is handed
     /// out; otherwise their revocation runs after the family exists and
     /// finds it.
+    ///
+    /// A user with a second factor on gets a family only from a sign-in
+    /// that proved it (`amr` has `mfa`); otherwise the answer is
+    /// [`AuthError::MfaRequired`] with a challenge, which the MFA grant
+    /// ([`Self::mfa_grant`]) completes.
     pub async fn family_grant(
         &self,
         user: &User,
         checked_password: Option<&Option<String>>,
+        amr: Amr,
     ) -> Result<Issued, GrantError> {
+        if !amr.is_mfa() && self.auth.second_factor_on(user.id).await? {
+            return Err(AuthError::MfaRequired(self.auth.challenge(user, amr).await?).into());
+        }
         let now = self.auth.now();
         let family = RefreshFamily {
             id: Uuid::new_v4(),
@@ -203,6 +246,7 @@ impl Tokens {
             created_at: now,
             absolute_expires_at: now + self.settings.refresh_absolute_ttl,
             revoked_at: None,
+            amr,
         };
         let refresh = SessionToken::generate();
         let expires = (now + self.settings.refresh_ttl).min(family.absolute_expires_at);
@@ -227,6 +271,7 @@ impl Tokens {
         let mut issued = self.access_token(
             user,
             &family.id.to_string(),
+            &family.amr,
             now,
             refresh.expose().as_bytes(),
             Some(family.absolute_expires_at),
@@ -299,6 +344,7 @@ impl Tokens {
         let mut issued = self.access_token(
             &user,
             &record.family.id.to_string(),
+            &record.family.amr,
             issued_at,
             successor.as_bytes(),
             Some(record.family.absolute_expires_at),
@@ -366,6 +412,7 @@ impl Tokens {
         Ok(self.access_token(
             &session.user,
             &session.id.to_string(),
+            &session.amr,
             now,
             &nonce,
             Some(session.expires_at()),

@@ -16,6 +16,8 @@ pub const CSRF_COOKIE: &str = "__Host-tessera_csrf";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 /// The sealed state of one provider sign-in (see `routes/oauth.rs`).
 pub const OAUTH_COOKIE: &str = "__Host-tessera_oauth";
+/// A sign-in's second-factor challenge (see `routes/mfa.rs`).
+pub const MFA_COOKIE: &str = "__Host-tessera_mfa";
 
 fn build(name: &'static str, value: String, http_only: bool, max_age: Duration) -> HeaderValue {
     build_with(name, value, http_only, SameSite::Strict, max_age)
@@ -68,6 +70,19 @@ pub fn oauth_flow(sealed: String, max_age: Duration) -> HeaderValue {
 /// The OAuth flow cookie, expired.
 pub fn oauth_flow_cleared() -> HeaderValue {
     oauth_flow(String::new(), Duration::ZERO)
+}
+
+/// A sign-in waiting for its second factor (`mfa_required`): HttpOnly,
+/// Strict, as long as the challenge lives, so the code form works without
+/// JavaScript.
+pub fn mfa(challenge: &str) -> HeaderValue {
+    let max_age = Duration::try_from(tessera_core::mfa::CHALLENGE_TTL).unwrap_or(Duration::ZERO);
+    build(MFA_COOKIE, challenge.to_owned(), true, max_age)
+}
+
+/// The challenge cookie, expired (the sign-in completed or ended).
+pub fn mfa_cleared() -> HeaderValue {
+    build(MFA_COOKIE, String::new(), true, Duration::ZERO)
 }
 
 /// The first cookie called `name` in the request's `Cookie` headers.

@@ -39,6 +39,10 @@ pub struct Problem {
     /// For `validation_failed`: one entry per offending field.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldProblem>,
+    /// For `mfa_required`: the sign-in challenge to complete with
+    /// `POST /v1/login/mfa` (also set as the `__Host-tessera_mfa` cookie).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub challenge: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -189,6 +193,7 @@ struct Shape {
     detail: Option<String>,
     errors: Vec<FieldError>,
     retry_after: Option<Duration>,
+    challenge: Option<String>,
 }
 
 fn shape(status: StatusCode, code: &'static str, title: &'static str) -> Shape {
@@ -199,6 +204,7 @@ fn shape(status: StatusCode, code: &'static str, title: &'static str) -> Shape {
         detail: None,
         errors: Vec::new(),
         retry_after: None,
+        challenge: None,
     }
 }
 
@@ -314,24 +320,17 @@ fn auth_shape(e: AuthError) -> Shape {
             "Sign-up is not open to this email domain",
         ),
         AuthError::Unauthenticated => shape(S::UNAUTHORIZED, "unauthenticated", "Not signed in"),
-        AuthError::InvalidToken => shape(
-            S::BAD_REQUEST,
-            "invalid_token",
-            "This link is invalid or has expired",
-        )
-        .detail("ask for a new link"),
-        AuthError::EmailNotVerified => shape(
-            S::FORBIDDEN,
-            "email_not_verified",
-            "Email address not verified",
-        )
-        .detail("follow the link mailed to you, or ask for a new one"),
-        AuthError::ReauthenticationRequired => shape(
-            S::FORBIDDEN,
-            "reauthentication_required",
-            "Sign in again first",
-        )
-        .detail("this needs a sign-in in the last 5 minutes"),
+        e @ (AuthError::InvalidToken
+        | AuthError::EmailNotVerified
+        | AuthError::ReauthenticationRequired
+        | AuthError::MfaRequired(_)
+        | AuthError::MfaCodeInvalid
+        | AuthError::MfaChallengeInvalid
+        | AuthError::TotpAlreadyEnabled
+        | AuthError::TotpNotPending
+        | AuthError::TotpNotEnabled
+        | AuthError::PasskeyInvalid
+        | AuthError::PasskeyExists) => account_shape(e),
         AuthError::NotFound => shape(S::NOT_FOUND, "not_found", "Not found"),
         AuthError::RateLimited { retry_after } => {
             shape(S::TOO_MANY_REQUESTS, "rate_limited", "Too many attempts")
@@ -359,6 +358,74 @@ fn auth_shape(e: AuthError) -> Shape {
             tracing::error!(error = %why, "internal error");
             shape(S::INTERNAL_SERVER_ERROR, "internal", "Internal error")
         }
+    }
+}
+
+/// The account flows' and second factors' errors.
+fn account_shape(e: AuthError) -> Shape {
+    use StatusCode as S;
+    match e {
+        AuthError::InvalidToken => shape(
+            S::BAD_REQUEST,
+            "invalid_token",
+            "This link is invalid or has expired",
+        )
+        .detail("ask for a new link"),
+        AuthError::EmailNotVerified => shape(
+            S::FORBIDDEN,
+            "email_not_verified",
+            "Email address not verified",
+        )
+        .detail("follow the link mailed to you, or ask for a new one"),
+        AuthError::ReauthenticationRequired => shape(
+            S::FORBIDDEN,
+            "reauthentication_required",
+            "Sign in again first",
+        )
+        .detail("this needs a sign-in in the last 5 minutes"),
+        AuthError::MfaRequired(challenge) => Shape {
+            challenge: Some(challenge.expose().to_owned()),
+            ..shape(S::UNAUTHORIZED, "mfa_required", "Second factor required").detail(
+                "send a code from your authenticator app, or a recovery code, \
+                 to POST /v1/login/mfa within 5 minutes",
+            )
+        },
+        AuthError::MfaCodeInvalid => shape(S::UNAUTHORIZED, "mfa_code_invalid", "Wrong code")
+            .detail("a code works once; wait for the next one, or use a recovery code"),
+        AuthError::MfaChallengeInvalid => shape(
+            S::UNAUTHORIZED,
+            "mfa_challenge_invalid",
+            "This sign-in has expired",
+        )
+        .detail("sign in again"),
+        AuthError::TotpAlreadyEnabled => shape(
+            S::CONFLICT,
+            "totp_already_enabled",
+            "An authenticator app is set up already",
+        ),
+        AuthError::TotpNotPending => shape(
+            S::CONFLICT,
+            "totp_not_pending",
+            "No authenticator app is being set up",
+        )
+        .detail("start again with POST /v1/mfa/totp"),
+        AuthError::TotpNotEnabled => shape(
+            S::CONFLICT,
+            "totp_not_enabled",
+            "No authenticator app is set up",
+        ),
+        AuthError::PasskeyInvalid => shape(
+            S::UNAUTHORIZED,
+            "passkey_invalid",
+            "The passkey could not be verified",
+        )
+        .detail("start again"),
+        AuthError::PasskeyExists => shape(
+            S::CONFLICT,
+            "passkey_exists",
+            "This passkey is registered already",
+        ),
+        other => auth_shape(other),
     }
 }
 
@@ -403,6 +470,7 @@ fn respond(s: Shape) -> Response {
                 message: e.message,
             })
             .collect(),
+        challenge: s.challenge,
     };
     let json = serde_json::to_vec(&body).unwrap_or_default();
     let mut response = (s.status, json).into_response();
@@ -413,6 +481,9 @@ fn respond(s: Shape) -> Response {
             header::RETRY_AFTER,
             HeaderValue::from(after.as_secs().max(1)),
         );
+    }
+    if let Some(challenge) = &body.challenge {
+        headers.append(header::SET_COOKIE, crate::cookies::mfa(challenge));
     }
     response
 }

@@ -1,8 +1,6 @@
-//! The `__Host-tessera_oauth` cookie's contents: AES-256-GCM with the
-//! deployment's sealing key (kept in the database, so every instance can
-//! open what another sealed, and no other deployment can).
+//! The `__Host-tessera_oauth` cookie's contents: sealed with the
+//! deployment's sealing key (`tessera_core::seal`), then base64url.
 
-use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Serialize, de::DeserializeOwned};
@@ -14,48 +12,25 @@ const AAD: &[u8] = b"tessera-oauth-flow-v1";
 /// Sealed values above this are refused unopened (a cookie is ≤ 4 KiB).
 const MAX_SEALED_CHARS: usize = 4096;
 
-pub const KEY_LEN: usize = 32;
+pub use tessera_core::seal::KEY_LEN;
 
-pub struct Sealer {
-    key: LessSafeKey,
-}
-
-impl std::fmt::Debug for Sealer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Sealer([redacted])")
-    }
-}
+#[derive(Debug)]
+pub struct Sealer(tessera_core::seal::Sealer);
 
 impl Sealer {
     /// `key` must be [`KEY_LEN`] bytes.
     pub fn new(key: &[u8]) -> Option<Self> {
-        let key = UnboundKey::new(&AES_256_GCM, key).ok()?;
-        Some(Self {
-            key: LessSafeKey::new(key),
-        })
+        tessera_core::seal::Sealer::new(key).map(Self)
     }
 
     /// A fresh random key, for the secrets store to keep.
     pub fn generate_key() -> [u8; KEY_LEN] {
-        let mut key = [0u8; KEY_LEN];
-        aws_lc_rs::rand::fill(&mut key).expect("the OS random source works");
-        key
+        tessera_core::seal::Sealer::generate_key()
     }
 
     pub fn seal<T: Serialize>(&self, value: &T) -> String {
-        let mut nonce = [0u8; NONCE_LEN];
-        aws_lc_rs::rand::fill(&mut nonce).expect("the OS random source works");
-        let mut data = serde_json::to_vec(value).expect("flow state serialises");
-        self.key
-            .seal_in_place_append_tag(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(AAD),
-                &mut data,
-            )
-            .expect("AES-GCM sealing of a small value succeeds");
-        let mut out = nonce.to_vec();
-        out.extend_from_slice(&data);
-        URL_SAFE_NO_PAD.encode(out)
+        let data = serde_json::to_vec(value).expect("flow state serialises");
+        URL_SAFE_NO_PAD.encode(self.0.seal(AAD, &data))
     }
 
     /// `None` for anything this key did not seal, tampered or truncated.
@@ -64,17 +39,7 @@ impl Sealer {
             return None;
         }
         let bytes = URL_SAFE_NO_PAD.decode(sealed).ok()?;
-        if bytes.len() < NONCE_LEN {
-            return None;
-        }
-        let (nonce, data) = bytes.split_at(NONCE_LEN);
-        let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
-        let mut data = data.to_vec();
-        let plain = self
-            .key
-            .open_in_place(nonce, Aad::from(AAD), &mut data)
-            .ok()?;
-        serde_json::from_slice(plain).ok()
+        serde_json::from_slice(&self.0.open(AAD, &bytes)?).ok()
     }
 }
 

@@ -7,6 +7,7 @@
 //! | `tessera:s:<sha256(token) hex>` | string (see [`record`]; a hash if written by an earlier version) | one session with its user snapshot | at the session's expiry (`PXAT`, the earlier of idle and absolute) |
 //! | `tessera:u:<user id>` | hash | the user's index: session id → its token hash (two, space-separated, the new first, while a password change rotates it) | at the latest absolute expiry of its sessions |
 //! | `tessera:rl:<counter>` | hash | `h` hits, `r` window end (Unix seconds) | when the window ends |
+//! | `tessera:c:<sha256(challenge) hex>` | string: expiry (Unix ms, 8 bytes big-endian), then the value | a sign-in challenge or passkey ceremony | at its expiry (`PXAT`) |
 //!
 //! Every command and script touches one key, so nothing needs two keys in
 //! one slot and the layout works unchanged on a cluster. Whoami is one
@@ -36,7 +37,7 @@ use async_trait::async_trait;
 use futures_util::future::{join_all, try_join_all};
 use redis::AsyncCommands;
 use tessera_core::session::{Session, SessionId};
-use tessera_core::store::{Count, RateLimitStore, SessionStore, StoreError};
+use tessera_core::store::{ChallengeStore, Count, RateLimitStore, SessionStore, StoreError};
 use tessera_core::token::TokenHash;
 use tessera_core::user::{User, UserId};
 use time::OffsetDateTime;
@@ -203,6 +204,14 @@ impl RedisStore {
 
     fn index_key(&self, user: UserId) -> String {
         format!("{}u:{}", self.prefix, user)
+    }
+
+    fn challenge_key(&self, hash: &TokenHash) -> String {
+        let mut key = String::with_capacity(self.prefix.len() + 66);
+        key.push_str(&self.prefix);
+        key.push_str("c:");
+        hash.push_hex(&mut key);
+        key
     }
 
     fn counter_key(&self, key: &str) -> String {
@@ -805,5 +814,77 @@ impl RateLimitStore for RedisStore {
         })
         .await?;
         Ok(())
+    }
+}
+
+/// A challenge's value as kept: its expiry first, so a read can hold it to
+/// the caller's `now` as the SQL store does (Redis also drops it then).
+fn challenge_value(value: &[u8], expires_at: OffsetDateTime) -> Vec<u8> {
+    let mut v = Vec::with_capacity(8 + value.len());
+    v.extend_from_slice(&ms(expires_at).to_be_bytes());
+    v.extend_from_slice(value);
+    v
+}
+
+fn live_challenge(stored: Option<Vec<u8>>, now: OffsetDateTime) -> Option<Vec<u8>> {
+    let stored = stored?;
+    let (expiry, value) = stored.split_at_checked(8)?;
+    let expiry = i64::from_be_bytes(expiry.try_into().ok()?);
+    (expiry > ms(now)).then(|| value.to_vec())
+}
+
+#[async_trait]
+impl ChallengeStore for RedisStore {
+    async fn put_challenge(
+        &self,
+        key: &TokenHash,
+        value: &[u8],
+        expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let key = self.challenge_key(key);
+        let value = challenge_value(value, expires_at);
+        let set: Option<String> = self
+            .run(|mut c| async move {
+                redis::cmd("SET")
+                    .arg(key)
+                    .arg(value)
+                    .arg("PXAT")
+                    .arg(ms(expires_at).max(1))
+                    .arg("NX")
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        match set {
+            Some(_) => Ok(()),
+            None => Err(StoreError::Conflict("challenge")),
+        }
+    }
+
+    async fn find_challenge(
+        &self,
+        key: &TokenHash,
+        now: OffsetDateTime,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let key = self.challenge_key(key);
+        let stored: Option<Vec<u8>> = self.run(|mut c| async move { c.get(key).await }).await?;
+        Ok(live_challenge(stored, now))
+    }
+
+    async fn take_challenge(
+        &self,
+        key: &TokenHash,
+        now: OffsetDateTime,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let key = self.challenge_key(key);
+        let stored: Option<Vec<u8>> = self
+            .run(|mut c| async move { redis::cmd("GETDEL").arg(key).query_async(&mut c).await })
+            .await?;
+        Ok(live_challenge(stored, now))
+    }
+
+    /// Redis drops each at its expiry.
+    async fn sweep_challenges(&self, _now: OffsetDateTime) -> Result<u64, StoreError> {
+        Ok(0)
     }
 }

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! 1SSSSSSSSSSSSIIIIIIIIIIII
-//! [id,user id,created,absolute expiry,user agent,ip]
+//! [id,user id,created,absolute expiry,user agent,ip,amr]
 //! [email,name,verified,[roles…],user created]
 //! ```
 //!
@@ -25,6 +25,7 @@
 use std::borrow::Cow;
 
 use serde::Deserialize;
+use tessera_core::mfa::Amr;
 use tessera_core::session::{Session, SessionId};
 use tessera_core::store::StoreError;
 use tessera_core::token::TokenHash;
@@ -60,6 +61,9 @@ struct Facts<'a> {
     ua: Option<Cow<'a, str>>,
     #[serde(borrow)]
     ip: Option<Cow<'a, str>>,
+    /// `amr`, space-separated; absent in records written before it was.
+    #[serde(default, borrow)]
+    amr: Option<Cow<'a, str>>,
 }
 
 /// The user as the session saw them last, rewritten when the user changes;
@@ -108,6 +112,7 @@ pub fn encode(s: &Session) -> Vec<u8> {
         s.absolute_expires_at.unix_timestamp(),
         &s.user_agent,
         &s.ip,
+        s.amr.to_field(),
     ))
     .unwrap_or_default();
     let snapshot = snapshot(&s.user);
@@ -162,6 +167,11 @@ pub fn decode(token_hash: TokenHash, v: &[u8]) -> Result<Session, StoreError> {
         absolute_expires_at: at(facts.abs)?,
         user_agent: facts.ua.map(Cow::into_owned),
         ip: facts.ip.map(Cow::into_owned),
+        amr: facts
+            .amr
+            .as_deref()
+            .map(Amr::parse_field)
+            .unwrap_or_default(),
     })
 }
 
@@ -222,12 +232,14 @@ pub fn decode_legacy(token_hash: TokenHash, f: &[Option<String>]) -> Result<Sess
         absolute_expires_at: time_field(f, 9)?,
         user_agent: optional(f, 11),
         ip: optional(f, 12),
+        amr: Amr::default(),
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tessera_core::mfa::Method;
 
     fn session(name: Option<&str>, ua: Option<&str>) -> Session {
         let t = OffsetDateTime::from_unix_timestamp(1_764_000_000).unwrap();
@@ -248,6 +260,7 @@ mod tests {
             absolute_expires_at: t + time::Duration::days(90),
             user_agent: ua.map(Into::into),
             ip: Some("203.0.113.9".into()),
+            amr: Amr::of(&[Method::Pwd, Method::Otp, Method::Mfa]),
         }
     }
 
@@ -289,12 +302,18 @@ mod tests {
             absolute_expires_at: t + time::Duration::seconds(90),
             user_agent: Some("curl/8".into()),
             ip: None,
+            amr: Amr::of(&[Method::Pwd]),
         };
         let expected = "1001764000000001764000060\n\
-            [\"00000000-0000-0000-0000-000000000001\",\"00000000-0000-0000-0000-000000000002\",1764000000,1764000090,\"curl/8\",null]\n\
+            [\"00000000-0000-0000-0000-000000000001\",\"00000000-0000-0000-0000-000000000002\",1764000000,1764000090,\"curl/8\",null,\"pwd\"]\n\
             [\"ada@example.com\",null,true,[\"admin\"],1764000000]";
         assert_eq!(String::from_utf8(encode(&s)).unwrap(), expected);
         assert_eq!(decode(s.token_hash, expected.as_bytes()).unwrap(), s);
+        // Written before `amr` was recorded: six facts, read with none.
+        let before = expected.replace(",null,\"pwd\"]", ",null]");
+        let old = decode(s.token_hash, before.as_bytes()).unwrap();
+        assert_eq!(old.amr, Amr::default());
+        assert_eq!(old.user, s.user);
     }
 
     #[test]

@@ -37,6 +37,11 @@ async fn conformance_sessions_on_redis() {
 }
 
 #[tokio::test]
+async fn conformance_challenges_on_redis() {
+    tessera_store::conformance::challenges(&store(&shared_url())).await;
+}
+
+#[tokio::test]
 async fn conformance_rate_limits_on_redis() {
     tessera_store::conformance::rate_limits(&store(&shared_url())).await;
 }
@@ -49,6 +54,7 @@ async fn conformance_on_a_redis_cluster() {
     let s = store(&cluster.url());
     tessera_store::conformance::sessions(&s).await;
     tessera_store::conformance::rate_limits(&s).await;
+    tessera_store::conformance::challenges(&s).await;
 }
 
 #[tokio::test]

@@ -97,7 +97,12 @@ impl<DB: SqlDb> IdentityStore for SqlStore<DB> {
             tx.rollback().await.map_err(err)?;
             return Ok(Unlink::NotLinked);
         }
-        if !has_password && providers.len() == 1 {
+        let passkeys = Stmt::<DB>::new("SELECT COUNT(*) AS n FROM passkeys WHERE user_id = $1")
+            .id(user)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map_or(Ok(0), |r| Cols::<DB>(&r).int("n"))?;
+        if !has_password && providers.len() == 1 && passkeys == 0 {
             tx.rollback().await.map_err(err)?;
             return Ok(Unlink::LastWayIn);
         }

@@ -13,6 +13,7 @@ mod db;
 mod identities;
 mod keys;
 mod mail;
+mod mfa;
 mod postgres;
 mod refresh;
 mod secrets;

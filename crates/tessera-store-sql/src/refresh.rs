@@ -19,6 +19,7 @@ use time::OffsetDateTime;
 use crate::codec::err;
 use crate::db::{Cols, Dialect, SqlDb, SqlStore, Stmt};
 use crate::users::user_columns;
+use tessera_core::mfa::Amr;
 
 /// Spends a live refresh token: `$1` the presented token's hash, `$2` now,
 /// `$3` the successor's hash. Matches only an unspent, unexpired token of a
@@ -30,7 +31,7 @@ pub(crate) const SPEND_UPDATE: &str = "UPDATE refresh_tokens SET spent_at = $2, 
 /// The columns of a refresh record, its family and the family's user (if
 /// it still exists), for the token whose hash is `$1` (after `SELECT`).
 pub(crate) const REFRESH_RECORD: &str = "t.hash, t.created_at, t.expires_at, t.spent_at, t.successor_hash, \
-     f.id AS family_id, f.user_id, f.created_at AS family_created_at, f.absolute_expires_at, f.revoked_at, \
+     f.id AS family_id, f.user_id, f.created_at AS family_created_at, f.absolute_expires_at, f.revoked_at, f.amr AS family_amr, \
      u.email AS user_email, u.name AS user_name, u.email_verified AS user_email_verified, \
      u.roles AS user_roles, u.created_at AS user_created_at, u.disabled_at AS user_disabled_at \
      FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id \
@@ -46,6 +47,7 @@ fn refresh_from_row<DB: SqlDb>(row: &DB::Row) -> Result<RefreshRecord, StoreErro
             created_at: r.time("family_created_at")?,
             absolute_expires_at: r.time("absolute_expires_at")?,
             revoked_at: r.opt_time("revoked_at")?,
+            amr: Amr::parse_field(&r.text("family_amr")?),
         },
         created_at: r.time("created_at")?,
         expires_at: r.time("expires_at")?,
@@ -73,14 +75,15 @@ impl<DB: Dialect> RefreshStore for SqlStore<DB> {
         let mut writer = self.writer().await?;
         let mut tx = writer.begin().await.map_err(err)?;
         Stmt::<DB>::new(
-            "INSERT INTO refresh_families (id, user_id, created_at, absolute_expires_at, revoked_at) \
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO refresh_families (id, user_id, created_at, absolute_expires_at, revoked_at, amr) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .id(family.id)
         .id(family.user_id)
         .time(family.created_at)
         .time(family.absolute_expires_at)
         .opt_time(family.revoked_at)
+        .string(family.amr.to_field())
         .execute(&mut *tx)
         .await?;
         Stmt::<DB>::new(

@@ -2,6 +2,7 @@
 //! Each row carries a snapshot of its user, so a whoami is one read.
 
 use async_trait::async_trait;
+use tessera_core::mfa::Amr;
 use tessera_core::session::{Session, SessionId};
 use tessera_core::store::{SessionStore, StoreError, UserStore};
 use tessera_core::token::TokenHash;
@@ -13,7 +14,7 @@ use crate::db::{Cols, SqlDb, SqlStore, Stmt};
 use crate::users::user_columns;
 
 const SESSION_COLUMNS: &str = "id, token_hash, user_id, user_email, user_name, user_email_verified, user_roles, \
-     user_created_at, created_at, last_seen_at, idle_expires_at, absolute_expires_at, user_agent, ip";
+     user_created_at, created_at, last_seen_at, idle_expires_at, absolute_expires_at, user_agent, ip, amr";
 
 fn session_from_row<DB: SqlDb>(row: &DB::Row) -> Result<Session, StoreError> {
     let r = Cols::<DB>(row);
@@ -27,6 +28,7 @@ fn session_from_row<DB: SqlDb>(row: &DB::Row) -> Result<Session, StoreError> {
         absolute_expires_at: r.time("absolute_expires_at")?,
         user_agent: r.opt_text("user_agent")?,
         ip: r.opt_text("ip")?,
+        amr: Amr::parse_field(&r.text("amr")?),
     })
 }
 
@@ -35,8 +37,8 @@ impl<DB: SqlDb> SessionStore for SqlStore<DB> {
     async fn insert_session(&self, s: &Session) -> Result<(), StoreError> {
         let stmt = Stmt::new(
             "INSERT INTO sessions (id, token_hash, user_id, user_email, user_name, user_email_verified, user_roles, \
-             user_created_at, created_at, last_seen_at, idle_expires_at, absolute_expires_at, user_agent, ip) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+             user_created_at, created_at, last_seen_at, idle_expires_at, absolute_expires_at, user_agent, ip, amr) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         )
         .id(s.id)
         .hash(&s.token_hash)
@@ -52,6 +54,7 @@ impl<DB: SqlDb> SessionStore for SqlStore<DB> {
         .time(s.absolute_expires_at)
         .opt_text(s.user_agent.as_deref())
         .opt_text(s.ip.as_deref())
+        .string(s.amr.to_field())
         .unique("session");
         self.write(stmt).await?;
         Ok(())

@@ -152,6 +152,18 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn conformance_mfa() {
+        let (_dir, store) = fresh().await;
+        tessera_store::conformance::mfa(&store, &store, &store).await;
+    }
+
+    #[tokio::test]
+    async fn conformance_challenges() {
+        let (_dir, store) = fresh().await;
+        tessera_store::conformance::challenges(&store).await;
+    }
+
+    #[tokio::test]
     async fn conformance_secrets() {
         let (_dir, store) = fresh().await;
         tessera_store::conformance::secrets(&store).await;
@@ -188,6 +200,7 @@ mod tests {
             created_at: now,
             absolute_expires_at: now + Span::days(1),
             revoked_at: None,
+            amr: tessera_core::mfa::Amr::default(),
         };
         let first = tessera_core::SessionToken::generate().hash();
         let identity = Identity {

@@ -176,6 +176,9 @@ impl<DB: SqlDb> UserStore for SqlStore<DB> {
             "DELETE FROM identities WHERE user_id = $1",
             "DELETE FROM mail_tokens WHERE user_id = $1",
             "DELETE FROM mail_queue WHERE user_id = $1",
+            "DELETE FROM recovery_codes WHERE user_id = $1",
+            "DELETE FROM totp WHERE user_id = $1",
+            "DELETE FROM passkeys WHERE user_id = $1",
         ] {
             Stmt::<DB>::new(sql).id(id).execute(&mut *tx).await?;
         }

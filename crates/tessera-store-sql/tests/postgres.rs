@@ -50,6 +50,16 @@ async fn conformance_refresh() {
 }
 
 #[tokio::test]
+async fn conformance_mfa() {
+    with_store(|s| async move { tessera_store::conformance::mfa(&s, &s, &s).await }).await;
+}
+
+#[tokio::test]
+async fn conformance_challenges() {
+    with_store(|s| async move { tessera_store::conformance::challenges(&s).await }).await;
+}
+
+#[tokio::test]
 async fn conformance_secrets() {
     with_store(|s| async move { tessera_store::conformance::secrets(&s).await }).await;
 }

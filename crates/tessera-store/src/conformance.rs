@@ -192,13 +192,15 @@ pub async fn users(store: &dyn UserStore) {
 
 fn start(user: &User, now: OffsetDateTime, policy: &SessionPolicy) -> (Session, SessionToken) {
     let token = SessionToken::generate();
-    let s = policy.start(
+    let mut s = policy.start(
         user.clone(),
         token.hash(),
         now,
         Some("Mozilla/5.0 (conformance)"),
         Some("203.0.113.9"),
     );
+    // Stored and read back with the rest (whoami and tokens show it).
+    s.amr = tessera_core::mfa::Amr::parse_field("pwd otp mfa");
     (s, token)
 }
 
@@ -574,6 +576,7 @@ pub async fn refresh(users: &dyn UserStore, store: &dyn tessera_core::store::Ref
         created_at: t0,
         absolute_expires_at: t0 + Duration::days(90),
         revoked_at: None,
+        amr: tessera_core::mfa::Amr::parse_field("pwd otp mfa"),
     };
     let hash = || SessionToken::generate().hash();
     let (first, second, third) = (hash(), hash(), hash());
@@ -1289,4 +1292,297 @@ pub async fn mail(users: &dyn UserStore, store: &dyn tessera_core::store::MailSt
         2,
         "the user's change mail went with them; the address-only jobs stay"
     );
+}
+
+/// TOTP, recovery codes and passkeys ([`tessera_core::store::MfaStore`]).
+pub async fn mfa(
+    users: &dyn UserStore,
+    store: &dyn tessera_core::store::MfaStore,
+    identities: &dyn tessera_core::store::IdentityStore,
+) {
+    use tessera_core::mfa::PasskeyRecord;
+    let t0 = suite_now();
+    let ada = sample_user(&unique_email("mfa-ada"), t0);
+    users.insert_user(&ada).await.unwrap();
+    let user = ada.user.id;
+    assert_eq!(store.find_totp(user).await.unwrap(), None);
+
+    // Pending, replaced while pending, then enabled only with the secret
+    // that is pending.
+    assert!(store.put_pending_totp(user, b"sealed-1", t0).await.unwrap());
+    assert!(store.put_pending_totp(user, b"sealed-2", t0).await.unwrap());
+    let pending = store.find_totp(user).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            pending.sealed_secret.as_slice(),
+            pending.enabled_at,
+            pending.last_step
+        ),
+        (&b"sealed-2"[..], None, None)
+    );
+    let codes: Vec<_> = (0..10).map(|_| SessionToken::generate().hash()).collect();
+    assert!(
+        !store
+            .enable_totp(user, b"sealed-1", 100, &codes, t0)
+            .await
+            .unwrap(),
+        "an enrolment replaced meanwhile does not enable"
+    );
+    assert!(
+        !store.use_totp_step(user, 100).await.unwrap(),
+        "pending: no step is used"
+    );
+    assert!(
+        store
+            .enable_totp(user, b"sealed-2", 100, &codes, t0)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .enable_totp(user, b"sealed-2", 101, &codes, t0)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store.put_pending_totp(user, b"sealed-3", t0).await.unwrap(),
+        "an enabled TOTP is not replaced by a new enrolment"
+    );
+    let on = store.find_totp(user).await.unwrap().unwrap();
+    assert_eq!((on.enabled_at, on.last_step), (Some(t0), Some(100)));
+    assert_eq!(on.sealed_secret, b"sealed-2");
+
+    // Steps: never the same or an earlier one again; of concurrent uses of
+    // one step, exactly one wins.
+    assert!(
+        !store.use_totp_step(user, 100).await.unwrap(),
+        "the enrolment's step"
+    );
+    assert!(!store.use_totp_step(user, 99).await.unwrap());
+    let racing = (0..8).map(|_| store.use_totp_step(user, 101));
+    let won = futures_util::future::join_all(racing)
+        .await
+        .into_iter()
+        .filter(|r| *r.as_ref().unwrap())
+        .count();
+    assert_eq!(won, 1, "one of 8 concurrent uses of a step");
+
+    // Recovery codes: each once, also under concurrency; replaced as a set.
+    assert_eq!(store.recovery_codes_left(user).await.unwrap(), 10);
+    assert!(store.use_recovery_code(user, &codes[0]).await.unwrap());
+    assert!(!store.use_recovery_code(user, &codes[0]).await.unwrap());
+    let other = sample_user(&unique_email("mfa-other"), t0);
+    users.insert_user(&other).await.unwrap();
+    assert!(
+        !store
+            .use_recovery_code(other.user.id, &codes[1])
+            .await
+            .unwrap(),
+        "a code is only its user's"
+    );
+    let racing = (0..8).map(|_| store.use_recovery_code(user, &codes[1]));
+    let won = futures_util::future::join_all(racing)
+        .await
+        .into_iter()
+        .filter(|r| *r.as_ref().unwrap())
+        .count();
+    assert_eq!(won, 1, "one of 8 concurrent uses of a code");
+    assert_eq!(store.recovery_codes_left(user).await.unwrap(), 8);
+    let fresh: Vec<_> = (0..10).map(|_| SessionToken::generate().hash()).collect();
+    store
+        .replace_recovery_codes(user, &fresh, t0)
+        .await
+        .unwrap();
+    assert!(
+        !store.use_recovery_code(user, &codes[2]).await.unwrap(),
+        "old set gone"
+    );
+    assert!(store.use_recovery_code(user, &fresh[2]).await.unwrap());
+
+    assert!(store.delete_totp(user).await.unwrap());
+    assert!(!store.delete_totp(user).await.unwrap());
+    assert_eq!(store.find_totp(user).await.unwrap(), None);
+    assert_eq!(
+        store.recovery_codes_left(user).await.unwrap(),
+        0,
+        "codes go with it"
+    );
+
+    // Passkeys.
+    let passkey = |user: UserId, name: &str| PasskeyRecord {
+        id: uuid::Uuid::new_v4(),
+        user_id: user,
+        credential_id: SessionToken::generate().hash().0.to_vec(),
+        data: r#"{"cred":{}}"#.into(),
+        name: name.into(),
+        sign_count: 0,
+        backup_eligible: true,
+        backup_state: false,
+        created_at: t0,
+        last_used_at: None,
+    };
+    let first = passkey(user, "laptop");
+    store.insert_passkey(&first).await.unwrap();
+    let dup = PasskeyRecord {
+        id: uuid::Uuid::new_v4(),
+        ..first.clone()
+    };
+    assert!(matches!(
+        store.insert_passkey(&dup).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.find_passkey(&first.credential_id).await.unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(store.find_passkey(b"nope").await.unwrap(), None);
+    let later = t0 + Duration::minutes(1);
+    assert!(
+        store
+            .passkey_used(first.id, "{}", 7, true, later)
+            .await
+            .unwrap()
+    );
+    let listed = store.list_passkeys(user).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        (
+            listed[0].sign_count,
+            listed[0].backup_state,
+            listed[0].last_used_at,
+            listed[0].data.as_str()
+        ),
+        (7, true, Some(later), "{}")
+    );
+    assert!(store.rename_passkey(user, first.id, "work").await.unwrap());
+    assert!(
+        !store
+            .rename_passkey(other.user.id, first.id, "mine")
+            .await
+            .unwrap(),
+        "someone else's passkey is not renamed"
+    );
+    assert_eq!(store.list_passkeys(user).await.unwrap()[0].name, "work");
+    assert_eq!(
+        store.delete_passkey(other.user.id, first.id).await.unwrap(),
+        Unlink::NotLinked,
+        "nor deleted"
+    );
+
+    // The last way in: a user without a password or identity keeps their
+    // last passkey; with another way in, it goes.
+    let bare = UserRecord {
+        password_hash: None,
+        ..sample_user(&unique_email("mfa-bare"), t0)
+    };
+    users.insert_user(&bare).await.unwrap();
+    let only = passkey(bare.user.id, "only");
+    store.insert_passkey(&only).await.unwrap();
+    assert_eq!(
+        store.delete_passkey(bare.user.id, only.id).await.unwrap(),
+        Unlink::LastWayIn
+    );
+    let second = passkey(bare.user.id, "second");
+    store.insert_passkey(&second).await.unwrap();
+    // Two concurrent deletes of the two passkeys: one stays.
+    let outcomes: Vec<Unlink> = futures_util::future::join_all([
+        store.delete_passkey(bare.user.id, only.id),
+        store.delete_passkey(bare.user.id, second.id),
+    ])
+    .await
+    .into_iter()
+    .map(Result::unwrap)
+    .collect();
+    assert!(
+        outcomes.contains(&Unlink::Deleted) && outcomes.contains(&Unlink::LastWayIn),
+        "{outcomes:?}"
+    );
+    assert_eq!(store.list_passkeys(bare.user.id).await.unwrap().len(), 1);
+    // A passkey counts as a way in when unlinking a provider, too.
+    let provider = format!("acme-{}", uuid_like());
+    identities
+        .insert_identity(&tessera_core::identity::Identity {
+            provider: provider.clone(),
+            subject: uuid_like(),
+            user_id: bare.user.id,
+            email: None,
+            created_at: t0,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        identities
+            .delete_identity(bare.user.id, &provider)
+            .await
+            .unwrap(),
+        Unlink::Deleted,
+        "the passkey is left to sign in with"
+    );
+
+    // Deleting the user takes their second factors along.
+    assert!(store.put_pending_totp(user, b"s", t0).await.unwrap());
+    assert!(users.delete_user(user).await.unwrap());
+    assert_eq!(store.find_totp(user).await.unwrap(), None);
+    assert!(store.list_passkeys(user).await.unwrap().is_empty());
+}
+
+/// Sign-in challenges and ceremonies ([`tessera_core::store::ChallengeStore`]).
+pub async fn challenges(store: &dyn tessera_core::store::ChallengeStore) {
+    let now = suite_now();
+    let key = SessionToken::generate().hash();
+    assert_eq!(store.find_challenge(&key, now).await.unwrap(), None);
+    store
+        .put_challenge(&key, b"value", now + Duration::minutes(5))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .put_challenge(&key, b"other", now + Duration::minutes(5))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.find_challenge(&key, now).await.unwrap().as_deref(),
+        Some(&b"value"[..])
+    );
+    assert_eq!(
+        store.find_challenge(&key, now).await.unwrap().as_deref(),
+        Some(&b"value"[..]),
+        "finding does not spend it"
+    );
+    assert_eq!(
+        store
+            .find_challenge(&key, now + Duration::minutes(5))
+            .await
+            .unwrap(),
+        None,
+        "expired at its expiry"
+    );
+    // Of 8 concurrent takes, one gets it.
+    let takes = (0..8).map(|_| store.take_challenge(&key, now));
+    let got: Vec<_> = futures_util::future::join_all(takes)
+        .await
+        .into_iter()
+        .filter_map(Result::unwrap)
+        .collect();
+    assert_eq!(got, vec![b"value".to_vec()]);
+    assert_eq!(store.find_challenge(&key, now).await.unwrap(), None);
+
+    // An expired one is not taken.
+    let old = SessionToken::generate().hash();
+    store
+        .put_challenge(&old, b"old", now + Duration::seconds(30))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .take_challenge(&old, now + Duration::minutes(1))
+            .await
+            .unwrap(),
+        None
+    );
+    store
+        .sweep_challenges(now + Duration::minutes(10))
+        .await
+        .unwrap();
 }

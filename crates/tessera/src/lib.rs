@@ -13,10 +13,15 @@ use std::sync::Arc;
 use anyhow::Context;
 use secrecy::ExposeSecret;
 use tessera_core::keys::KeyRing;
-use tessera_core::store::{IdentityStore, KeyStore, MailStore, RefreshStore};
+use tessera_core::seal::Sealer;
+use tessera_core::store::{
+    ChallengeStore, IdentityStore, KeyStore, MailStore, MfaStore, RefreshStore,
+};
 use tessera_core::store::{RateLimitStore, SecretStore, SessionStore, UserStore};
 use tessera_core::tokens::{TokenSettings, Tokens};
-use tessera_core::{Auth, AuthSettings, AuthStores, Clock, CsrfKey, PasswordHasher, SessionPolicy};
+use tessera_core::{
+    Auth, AuthSettings, AuthStores, Clock, CsrfKey, PasswordHasher, SecondFactors, SessionPolicy,
+};
 use tessera_http::{AppState, ConnLimits, HttpConfig, Metrics};
 use tessera_store::MemoryRateLimits;
 use tessera_store_redis::{RedisSettings, RedisStore};
@@ -91,10 +96,14 @@ impl Database {
                 + KeyStore
                 + RefreshStore
                 + IdentityStore
+                + MfaStore
+                + ChallengeStore
                 + Clone
                 + 'static,
         {
             SqlParts {
+                mfa: Arc::new(s.clone()),
+                challenges: Arc::new(s.clone()),
                 users: Arc::new(s.clone()),
                 sessions: Arc::new(s.clone()),
                 secrets: Arc::new(s.clone()),
@@ -119,7 +128,16 @@ struct SqlParts {
     refresh: Arc<dyn RefreshStore>,
     identities: Arc<dyn IdentityStore>,
     mail: Arc<dyn MailStore>,
+    mfa: Arc<dyn MfaStore>,
+    challenges: Arc<dyn ChallengeStore>,
 }
+
+/// The stores kept with the sessions: Redis when configured.
+type SessionSide = (
+    Arc<dyn SessionStore>,
+    Arc<dyn RateLimitStore>,
+    Arc<dyn ChallengeStore>,
+);
 
 /// Every store the server uses, as chosen by the configuration.
 #[derive(Debug, Clone)]
@@ -133,6 +151,9 @@ pub struct Stores {
     pub refresh: Arc<dyn RefreshStore>,
     pub identities: Arc<dyn IdentityStore>,
     pub mail: Arc<dyn MailStore>,
+    pub mfa: Arc<dyn MfaStore>,
+    /// Sign-in challenges and passkey ceremonies: with the sessions.
+    pub challenges: Arc<dyn ChallengeStore>,
 }
 
 impl Stores {
@@ -146,18 +167,23 @@ impl Stores {
             refresh,
             identities,
             mail,
+            mfa,
+            challenges: sql_challenges,
         } = database.parts();
-        let (sessions, limits): (Arc<dyn SessionStore>, Arc<dyn RateLimitStore>) =
-            match &config.session_store {
-                Some(url) => {
-                    let redis = Arc::new(
-                        RedisStore::open(url.expose_secret(), &RedisSettings::default())
-                            .context("configuring the Redis session store")?,
-                    );
-                    (redis.clone(), redis)
-                }
-                None => (sql_sessions, Arc::new(MemoryRateLimits::new())),
-            };
+        let (sessions, limits, challenges): SessionSide = match &config.session_store {
+            Some(url) => {
+                let redis = Arc::new(
+                    RedisStore::open(url.expose_secret(), &RedisSettings::default())
+                        .context("configuring the Redis session store")?,
+                );
+                (redis.clone(), redis.clone(), redis)
+            }
+            None => (
+                sql_sessions,
+                Arc::new(MemoryRateLimits::new()),
+                sql_challenges,
+            ),
+        };
         Ok(Self {
             database,
             users,
@@ -168,6 +194,8 @@ impl Stores {
             refresh,
             identities,
             mail,
+            mfa,
+            challenges,
         })
     }
 }
@@ -197,6 +225,19 @@ async fn oauth(
         providers,
         sealer,
     }))
+}
+
+/// TOTP secrets are sealed with a key made once and kept in the database
+/// (every instance opens what another sealed); passkeys are for the first
+/// public origin's host (the RP ID), from any of the public origins.
+async fn second_factors(config: &Config, stores: &Stores) -> anyhow::Result<SecondFactors> {
+    let key = stores
+        .secrets
+        .get_or_create_secret("mfa-seal", &Sealer::generate_key())
+        .await
+        .context("loading the TOTP sealing key")?;
+    SecondFactors::new(&key, &config.public_origins, &config.mail.app_name)
+        .map_err(|e| anyhow::anyhow!(e))
 }
 
 /// Everything a running server holds.
@@ -235,10 +276,13 @@ impl Server {
                 refresh: stores.refresh.clone(),
                 identities: stores.identities.clone(),
                 mail: stores.mail.clone(),
+                mfa: stores.mfa.clone(),
+                challenges: stores.challenges.clone(),
             },
             hasher,
             clock.clone(),
             settings,
+            second_factors(config, &stores).await?,
         );
         let access_ttl = duration(config.access_token_ttl)?;
         let keys = Arc::new(

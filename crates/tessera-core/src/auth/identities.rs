@@ -5,6 +5,7 @@
 use super::{Auth, ClientInfo, Started};
 use crate::error::AuthError;
 use crate::identity::{Identity, LinkPolicy, Resolution, VerifiedIdentity};
+use crate::mfa::{Amr, Method};
 use crate::session::Session;
 use crate::store::{StoreError, Unlink};
 use crate::user::{self, User, UserId, UserRecord};
@@ -41,7 +42,9 @@ impl Auth {
         let (user, resolution) = self
             .resolve_identity(verified, None, policy, client)
             .await?;
-        let started = self.start_session(user, client).await?;
+        let started = self
+            .start_session(user, client, Amr::of(&[Method::Fed]))
+            .await?;
         let started = self
             .still_allowed(started, None, AuthError::AccountDisabled)
             .await?;

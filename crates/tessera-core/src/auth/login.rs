@@ -6,6 +6,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::{Auth, ClientInfo, Started};
 use crate::error::{AuthError, FieldError};
+use crate::mfa::{Amr, Method};
 use crate::token::SessionToken;
 use crate::user::{self, User, UserId, UserRecord};
 
@@ -22,7 +23,9 @@ impl Auth {
     ) -> Result<Started, AuthError> {
         let record = self.check_credentials(email, password, client).await?;
         self.end_presented(presented).await?;
-        let started = self.start_session(record.user, client).await?;
+        let started = self
+            .start_session(record.user, client, Amr::of(&[Method::Pwd]))
+            .await?;
         self.still_allowed(
             started,
             Some(&record.password_hash),
@@ -70,7 +73,12 @@ impl Auth {
             // The attempt stays counted.
             _ => return Err(AuthError::InvalidCredentials),
         };
-        self.guard.succeeded(attempt, now).await?;
+        // With a second factor on, the attempt stays counted until the
+        // second factor is proven too: knowing the password alone must not
+        // reset the account's count, or the codes could be guessed forever.
+        if !self.second_factor_on(record.user.id).await? {
+            self.guard.succeeded(attempt, now).await?;
+        }
         // Only once the password is right: the answer tells nothing to
         // someone who does not know it.
         if self.settings.mail.verification == crate::mail::Verification::Required
@@ -107,19 +115,29 @@ impl Auth {
         }
     }
 
+    /// Every session starts here. A user with a second factor on gets a
+    /// session only from a sign-in that proved it (`amr` has `mfa`);
+    /// anything else ends in [`AuthError::MfaRequired`] with a challenge,
+    /// so no path to a session (password, provider, reset link) can skip
+    /// the second factor.
     pub(super) async fn start_session(
         &self,
         user: User,
         client: &ClientInfo,
+        amr: Amr,
     ) -> Result<Started, AuthError> {
+        if !amr.is_mfa() && self.second_factor_on(user.id).await? {
+            return Err(AuthError::MfaRequired(self.challenge(&user, amr).await?));
+        }
         let token = SessionToken::generate();
-        let session = self.settings.sessions.start(
+        let mut session = self.settings.sessions.start(
             user.clone(),
             token.hash(),
             self.clock.now(),
             client.user_agent.as_deref(),
             client.ip.as_deref(),
         );
+        session.amr = amr;
         self.sessions.insert_session(&session).await?;
         Ok(Started {
             user,

@@ -5,13 +5,17 @@
 //! sign-out, devices), `password.rs`, `admin.rs` (operators), and the
 //! account flows that go through mail: `verification.rs`, `recovery.rs`
 //! (forgot and reset password), `email_change.rs`, `profile.rs` (name,
-//! deleting the account), `mail.rs` (what the queue worker sends).
+//! deleting the account), `mail.rs` (what the queue worker sends); second
+//! factors: `mfa.rs` (TOTP, recovery codes, and the sign-in challenge every
+//! session start goes through), `passkeys.rs`.
 
 mod admin;
 mod email_change;
 mod identities;
 mod login;
 mod mail;
+mod mfa;
+mod passkeys;
 mod password;
 mod profile;
 mod recovery;
@@ -20,6 +24,8 @@ mod sessions;
 mod verification;
 
 pub use admin::{Imported, ImportedUser};
+pub use mfa::{Confirmation, MfaStatus, SecondFactor, TotpEnrolment};
+pub use passkeys::PasskeyCeremony;
 pub use register::SignedUp;
 
 use std::sync::Arc;
@@ -32,9 +38,11 @@ use crate::error::AuthError;
 use crate::mail::{MailLimits, Verification};
 use crate::password::PasswordHasher;
 use crate::ratelimit::{LoginGuard, LoginLimits};
+use crate::seal::Sealer;
 use crate::session::{Session, SessionPolicy};
 use crate::store::{
-    IdentityStore, MailStore, RateLimitStore, RefreshStore, SessionStore, UserStore,
+    ChallengeStore, IdentityStore, MailStore, MfaStore, RateLimitStore, RefreshStore, SessionStore,
+    UserStore,
 };
 use crate::token::SessionToken;
 use crate::user::User;
@@ -134,6 +142,61 @@ pub struct AuthStores {
     pub identities: Arc<dyn IdentityStore>,
     /// Mail tokens and the mail queue.
     pub mail: Arc<dyn MailStore>,
+    /// TOTP, recovery codes, passkeys (with the users).
+    pub mfa: Arc<dyn MfaStore>,
+    /// Sign-in challenges and passkey ceremonies (with the sessions).
+    pub challenges: Arc<dyn ChallengeStore>,
+}
+
+/// What second factors need besides stores.
+#[derive(Clone)]
+pub struct SecondFactors {
+    /// Seals TOTP secrets at rest: the deployment key.
+    pub sealer: Arc<Sealer>,
+    /// The WebAuthn relying party: RP ID and origins from the public
+    /// origin.
+    pub webauthn: Arc<webauthn_rs::Webauthn>,
+    /// The issuer authenticator apps show (`TESSERA_APP_NAME`).
+    pub issuer: String,
+}
+
+impl SecondFactors {
+    /// TOTP secrets sealed with `seal_key` (32 bytes); passkeys for the
+    /// first public origin's host (the RP ID), from any of the origins.
+    pub fn new(seal_key: &[u8], public_origins: &[String], issuer: &str) -> Result<Self, String> {
+        use webauthn_rs::prelude::Url;
+        let sealer = Sealer::new(seal_key).ok_or("the TOTP sealing key is not 32 bytes")?;
+        let origins = public_origins
+            .iter()
+            .map(|o| Url::parse(o).map_err(|e| format!("public origin {o:?}: {e}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let first = origins.first().ok_or("no public origin")?;
+        let rp_id = first
+            .host_str()
+            .ok_or_else(|| format!("the public origin {first} has no host"))?;
+        let mut builder = webauthn_rs::WebauthnBuilder::new(rp_id, first)
+            .map_err(|e| format!("passkeys for {first}: {e}"))?
+            .rp_name(issuer);
+        for origin in &origins[1..] {
+            builder = builder.append_allowed_origin(origin);
+        }
+        let webauthn = builder
+            .build()
+            .map_err(|e| format!("passkeys for {rp_id}: {e}"))?;
+        Ok(Self {
+            sealer: Arc::new(sealer),
+            webauthn: Arc::new(webauthn),
+            issuer: issuer.to_owned(),
+        })
+    }
+}
+
+impl std::fmt::Debug for SecondFactors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecondFactors")
+            .field("issuer", &self.issuer)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -143,6 +206,10 @@ pub struct Auth {
     refresh: Arc<dyn RefreshStore>,
     identities: Arc<dyn IdentityStore>,
     mail: Arc<dyn MailStore>,
+    mfa: Arc<dyn MfaStore>,
+    challenges: Arc<dyn ChallengeStore>,
+    limits: Arc<dyn RateLimitStore>,
+    second: SecondFactors,
     hasher: PasswordHasher,
     clock: Arc<dyn Clock>,
     guard: LoginGuard,
@@ -155,6 +222,7 @@ impl Auth {
         hasher: PasswordHasher,
         clock: Arc<dyn Clock>,
         settings: AuthSettings,
+        second: SecondFactors,
     ) -> Self {
         let AuthStores {
             users,
@@ -163,14 +231,20 @@ impl Auth {
             refresh,
             identities,
             mail,
+            mfa,
+            challenges,
         } = stores;
         Self {
-            guard: LoginGuard::new(limits, settings.login_limits),
+            guard: LoginGuard::new(limits.clone(), settings.login_limits),
             users,
             sessions,
             refresh,
             identities,
             mail,
+            mfa,
+            challenges,
+            limits,
+            second,
             hasher,
             clock,
             settings,

@@ -6,6 +6,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::{Auth, ClientInfo, Started};
 use crate::error::{AuthError, FieldError};
 use crate::mail::{MailJob, TokenPurpose};
+use crate::mfa::{Amr, Method};
 use crate::token::SessionToken;
 use crate::user;
 
@@ -67,7 +68,9 @@ impl Auth {
         self.end_presented(presented).await?;
         let mut user = record.user;
         user.email_verified = true;
-        let started = self.start_session(user, client).await?;
+        let started = self
+            .start_session(user, client, Amr::of(&[Method::Pwd]))
+            .await?;
         self.still_allowed(started, Some(&Some(phc)), AuthError::InvalidToken)
             .await
     }

@@ -6,6 +6,7 @@ use secrecy::ExposeSecret;
 use super::{Auth, ClientInfo, Registration, Started};
 use crate::error::AuthError;
 use crate::mail::{MailJob, Verification};
+use crate::mfa::{Amr, Method};
 use crate::store::StoreError;
 use crate::token::SessionToken;
 use crate::user::{self, User, UserId, UserRecord};
@@ -95,7 +96,9 @@ impl Auth {
             return Ok(SignedUp::Unverified(user));
         }
         self.end_presented(presented).await?;
-        let started = self.start_session(user, client).await?;
+        let started = self
+            .start_session(user, client, Amr::of(&[Method::Pwd]))
+            .await?;
         Ok(SignedUp::Started(Box::new(
             self.still_allowed(started, None, AuthError::AccountDisabled)
                 .await?,

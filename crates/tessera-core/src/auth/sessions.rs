@@ -88,6 +88,7 @@ impl Auth {
         let now = self.clock.now();
         self.refresh.sweep_exchanged(now).await?;
         self.mail.sweep_mail_tokens(now).await?;
+        self.challenges.sweep_challenges(now).await?;
         Ok(self.sessions.sweep_expired(now).await?)
     }
 }

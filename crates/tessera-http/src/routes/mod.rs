@@ -2,8 +2,10 @@
 
 mod account;
 pub mod email;
+pub mod mfa;
 pub mod oauth;
 mod ops;
+pub mod passkeys;
 mod password;
 pub mod recovery;
 mod sessions;
@@ -30,6 +32,29 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/register", post(account::register))
         .route("/v1/login", post(account::login))
+        .route("/v1/login/mfa", post(mfa::sign_in))
+        .route("/v1/mfa", get(mfa::status))
+        .route(
+            "/v1/mfa/totp",
+            post(mfa::begin_totp).delete(mfa::disable_totp),
+        )
+        .route("/v1/mfa/totp/confirm", post(mfa::confirm_totp))
+        .route("/v1/mfa/recovery-codes", post(mfa::regenerate_codes))
+        .route("/v1/passkeys", get(passkeys::list))
+        .route(
+            "/v1/passkeys/{id}",
+            patch(passkeys::rename).delete(passkeys::delete),
+        )
+        .route(
+            "/v1/passkeys/register/start",
+            post(passkeys::register_start),
+        )
+        .route(
+            "/v1/passkeys/register/finish",
+            post(passkeys::register_finish),
+        )
+        .route("/v1/passkeys/login/start", post(passkeys::login_start))
+        .route("/v1/passkeys/login/finish", post(passkeys::login_finish))
         .route("/v1/logout", post(account::logout))
         .route("/v1/session", get(account::session))
         .route(

@@ -27,6 +27,10 @@ use crate::extract::{Authenticated, Client, authenticate};
 use crate::problem::{ApiError, OAuthFailure, Problem};
 use crate::{AppState, cookies, html};
 
+/// Where a provider sign-in that needs a second factor sends the browser
+/// (the kit's code form), with `next` = the flow's `return_to`.
+const MFA_PAGE: &str = "/login/mfa";
+
 /// Longest sealed flow; browsers keep cookies up to about 4 KiB.
 const MAX_SEALED_BYTES: usize = 3800;
 
@@ -331,10 +335,29 @@ async fn complete(
         return Ok(r);
     }
 
-    let (started, resolution) = state
+    let (started, resolution) = match state
         .auth
         .sign_in_with_identity(&verified, provider.link_policy(), client)
-        .await?;
+        .await
+    {
+        Ok(signed_in) => signed_in,
+        // A second factor is on: the browser goes on to the app's code
+        // form with the challenge in its cookie, and no session yet.
+        Err(tessera_core::AuthError::MfaRequired(challenge)) => {
+            let next = serde_urlencoded::to_string([("next", flow.return_to.as_str())])
+                .unwrap_or_default();
+            let mut r = html::bounce_page(
+                StatusCode::OK,
+                &format!("{MFA_PAGE}?{next}"),
+                "Second factor required",
+            );
+            let h = r.headers_mut();
+            h.append(header::SET_COOKIE, cookies::mfa(challenge.expose()));
+            h.append(header::SET_COOKIE, cookies::oauth_flow_cleared());
+            return Ok(r);
+        }
+        Err(e) => return Err(e.into()),
+    };
     state.metrics.sessions_created.inc();
     state
         .metrics

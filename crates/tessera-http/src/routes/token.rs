@@ -13,9 +13,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
-use tessera_core::AuthError;
+use tessera_core::mfa::{Amr, Method};
 use tessera_core::store::StoreError;
 use tessera_core::tokens::{GrantError, Issued};
+use tessera_core::{AuthError, SecondFactor};
 use utoipa::ToSchema;
 
 use crate::AppState;
@@ -25,8 +26,9 @@ use crate::problem::ApiError;
 /// A token request, form-encoded (RFC 6749) or JSON.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct TokenRequest {
-    /// `password`, `refresh_token`, `session` or
-    /// `urn:ietf:params:oauth:grant-type:token-exchange`.
+    /// `password`, `refresh_token`, `session`,
+    /// `urn:ietf:params:oauth:grant-type:token-exchange` or
+    /// `urn:tessera:params:oauth:grant-type:mfa`.
     #[schema(example = "refresh_token")]
     pub grant_type: String,
     /// The email, for `password`.
@@ -48,8 +50,20 @@ pub struct TokenRequest {
     /// Token exchange: `urn:ietf:params:oauth:token-type:access_token`
     /// (GitHub) or `urn:ietf:params:oauth:token-type:id_token` (OIDC).
     pub subject_token_type: Option<String>,
+    /// MFA grant: the `challenge` of the `mfa_required` answer.
+    #[schema(value_type = Option<String>)]
+    pub challenge: Option<SecretString>,
+    /// MFA grant: a TOTP code…
+    #[schema(value_type = Option<String>, example = "123456")]
+    pub code: Option<SecretString>,
+    /// …or a recovery code.
+    #[schema(value_type = Option<String>)]
+    pub recovery_code: Option<SecretString>,
 }
 
+/// Completes a password grant or token exchange that answered
+/// `mfa_required`: `challenge` and `code` or `recovery_code`.
+pub const MFA_GRANT: &str = "urn:tessera:params:oauth:grant-type:mfa";
 /// RFC 8693.
 pub const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 pub const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
@@ -85,6 +99,9 @@ pub struct TokenError {
     pub error: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_description: Option<String>,
+    /// With `mfa_required`: the challenge to send back with the MFA grant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub challenge: Option<String>,
     #[serde(skip)]
     status: StatusCode,
     #[serde(skip)]
@@ -99,6 +116,7 @@ fn token_error(
     TokenError {
         error,
         error_description: Some(description.into()),
+        challenge: None,
         status,
         retry_after: None,
     }
@@ -189,7 +207,15 @@ impl From<AuthError> for TokenError {
                 };
                 token_error(StatusCode::BAD_REQUEST, "invalid_grant", why)
             }
+            e @ (AuthError::MfaRequired(_)
+            | AuthError::MfaCodeInvalid
+            | AuthError::MfaChallengeInvalid) => second_factor_error(e),
             AuthError::LastSignInMethod
+            | AuthError::TotpAlreadyEnabled
+            | AuthError::TotpNotPending
+            | AuthError::TotpNotEnabled
+            | AuthError::PasskeyInvalid
+            | AuthError::PasskeyExists
             | AuthError::ProviderAlreadyLinked
             | AuthError::EmailTaken
             | AuthError::InvalidToken
@@ -203,6 +229,33 @@ impl From<AuthError> for TokenError {
                 )
             }
         }
+    }
+}
+
+/// A grant of a user with a second factor on.
+fn second_factor_error(e: AuthError) -> TokenError {
+    match e {
+        AuthError::MfaRequired(challenge) => TokenError {
+            challenge: Some(challenge.expose().to_owned()),
+            ..token_error(
+                StatusCode::UNAUTHORIZED,
+                "mfa_required",
+                format!(
+                    "a second factor is required: grant_type={MFA_GRANT} with the challenge and a code"
+                ),
+            )
+        },
+        AuthError::MfaCodeInvalid => token_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "mfa_code_invalid: wrong code",
+        ),
+        AuthError::MfaChallengeInvalid => token_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "the challenge is unknown, used or expired",
+        ),
+        other => other.into(),
     }
 }
 
@@ -310,6 +363,7 @@ fn required<'a, T>(value: Option<&'a T>, name: &str) -> Result<&'a T, TokenError
     responses(
         (status = 200, description = "Tokens (Cache-Control: no-store)", body = TokenResponse),
         (status = 400, description = "invalid_request, invalid_grant or unsupported_grant_type", body = TokenError),
+        (status = 401, description = "mfa_required: the user has a second factor on; `challenge` goes back with the MFA grant", body = TokenError),
         (status = 403, description = "Session grant: CSRF or origin check failed; or missing BFF key", body = TokenError),
         (status = 413, description = "Body over 64 KiB", body = TokenError),
         (status = 415, description = "Neither form nor JSON", body = TokenError),
@@ -392,10 +446,29 @@ async fn grant(
             Ok(issued(state, "session", i))
         }
         TOKEN_EXCHANGE => exchange(state, client, &req).await,
+        MFA_GRANT => {
+            let challenge = required(req.challenge.as_ref(), "challenge")?;
+            let factor = match (req.code, req.recovery_code) {
+                (Some(code), None) => SecondFactor::Code(code),
+                (None, Some(code)) => SecondFactor::RecoveryCode(code),
+                _ => {
+                    return Err(token_error(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_request",
+                        "send code or recovery_code",
+                    ));
+                }
+            };
+            let i = state
+                .tokens
+                .mfa_grant(challenge.expose_secret(), factor, client)
+                .await?;
+            Ok(issued(state, "mfa", i))
+        }
         _ => Err(token_error(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
-            "use password, refresh_token, session or token exchange",
+            "use password, refresh_token, session, token exchange or the MFA grant",
         )),
     }
 }
@@ -488,7 +561,10 @@ async fn exchange(
         .auth
         .resolve_identity(&verified, None, provider.link_policy(), client)
         .await?;
-    let i = state.tokens.family_grant(&user, None).await?;
+    let i = state
+        .tokens
+        .family_grant(&user, None, Amr::of(&[Method::Fed]))
+        .await?;
     Ok(issued_as(
         state,
         "token_exchange",

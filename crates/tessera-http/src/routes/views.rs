@@ -2,6 +2,7 @@
 //! here to leak through.
 
 use serde::{Deserialize, Serialize};
+use tessera_core::mfa::Amr;
 use tessera_core::{Session, User};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -46,6 +47,10 @@ pub struct SessionView {
     /// When the session ends no matter what.
     #[serde(with = "time::serde::rfc3339")]
     pub absolute_expires_at: OffsetDateTime,
+    /// How the sign-in was proven (RFC 8176): `pwd`, `otp`, `hwk`, `fed`,
+    /// `mfa`.
+    #[schema(value_type = Vec<String>, example = json!(["pwd", "otp", "mfa"]))]
+    pub amr: Amr,
 }
 
 impl From<&Session> for SessionView {
@@ -55,6 +60,7 @@ impl From<&Session> for SessionView {
             created_at: s.created_at,
             expires_at: s.expires_at(),
             absolute_expires_at: s.absolute_expires_at,
+            amr: s.amr.clone(),
         }
     }
 }
@@ -120,6 +126,8 @@ impl AuthResponse<'_> {
         push_time(out, session.expires_at)?;
         out.extend_from_slice(br#","absolute_expires_at":"#);
         push_time(out, session.absolute_expires_at)?;
+        out.extend_from_slice(br#","amr":"#);
+        serde_json::to_writer(&mut *out, &session.amr)?;
         out.extend_from_slice(b"}}");
         Ok(())
     }
@@ -262,7 +270,11 @@ mod tests {
             email_verified in any::<bool>(),
             roles in proptest::collection::vec(user_text(), 0..4),
             times in [any_time(), any_time(), any_time(), any_time()],
+            amr in proptest::collection::vec(0..5usize, 0..5),
         ) {
+            use tessera_core::mfa::Method;
+            let all = [Method::Pwd, Method::Otp, Method::Hwk, Method::Fed, Method::Mfa];
+            let amr = Amr::of(&amr.iter().map(|i| all[*i]).collect::<Vec<_>>());
             let answer = AuthResponse {
                 user: UserView {
                     id: Uuid::from_u128(id),
@@ -277,6 +289,7 @@ mod tests {
                     created_at: times[1],
                     expires_at: times[2],
                     absolute_expires_at: times[3],
+                    amr,
                 },
             };
             let mut fast = Vec::new();

@@ -12,7 +12,7 @@ use tessera_core::user::{User, UserId, UserRecord};
 use crate::common::smtp::{Mail, Smtpd};
 use crate::common::*;
 
-async fn spawn_mail(tweak: impl FnOnce(&mut tessera::Config)) -> (TestApp, Smtpd) {
+pub(crate) async fn spawn_mail(tweak: impl FnOnce(&mut tessera::Config)) -> (TestApp, Smtpd) {
     let smtpd = Smtpd::start();
     let url = smtpd.url();
     let app = spawn_with(|c| {
@@ -37,7 +37,7 @@ async fn post(app: &TestApp, path: &str, body: Value) -> reqwest::Response {
         .expect("send")
 }
 
-async fn last_mail(app: &TestApp, smtpd: &Smtpd, to: &str, n: usize) -> Mail {
+pub(crate) async fn last_mail(app: &TestApp, smtpd: &Smtpd, to: &str, n: usize) -> Mail {
     deliver(app).await;
     smtpd.wait_for(to, n).await.pop().unwrap()
 }

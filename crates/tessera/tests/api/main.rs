@@ -14,6 +14,8 @@ mod guides;
 mod input;
 mod limits;
 #[allow(clippy::too_many_lines)]
+mod mfa;
+#[allow(clippy::too_many_lines)]
 mod oauth_github;
 #[allow(clippy::too_many_lines)]
 mod oauth_oidc;

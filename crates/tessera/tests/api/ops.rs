@@ -372,7 +372,9 @@ fn auth_on(
             limits: Arc::new(tessera_store::MemoryRateLimits::new()),
             refresh,
             identities: Arc::new(sql.clone()),
-            mail: Arc::new(sql),
+            mail: Arc::new(sql.clone()),
+            mfa: Arc::new(sql.clone()),
+            challenges: Arc::new(sql),
         },
         PasswordHasher::new(FAST_ARGON2, 1, 4).unwrap(),
         Arc::new(clock.clone()),
@@ -386,6 +388,8 @@ fn auth_on(
             registration: tessera_core::RegistrationPolicy::default(),
             mail: tessera_core::MailPolicy::default(),
         },
+        tessera_core::SecondFactors::new(&[7; 32], &["http://localhost:3000".into()], "Tessera")
+            .unwrap(),
     )
 }
 
