@@ -193,6 +193,14 @@ describe("TOTP enrolment", () => {
     expect(await redirectOf(tessera().enrollTotp(idle, form({ current_password: "pw", next: "/account/security" })))).toBe("/login?next=%2Faccount%2Fsecurity");
   });
 
+  it("shows tessera's 422 for a wrong password (its answer for every password check) next to the field", async () => {
+    const wrong = problem(422, "validation_failed", { errors: [{ field: "current_password", message: "is incorrect" }] });
+    respond = () => wrong;
+    expect((await tessera().enrollTotp(idle, form({ current_password: "nope" }))).fieldErrors).toEqual({ current_password: "Current password is incorrect." });
+    expect((await tessera().disableTotp(idle, form({ current_password: "nope" }))).fieldErrors).toEqual({ current_password: "Current password is incorrect." });
+    expect((await tessera().regenerateRecoveryCodes(idle, form({ current_password: "nope" }))).fieldErrors).toEqual({ current_password: "Current password is incorrect." });
+  });
+
   it("asks for the password when the session is too old, and refreshes when TOTP is already on", async () => {
     respond = () => problem(403, "reauthentication_required");
     expect((await tessera().enrollTotp(idle, form({}))).fieldErrors).toEqual({ current_password: "Enter your current password." });
