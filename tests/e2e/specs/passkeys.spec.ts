@@ -1,5 +1,6 @@
 import type { CDPSession, Page } from "@playwright/test";
 import { expect, registerViaUi, screenshot, test, watchPageProblems } from "../support/fixtures.js";
+import { signInAtProvider, uniqueLogin } from "../support/oidc.js";
 
 /**
  * Chromium's virtual authenticator (DevTools protocol, WebAuthn domain):
@@ -65,3 +66,24 @@ test("passkeys: register one, sign in with it (no password, no code), rename and
   expect(problems).toEqual([]);
 });
 
+
+test("a passkey that is the account's last way in cannot be deleted, in words", async ({ page }) => {
+  await virtualAuthenticator(page);
+  const login = uniqueLogin();
+  await page.goto("/login?next=%2Faccount%2Fsecurity");
+  await page.getByRole("link", { name: "Sign in with Acme" }).click();
+  await signInAtProvider(page, login, page.getByRole("heading", { name: "Security", exact: true }));
+  const section = page.getByTestId("passkeys-section");
+  await section.getByRole("button", { name: "Add a passkey" }).click();
+  await expect(section.getByTestId("passkey-row")).toHaveCount(1);
+
+  // With a passkey, the provider is no longer the only way in: it can go.
+  await page.goto("/account");
+  await page.getByRole("button", { name: "Unlink Acme" }).click();
+  await expect(page.getByTestId("no-identities")).toBeVisible();
+
+  await page.goto("/account/security");
+  await section.getByRole("button", { name: /^Delete passkey / }).click();
+  await expect(section.getByRole("alert")).toHaveText("This passkey is your only way to sign in: set a password or link a provider before you delete it.");
+  await expect(section.getByTestId("passkey-row")).toHaveCount(1);
+});
