@@ -6,10 +6,10 @@
 //!   (`totp-rs`). A used step is recorded per user and never accepted
 //!   again, whichever of login, enrolment or disabling used it. The secret
 //!   (160 bits) is kept sealed with the deployment key.
-//! - Recovery codes: 10, each 80 bits from the OS CSPRNG, written as four
+//! - Recovery codes: 10, each 120 bits from the OS CSPRNG, written as six
 //!   groups of four base32 letters; only their SHA-256 is kept, each works
-//!   once. 80 bits make an offline search of the hashes hopeless, so a
-//!   slow hash is not needed.
+//!   once. At 112 bits or more a plain hash is enough (ASVS 6.5.2): an
+//!   offline search of the hashes is hopeless.
 //! - The challenge: an opaque 256-bit value, 5 minutes, single use, bound
 //!   to the user and to what the first factor proved. It is kept in the
 //!   session store (Redis in production), so any instance completes what
@@ -167,19 +167,21 @@ pub fn totp_code(secret: &[u8], at: OffsetDateTime) -> Option<String> {
 
 /// How many recovery codes a user gets at a time.
 pub const RECOVERY_CODES: usize = 10;
-const RECOVERY_CODE_BYTES: usize = 10;
-/// Base32 letters in a code (80 bits).
-const RECOVERY_CODE_CHARS: usize = 16;
+const RECOVERY_CODE_BYTES: usize = 15;
+/// Base32 letters in a code (120 bits).
+const RECOVERY_CODE_CHARS: usize = 24;
 
 /// A fresh set of recovery codes, as shown to the user once:
-/// `abcd-efgh-ijkl-mnop`.
+/// `abcd-efgh-ijkl-mnop-qrst-uvwx`.
 pub fn new_recovery_codes() -> Vec<String> {
     (0..RECOVERY_CODES)
         .map(|_| {
             let letters = Secret::from(random_bytes::<RECOVERY_CODE_BYTES>().to_vec())
                 .to_base32()
                 .to_ascii_lowercase();
-            let groups: Vec<&str> = (0..4).map(|i| &letters[i * 4..i * 4 + 4]).collect();
+            let groups: Vec<&str> = (0..RECOVERY_CODE_CHARS / 4)
+                .map(|i| &letters[i * 4..i * 4 + 4])
+                .collect();
             groups.join("-")
         })
         .collect()
@@ -336,7 +338,7 @@ mod tests {
             .collect();
         assert_eq!(hashes.len(), RECOVERY_CODES);
         let c = &codes[0];
-        assert_eq!(c.len(), 19);
+        assert_eq!(c.len(), 29, "six groups of four, five dashes");
         let typed = c.replace('-', " ").to_uppercase();
         assert_eq!(recovery_code_hash(&typed), recovery_code_hash(c));
         assert_eq!(recovery_code_hash("abcd-efgh"), None);

@@ -24,6 +24,10 @@ pub struct Claims {
     pub sid: Option<String>,
     #[serde(default)]
     pub roles: Vec<String>,
+    /// How the user signed in (RFC 8176): `pwd`, `otp`, `hwk`, `fed`, and
+    /// `mfa` when more than one factor was proven.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
     /// Any other claim, untouched.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -32,5 +36,11 @@ pub struct Claims {
 impl Claims {
     pub fn has_role(&self, role: &str) -> bool {
         self.roles.iter().any(|r| r == role)
+    }
+
+    /// Whether the sign-in behind the token proved more than one factor
+    /// (`amr` has `mfa`): a password and a TOTP code, or a passkey.
+    pub fn has_mfa(&self) -> bool {
+        self.amr.iter().any(|m| m == "mfa")
     }
 }

@@ -1,4 +1,5 @@
-//! axum integration: [`AccessToken`] and [`RequireRole`] extractors, and the
+//! axum integration: [`AccessToken`], [`RequireRole`] and [`RequireMfa`]
+//! extractors, and the
 //! one place where verification failures become responses (RFC 6750
 //! `WWW-Authenticate` plus an RFC 9457 problem+json body).
 
@@ -36,6 +37,20 @@ pub struct AccessToken(pub Claims);
 pub struct RequireRole<R> {
     pub claims: Claims,
     role: PhantomData<fn() -> R>,
+}
+
+/// Only requests whose token comes from a multi-factor sign-in (`amr`
+/// has `mfa`); others get 401 `insufficient_user_authentication` (RFC
+/// 9470), which tells the client to have the user sign in again with a
+/// second factor.
+///
+/// ```
+/// use tessera_verify::RequireMfa;
+/// async fn wire_money(caller: RequireMfa) -> String { caller.claims.sub }
+/// ```
+#[derive(Debug, Clone)]
+pub struct RequireMfa {
+    pub claims: Claims,
 }
 
 /// A role name for [`RequireRole`].
@@ -110,6 +125,22 @@ where
     }
 }
 
+impl<S> FromRequestParts<S> for RequireMfa
+where
+    Verifier: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let AccessToken(claims) = AccessToken::from_request_parts(parts, state).await?;
+        if !claims.has_mfa() {
+            return Err(AuthRejection::InsufficientAuthentication);
+        }
+        Ok(Self { claims })
+    }
+}
+
 /// Why a request was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -122,6 +153,8 @@ pub enum AuthRejection {
     InvalidToken(VerifyError),
     /// The token verified but lacks the role.
     InsufficientRole,
+    /// The token verified but its sign-in proved one factor only.
+    InsufficientAuthentication,
 }
 
 impl AuthRejection {
@@ -132,6 +165,7 @@ impl AuthRejection {
             Self::InvalidRequest => "invalid_request",
             Self::InvalidToken(e) => e.code(),
             Self::InsufficientRole => "insufficient_scope",
+            Self::InsufficientAuthentication => "insufficient_user_authentication",
         }
     }
 
@@ -151,6 +185,7 @@ impl AuthRejection {
             Self::InvalidToken(VerifyError::Expired) => "Access token expired",
             Self::InvalidToken(_) => "Invalid access token",
             Self::InsufficientRole => "Insufficient role",
+            Self::InsufficientAuthentication => "Sign in with a second factor",
         }
     }
 
@@ -162,6 +197,9 @@ impl AuthRejection {
             Self::InvalidToken(VerifyError::JwksUnavailable) => None,
             Self::InvalidToken(_) => Some(r#"Bearer error="invalid_token""#),
             Self::InsufficientRole => Some(r#"Bearer error="insufficient_scope""#),
+            Self::InsufficientAuthentication => Some(
+                r#"Bearer error="insufficient_user_authentication", error_description="a multi-factor sign-in is required""#,
+            ),
         }
     }
 }

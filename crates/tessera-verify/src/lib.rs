@@ -16,7 +16,7 @@ pub use builder::VerifierBuilder;
 pub use claims::Claims;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{ConfigError, JwksError, VerifyError};
-pub use extract::{AccessToken, AuthRejection, RequireRole, Role};
+pub use extract::{AccessToken, AuthRejection, RequireMfa, RequireRole, Role};
 pub use jsonwebtoken::jwk::{Jwk, JwkSet};
 pub use jwks::CachePolicy;
 pub use verifier::Verifier;

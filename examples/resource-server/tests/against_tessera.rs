@@ -173,6 +173,107 @@ async fn tokens_from_tessera_open_the_api_and_nothing_else_does() {
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 }
 
+/// Issue 21: `RequireMfa` opens only for tokens from a sign-in that
+/// proved a second factor; tessera puts `amr` in every access token.
+#[tokio::test]
+async fn payouts_need_a_token_from_a_multi_factor_sign_in() {
+    let w = world().await;
+    let email = "mfa-api@example.com";
+    let session = w.register(email).await;
+    let cookies: Vec<String> = session
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+        .collect();
+    let csrf = cookies
+        .iter()
+        .find_map(|c| c.strip_prefix("__Host-tessera_csrf="))
+        .unwrap()
+        .to_owned();
+    let signed_in = |path: &str| {
+        w.http
+            .post(format!("{}{path}", w.auth_base))
+            .header("cookie", cookies.join("; "))
+            .header("x-csrf-token", &csrf)
+            .header("origin", "http://localhost:3000")
+    };
+
+    // A password-only token: 401 insufficient_user_authentication.
+    let token = w.token(email).await;
+    let r = w.api("/api/me", Some(&token)).await;
+    assert_eq!(r.json::<Value>().await.unwrap()["amr"], json!(["pwd"]));
+    let r = w.api("/api/payouts", Some(&token)).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        r.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("insufficient_user_authentication")
+    );
+
+    // TOTP on; the password grant stops at the challenge, the MFA grant
+    // completes it with a code.
+    let enrol: Value = signed_in("/v1/mfa/totp")
+        .json(&json!({"current_password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let b32 = enrol["secret"].as_str().unwrap();
+    let secret = totp_rs::Secret::try_from_base32(b32)
+        .unwrap()
+        .as_ref()
+        .to_vec();
+    let now = || tessera_core::Clock::now(&w.clock);
+    let code = tessera_core::mfa::totp_code(&secret, now()).unwrap();
+    let r = signed_in("/v1/mfa/totp/confirm")
+        .json(&json!({"code": code}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = w
+        .http
+        .post(format!("{}/v1/token", w.auth_base))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", email),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let challenge = r.json::<Value>().await.unwrap()["challenge"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    w.clock.advance(time::Duration::seconds(30));
+    let code = tessera_core::mfa::totp_code(&secret, now()).unwrap();
+    let r = w
+        .http
+        .post(format!("{}/v1/token", w.auth_base))
+        .form(&[
+            ("grant_type", "urn:tessera:params:oauth:grant-type:mfa"),
+            ("challenge", &challenge),
+            ("code", &code),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let token = r.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = w.api("/api/payouts", Some(&token)).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.json::<Value>().await.unwrap()["payout"], "scheduled");
+}
+
 #[tokio::test]
 async fn after_a_key_rotation_new_tokens_verify_through_a_jwks_refetch() {
     let w = world().await;

@@ -57,7 +57,7 @@ pub struct TotpCode {
 /// Shown once: only their hashes are kept.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RecoveryCodes {
-    #[schema(example = json!(["abcd-efgh-ijkl-mnop"]))]
+    #[schema(example = json!(["abcd-efgh-ijkl-mnop-qrst-uvwx"]))]
     pub recovery_codes: Vec<String>,
 }
 
@@ -91,7 +91,7 @@ pub struct MfaSignIn {
     #[schema(value_type = Option<String>, example = "123456")]
     pub code: Option<SecretString>,
     /// …or one of the recovery codes.
-    #[schema(value_type = Option<String>, example = "abcd-efgh-ijkl-mnop")]
+    #[schema(value_type = Option<String>, example = "abcd-efgh-ijkl-mnop-qrst-uvwx")]
     pub recovery_code: Option<SecretString>,
 }
 

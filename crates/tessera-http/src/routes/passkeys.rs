@@ -118,6 +118,10 @@ pub struct PasskeyRename {
         (status = 200, description = "Options for navigator.credentials.create()", body = CeremonyStart),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "CSRF or origin check failed, or missing BFF key", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The body is not a JSON object", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Store down (Retry-After)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("session_cookie" = []), ("bearer" = []))
@@ -143,6 +147,8 @@ pub async fn register_start(
         (status = 403, description = "CSRF or origin check failed, or missing BFF key", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "passkey_exists", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid name or credential", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Store down (Retry-After)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("session_cookie" = []), ("bearer" = []))
@@ -178,6 +184,10 @@ pub async fn register_finish(
         (status = 200, description = "Options for navigator.credentials.get()", body = CeremonyStart),
         (status = 403, description = "Foreign origin or missing BFF key", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many sign-ins started from this address (Retry-After)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The body is not a JSON object", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Store down (Retry-After)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -200,6 +210,8 @@ pub async fn login_start(
         (status = 401, description = "passkey_invalid", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Foreign origin or missing BFF key; account_disabled", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid credential", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Store down (Retry-After)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -250,6 +262,8 @@ pub async fn list(
         (status = 403, description = "CSRF or origin check failed, or missing BFF key", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such passkey of this user", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid name", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Store down (Retry-After)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("session_cookie" = []), ("bearer" = []))

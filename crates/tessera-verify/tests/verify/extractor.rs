@@ -13,7 +13,7 @@ use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
 use serde_json::{Value, json};
 use tessera_verify::{
-    AccessToken, AuthRejection, Claims, ManualClock, RequireRole, Role, Verifier,
+    AccessToken, AuthRejection, Claims, ManualClock, RequireMfa, RequireRole, Role, Verifier,
 };
 use tokio::net::TcpListener;
 
@@ -42,6 +42,10 @@ async fn purge(admin: RequireRole<Admin>) -> String {
     format!("purged by {}", admin.claims.sub)
 }
 
+async fn transfer(caller: RequireMfa) -> String {
+    format!("sent by {}", caller.claims.sub)
+}
+
 async fn report(token: AccessToken) -> Result<&'static str, AuthRejection> {
     token.require_role("auditor")?;
     Ok("report")
@@ -53,6 +57,7 @@ async fn spawn_app(verifier: Verifier) -> String {
         .route("/me", get(me))
         .route("/purge", get(purge))
         .route("/report", get(report))
+        .route("/transfer", get(transfer))
         .with_state(AppState { verifier });
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -163,6 +168,35 @@ async fn extractors_answer_200_401_403_and_503() {
     let purged = get_with(&format!("{base}/purge"), Some(&admin)).await;
     assert_eq!(purged.status, StatusCode::OK);
     assert_eq!(purged.body, "purged by user-42");
+
+    // RequireMfa: 401 insufficient_user_authentication (RFC 9470) unless
+    // the token's amr has mfa.
+    for amr in [
+        json!(null),
+        json!([]),
+        json!(["pwd"]),
+        json!(["pwd", "otp"]),
+        json!(["MFA"]),
+    ] {
+        let token = bearer(&claims_with(t, &json!({"amr": amr})));
+        let answer = get_with(&format!("{base}/transfer"), Some(&token)).await;
+        assert_problem(&answer, 401, "insufficient_user_authentication");
+        assert!(
+            answer.challenge.as_deref().is_some_and(
+                |c| c.starts_with(r#"Bearer error="insufficient_user_authentication""#)
+            ),
+            "{:?}",
+            answer.challenge
+        );
+    }
+    for amr in [json!(["pwd", "otp", "mfa"]), json!(["hwk", "mfa"])] {
+        let token = bearer(&claims_with(t, &json!({"amr": amr})));
+        let answer = get_with(&format!("{base}/transfer"), Some(&token)).await;
+        assert_eq!(answer.status, StatusCode::OK, "{amr}");
+        assert_eq!(answer.body, "sent by user-42");
+    }
+    let missing = get_with(&format!("{base}/transfer"), None).await;
+    assert_problem(&missing, 401, "missing_token");
 
     // Issuer unreachable and the kid unknown: 503, not "your token is bad".
     issuer.stop().await;

@@ -21,6 +21,8 @@ mod oauth_github;
 mod oauth_oidc;
 #[allow(clippy::float_cmp)]
 mod ops;
+#[allow(clippy::too_many_lines)]
+mod passkeys;
 mod production;
 #[allow(clippy::too_many_lines)]
 mod rotation_properties;

@@ -869,3 +869,78 @@ async fn junk_sent_on_to_the_provider_is_limited_per_client_ip() {
             .contains("/login?error=rate_limited")
     );
 }
+
+/// Issue 21: a provider sign-in of a user with TOTP on stops at the
+/// challenge like a password sign-in: no session cookie, the challenge in
+/// its cookie, and the browser sent on to the app's code form with the
+/// flow's `return_to`; the token exchange stops there too.
+#[tokio::test]
+async fn a_provider_sign_in_with_totp_on_goes_to_the_code_form_first() {
+    use crate::mfa::{code, next_step};
+    let (app, gh) = app_with_github(|_| {}).await;
+    let email = unique("octo-mfa");
+    let octo = GithubUser::new(gh_id(), &email);
+    gh.sign_in_as(octo.clone());
+    let mut jar = Jar::default();
+    let r = sign_in(&app, &mut jar, None).await;
+    assert_eq!(r.status(), StatusCode::OK);
+
+    // No password: a sign-in in the last 5 minutes stands in for it.
+    let r = app
+        .browser(Method::POST, "/v1/mfa/totp", &jar)
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let uri: Value = r.json().await.unwrap();
+    let b32 = uri["secret"].as_str().unwrap();
+    let secret = totp_rs::Secret::try_from_base32(b32)
+        .unwrap()
+        .as_ref()
+        .to_vec();
+    let r = app
+        .browser(Method::POST, "/v1/mfa/totp/confirm", &jar)
+        .json(&serde_json::json!({"code": code(&app, &secret)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+
+    let mut browser = Jar::default();
+    let r = sign_in(&app, &mut browser, Some("/dashboard?tab=2")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_no_session_cookie(&r);
+    assert_cleared_flow_cookie(&r);
+    let challenge = set_cookie(r.headers(), "__Host-tessera_mfa");
+    assert_eq!(challenge.http_only(), Some(true));
+    assert_eq!(challenge.same_site(), Some(SameSite::Strict));
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains("content=\"0;url=/login/mfa?next=%2Fdashboard%3Ftab%3D2\""),
+        "{body}"
+    );
+    next_step(&app);
+    let r = app
+        .browser(Method::POST, "/v1/login/mfa", &browser)
+        .json(&serde_json::json!({"code": code(&app, &secret)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    browser.absorb(r.headers());
+    let me = whoami(&app, &browser).await;
+    assert_eq!(me["user"]["email"], email);
+    assert_eq!(
+        me["session"]["amr"],
+        serde_json::json!(["fed", "otp", "mfa"])
+    );
+
+    // The token exchange of the same GitHub identity: the challenge too.
+    let token = gh.issue_token(octo);
+    let (status, body) = exchange(&app, "github", &token, ACCESS_TOKEN).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(body["error"], "mfa_required");
+    assert!(body["challenge"].is_string());
+    assert!(body.get("access_token").is_none());
+}

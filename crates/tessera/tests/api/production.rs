@@ -114,6 +114,103 @@ async fn two_instances_on_postgres_and_redis_behave_as_one() {
     db.drop_now().await.unwrap();
 }
 
+/// Issue 21 across instances: the challenge left by A (in Redis) is
+/// completed on B, a TOTP step spent on A is spent on B (PostgreSQL), and
+/// the challenge is gone for both once used.
+#[tokio::test]
+async fn a_second_factor_begun_on_one_instance_completes_on_another() {
+    let db = fresh_database()
+        .await
+        .expect("PostgreSQL reachable (see scripts/test.sh)");
+    let redis = tokio::task::spawn_blocking(|| RedisServer::start(free_port(), false))
+        .await
+        .unwrap();
+    let (a, b) = (
+        instance(&db.url, &redis.url()),
+        instance(&db.url, &redis.url()),
+    );
+    let email = unique("multi-mfa");
+    let resp = post(
+        &a.base,
+        "/v1/register",
+        None,
+        json!({"email": email, "password": PASSWORD}),
+    )
+    .await;
+    let mut jar = Jar::default();
+    jar.absorb(resp.headers());
+    let enrol: serde_json::Value = post(
+        &a.base,
+        "/v1/mfa/totp",
+        Some(&jar),
+        json!({"current_password": PASSWORD}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let secret = totp_rs::Secret::try_from_base32(enrol["secret"].as_str().unwrap())
+        .unwrap()
+        .as_ref()
+        .to_vec();
+    let spent = tessera_core::mfa::totp_code(&secret, time::OffsetDateTime::now_utc()).unwrap();
+    // Confirmed on B: the pending secret is in the shared database.
+    let confirmed: serde_json::Value = post(
+        &b.base,
+        "/v1/mfa/totp/confirm",
+        Some(&jar),
+        json!({"code": spent}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let codes = confirmed["recovery_codes"].as_array().unwrap().clone();
+
+    let r = post(
+        &a.base,
+        "/v1/login",
+        None,
+        json!({"email": email, "password": PASSWORD}),
+    )
+    .await;
+    let challenge = problem(r, StatusCode::UNAUTHORIZED, "mfa_required").await["challenge"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The step B's confirmation used is spent for A's challenge, on B too.
+    let r = post(
+        &b.base,
+        "/v1/login/mfa",
+        None,
+        json!({"challenge": challenge, "code": spent}),
+    )
+    .await;
+    problem(r, StatusCode::UNAUTHORIZED, "mfa_code_invalid").await;
+    let r = post(
+        &b.base,
+        "/v1/login/mfa",
+        None,
+        json!({"challenge": challenge, "recovery_code": codes[0]}),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK, "A's challenge completes on B");
+    let mut signed_in = Jar::default();
+    signed_in.absorb(r.headers());
+    assert_eq!(whoami(&a.base, &signed_in).await, StatusCode::OK);
+    let r = post(
+        &a.base,
+        "/v1/login/mfa",
+        None,
+        json!({"challenge": challenge, "recovery_code": codes[1]}),
+    )
+    .await;
+    problem(r, StatusCode::UNAUTHORIZED, "mfa_challenge_invalid").await;
+
+    drop((a, b));
+    db.drop_now().await.unwrap();
+}
+
 /// At the default log level (no per-request span) every 5xx still reaches
 /// the log, with its route and status: a store outage is a warning per
 /// refused request.
