@@ -24,6 +24,8 @@ ORDER = [
     "components/auth-form.tsx",
     "app/login/page.tsx",
     "app/login/sign-in-form.tsx",
+    "app/login/mfa/page.tsx",
+    "app/login/mfa/mfa-form.tsx",
     "app/register/page.tsx",
     "app/register/sign-up-form.tsx",
     "app/forgot-password/page.tsx",

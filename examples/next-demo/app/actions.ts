@@ -69,3 +69,37 @@ export async function updateProfileAction(previous: AuthFormState, formData: For
 export async function deleteAccountAction(previous: AuthFormState, formData: FormData): Promise<AuthFormState> {
   return tessera.deleteAccount(previous, formData);
 }
+
+// Second factors and passkeys (issue 21): the code step of a sign-in, TOTP
+// enrolment and its recovery codes, and the passkey list. Each works as a
+// plain form POST too; adding a passkey and signing in with one need the
+// browser's WebAuthn API (registerPasskey and signInWithPasskey of
+// @tessera/next/client).
+
+export async function verifyMfaAction(previous: AuthFormState, formData: FormData): Promise<AuthFormState> {
+  return tessera.verifyMfa(previous, formData);
+}
+
+export async function enrollTotpAction(previous: AuthFormState, formData: FormData): Promise<AuthFormState> {
+  return tessera.enrollTotp(previous, formData);
+}
+
+export async function confirmTotpAction(previous: AuthFormState, formData: FormData): Promise<AuthFormState> {
+  return tessera.confirmTotp(previous, formData);
+}
+
+export async function disableTotpAction(previous: AuthFormState, formData: FormData): Promise<AuthFormState> {
+  return tessera.disableTotp(previous, formData);
+}
+
+export async function regenerateRecoveryCodesAction(previous: AuthFormState, formData: FormData): Promise<AuthFormState> {
+  return tessera.regenerateRecoveryCodes(previous, formData);
+}
+
+export async function renamePasskeyAction(previous: AuthFormState, formData: FormData): Promise<AuthFormState> {
+  return tessera.renamePasskey(previous, formData);
+}
+
+export async function deletePasskeyAction(previous: AuthFormState, formData: FormData): Promise<AuthFormState> {
+  return tessera.deletePasskey(previous, formData);
+}

@@ -28,6 +28,7 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
                 <>
                   <Link href="/dashboard">Dashboard</Link>
                   <Link href="/account">Account</Link>
+                  <Link href="/account/security">Security</Link>
                   <Link href="/account/sessions">Devices</Link>
                   <Link href="/account/password">Password</Link>
                   <SignOutButton />

@@ -12,7 +12,11 @@ export type TesseraErrorCode =
   | "unauthenticated"
   | "invalid_grant"
   | "token_refresh_failed"
-  | "request_failed";
+  | "request_failed"
+  /** The browser has no WebAuthn (`registerPasskey`, `signInWithPasskey`). */
+  | "passkey_unsupported"
+  /** The browser's passkey prompt was cancelled, timed out or refused. */
+  | "passkey_cancelled";
 
 export interface TesseraErrorOptions {
   status?: number;

@@ -23,6 +23,11 @@ export type {
   Identity,
   IdentityList,
   OAuthProvider,
+  AuthenticationMethod,
+  MfaStatus,
+  Passkey,
+  PasskeyList,
+  TotpSetup,
 } from "./types.js";
 export { initialAuthFormState } from "./types.js";
 export { sanitizeRedirect, signInUrl } from "./redirect.js";
@@ -40,8 +45,10 @@ export {
   SESSION_COOKIE,
   CSRF_COOKIE,
   CSRF_HEADER,
+  MFA_COOKIE,
   DEFAULT_BASE_PATH,
   DEFAULT_SIGN_IN_PATH,
+  DEFAULT_MFA_PATH,
 } from "./constants.js";
 export { createTokenClient, memoryStorage, webStorage } from "./token-client.js";
 export type { TokenClient, TokenClientOptions, TokenSet, TokenStorage } from "./token-client.js";

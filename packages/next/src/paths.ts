@@ -1,4 +1,4 @@
-import { DEFAULT_BASE_PATH, DEFAULT_SIGN_IN_PATH } from "./constants.js";
+import { DEFAULT_BASE_PATH, DEFAULT_MFA_PATH, DEFAULT_SIGN_IN_PATH } from "./constants.js";
 import { TesseraError } from "./errors.js";
 
 /**
@@ -11,12 +11,19 @@ export interface AuthPaths {
   readonly basePath: string;
   /** The app's sign-in page. */
   readonly signInPath: string;
+  /**
+   * The page that asks for the second factor (a TOTP or recovery code) when
+   * a sign-in needs one. tessera's provider callback sends the browser to
+   * `/login/mfa`, the default; `signIn` redirects here.
+   */
+  readonly mfaPath: string;
 }
 
-/** What {@link defineAuthPaths} takes: each path optional, defaults `/api/auth` and `/login`. */
+/** What {@link defineAuthPaths} takes: each path optional, defaults `/api/auth`, `/login` and `/login/mfa`. */
 export interface AuthPathsInput {
   basePath?: string | undefined;
   signInPath?: string | undefined;
+  mfaPath?: string | undefined;
 }
 
 function normalisePath(name: string, value: string): string {
@@ -36,5 +43,6 @@ export function defineAuthPaths(paths: AuthPathsInput = {}): AuthPaths {
   return Object.freeze({
     basePath: normalisePath("basePath", paths.basePath ?? DEFAULT_BASE_PATH),
     signInPath: normalisePath("signInPath", paths.signInPath ?? DEFAULT_SIGN_IN_PATH),
+    mfaPath: normalisePath("mfaPath", paths.mfaPath ?? DEFAULT_MFA_PATH),
   });
 }

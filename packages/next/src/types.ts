@@ -9,11 +9,20 @@ export interface User {
   created_at: string;
 }
 
+/**
+ * How a session was signed in, as RFC 8176 "amr" values: `pwd` (password),
+ * `otp` (a TOTP or recovery code), `hwk` (a passkey), `fed` (a provider),
+ * `mfa` (more than one factor, or a passkey). Other values may come later.
+ */
+export type AuthenticationMethod = "pwd" | "otp" | "hwk" | "fed" | "mfa" | (string & {});
+
 export interface Session {
   id: string;
   created_at: string;
   expires_at: string;
   absolute_expires_at: string;
+  /** How this session was signed in, e.g. `["pwd"]`, `["pwd", "otp", "mfa"]`, `["hwk", "mfa"]`. */
+  amr: AuthenticationMethod[];
 }
 
 /** What `GET /v1/session`, `POST /v1/login` and `POST /v1/register` answer. */
@@ -50,6 +59,45 @@ export interface Identity {
 
 export interface IdentityList {
   identities: Identity[];
+}
+
+/** `GET /v1/mfa`: the signed-in user's second factors. */
+export interface MfaStatus {
+  totp_enabled: boolean;
+  /** Unused recovery codes left (0 when TOTP is off). */
+  recovery_codes_remaining: number;
+  /** How many passkeys the user has registered. */
+  passkeys: number;
+}
+
+/** One passkey of `GET /v1/passkeys` (and `register/finish`, `PATCH`). */
+export interface Passkey {
+  id: string;
+  name: string;
+  created_at: string;
+  last_used_at: string | null;
+  /** Whether the credential may be synced to other devices (WebAuthn BE flag). */
+  backup_eligible: boolean;
+  /** Whether it is synced now (WebAuthn BS flag). */
+  backup_state: boolean;
+}
+
+export interface PasskeyList {
+  passkeys: Passkey[];
+}
+
+/**
+ * A TOTP enrolment waiting for its first code: what an authenticator app
+ * needs, shown once. `qrSvg` is the `otpauth://` URI as an SVG QR code,
+ * made on the server (no external service).
+ */
+export interface TotpSetup {
+  /** The shared secret, base32, for typing into an app by hand. */
+  secret: string;
+  /** `otpauth://totp/…?secret=…&issuer=…`. */
+  otpauthUri: string;
+  /** A standalone `<svg>` element (role `img`, with a `<title>`). */
+  qrSvg: string;
 }
 
 /** A provider configured for "Sign in with …" (see `getOAuthProviders()`). */
@@ -93,11 +141,16 @@ export interface AuthFormState {
   code?: string;
   /**
    * Messages keyed by field name (`email`, `password`, `name`,
-   * `current_password`, `new_password`, `new_email`, `confirm`).
+   * `current_password`, `new_password`, `new_email`, `confirm`, `code`,
+   * `recovery_code`).
    */
   fieldErrors?: Partial<Record<string, string>>;
   /** Non-secret values echoed back so a form re-rendered without JavaScript keeps them. */
   values?: Partial<Record<"email" | "name" | "new_email", string>>;
+  /** `enrollTotp` (and `confirmTotp` after a wrong code): the pending enrolment to show. */
+  totp?: TotpSetup;
+  /** `confirmTotp` and `regenerateRecoveryCodes`: the new recovery codes, shown once. */
+  recoveryCodes?: string[];
 }
 
 export const initialAuthFormState: AuthFormState = { status: "idle" };

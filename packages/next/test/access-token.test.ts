@@ -18,7 +18,7 @@ const getSession = async (): Promise<SessionData | null> =>
     ? null
     : {
         user: { id: "u", email: "a@example.com", name: null, email_verified: false, roles: [], created_at: "" },
-        session: { id: liveSession, created_at: "", expires_at: "", absolute_expires_at: "" },
+        session: { id: liveSession, created_at: "", expires_at: "", absolute_expires_at: "", amr: ["pwd"] },
       };
 
 let status = 200;

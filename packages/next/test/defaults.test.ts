@@ -105,7 +105,13 @@ const ACTIONS = [
   "changeEmail",
   "changePassword",
   "confirmEmailChange",
+  "confirmTotp",
   "deleteAccount",
+  "deletePasskey",
+  "disableTotp",
+  "enrollTotp",
+  "regenerateRecoveryCodes",
+  "renamePasskey",
   "requestPasswordReset",
   "resendVerification",
   "resetPassword",
@@ -115,6 +121,7 @@ const ACTIONS = [
   "unlinkIdentity",
   "updateProfile",
   "verifyEmail",
+  "verifyMfa",
 ];
 
 describe("@tessera/next/actions", () => {

@@ -22,6 +22,8 @@ const WRITTEN = [
   "app/api/auth/[...tessera]/route.ts",
   "app/login/page.tsx",
   "app/login/sign-in-form.tsx",
+  "app/login/mfa/page.tsx",
+  "app/login/mfa/mfa-form.tsx",
   "app/register/page.tsx",
   "app/register/sign-up-form.tsx",
   "app/forgot-password/page.tsx",
@@ -83,7 +85,7 @@ function template(path: string): string {
 }
 
 /** The pages that read the request, so block (`instant = false`) under cacheComponents. */
-const BLOCKING_PAGES = ["app/login/page.tsx", "app/register/page.tsx", "app/reset-password/page.tsx", "app/verify-email/page.tsx", "app/account/page.tsx"];
+const BLOCKING_PAGES = ["app/login/page.tsx", "app/login/mfa/page.tsx", "app/register/page.tsx", "app/reset-password/page.tsx", "app/verify-email/page.tsx", "app/account/page.tsx"];
 
 describe("npx @tessera/next init", () => {
   it("writes every template into a TypeScript app with app/, and .env.local with TESSERA_URL and a 256-bit key", () => {

@@ -73,10 +73,10 @@ test("a password change signs out the other browser and keeps this one", async (
     // The new password works, the old one does not.
     await other.page.getByLabel("Email").fill(account.email);
     await other.page.getByLabel("Password", { exact: true }).fill(account.password);
-    await other.page.getByRole("button", { name: "Sign in" }).click();
+    await other.page.getByRole("button", { name: "Sign in", exact: true }).click();
     await expect(other.page.locator("main").getByRole("alert")).toHaveText("Email or password is incorrect.");
     await other.page.getByLabel("Password", { exact: true }).fill("a brand new password");
-    await other.page.getByRole("button", { name: "Sign in" }).click();
+    await other.page.getByRole("button", { name: "Sign in", exact: true }).click();
     await expect(other.page).toHaveURL(/\/dashboard$/);
   } finally {
     await other.context.close();

@@ -14,13 +14,13 @@ test("the login form works with JavaScript disabled", async ({ page, request, ac
   await page.getByLabel("Password", { exact: true }).fill("wrong password!");
   // Without JavaScript the form is a classic document POST, not a fetch by React.
   const post = page.waitForRequest((r) => r.method() === "POST");
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   expect((await post).resourceType()).toBe("document");
   await expect(page.locator("main").getByRole("alert")).toHaveText("Email or password is incorrect.");
   await expect(page.getByLabel("Email")).toHaveValue(account.email);
 
   await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page).toHaveURL(/\/account\/password$/);
   await expect(page.getByRole("heading", { name: "Change password" })).toBeVisible();
 

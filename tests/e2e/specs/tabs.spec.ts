@@ -11,5 +11,5 @@ test("signing out in one tab signs out the other tab of the same browser", async
 
   // Nobody touches the other tab: the BroadcastChannel message makes it re-check and leave.
   await expect(other).toHaveURL(/\/login\?next=%2Fdashboard$/);
-  await expect(other.getByRole("button", { name: "Sign in" })).toBeVisible();
+  await expect(other.getByRole("button", { name: "Sign in", exact: true })).toBeVisible();
 });

@@ -76,7 +76,7 @@ export async function signInViaUi(page: Page, account: Pick<Account, "email" | "
   if (path) await page.goto(path);
   await page.getByLabel("Email").fill(account.email);
   await page.getByLabel("Password", { exact: true }).fill(account.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
 }
 
 /** A second, independent browser (its own cookie jar) signed in as `account`. */
@@ -96,4 +96,14 @@ export async function signedInContext(
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(artifacts, { recursive: true });
   await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
+}
+
+/** Content-Security-Policy refusals and uncaught page errors (hydration included) from here on. */
+export function watchPageProblems(page: Page): string[] {
+  const problems: string[] = [];
+  page.on("console", (message) => {
+    if (/Content.Security.Policy|Refused to|Hydration|did not match/i.test(message.text())) problems.push(message.text());
+  });
+  page.on("pageerror", (error) => problems.push(error.message));
+  return problems;
 }

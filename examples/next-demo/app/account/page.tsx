@@ -10,8 +10,23 @@ import { SignInMethods, type LinkableProvider, type LinkedIdentity } from "./sig
 
 export const metadata = { title: "Account · Tessera demo" };
 
+const AMR_WORDS: Readonly<Record<string, string>> = {
+  pwd: "a password",
+  otp: "a one-time code",
+  hwk: "a passkey",
+  fed: "a sign-in provider",
+};
+
+/** RFC 8176 values in words: `["pwd", "otp", "mfa"]` → "a password and a one-time code". */
+function describeAmr(amr: readonly string[]): string {
+  const words = amr.filter((value) => value !== "mfa").map((value) => AMR_WORDS[value] ?? value);
+  return words.length > 0 ? words.join(" and ") : "an unknown method";
+}
+
 export default async function AccountPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const user = await tessera.requireUser("/account");
+  // The same call requireUser made (one per request): how this session signed in.
+  const amr = (await tessera.getSession())?.session.amr ?? [];
   const { error } = await searchParams;
   const identities = await tessera.listIdentities();
   const linked: LinkedIdentity[] = identities.map((identity) => ({
@@ -30,8 +45,12 @@ export default async function AccountPage({ searchParams }: { searchParams: Prom
         Signed in as <strong data-testid="account-email">{user.email}</strong>
         {user.email_verified ? "" : " (not verified yet)"}.
       </p>
+      <p>
+        This session signed in with <strong>{describeAmr(amr)}</strong> (amr: <code data-testid="session-amr">{amr.join(" ")}</code>).
+      </p>
       <p className="muted">
-        <Link href="/account/sessions">Signed-in devices</Link> · <Link href="/account/password">Change password</Link>
+        <Link href="/account/security">Security: authenticator app and passkeys</Link> · <Link href="/account/sessions">Signed-in devices</Link> ·{" "}
+        <Link href="/account/password">Change password</Link>
       </p>
       <OAuthError code={error} />
       <ProfileForm name={user.name ?? ""} />

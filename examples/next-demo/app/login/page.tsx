@@ -6,6 +6,7 @@ import { tessera } from "@/lib/auth";
 import { OAuthButtons } from "@/app/components/oauth-buttons";
 import { OAuthError } from "@/app/components/oauth-error";
 import { LoginForm } from "./login-form";
+import { PasskeySignIn } from "./passkey-sign-in";
 
 export const metadata = { title: "Sign in · Tessera demo" };
 
@@ -29,6 +30,7 @@ export default async function LoginPage({ searchParams }: { searchParams: Promis
       <h1>Sign in</h1>
       <OAuthError code={error} />
       <LoginForm next={next} />
+      <PasskeySignIn next={next} />
       <p className="muted">
         <Link href="/forgot-password">Forgot password?</Link>
       </p>

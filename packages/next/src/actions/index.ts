@@ -8,7 +8,7 @@
  * `import { signIn } from "@tessera/next/actions";`
  *
  * Each one only hands the form to that instance (the fields are those of
- * `AuthActions`, `AccountActions` and `IdentityFunctions`). An app that
+ * `AuthActions`, `AccountActions`, `IdentityFunctions` and `MfaFunctions`). An app that
  * sets `paths`, `afterSignInPath` or `afterSignOutPath`, or does something
  * of its own around an action, writes its own "use server" module over its
  * own `createTessera(...)` instead.
@@ -82,4 +82,39 @@ export async function deleteAccount(previous: AuthFormState, formData: FormData)
 /** Form field `provider`, optional `next`. */
 export async function unlinkIdentity(previous: AuthFormState, formData: FormData): Promise<AuthFormState> {
   return tessera.unlinkIdentity(previous, formData);
+}
+
+/** Form field `code` or `recovery_code`, optional `next`: the second step of a sign-in; redirects on success. */
+export async function verifyMfa(previous: AuthFormState, formData: FormData): Promise<AuthFormState> {
+  return tessera.verifyMfa(previous, formData);
+}
+
+/** Form field `current_password` (empty in a session under 5 minutes old); success state has `totp`. */
+export async function enrollTotp(previous: AuthFormState, formData: FormData): Promise<AuthFormState> {
+  return tessera.enrollTotp(previous, formData);
+}
+
+/** Form field `code` (and the pending `secret`, `otpauth_uri`); success state has `recoveryCodes`. */
+export async function confirmTotp(previous: AuthFormState, formData: FormData): Promise<AuthFormState> {
+  return tessera.confirmTotp(previous, formData);
+}
+
+/** Form field `code` or `current_password`. */
+export async function disableTotp(previous: AuthFormState, formData: FormData): Promise<AuthFormState> {
+  return tessera.disableTotp(previous, formData);
+}
+
+/** Form field `code` or `current_password`; success state has the new `recoveryCodes`. */
+export async function regenerateRecoveryCodes(previous: AuthFormState, formData: FormData): Promise<AuthFormState> {
+  return tessera.regenerateRecoveryCodes(previous, formData);
+}
+
+/** Form fields `id`, `name`. */
+export async function renamePasskey(previous: AuthFormState, formData: FormData): Promise<AuthFormState> {
+  return tessera.renamePasskey(previous, formData);
+}
+
+/** Form field `id`. */
+export async function deletePasskey(previous: AuthFormState, formData: FormData): Promise<AuthFormState> {
+  return tessera.deletePasskey(previous, formData);
 }

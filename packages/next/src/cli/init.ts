@@ -32,6 +32,8 @@ const TEMPLATE_FILES: readonly string[] = [
   "app/api/auth/[...tessera]/route.ts",
   "app/login/page.tsx",
   "app/login/sign-in-form.tsx",
+  "app/login/mfa/page.tsx",
+  "app/login/mfa/mfa-form.tsx",
   "app/register/page.tsx",
   "app/register/sign-up-form.tsx",
   "app/forgot-password/page.tsx",
@@ -64,8 +66,9 @@ TypeScript (tsconfig.json present) or JavaScript:
                                         the token of a mailed link, kept out of URLs
   proxy.ts                              /account needs a session; mailed links
   app/api/auth/[...tessera]/route.ts    /api/auth/* forwarded to tessera
-  app/login, app/register, app/forgot-password, app/reset-password,
-  app/verify-email, app/account         the pages; components/auth-form.tsx
+  app/login, app/login/mfa, app/register, app/forgot-password,
+  app/reset-password, app/verify-email, app/account
+                                        the pages; components/auth-form.tsx
   .env.local                            TESSERA_URL and a fresh TESSERA_BFF_KEY
 
 (under src/ when the app has src/app). Then it prints the command that starts

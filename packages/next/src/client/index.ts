@@ -10,3 +10,5 @@ export type { SessionContextValue, SessionProviderProps, SessionStatus } from ".
 export { authFetch, readCsrfToken } from "./auth-fetch.js";
 export { createSessionFetcher } from "./fetcher.js";
 export type { SessionFetcher, SessionFetcherOptions } from "./fetcher.js";
+export { registerPasskey, signInWithPasskey, passkeyErrorMessage } from "./passkeys.js";
+export type { PasskeyOptions } from "./passkeys.js";

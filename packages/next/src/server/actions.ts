@@ -1,6 +1,7 @@
 import { cookies } from "next/headers";
 import { redirect } from "next/navigation";
 import type { ConfigSource } from "../config.js";
+import { isProblem } from "../errors.js";
 import { sanitizeRedirect, signInUrl } from "../redirect.js";
 import { clearSessionCookies } from "./cookies.js";
 import {
@@ -18,6 +19,9 @@ export type FormAction = (previous: AuthFormState, formData: FormData) => Promis
 export interface AuthActions {
   /**
    * Form fields `email`, `password`, optional `next`. Redirects on success.
+   * When the account has a second factor, tessera answers `mfa_required`
+   * with a challenge cookie: it is applied and the browser goes to
+   * `paths.mfaPath?next=…` (`next` sanitised) for `verifyMfa`.
    * With `TESSERA_EMAIL_VERIFICATION=required`, an unverified address gives
    * an error state with code `email_not_verified` and the email in `values`,
    * so the form can offer `resendVerification` for it.
@@ -44,6 +48,11 @@ function startsSession(body: unknown): boolean {
   return typeof body === "object" && body !== null && typeof (body as Record<string, unknown>).session === "object";
 }
 
+/** Whether a sign-in answer asks for a second factor (401 problem `mfa_required`). */
+export function mfaRequired(body: unknown): boolean {
+  return isProblem(body) && body.code === "mfa_required";
+}
+
 export function createAuthActions(config: ConfigSource): AuthActions {
   async function signIn(_previous: AuthFormState, formData: FormData): Promise<AuthFormState> {
     const email = formString(formData, "email");
@@ -57,6 +66,12 @@ export function createAuthActions(config: ConfigSource): AuthActions {
       forwardIntent: true,
     });
     if (!result) return { ...unavailableState, values };
+    const next = formString(formData, "next");
+    if (result.status === 401 && mfaRequired(parseJson(result.body))) {
+      // The challenge cookie (__Host-tessera_mfa) is applied already, with
+      // the rest of tessera's Set-Cookie: the next page posts the code.
+      redirect(signInUrl(config().paths.mfaPath, next));
+    }
     if (result.status !== 200) {
       return {
         ...stateFromProblem(result.status, parseJson(result.body), {
@@ -66,7 +81,7 @@ export function createAuthActions(config: ConfigSource): AuthActions {
         values,
       };
     }
-    redirect(sanitizeRedirect(formString(formData, "next"), config().afterSignInPath));
+    redirect(sanitizeRedirect(next, config().afterSignInPath));
   }
 
   async function signUp(_previous: AuthFormState, formData: FormData): Promise<AuthFormState> {

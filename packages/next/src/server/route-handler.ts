@@ -37,6 +37,17 @@ const ALLOWED_PATHS: readonly RegExp[] = [
   `identities/${PROVIDER}`,
   `oauth/${PROVIDER}/start`,
   `oauth/${PROVIDER}/callback`,
+  "login/mfa",
+  "mfa",
+  "mfa/totp",
+  "mfa/totp/confirm",
+  "mfa/recovery-codes",
+  "passkeys",
+  `passkeys/${ID}`,
+  "passkeys/register/start",
+  "passkeys/register/finish",
+  "passkeys/login/start",
+  "passkeys/login/finish",
 ].map((pattern) => new RegExp(`^${pattern}$`));
 
 export function isAllowedPath(path: string): boolean {
@@ -55,7 +66,7 @@ export type AuthRouteHandler = (request: Request) => Promise<Response>;
 export interface AuthRouteHandlers {
   GET: AuthRouteHandler;
   POST: AuthRouteHandler;
-  /** `PATCH /v1/user` (the profile). */
+  /** `PATCH /v1/user` (the profile) and `PATCH /v1/passkeys/{id}` (a passkey's name). */
   PATCH: AuthRouteHandler;
   DELETE: AuthRouteHandler;
 }

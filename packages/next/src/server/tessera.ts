@@ -2,11 +2,12 @@ import { lazyConfig, type TesseraConfig } from "../config.js";
 import { createAccessTokenGetter } from "./access-token.js";
 import { createAccountActions, type AccountActions } from "./account-actions.js";
 import { createAuthActions, type AuthActions } from "./actions.js";
+import { createMfaFunctions, type MfaFunctions } from "./mfa.js";
 import { createIdentityFunctions, type IdentityFunctions } from "./oauth.js";
 import { authRouteHandlers, type AuthRouteHandlers } from "./route-handler.js";
 import { createSessionFunctions, type SessionFunctions } from "./session.js";
 
-export interface Tessera extends SessionFunctions, AuthActions, AccountActions, IdentityFunctions {
+export interface Tessera extends SessionFunctions, AuthActions, AccountActions, IdentityFunctions, MfaFunctions {
   /** Export from `app/api/auth/[...tessera]/route.ts`. */
   handlers: AuthRouteHandlers;
   /**
@@ -35,6 +36,7 @@ export function createTessera(config: TesseraConfig = {}): Tessera {
     ...createAuthActions(current),
     ...createAccountActions(current),
     ...createIdentityFunctions(current),
+    ...createMfaFunctions(current),
     getAccessToken: createAccessTokenGetter(current, session.getSession),
   };
 }
