@@ -141,6 +141,31 @@ mutate "forgot password has no per-address limit (issue 19)" crates/tessera-core
   ".within(&key, limits.max_per_address, limits.window, now)" ".within(&key, u64::MAX, limits.window, now)" \
   -p tessera --test api -- account_mail::forgot_password_is_limited
 
+# Second factors and passkeys (issue 21)
+mutate "a user with TOTP on gets a session without the second factor (issue 21)" crates/tessera-core/src/auth/login.rs \
+  "        if !amr.is_mfa() && self.second_factor_on(user.id).await? {" "        if false && !amr.is_mfa() && self.second_factor_on(user.id).await? {" \
+  -p tessera --test api -- mfa::
+mutate "a user with TOTP on gets a refresh family without the second factor (issue 21)" crates/tessera-core/src/tokens.rs \
+  "        if !amr.is_mfa() && self.auth.second_factor_on(user.id).await? {" "        if false && !amr.is_mfa() && self.auth.second_factor_on(user.id).await? {" \
+  -p tessera --test api -- mfa::the_password_grant
+mutate "a used TOTP step is accepted again (issue 21)" crates/tessera-store-sql/src/mfa.rs \
+  "AND (last_step IS NULL OR last_step < \$1)" "AND (last_step IS NULL OR last_step <= \$1)" \
+  -p tessera --test api -- mfa::enrol_confirm
+mutate "five wrong codes do not end the challenge (issue 21)" crates/tessera-core/src/auth/mfa.rs \
+  "        if count.hits >= CHALLENGE_MAX_FAILURES {" "        if false {" \
+  -p tessera --test api -- mfa::five_wrong
+mutate "a right password clears the account's count while a second factor is on (issue 21)" crates/tessera-core/src/auth/login.rs \
+  "        if !self.second_factor_on(record.user.id).await? {
+            self.guard.succeeded(attempt, now).await?;" "        {
+            self.guard.succeeded(attempt, now).await?;" \
+  -p tessera --test api -- mfa::five_wrong
+mutate "a challenge is not single use (issue 21)" crates/tessera-core/src/auth/mfa.rs \
+  "        if self.challenges.take_challenge(&key, now).await?.is_none() {" "        if false {" \
+  -p tessera --test api -- mfa::
+mutate "a passkey registration is finished by another user (issue 21)" crates/tessera-core/src/auth/passkeys.rs \
+  "        if user != session.user.id {" "        if false {" \
+  -p tessera --test api -- passkeys::a_passkey_registers
+
 if [ "${MUTATION_PATTERNS_ONLY:-}" = 1 ]; then
   [ "$MISSING" = 0 ] && echo "every mutation finds its pattern"
   exit "$MISSING"

@@ -65,14 +65,18 @@ step "supply chain: cargo audit (offline RustSec snapshot) and cargo deny"
 command -v cargo-audit >/dev/null || cargo install cargo-audit --locked
 command -v cargo-deny >/dev/null || cargo install cargo-deny --locked
 # .cargo/audit.toml ignores RUSTSEC-2023-0071 (rsa, the Marvin timing attack
-# on private-key operations) because the only user of rsa is openidconnect,
-# which verifies providers' RS256 id_token signatures with their public keys:
-# no RSA private key exists in Tessera. Keep that true: fail if anything else
-# ever depends on rsa directly.
-rsa_users=$(cargo tree -i rsa --target all -e normal,build,dev --depth 1 --prefix none 2>/dev/null \
-  | awk 'NR > 1 {print $1}' | sort -u | tr '\n' ' ')
-if [ -n "$rsa_users" ] && [ "$rsa_users" != "openidconnect " ]; then
-  echo "rsa is used by: $rsa_users- RUSTSEC-2023-0071 may apply; review .cargo/audit.toml" >&2
+# on private-key operations) because rsa is only used to verify signatures
+# with public keys: by openidconnect (providers' RS256 id_tokens) and by
+# crypto-glue (webauthn-rs, RS256 passkeys). No RSA private key exists in
+# Tessera. Keep that true: fail if anything else ever depends on rsa directly
+# (every version of it in the tree; an empty answer fails too).
+rsa_versions=$(cargo tree --target all -e normal,build,dev --prefix none -f '{p}' \
+  | awk '$1 == "rsa" {print "rsa@" substr($2, 2)}' | sort -u)
+rsa_users=$(for spec in $rsa_versions; do
+  cargo tree -i "$spec" --target all -e normal,build,dev --depth 1 --prefix none | awk 'NR > 1 {print $1}'
+done | sort -u | tr '\n' ' ')
+if [ "$rsa_users" != "crypto-glue openidconnect " ]; then
+  echo "rsa is used by: ${rsa_users:-nothing found} - RUSTSEC-2023-0071 may apply; review .cargo/audit.toml" >&2
   exit 1
 fi
 if [ -d ../shared/advisory-db ]; then

@@ -351,6 +351,22 @@ async fn a_passkey_registers_then_signs_in_without_password_or_second_factor() {
     problem(again, StatusCode::UNAUTHORIZED, "passkey_invalid").await;
     // Another user presenting the same credential: it is someone's already.
     let (bob, _) = app.register(&unique("pk-bob")).await;
+    // A flow begun by the user and finished by Bob, with a valid answer:
+    // refused (and spent).
+    let begun: Value = start(&app, "/v1/passkeys/register/start", Some(&user.jar))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let mut stranger = Authenticator::new(ORIGIN);
+    let answer = stranger.register(&begun["options"]["publicKey"]);
+    let r = app
+        .browser(Method::POST, "/v1/passkeys/register/finish", &bob)
+        .json(&json!({"flow": begun["flow"], "credential": answer}))
+        .send()
+        .await
+        .unwrap();
+    problem(r, StatusCode::UNAUTHORIZED, "passkey_invalid").await;
     let handle = key.user_handle.clone();
     let taken = register_passkey(&app, &bob, &mut key, "mine now").await;
     problem(taken, StatusCode::CONFLICT, "passkey_exists").await;
