@@ -6,6 +6,7 @@
 //! [`store`]; HTTP and SQL live in other crates, so this one reads like the
 //! rules it enforces.
 
+pub mod audit;
 pub mod auth;
 pub mod clock;
 pub mod csrf;

@@ -16,6 +16,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
+use crate::audit::{AuditEvent, AuditQuery};
 use crate::identity::Identity;
 use crate::mail::{MailJob, MailToken, QueuedMail, TokenPurpose};
 use crate::mfa::{PasskeyRecord, TotpRecord};
@@ -68,6 +69,7 @@ pub trait UserStore: Send + Sync + std::fmt::Debug {
     /// proves control of it), if the user's address still is `email`.
     async fn reset_password(&self, id: UserId, email: &str, phc: &str) -> Result<bool, StoreError>;
     async fn set_name(&self, id: UserId, name: Option<&str>) -> Result<bool, StoreError>;
+    async fn set_roles(&self, id: UserId, roles: &[String]) -> Result<bool, StoreError>;
     /// Deletes the user and everything of theirs this store holds
     /// (identities, refresh families, mail tokens, queued mail), all or
     /// nothing. Sessions are the session store's: end them separately.
@@ -481,4 +483,15 @@ pub trait ChallengeStore: Send + Sync + std::fmt::Debug {
     ) -> Result<Option<Vec<u8>>, StoreError>;
     /// Deletes values expired at `now`; returns how many.
     async fn sweep_challenges(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
+}
+
+/// The audit log (see [`crate::audit`]): appended to, read newest first,
+/// pruned by age. Kept with the users (SQL).
+#[async_trait]
+pub trait AuditStore: Send + Sync + std::fmt::Debug {
+    async fn append_event(&self, event: &AuditEvent) -> Result<(), StoreError>;
+    /// Newest first, by `(at, id)`, at most `query.limit`.
+    async fn list_events(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError>;
+    /// Deletes events older than `before`; returns how many.
+    async fn prune_events(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
 }

@@ -192,6 +192,7 @@ impl Tokens {
             &record.user,
             Some(&record.password_hash),
             Amr::of(&[Method::Pwd]),
+            client,
         )
         .await
     }
@@ -213,7 +214,7 @@ impl Tokens {
             }
             other => other?,
         };
-        self.family_grant(&record.user, None, amr).await
+        self.family_grant(&record.user, None, amr, client).await
     }
 
     /// A new refresh family for `user` and its first pair: the end of the
@@ -235,6 +236,7 @@ impl Tokens {
         user: &User,
         checked_password: Option<&Option<String>>,
         amr: Amr,
+        client: &ClientInfo,
     ) -> Result<Issued, GrantError> {
         if !amr.is_mfa() && self.auth.second_factor_on(user.id).await? {
             return Err(AuthError::MfaRequired(self.auth.challenge(user, amr).await?).into());
@@ -268,6 +270,15 @@ impl Tokens {
                 None => AuthError::AccountDisabled.into(),
             });
         }
+        self.auth
+            .record_for(
+                crate::audit::EventKind::SignIn,
+                Some(user.id),
+                crate::audit::Actor::User,
+                client,
+                serde_json::json!({"family_id": family.id, "amr": family.amr}),
+            )
+            .await;
         let mut issued = self.access_token(
             user,
             &family.id.to_string(),
@@ -379,6 +390,15 @@ impl Tokens {
             return Ok(spent_at);
         }
         tracing::warn!(family = %record.family.id, user = %record.family.user_id, "refresh token reuse: family revoked");
+        self.auth
+            .record_for(
+                crate::audit::EventKind::RefreshReuseDetected,
+                Some(record.family.user_id),
+                crate::audit::Actor::System,
+                &ClientInfo::default(),
+                serde_json::json!({"family_id": record.family.id}),
+            )
+            .await;
         self.store
             .revoke_family(record.family.id, now)
             .await

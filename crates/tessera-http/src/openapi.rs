@@ -20,7 +20,7 @@ use crate::routes;
         routes::recovery::forgot, routes::recovery::reset,
         routes::email::send_verification, routes::email::verify, routes::email::resend_verification,
         routes::email::change, routes::email::confirm_change,
-        routes::user::update, routes::user::delete,
+        routes::user::update, routes::user::delete, routes::user::activity,
         routes::mfa::status, routes::mfa::begin_totp, routes::mfa::confirm_totp,
         routes::mfa::disable_totp, routes::mfa::regenerate_codes, routes::mfa::sign_in,
         routes::passkeys::register_start, routes::passkeys::register_finish,

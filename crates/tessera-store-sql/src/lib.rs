@@ -8,6 +8,7 @@
 //! need from a database. `sqlite.rs` and `postgres.rs` hold what differs:
 //! opening, migrations (embedded, one set per backend), the refresh spend.
 
+mod audit;
 mod codec;
 mod db;
 mod identities;

@@ -158,6 +158,12 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn conformance_audit() {
+        let (_dir, store) = fresh().await;
+        tessera_store::conformance::audit(&store).await;
+    }
+
+    #[tokio::test]
     async fn conformance_challenges() {
         let (_dir, store) = fresh().await;
         tessera_store::conformance::challenges(&store).await;

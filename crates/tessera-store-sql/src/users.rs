@@ -165,6 +165,13 @@ impl<DB: SqlDb> UserStore for SqlStore<DB> {
         self.write_one(Stmt::new(sql).opt_text(name).id(id)).await
     }
 
+    async fn set_roles(&self, id: UserId, roles: &[String]) -> Result<bool, StoreError> {
+        let stmt = Stmt::new("UPDATE users SET roles = $1 WHERE id = $2")
+            .string(roles_to_json(roles))
+            .id(id);
+        self.write_one(stmt).await
+    }
+
     async fn delete_user(&self, id: UserId) -> Result<bool, StoreError> {
         let mut writer = self.writer().await?;
         let mut tx = writer.begin().await.map_err(err)?;

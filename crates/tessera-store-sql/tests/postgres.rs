@@ -55,6 +55,11 @@ async fn conformance_mfa() {
 }
 
 #[tokio::test]
+async fn conformance_audit() {
+    with_store(|s| async move { tessera_store::conformance::audit(&s).await }).await;
+}
+
+#[tokio::test]
 async fn conformance_challenges() {
     with_store(|s| async move { tessera_store::conformance::challenges(&s).await }).await;
 }

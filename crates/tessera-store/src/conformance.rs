@@ -1586,3 +1586,120 @@ pub async fn challenges(store: &dyn tessera_core::store::ChallengeStore) {
         .await
         .unwrap();
 }
+
+/// The audit log ([`tessera_core::store::AuditStore`]).
+pub async fn audit(store: &dyn tessera_core::store::AuditStore) {
+    use tessera_core::audit::{Actor, AuditEvent, AuditQuery, EventKind};
+    let t0 = suite_now();
+    let (ada, bob) = (UserId::new(), UserId::new());
+    let admin = UserId::new();
+    let mut written = Vec::new();
+    for (i, (kind, user)) in [
+        (EventKind::SignUp, Some(ada)),
+        (EventKind::SignIn, Some(ada)),
+        (EventKind::SignInFailed, None),
+        (EventKind::SignIn, Some(bob)),
+        (EventKind::RolesChanged, Some(ada)),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        // Several events share a second, as a sign-up and its sign-in do.
+        let at = t0 + Duration::seconds(i64::try_from(i / 2).unwrap());
+        let mut e = AuditEvent::new(kind, user, at);
+        e.ip = Some("203.0.113.9".into());
+        e.user_agent = Some("conformance".into());
+        e.actor = if kind == EventKind::RolesChanged {
+            Actor::Admin(admin)
+        } else {
+            Actor::User
+        };
+        e.detail = serde_json::json!({"i": i, "text": "with \"quotes\" and ünïcode"});
+        store.append_event(&e).await.unwrap();
+        written.push(e);
+    }
+    let ada_events = store
+        .list_events(&AuditQuery {
+            user: Some(ada),
+            limit: 10,
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap();
+    let kinds: Vec<_> = ada_events.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            EventKind::RolesChanged,
+            EventKind::SignIn,
+            EventKind::SignUp
+        ],
+        "newest first, in the order written even within a second"
+    );
+    let mut first = ada_events[2].clone();
+    assert!(first.seq > 0);
+    first.seq = 0;
+    assert_eq!(first, written[0], "read back as written");
+    assert_eq!(ada_events[0].actor, Actor::Admin(admin));
+    assert!(ada_events[0].seq > ada_events[1].seq);
+
+    // Pages: the cursor is the last event of the page before.
+    let page = store
+        .list_events(&AuditQuery {
+            user: Some(ada),
+            limit: 2,
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.len(), 2);
+    let rest = store
+        .list_events(&AuditQuery {
+            user: Some(ada),
+            before: Some(page[1].seq),
+            limit: 2,
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0].kind, EventKind::SignUp);
+
+    let failed = store
+        .list_events(&AuditQuery {
+            kind: Some(EventKind::SignInFailed),
+            since: Some(t0),
+            limit: 10,
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap();
+    assert!(
+        failed
+            .iter()
+            .any(|e| e.id == written[2].id && e.user_id.is_none())
+    );
+    let later = store
+        .list_events(&AuditQuery {
+            user: Some(ada),
+            since: Some(t0 + Duration::seconds(2)),
+            limit: 10,
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(later.len(), 1, "since is inclusive of that second");
+
+    // Pruning removes what is older than the cut, nothing later.
+    let pruned = store.prune_events(t0 + Duration::seconds(1)).await.unwrap();
+    assert!(pruned >= 2, "{pruned}");
+    let left = store
+        .list_events(&AuditQuery {
+            user: Some(ada),
+            limit: 10,
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(left.len(), 1, "only the event at t0+2 s stays");
+}

@@ -98,6 +98,8 @@ settings! {
     session_activity_interval: Dur = "TESSERA_SESSION_ACTIVITY_INTERVAL",
     /// How often expired sessions are deleted
     session_sweep_interval: Dur = "TESSERA_SESSION_SWEEP_INTERVAL",
+    /// Audit events older than this are deleted (by the sweep)
+    audit_retention: Dur = "TESSERA_AUDIT_RETENTION",
     /// Access token (JWT) lifetime
     access_token_ttl: Dur = "TESSERA_ACCESS_TOKEN_TTL",
     /// Refresh token lifetime; each rotation starts a new one
@@ -186,6 +188,7 @@ struct Defaults {
     public_origin: &'static str,
     sessions: tessera_core::SessionPolicy,
     session_sweep_interval: Duration,
+    audit_retention: Duration,
     access_token_ttl: Duration,
     refresh_token_ttl: Duration,
     refresh_absolute_ttl: Duration,
@@ -215,6 +218,7 @@ fn defaults() -> Defaults {
         public_origin: "http://localhost:3000",
         sessions: tessera_core::SessionPolicy::default(),
         session_sweep_interval: Duration::from_mins(10),
+        audit_retention: Duration::from_secs(400 * DAY),
         access_token_ttl: Duration::from_mins(5),
         refresh_token_ttl: Duration::from_secs(30 * DAY),
         refresh_absolute_ttl: Duration::from_secs(90 * DAY),
@@ -254,6 +258,7 @@ impl Defaults {
             "session_absolute_timeout" => show_time(self.sessions.absolute_timeout),
             "session_activity_interval" => show_time(self.sessions.activity_interval),
             "session_sweep_interval" => show(self.session_sweep_interval),
+            "audit_retention" => show(self.audit_retention),
             "access_token_ttl" => show(self.access_token_ttl),
             "refresh_token_ttl" => show(self.refresh_token_ttl),
             "refresh_absolute_ttl" => show(self.refresh_absolute_ttl),
@@ -344,6 +349,7 @@ pub struct Config {
     pub session_absolute_timeout: Duration,
     pub session_activity_interval: Duration,
     pub session_sweep_interval: Duration,
+    pub audit_retention: Duration,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     pub refresh_reuse_grace: Duration,
@@ -576,6 +582,7 @@ impl Settings {
             session_sweep_interval: self
                 .session_sweep_interval
                 .map_or(d.session_sweep_interval, |v| v.0),
+            audit_retention: self.audit_retention.map_or(d.audit_retention, |v| v.0),
             access_token_ttl: self.access_token_ttl.map_or(d.access_token_ttl, |v| v.0),
             refresh_token_ttl: self.refresh_token_ttl.map_or(d.refresh_token_ttl, |v| v.0),
             refresh_reuse_grace: self
@@ -775,6 +782,7 @@ mod tests {
             shown("session_sweep_interval"),
             show(c.session_sweep_interval)
         );
+        assert_eq!(shown("audit_retention"), "400d");
         assert_eq!(shown("access_token_ttl"), show(c.access_token_ttl));
         assert_eq!(shown("refresh_token_ttl"), show(c.refresh_token_ttl));
         assert_eq!(shown("refresh_absolute_ttl"), show(c.refresh_absolute_ttl));

@@ -15,7 +15,7 @@ use secrecy::ExposeSecret;
 use tessera_core::keys::KeyRing;
 use tessera_core::seal::Sealer;
 use tessera_core::store::{
-    ChallengeStore, IdentityStore, KeyStore, MailStore, MfaStore, RefreshStore,
+    AuditStore, ChallengeStore, IdentityStore, KeyStore, MailStore, MfaStore, RefreshStore,
 };
 use tessera_core::store::{RateLimitStore, SecretStore, SessionStore, UserStore};
 use tessera_core::tokens::{TokenSettings, Tokens};
@@ -98,12 +98,14 @@ impl Database {
                 + IdentityStore
                 + MfaStore
                 + ChallengeStore
+                + AuditStore
                 + Clone
                 + 'static,
         {
             SqlParts {
                 mfa: Arc::new(s.clone()),
                 challenges: Arc::new(s.clone()),
+                audit: Arc::new(s.clone()),
                 users: Arc::new(s.clone()),
                 sessions: Arc::new(s.clone()),
                 secrets: Arc::new(s.clone()),
@@ -130,6 +132,7 @@ struct SqlParts {
     mail: Arc<dyn MailStore>,
     mfa: Arc<dyn MfaStore>,
     challenges: Arc<dyn ChallengeStore>,
+    audit: Arc<dyn AuditStore>,
 }
 
 /// The stores kept with the sessions: Redis when configured.
@@ -154,6 +157,7 @@ pub struct Stores {
     pub mfa: Arc<dyn MfaStore>,
     /// Sign-in challenges and passkey ceremonies: with the sessions.
     pub challenges: Arc<dyn ChallengeStore>,
+    pub audit: Arc<dyn AuditStore>,
 }
 
 impl Stores {
@@ -169,6 +173,7 @@ impl Stores {
             mail,
             mfa,
             challenges: sql_challenges,
+            audit,
         } = database.parts();
         let (sessions, limits, challenges): SessionSide = match &config.session_store {
             Some(url) => {
@@ -196,6 +201,7 @@ impl Stores {
             mail,
             mfa,
             challenges,
+            audit,
         })
     }
 }
@@ -267,6 +273,7 @@ impl Server {
             login_limits: config.login_limits,
             registration: config.registration.clone(),
             mail: config.mail.policy,
+            audit_retention: tessera_core::auth::AuditRetention(duration(config.audit_retention)?),
         };
         let auth = Auth::new(
             AuthStores {
@@ -278,6 +285,7 @@ impl Server {
                 mail: stores.mail.clone(),
                 mfa: stores.mfa.clone(),
                 challenges: stores.challenges.clone(),
+                audit: stores.audit.clone(),
             },
             hasher,
             clock.clone(),

@@ -9,6 +9,7 @@ use anyhow::Context;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use secrecy::SecretString;
 use tessera::{Server, Settings};
+use tessera_core::audit::Actor;
 use tessera_core::auth::Registration;
 use tessera_core::keys::KeyState;
 use tessera_core::{AuthError, SystemClock};
@@ -70,6 +71,25 @@ enum Command {
         #[arg(long = "data-dir")]
         init_data_dir: Option<PathBuf>,
     },
+    /// Show the audit log, newest first (with --follow: then new events as they come)
+    Audit {
+        /// Only this user's events
+        #[arg(long = "user", value_name = "EMAIL")]
+        user_email: Option<String>,
+        /// Only events this recent (e.g. 24h, 7d)
+        #[arg(long)]
+        since: Option<humantime::Duration>,
+        /// Only events of this kind (`sign_in`, `sign_in_failed`, …)
+        #[arg(long)]
+        kind: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        /// Keep printing new events (every second) until interrupted
+        #[arg(long)]
+        follow: bool,
+        #[command(flatten)]
+        settings: Box<Settings>,
+    },
     /// Manage the JWT signing keys
     Keys {
         #[command(subcommand)]
@@ -118,6 +138,22 @@ enum UserCommand {
     Disable {
         #[arg(long)]
         email: String,
+    },
+    /// Enable a disabled user again
+    Enable {
+        #[arg(long)]
+        email: String,
+    },
+    /// Give or take roles; the user's sessions show them at once
+    Roles {
+        #[arg(long)]
+        email: String,
+        /// A role to add (repeat for more)
+        #[arg(long = "add", value_name = "ROLE")]
+        add: Vec<String>,
+        /// A role to remove (repeat for more)
+        #[arg(long = "remove", value_name = "ROLE")]
+        remove: Vec<String>,
     },
 }
 
@@ -206,6 +242,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             force,
             data_dir: init_data_dir,
         }),
+        Command::Audit {
+            user_email,
+            since,
+            kind,
+            limit,
+            follow,
+            settings,
+        } => {
+            let config = settings.resolve(file)?;
+            init_logging(&config.log);
+            let server = Server::build(&config, Arc::new(SystemClock)).await?;
+            let filter = AuditFilter {
+                user_email,
+                since: since.map(Into::into),
+                kind,
+                limit,
+                follow,
+            };
+            audit(&server, filter).await
+        }
         Command::Keys { command, settings } => {
             let config = settings.resolve(file)?;
             init_logging(&config.log);
@@ -377,7 +433,126 @@ async fn user(server: &Server, command: UserCommand) -> anyhow::Result<()> {
             Err(AuthError::NotFound) => anyhow::bail!("no user with that email"),
             Err(e) => Err(e.into()),
         },
+        UserCommand::Enable { email } => match server.auth.enable_user(&email, Actor::Cli).await {
+            Ok(()) => {
+                println!("enabled {email}");
+                Ok(())
+            }
+            Err(AuthError::NotFound) => anyhow::bail!("no user with that email"),
+            Err(e) => Err(e.into()),
+        },
+        UserCommand::Roles { email, add, remove } => {
+            match server
+                .auth
+                .change_roles(&email, &add, &remove, Actor::Cli)
+                .await
+            {
+                Ok(roles) => {
+                    println!("{email}: {}", roles.join(" "));
+                    Ok(())
+                }
+                Err(AuthError::NotFound) => anyhow::bail!("no user with that email"),
+                Err(AuthError::Validation(errors)) => anyhow::bail!(
+                    "{}",
+                    errors
+                        .iter()
+                        .map(|e| e.message.clone())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+                Err(e) => Err(e.into()),
+            }
+        }
     }
+}
+
+/// What `tessera audit` shows.
+struct AuditFilter {
+    user_email: Option<String>,
+    since: Option<std::time::Duration>,
+    kind: Option<String>,
+    limit: u32,
+    follow: bool,
+}
+
+/// `tessera audit`: one line per event, tab-separated (time, kind, user,
+/// actor, ip, detail), oldest of the page first so the newest ends the
+/// output; `--follow` then prints new events every second.
+async fn audit(server: &Server, filter: AuditFilter) -> anyhow::Result<()> {
+    use tessera_core::audit::{AuditQuery, EventKind};
+    let user = match &filter.user_email {
+        Some(email) => Some(
+            server
+                .auth
+                .users()
+                .find_user_by_email(&tessera_core::user::normalize_email(email))
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no user with that email"))?
+                .user
+                .id,
+        ),
+        None => None,
+    };
+    let kind = match &filter.kind {
+        Some(k) => Some(EventKind::parse(k).ok_or_else(|| {
+            let kinds: Vec<_> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
+            anyhow::anyhow!("unknown kind {k:?}; one of {}", kinds.join(", "))
+        })?),
+        None => None,
+    };
+    let since = filter.since.map(|d| time::OffsetDateTime::now_utc() - d);
+    let query = AuditQuery {
+        user,
+        kind,
+        since,
+        before: None,
+        limit: filter.limit,
+    };
+    let mut events = server.auth.audit_log(&query).await?;
+    events.reverse();
+    let mut seen: std::collections::HashSet<_> = events.iter().map(|e| e.id).collect();
+    let mut newest = events.last().map(|e| e.at);
+    print_events(&events)?;
+    if !filter.follow {
+        return Ok(());
+    }
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        let mut fresh = server
+            .auth
+            .audit_log(&AuditQuery {
+                since: newest.or(since),
+                limit: 1000,
+                ..query.clone()
+            })
+            .await?;
+        fresh.retain(|e| !seen.contains(&e.id));
+        fresh.reverse();
+        seen.extend(fresh.iter().map(|e| e.id));
+        if let Some(last) = fresh.last() {
+            newest = Some(last.at);
+        }
+        print_events(&fresh)?;
+    }
+}
+
+fn print_events(events: &[tessera_core::audit::AuditEvent]) -> anyhow::Result<()> {
+    let fmt = time::format_description::well_known::Rfc3339;
+    let mut out = std::io::stdout().lock();
+    for e in events {
+        writeln!(
+            out,
+            "{}\t{}\t{}\t{}\t{}\t{}",
+            e.at.format(&fmt).unwrap_or_default(),
+            e.kind.as_str(),
+            e.user_id.map_or_else(|| "-".to_owned(), |u| u.to_string()),
+            e.actor.to_field(),
+            e.ip.as_deref().unwrap_or("-"),
+            e.detail,
+        )?;
+    }
+    out.flush()?;
+    Ok(())
 }
 
 async fn keys(server: &Server, command: KeysCommand) -> anyhow::Result<()> {

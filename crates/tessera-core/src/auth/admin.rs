@@ -1,6 +1,9 @@
 //! What operators do to users (the `tessera user` commands).
 
-use super::Auth;
+use serde_json::json;
+
+use super::{Auth, ClientInfo};
+use crate::audit::{Actor, EventKind};
 use crate::error::{AuthError, FieldError};
 use crate::store::StoreError;
 use crate::user::{self, User, UserId, UserRecord};
@@ -33,20 +36,100 @@ pub enum Imported {
 impl Auth {
     /// Disables a user and ends all their sessions; returns how many ended.
     pub async fn disable_user(&self, email: &str) -> Result<u64, AuthError> {
-        let email = user::normalize_email(email);
-        let record = self
-            .users
-            .find_user_by_email(&email)
-            .await?
-            .ok_or(AuthError::NotFound)?;
+        let record = self.user_by_email(email).await?;
         self.users
             .set_disabled(record.user.id, Some(self.clock.now()))
             .await?;
         self.revoke_refresh_families(record.user.id).await?;
+        self.record_for(
+            crate::audit::EventKind::UserDisabled,
+            Some(record.user.id),
+            crate::audit::Actor::Cli,
+            &super::ClientInfo::default(),
+            serde_json::json!({}),
+        )
+        .await;
         Ok(self
             .sessions
             .delete_user_sessions(record.user.id, None)
             .await?)
+    }
+
+    /// Enables a disabled user (they sign in again as before).
+    pub async fn enable_user(&self, email: &str, actor: Actor) -> Result<(), AuthError> {
+        let record = self.user_by_email(email).await?;
+        self.users.set_disabled(record.user.id, None).await?;
+        self.record_for(
+            EventKind::UserEnabled,
+            Some(record.user.id),
+            actor,
+            &ClientInfo::default(),
+            json!({}),
+        )
+        .await;
+        Ok(())
+    }
+
+    /// Adds and removes roles; every session of the user shows the new
+    /// roles at once (whoami), and new access tokens carry them. The
+    /// roles afterwards, sorted.
+    pub async fn change_roles(
+        &self,
+        email: &str,
+        add: &[String],
+        remove: &[String],
+        actor: Actor,
+    ) -> Result<Vec<String>, AuthError> {
+        let mut errors = Vec::new();
+        for role in add.iter().chain(remove) {
+            if !valid_role(role) {
+                errors.push(FieldError::new(
+                    "roles",
+                    format!("{role:?}: 1 to 64 of a-z, 0-9, '_', '-', '.', ':'"),
+                ));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(AuthError::Validation(errors));
+        }
+        let record = self.user_by_email(email).await?;
+        let before = record.user.roles.clone();
+        let mut roles: Vec<String> = before
+            .iter()
+            .filter(|r| !remove.contains(r))
+            .cloned()
+            .chain(add.iter().cloned())
+            .collect();
+        roles.sort();
+        roles.dedup();
+        if roles.len() > MAX_ROLES {
+            return Err(AuthError::Validation(vec![FieldError::new(
+                "roles",
+                "at most 32 roles",
+            )]));
+        }
+        if !self.users.set_roles(record.user.id, &roles).await? {
+            return Err(AuthError::NotFound);
+        }
+        self.refresh_snapshots(record.user.id).await?;
+        if roles != before {
+            self.record_for(
+                EventKind::RolesChanged,
+                Some(record.user.id),
+                actor,
+                &ClientInfo::default(),
+                json!({"before": before, "after": roles}),
+            )
+            .await;
+        }
+        Ok(roles)
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<UserRecord, AuthError> {
+        self.users
+            .find_user_by_email(&user::normalize_email(email))
+            .await?
+            .ok_or(AuthError::NotFound)
     }
 
     /// Imports one user with their password hash as it is (checked at their
@@ -102,4 +185,15 @@ impl Auth {
             .revoke_user_families(user, self.clock.now())
             .await?)
     }
+}
+
+/// Most roles a user may hold.
+const MAX_ROLES: usize = 32;
+
+/// A role name: 1 to 64 of `a-z 0-9 _ - . :`.
+fn valid_role(role: &str) -> bool {
+    (1..=64).contains(&role.len())
+        && role
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-.:".contains(&b))
 }

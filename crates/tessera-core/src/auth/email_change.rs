@@ -84,6 +84,16 @@ impl Auth {
             Err(e) => return Err(e.into()),
         }
         self.mail.delete_mail_tokens(spent.user_id, None).await?;
+        // The addresses are the user's own data, not secrets; the old one
+        // tells an operator where the account was.
+        self.record_for(
+            crate::audit::EventKind::EmailChanged,
+            Some(spent.user_id),
+            crate::audit::Actor::User,
+            &super::ClientInfo::default(),
+            serde_json::json!({"from": record.user.email, "to": spent.address}),
+        )
+        .await;
         self.refresh_snapshots(spent.user_id).await
     }
 }

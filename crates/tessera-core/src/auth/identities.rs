@@ -3,12 +3,14 @@
 //! identities.
 
 use super::{Auth, ClientInfo, Started};
+use crate::audit::{Actor, EventKind};
 use crate::error::AuthError;
 use crate::identity::{Identity, LinkPolicy, Resolution, VerifiedIdentity};
 use crate::mfa::{Amr, Method};
 use crate::session::Session;
 use crate::store::{StoreError, Unlink};
 use crate::user::{self, User, UserId, UserRecord};
+use serde_json::json;
 
 impl Auth {
     /// Runs `check` (a provider call on something the client sent) under
@@ -82,6 +84,7 @@ impl Auth {
         if let Some(user) = link_to {
             let user = self.enabled_user(user).await?;
             self.insert_identity(verified, &user).await?;
+            self.record_linked(verified, &user, client).await;
             return Ok((user, Resolution::Linked));
         }
         let email = usable_email(verified.email.as_deref()).ok_or(AuthError::EmailRequired)?;
@@ -99,6 +102,7 @@ impl Auth {
                 return Err(AuthError::AccountDisabled);
             }
             self.insert_identity(verified, &existing.user).await?;
+            self.record_linked(verified, &existing.user, client).await;
             return Ok((existing.user, Resolution::Linked));
         }
         self.settings.registration.admits(&email)?;
@@ -132,7 +136,26 @@ impl Auth {
             .insert_user_with_identity(&record, &identity)
             .await
         {
-            Ok(()) => Ok((record.user, Resolution::Created)),
+            Ok(()) => {
+                let detail = json!({"provider": verified.provider});
+                self.record_for(
+                    EventKind::SignUp,
+                    Some(record.user.id),
+                    Actor::User,
+                    client,
+                    detail.clone(),
+                )
+                .await;
+                self.record_for(
+                    EventKind::IdentityLinked,
+                    Some(record.user.id),
+                    Actor::User,
+                    client,
+                    detail,
+                )
+                .await;
+                Ok((record.user, Resolution::Created))
+            }
             // The same identity signed in concurrently and won: that user.
             Err(StoreError::Conflict("identity")) => {
                 let known = identities
@@ -145,6 +168,17 @@ impl Auth {
             Err(StoreError::Conflict(_)) => Err(AuthError::AccountExists),
             Err(e) => Err(e.into()),
         }
+    }
+
+    async fn record_linked(&self, verified: &VerifiedIdentity, user: &User, client: &ClientInfo) {
+        self.record_for(
+            EventKind::IdentityLinked,
+            Some(user.id),
+            Actor::User,
+            client,
+            json!({"provider": verified.provider}),
+        )
+        .await;
     }
 
     async fn enabled_user(&self, id: UserId) -> Result<User, AuthError> {
@@ -201,7 +235,15 @@ impl Auth {
             .delete_identity(current.user.id, provider)
             .await?
         {
-            Unlink::Deleted => Ok(()),
+            Unlink::Deleted => {
+                self.record_by(
+                    EventKind::IdentityUnlinked,
+                    current,
+                    json!({"provider": provider}),
+                )
+                .await;
+                Ok(())
+            }
             Unlink::NotLinked => Err(AuthError::NotFound),
             Unlink::LastWayIn => Err(AuthError::LastSignInMethod),
         }

@@ -5,6 +5,7 @@
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{Auth, ClientInfo, Started};
+use crate::audit::{Actor, EventKind};
 use crate::error::{AuthError, FieldError};
 use crate::mfa::{Amr, Method};
 use crate::token::SessionToken;
@@ -71,7 +72,17 @@ impl Auth {
         let mut record = match record {
             Some(r) if verified.matches && r.disabled_at.is_none() => r,
             // The attempt stays counted.
-            _ => return Err(AuthError::InvalidCredentials),
+            other => {
+                self.record_for(
+                    EventKind::SignInFailed,
+                    other.map(|r| r.user.id),
+                    Actor::User,
+                    client,
+                    serde_json::json!({"reason": "invalid_credentials"}),
+                )
+                .await;
+                return Err(AuthError::InvalidCredentials);
+            }
         };
         // With a second factor on, the attempt stays counted until the
         // second factor is proven too: knowing the password alone must not
@@ -139,6 +150,14 @@ impl Auth {
         );
         session.amr = amr;
         self.sessions.insert_session(&session).await?;
+        self.record_for(
+            EventKind::SignIn,
+            Some(user.id),
+            Actor::User,
+            client,
+            serde_json::json!({"session_id": session.id, "amr": session.amr}),
+        )
+        .await;
         Ok(Started {
             user,
             session,

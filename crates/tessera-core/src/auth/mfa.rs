@@ -12,6 +12,7 @@
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{Auth, ClientInfo, Started};
+use crate::audit::{Actor, EventKind};
 use crate::error::AuthError;
 use crate::mfa::{
     self, Amr, CHALLENGE_MAX_FAILURES, CHALLENGE_TTL, Method, Pending, TOTP_SEAL_PURPOSE,
@@ -19,6 +20,7 @@ use crate::mfa::{
 use crate::session::Session;
 use crate::token::{SessionToken, TokenHash};
 use crate::user::{User, UserId, UserRecord};
+use serde_json::json;
 
 /// A TOTP enrolment under way: what the user's app needs.
 #[derive(Debug)]
@@ -138,6 +140,8 @@ impl Auth {
         {
             return Err(AuthError::TotpNotPending);
         }
+        self.record_by(EventKind::FactorAdded, session, json!({"factor": "totp"}))
+            .await;
         Ok(codes)
     }
 
@@ -153,6 +157,8 @@ impl Auth {
         if !self.mfa.delete_totp(user.id).await? {
             return Err(AuthError::TotpNotEnabled);
         }
+        self.record_by(EventKind::FactorRemoved, session, json!({"factor": "totp"}))
+            .await;
         Ok(())
     }
 
@@ -264,6 +270,17 @@ impl Auth {
             .await?;
         if !self.check_factor(user, &factor).await? {
             self.count_failure(&key).await?;
+            self.record_for(
+                EventKind::MfaChallengeFailed,
+                Some(user),
+                Actor::User,
+                client,
+                json!({"factor": match factor {
+                    SecondFactor::Code(_) => "totp",
+                    SecondFactor::RecoveryCode(_) => "recovery_code",
+                }}),
+            )
+            .await;
             return Err(AuthError::MfaCodeInvalid);
         }
         // Single use: of two requests with right codes, one gets it.

@@ -10,6 +10,7 @@
 //! session start goes through), `passkeys.rs`.
 
 mod admin;
+mod audit;
 mod email_change;
 mod identities;
 mod login;
@@ -24,6 +25,7 @@ mod sessions;
 mod verification;
 
 pub use admin::{Imported, ImportedUser};
+pub use audit::ACTIVITY_EVENTS;
 pub use mfa::{Confirmation, MfaStatus, SecondFactor, TotpEnrolment};
 pub use passkeys::PasskeyCeremony;
 pub use register::SignedUp;
@@ -41,8 +43,8 @@ use crate::ratelimit::{LoginGuard, LoginLimits};
 use crate::seal::Sealer;
 use crate::session::{Session, SessionPolicy};
 use crate::store::{
-    ChallengeStore, IdentityStore, MailStore, MfaStore, RateLimitStore, RefreshStore, SessionStore,
-    UserStore,
+    AuditStore, ChallengeStore, IdentityStore, MailStore, MfaStore, RateLimitStore, RefreshStore,
+    SessionStore, UserStore,
 };
 use crate::token::SessionToken;
 use crate::user::User;
@@ -53,6 +55,18 @@ pub struct AuthSettings {
     pub login_limits: LoginLimits,
     pub registration: RegistrationPolicy,
     pub mail: MailPolicy,
+    /// Audit events older than this are pruned (`TESSERA_AUDIT_RETENTION`).
+    pub audit_retention: AuditRetention,
+}
+
+/// How long audit events are kept; 400 days by default.
+#[derive(Clone, Copy, Debug)]
+pub struct AuditRetention(pub time::Duration);
+
+impl Default for AuditRetention {
+    fn default() -> Self {
+        Self(time::Duration::days(400))
+    }
 }
 
 /// What the account flows that go through mail may do.
@@ -146,6 +160,8 @@ pub struct AuthStores {
     pub mfa: Arc<dyn MfaStore>,
     /// Sign-in challenges and passkey ceremonies (with the sessions).
     pub challenges: Arc<dyn ChallengeStore>,
+    /// The audit log.
+    pub audit: Arc<dyn AuditStore>,
 }
 
 /// What second factors need besides stores.
@@ -208,6 +224,7 @@ pub struct Auth {
     mail: Arc<dyn MailStore>,
     mfa: Arc<dyn MfaStore>,
     challenges: Arc<dyn ChallengeStore>,
+    audit: Arc<dyn AuditStore>,
     limits: Arc<dyn RateLimitStore>,
     second: SecondFactors,
     hasher: PasswordHasher,
@@ -233,6 +250,7 @@ impl Auth {
             mail,
             mfa,
             challenges,
+            audit,
         } = stores;
         Self {
             guard: LoginGuard::new(limits.clone(), settings.login_limits),
@@ -243,6 +261,7 @@ impl Auth {
             mail,
             mfa,
             challenges,
+            audit,
             limits,
             second,
             hasher,

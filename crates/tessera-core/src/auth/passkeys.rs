@@ -17,6 +17,7 @@ use webauthn_rs::prelude::{
 };
 
 use super::{Auth, ClientInfo, Started};
+use crate::audit::EventKind;
 use crate::error::{AuthError, FieldError};
 use crate::mfa::{Amr, CHALLENGE_TTL, Method, PasskeyRecord, Pending};
 use crate::session::Session;
@@ -126,7 +127,16 @@ impl Auth {
         };
         match self.mfa.insert_passkey(&record).await {
             Err(StoreError::Conflict(_)) => Err(AuthError::PasskeyExists),
-            other => Ok(other.map(|()| record)?),
+            Err(e) => Err(e.into()),
+            Ok(()) => {
+                self.record_by(
+                    EventKind::FactorAdded,
+                    session,
+                    serde_json::json!({"factor": "passkey", "passkey_id": record.id}),
+                )
+                .await;
+                Ok(record)
+            }
         }
     }
 
@@ -257,7 +267,15 @@ impl Auth {
     /// sign in.
     pub async fn delete_passkey(&self, session: &Session, id: Uuid) -> Result<(), AuthError> {
         match self.mfa.delete_passkey(session.user.id, id).await? {
-            Unlink::Deleted => Ok(()),
+            Unlink::Deleted => {
+                self.record_by(
+                    EventKind::FactorRemoved,
+                    session,
+                    serde_json::json!({"factor": "passkey", "passkey_id": id}),
+                )
+                .await;
+                Ok(())
+            }
             Unlink::NotLinked => Err(AuthError::NotFound),
             Unlink::LastWayIn => Err(AuthError::LastSignInMethod),
         }

@@ -76,6 +76,14 @@ impl Auth {
         self.mail
             .delete_mail_tokens(current.user.id, Some(crate::mail::TokenPurpose::Reset))
             .await?;
+        self.record_for(
+            crate::audit::EventKind::PasswordChanged,
+            Some(current.user.id),
+            crate::audit::Actor::User,
+            client,
+            serde_json::json!({"sessions_ended": ended}),
+        )
+        .await;
         let mut session = current.clone();
         session.token_hash = token.hash();
         Ok((session, token, ended))

@@ -51,6 +51,14 @@ impl Auth {
         self.sessions
             .delete_user_sessions(record.user.id, None)
             .await?;
+        self.record_for(
+            crate::audit::EventKind::UserDeleted,
+            Some(record.user.id),
+            crate::audit::Actor::User,
+            client,
+            serde_json::json!({}),
+        )
+        .await;
         Ok(())
     }
 

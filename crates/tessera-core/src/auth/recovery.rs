@@ -65,6 +65,14 @@ impl Auth {
             .delete_user_sessions(spent.user_id, None)
             .await?;
         self.revoke_refresh_families(spent.user_id).await?;
+        self.record_for(
+            crate::audit::EventKind::PasswordReset,
+            Some(spent.user_id),
+            crate::audit::Actor::User,
+            client,
+            serde_json::json!({}),
+        )
+        .await;
         self.end_presented(presented).await?;
         let mut user = record.user;
         user.email_verified = true;

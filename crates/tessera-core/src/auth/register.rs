@@ -4,6 +4,7 @@
 use secrecy::ExposeSecret;
 
 use super::{Auth, ClientInfo, Registration, Started};
+use crate::audit::{Actor, EventKind};
 use crate::error::AuthError;
 use crate::mail::{MailJob, Verification};
 use crate::mfa::{Amr, Method};
@@ -15,7 +16,16 @@ impl Auth {
     /// Creates a user without starting a session: the operator's `tessera
     /// user create`, which the registration policy does not limit.
     pub async fn create_user(&self, input: Registration) -> Result<User, AuthError> {
-        self.create_user_from(input, None, false).await
+        let user = self.create_user_from(input, None, false).await?;
+        self.record_for(
+            EventKind::SignUp,
+            Some(user.id),
+            Actor::Cli,
+            &ClientInfo::default(),
+            serde_json::json!({}),
+        )
+        .await;
+        Ok(user)
     }
 
     /// Validates, then (a sign-up, `by_client`) applies the registration
@@ -81,6 +91,14 @@ impl Auth {
         let user = self
             .create_user_from(input, client.ip.as_deref(), true)
             .await?;
+        self.record_for(
+            EventKind::SignUp,
+            Some(user.id),
+            Actor::User,
+            client,
+            serde_json::json!({}),
+        )
+        .await;
         let verification = self.settings.mail.verification;
         if verification != Verification::Off {
             self.mail

@@ -2,6 +2,8 @@
 //! sign-out, the devices list, and the sweep of expired sessions.
 
 use super::Auth;
+use super::audit::session_detail;
+use crate::audit::EventKind;
 use crate::error::AuthError;
 use crate::session::{Session, SessionId};
 use crate::token::SessionToken;
@@ -51,6 +53,8 @@ impl Auth {
     pub async fn logout(&self, session: &Session) -> Result<bool, AuthError> {
         let ended = self.sessions.end_presented_session(session).await?;
         self.revoke_refresh_families(session.user.id).await?;
+        self.record_by(EventKind::SignOut, session, session_detail(session))
+            .await;
         Ok(ended)
     }
 
@@ -69,6 +73,12 @@ impl Auth {
             .delete_user_session(current.user.id, id)
             .await?
         {
+            self.record_by(
+                EventKind::SessionRevoked,
+                current,
+                serde_json::json!({"session_id": id}),
+            )
+            .await;
             Ok(())
         } else {
             Err(AuthError::NotFound)
@@ -76,10 +86,17 @@ impl Auth {
     }
 
     pub async fn revoke_other_sessions(&self, current: &Session) -> Result<u64, AuthError> {
-        Ok(self
+        let ended = self
             .sessions
             .delete_user_sessions(current.user.id, Some(current.id))
-            .await?)
+            .await?;
+        self.record_by(
+            EventKind::SessionRevoked,
+            current,
+            serde_json::json!({"all_but": current.id, "ended": ended}),
+        )
+        .await;
+        Ok(ended)
     }
 
     /// Deletes expired sessions (the count), and expired marks of
@@ -89,6 +106,9 @@ impl Auth {
         self.refresh.sweep_exchanged(now).await?;
         self.mail.sweep_mail_tokens(now).await?;
         self.challenges.sweep_challenges(now).await?;
+        self.audit
+            .prune_events(now - self.settings.audit_retention.0)
+            .await?;
         Ok(self.sessions.sweep_expired(now).await?)
     }
 }

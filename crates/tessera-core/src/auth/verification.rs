@@ -52,6 +52,14 @@ impl Auth {
         {
             return Err(AuthError::InvalidToken);
         }
+        self.record_for(
+            crate::audit::EventKind::EmailVerified,
+            Some(spent.user_id),
+            crate::audit::Actor::User,
+            &super::ClientInfo::default(),
+            serde_json::json!({}),
+        )
+        .await;
         self.refresh_snapshots(spent.user_id).await
     }
 

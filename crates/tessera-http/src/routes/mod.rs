@@ -71,6 +71,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/email/change", post(email::change))
         .route("/v1/email/change/confirm", post(email::confirm_change))
         .route("/v1/user", patch(user::update).delete(user::delete))
+        .route("/v1/account/activity", get(user::activity))
         .route("/v1/token", post(token::token))
         .route("/v1/token/revoke", post(token::revoke))
         .route("/.well-known/jwks.json", get(token::jwks))

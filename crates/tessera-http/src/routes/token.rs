@@ -563,7 +563,7 @@ async fn exchange(
         .await?;
     let i = state
         .tokens
-        .family_grant(&user, None, Amr::of(&[Method::Fed]))
+        .family_grant(&user, None, Amr::of(&[Method::Fed]), client)
         .await?;
     Ok(issued_as(
         state,

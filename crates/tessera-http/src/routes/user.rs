@@ -1,10 +1,12 @@
 //! The signed-in user's own record: name, and deleting the account.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use secrecy::SecretString;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use tessera_core::audit::AuditEvent;
 use utoipa::ToSchema;
 
 use super::account::signed_out;
@@ -90,4 +92,67 @@ pub async fn delete(
         .await?;
     state.metrics.ended("account_deleted", 1);
     Ok(signed_out())
+}
+
+/// One audit event, as users and operators see it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventView {
+    pub id: uuid::Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: time::OffsetDateTime,
+    /// `sign_in`, `sign_in_failed`, `password_changed`, … (the contract's list).
+    #[schema(example = "sign_in")]
+    pub kind: &'static str,
+    pub user_id: Option<uuid::Uuid>,
+    /// `user`, `admin:<id>`, `admin_key`, `cli` or `system`.
+    #[schema(example = "user")]
+    pub actor: String,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// What else is known, never a secret (a session id, a provider, …).
+    #[schema(value_type = Object)]
+    pub detail: serde_json::Value,
+}
+
+impl From<&AuditEvent> for EventView {
+    fn from(e: &AuditEvent) -> Self {
+        Self {
+            id: e.id,
+            at: e.at,
+            kind: e.kind.as_str(),
+            user_id: e.user_id.map(|u| u.0),
+            actor: e.actor.to_field(),
+            ip: e.ip.clone(),
+            user_agent: e.user_agent.clone(),
+            detail: e.detail.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActivityResponse {
+    pub events: Vec<EventView>,
+}
+
+/// The signed-in user's own last 50 security events, newest first: sign-ins
+/// (and failed ones), sign-outs, password and email changes, factors,
+/// linked providers.
+#[utoipa::path(
+    get, path = "/v1/account/activity", tag = "account",
+    responses(
+        (status = 200, description = "Newest first", body = ActivityResponse),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Missing BFF key", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Store down (Retry-After)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("session_cookie" = []), ("bearer" = []))
+)]
+pub async fn activity(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> Result<Json<ActivityResponse>, ApiError> {
+    let events = state.auth.activity(&auth.session).await?;
+    Ok(Json(ActivityResponse {
+        events: events.iter().map(EventView::from).collect(),
+    }))
 }

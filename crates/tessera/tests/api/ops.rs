@@ -374,7 +374,8 @@ fn auth_on(
             identities: Arc::new(sql.clone()),
             mail: Arc::new(sql.clone()),
             mfa: Arc::new(sql.clone()),
-            challenges: Arc::new(sql),
+            challenges: Arc::new(sql.clone()),
+            audit: Arc::new(sql),
         },
         PasswordHasher::new(FAST_ARGON2, 1, 4).unwrap(),
         Arc::new(clock.clone()),
@@ -387,6 +388,7 @@ fn auth_on(
             login_limits: tessera_core::LoginLimits::default(),
             registration: tessera_core::RegistrationPolicy::default(),
             mail: tessera_core::MailPolicy::default(),
+            audit_retention: tessera_core::auth::AuditRetention::default(),
         },
         tessera_core::SecondFactors::new(&[7; 32], &["http://localhost:3000".into()], "Tessera")
             .unwrap(),
