@@ -70,6 +70,23 @@ enum Command {
         #[arg(long = "data-dir")]
         init_data_dir: Option<PathBuf>,
     },
+    /// Copy every table of one database into another (SQLite to PostgreSQL
+    /// or back): users, passwords, identities, second factors, keys,
+    /// secrets, refresh families, sessions. Stop every tessera on the source
+    /// first. The target is migrated first; a target holding any row is
+    /// refused unless --resume
+    Copy {
+        /// The database to copy: `sqlite:///path/tessera.db`, a file path, or `postgres://…`
+        #[arg(long)]
+        from: String,
+        /// The database to fill: `postgres://user:pass@host/db`, `sqlite:///path/tessera.db` or a file path
+        #[arg(long)]
+        to: String,
+        /// Copy into a target that already holds rows, keeping them: finishes an
+        /// interrupted copy; a repeated copy changes nothing
+        #[arg(long)]
+        resume: bool,
+    },
     /// Manage the JWT signing keys
     Keys {
         #[command(subcommand)]
@@ -206,6 +223,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             force,
             data_dir: init_data_dir,
         }),
+        Command::Copy { from, to, resume } => {
+            // sqlx warns of every statement over a second: reading a whole
+            // table is one.
+            init_logging("warn,sqlx::query=error");
+            copy(&from, &to, resume).await
+        }
         Command::Keys { command, settings } => {
             let config = settings.resolve(file)?;
             init_logging(&config.log);
@@ -378,6 +401,57 @@ async fn user(server: &Server, command: UserCommand) -> anyhow::Result<()> {
             Err(e) => Err(e.into()),
         },
     }
+}
+
+/// `tessera copy`: the work is in `tessera_store_sql::copy`; this prints
+/// what it does, table by table.
+async fn copy(from: &str, to: &str, resume: bool) -> anyhow::Result<()> {
+    use tessera_store_sql::copy::{CopyOptions, Endpoint};
+    let started = std::time::Instant::now();
+    println!(
+        "copying {} to {}",
+        Endpoint::parse(from)?,
+        Endpoint::parse(to)?
+    );
+    let options = CopyOptions {
+        resume,
+        ..CopyOptions::default()
+    };
+    let tables = tessera_store_sql::copy::copy(
+        from,
+        to,
+        options,
+        |plan| {
+            let last = plan.migrations.last().map_or(0, |(v, _)| *v);
+            println!(
+                "both at migration {last:04}; {} tables, parents first",
+                plan.tables.len()
+            );
+        },
+        |t| {
+            let skipped = t.read - t.inserted;
+            let kept = if skipped > 0 {
+                format!(" ({skipped} already there)")
+            } else {
+                String::new()
+            };
+            println!(
+                "{:<20} {:>9} rows copied{kept} in {:.2} s",
+                t.table,
+                t.inserted,
+                t.elapsed.as_secs_f64()
+            );
+            let _ = std::io::stdout().flush();
+        },
+    )
+    .await?;
+    let rows: u64 = tables.iter().map(|t| t.inserted).sum();
+    println!(
+        "done: {rows} rows in {} tables in {:.2} s",
+        tables.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 async fn keys(server: &Server, command: KeysCommand) -> anyhow::Result<()> {

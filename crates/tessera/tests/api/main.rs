@@ -10,6 +10,8 @@ mod account_mail;
 #[allow(clippy::too_many_lines)]
 mod cli;
 #[allow(clippy::too_many_lines)]
+mod copy;
+#[allow(clippy::too_many_lines)]
 mod guides;
 mod input;
 mod limits;
