@@ -12,7 +12,7 @@
 //! Parents are copied before children (the order comes from the target's
 //! foreign keys). Each value is converted by the target column's type:
 //! integers, text and bytes as they are, booleans from and to SQLite's
-//! integer 0/1. The source is read in one read-only transaction, so the
+//! integer 0/1, PostgreSQL's JSON, JSONB, UUID and INET from and to text. The source is read in one read-only transaction, so the
 //! copy is one consistent snapshot of it; the target is written in
 //! multi-row `INSERT`s of up to [`CopyOptions::batch_rows`] rows, each
 //! committed by itself, so an interrupted copy keeps what it wrote.
@@ -318,9 +318,23 @@ impl Kind {
     fn of_postgres(data_type: &str) -> Option<Self> {
         match data_type {
             "bigint" | "integer" | "smallint" => Some(Self::Int),
-            "text" | "character varying" | "character" => Some(Self::Text),
+            "text" | "character varying" | "character" | "json" | "jsonb" | "uuid" | "inet" => {
+                Some(Self::Text)
+            }
             "bytea" => Some(Self::Bytes),
             "boolean" => Some(Self::Bool),
+            _ => None,
+        }
+    }
+
+    /// PostgreSQL types written as text and cast by the server (their
+    /// parameter is sent as text).
+    fn postgres_cast(data_type: &str) -> Option<&'static str> {
+        match data_type {
+            "json" => Some("JSON"),
+            "jsonb" => Some("JSONB"),
+            "uuid" => Some("UUID"),
+            "inet" => Some("INET"),
             _ => None,
         }
     }
@@ -345,6 +359,8 @@ struct Column {
     /// PostgreSQL: filled from a sequence (serial or identity), which must
     /// be moved past the copied values.
     serial: bool,
+    /// PostgreSQL: the cast a text parameter needs to become this type.
+    cast: Option<&'static str>,
 }
 
 #[derive(Debug, Clone)]
@@ -366,6 +382,7 @@ struct TablePlan {
     columns: Vec<String>,
     source_kinds: Vec<Kind>,
     target_kinds: Vec<Kind>,
+    target_casts: Vec<Option<&'static str>>,
     serial: Vec<String>,
 }
 
@@ -406,6 +423,7 @@ fn plan_tables(source: &Schema, target: &Schema) -> Result<Vec<TablePlan>, CopyE
             columns: Vec::new(),
             source_kinds: Vec::new(),
             target_kinds: Vec::new(),
+            target_casts: Vec::new(),
             serial: Vec::new(),
         };
         let unsupported = |c: &Column, side: &str| {
@@ -429,6 +447,7 @@ fn plan_tables(source: &Schema, target: &Schema) -> Result<Vec<TablePlan>, CopyE
             plan.columns.push(tc.name.clone());
             plan.source_kinds
                 .push(sc.kind.ok_or_else(|| unsupported(sc, "source"))?);
+            plan.target_casts.push(tc.cast);
             plan.target_kinds
                 .push(tc.kind.ok_or_else(|| unsupported(tc, "target"))?);
             if tc.serial {
@@ -742,6 +761,9 @@ impl Db {
                     Self::Sqlite(_) => sql.push('?'),
                     Self::Postgres(_) => {
                         let _ = write!(sql, "${}", r * n + c + 1);
+                        if let Some(cast) = table.target_casts[c] {
+                            let _ = write!(sql, "::{cast}");
+                        }
                     }
                 }
             }
@@ -825,6 +847,7 @@ async fn sqlite_schema(pool: &sqlx::SqlitePool) -> Result<Schema, sqlx::Error> {
                 kind: Kind::of_sqlite(&declared),
                 declared,
                 serial: false,
+                cast: None,
             })
             .collect();
         schema.insert(
@@ -881,6 +904,7 @@ async fn postgres_schema(pool: &sqlx::PgPool) -> Result<Schema, sqlx::Error> {
             .map(|(name, declared, serial)| Column {
                 name,
                 kind: Kind::of_postgres(&declared),
+                cast: Kind::postgres_cast(&declared),
                 declared,
                 serial,
             })

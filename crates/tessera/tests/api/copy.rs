@@ -307,7 +307,7 @@ async fn a_sqlite_deployment_moves_to_postgres_and_back_and_nobody_is_signed_out
 }
 
 /// A table added by a migration `copy` was never told of, with a boolean,
-/// bytes, a foreign key to users and an identity column: copied after
+/// bytes, JSON, a foreign key to users and an identity column: copied after
 /// users, values converted by the target's types, and the target's
 /// sequence moved past the copied ids.
 /// `audit_test`'s columns, as PostgreSQL gives them back.
@@ -321,17 +321,18 @@ async fn a_table_no_one_told_copy_about_is_copied_by_its_schema() {
     let source = data.path().join("tessera.db");
     sqlite_execute(
         &source,
-        "CREATE TABLE audit_test (
+        r#"CREATE TABLE audit_test (
              id INTEGER PRIMARY KEY,
              user_id TEXT REFERENCES users (id),
              flag INTEGER NOT NULL,
              detail BLOB,
-             note TEXT
+             note TEXT,
+             meta TEXT
          ) STRICT;
-         INSERT INTO audit_test (id, user_id, flag, detail, note)
-             SELECT 7, id, 1, x'00ff', NULL FROM users;
-         INSERT INTO audit_test (id, user_id, flag, detail, note)
-             VALUES (9, NULL, 0, NULL, 'no user');",
+         INSERT INTO audit_test (id, user_id, flag, detail, note, meta)
+             SELECT 7, id, 1, x'00ff', NULL, '{"ip": "127.0.0.1"}' FROM users;
+         INSERT INTO audit_test (id, user_id, flag, detail, note, meta)
+             VALUES (9, NULL, 0, NULL, 'no user', NULL);"#,
     )
     .await;
     let pg = fresh_database().await.expect("PostgreSQL reachable");
@@ -349,7 +350,8 @@ async fn a_table_no_one_told_copy_about_is_copied_by_its_schema() {
              user_id TEXT REFERENCES users (id),
              flag BOOLEAN NOT NULL,
              detail BYTEA,
-             note TEXT
+             note TEXT,
+             meta JSONB
          )",
     )
     .await;
@@ -371,6 +373,11 @@ async fn a_table_no_one_told_copy_about_is_copied_by_its_schema() {
     assert!(rows[0].1.is_some() && rows[0].2);
     assert_eq!(rows[0].3.as_deref(), Some(&[0, 255][..]));
     assert_eq!(rows[1], (9, None, false, None, Some("no user".into())));
+    let ip: String = sqlx::query_scalar("SELECT meta->>'ip' FROM audit_test WHERE id = 7")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(ip, "127.0.0.1", "text into JSONB");
     let next: i64 = sqlx::query_scalar("INSERT INTO audit_test (flag) VALUES (true) RETURNING id")
         .fetch_one(&mut conn)
         .await
@@ -383,7 +390,7 @@ async fn a_table_no_one_told_copy_about_is_copied_by_its_schema() {
     sqlite_execute(
         &back,
         "CREATE TABLE audit_test (id INTEGER PRIMARY KEY, user_id TEXT REFERENCES users (id), \
-         flag INTEGER NOT NULL, detail BLOB, note TEXT) STRICT",
+         flag INTEGER NOT NULL, detail BLOB, note TEXT, meta TEXT) STRICT",
     )
     .await;
     let out = copy(
@@ -399,6 +406,15 @@ async fn a_table_no_one_told_copy_about_is_copied_by_its_schema() {
         .await
         .unwrap();
     assert_eq!(flags, vec![(7, 1), (9, 0), (10, 1)]);
+    let meta: Option<String> = sqlx::query_scalar("SELECT meta FROM audit_test WHERE id = 7")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        meta.as_deref(),
+        Some(r#"{"ip": "127.0.0.1"}"#),
+        "JSONB back to text"
+    );
     pg.drop_now().await.unwrap();
 }
 
