@@ -146,6 +146,10 @@ pub struct TableCopied {
     /// Rows written to the target (fewer than `read` on a resumed copy:
     /// the rest were there).
     pub inserted: u64,
+    /// On a resumed copy, the target's rows afterwards: more than `read`
+    /// means the target has rows the source does not (a tessera served
+    /// from it, with its own keys and secrets, which were kept).
+    pub target_rows: Option<u64>,
     pub elapsed: Duration,
 }
 
@@ -1067,10 +1071,20 @@ async fn copy_table(
         .after_table(table)
         .await
         .map_err(|e| fail(format!("moving {}'s id sequence: {e}", table.name)))?;
+    let target_rows = if options.resume {
+        let n = target
+            .count(&table.name)
+            .await
+            .map_err(|e| fail(format!("counting {}: {e}", table.name)))?;
+        Some(u64::try_from(n).unwrap_or_default())
+    } else {
+        None
+    };
     Ok(TableCopied {
         table: table.name.clone(),
         read: batches.read,
         inserted: batches.inserted,
+        target_rows,
         elapsed: started.elapsed(),
     })
 }

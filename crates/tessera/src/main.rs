@@ -435,8 +435,18 @@ async fn copy(from: &str, to: &str, resume: bool) -> anyhow::Result<()> {
             } else {
                 String::new()
             };
+            let foreign = t
+                .target_rows
+                .and_then(|n| n.checked_sub(t.read))
+                .filter(|extra| *extra > 0)
+                .map(|extra| {
+                    format!(
+                        " (and {extra} the source does not have: has a tessera served from the target?)"
+                    )
+                })
+                .unwrap_or_default();
             println!(
-                "{:<20} {:>9} rows copied{kept} in {:.2} s",
+                "{:<20} {:>9} rows copied{kept}{foreign} in {:.2} s",
                 t.table,
                 t.inserted,
                 t.elapsed.as_secs_f64()

@@ -384,6 +384,26 @@ async fn a_table_no_one_told_copy_about_is_copied_by_its_schema() {
         .unwrap();
     assert_eq!(next, 10, "the identity sequence continues after the copy");
     conn.close().await.unwrap();
+    // A resumed copy now keeps that row and says the source lacks it.
+    let out = copy(
+        data.path(),
+        &[
+            "--from",
+            source.to_str().unwrap(),
+            "--to",
+            &pg.url,
+            "--resume",
+        ],
+    );
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .any(|l| l.starts_with("audit_test ")
+                && l.contains("0 rows copied (2 already there) (and 1 the source does not have")),
+        "{}",
+        show(&out)
+    );
 
     // Back into SQLite: the booleans are 0 and 1 again.
     let back = data.path().join("back.db");
