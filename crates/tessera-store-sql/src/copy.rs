@@ -34,6 +34,7 @@ use sqlx::query::Query;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Database, Encode, Postgres, Row, Sqlite, Transaction, Type, TypeInfo, ValueRef};
 
+use crate::db::SqlDb;
 use crate::{PgSettings, PgStore, SqliteStore};
 
 /// Why a copy was refused or failed, said for the person running it.
@@ -703,8 +704,8 @@ impl Db {
 
     async fn schema(&self) -> Result<Schema, CopyError> {
         match self {
-            Self::Sqlite(s) => sqlite_schema(&s.pool).await,
-            Self::Postgres(p) => postgres_schema(&p.pool).await,
+            Self::Sqlite(s) => read_schema(&s.pool, &SQLITE).await,
+            Self::Postgres(p) => read_schema(&p.pool, &POSTGRES).await,
         }
         .map_err(|e| fail(format!("reading the schema: {e}")))
     }
@@ -816,109 +817,94 @@ impl Db {
     }
 }
 
-async fn sqlite_schema(pool: &sqlx::SqlitePool) -> Result<Schema, sqlx::Error> {
-    let names: Vec<String> = sqlx::query_scalar(
-        "SELECT name FROM sqlite_master WHERE type = 'table' \
-         AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> '_sqlx_migrations'",
-    )
-    .fetch_all(pool)
-    .await?;
-    let mut schema = Schema::new();
-    for name in names {
-        // `hidden` 0: a real column (not generated, not a virtual table's).
-        let columns: Vec<(String, String)> = sqlx::query_as(
-            "SELECT name, type FROM pragma_table_xinfo(?1) WHERE hidden = 0 ORDER BY cid",
-        )
-        .bind(&name)
-        .fetch_all(pool)
-        .await?;
-        let keyed: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM pragma_table_info(?1) WHERE pk > 0) \
-             OR EXISTS (SELECT 1 FROM pragma_index_list(?1) WHERE \"unique\" = 1)",
-        )
-        .bind(&name)
-        .fetch_one(pool)
-        .await?;
-        let parents: Vec<String> =
-            sqlx::query_scalar("SELECT DISTINCT \"table\" FROM pragma_foreign_key_list(?1)")
-                .bind(&name)
-                .fetch_all(pool)
-                .await?;
-        let columns = columns
-            .into_iter()
-            .map(|(name, declared)| Column {
-                name,
-                kind: Kind::of_sqlite(&declared),
-                declared,
-                serial: false,
-                cast: None,
-            })
-            .collect();
-        schema.insert(
-            name,
-            Table {
-                columns,
-                keyed,
-                parents: parents.into_iter().collect(),
-            },
-        );
-    }
-    Ok(schema)
+/// Where a database's catalogue says what the copy needs: each query
+/// answers with the columns named here; those about one table take its
+/// name as the one parameter.
+struct Catalogue {
+    /// `name` of every table but sqlx's.
+    tables: &'static str,
+    /// `name`, `type` and `serial` of each column, in order.
+    columns: &'static str,
+    /// `keyed`: a primary key or a unique index.
+    keyed: &'static str,
+    /// `parent`: each table a foreign key points at.
+    parents: &'static str,
+    kind: fn(&str) -> Option<Kind>,
+    cast: fn(&str) -> Option<&'static str>,
 }
 
-async fn postgres_schema(pool: &sqlx::PgPool) -> Result<Schema, sqlx::Error> {
-    let names: Vec<String> = sqlx::query_scalar(
-        "SELECT table_name::TEXT FROM information_schema.tables \
-         WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' \
-         AND table_name <> '_sqlx_migrations'",
-    )
-    .fetch_all(pool)
-    .await?;
+const SQLITE: Catalogue = Catalogue {
+    tables: "SELECT name FROM sqlite_master WHERE type = 'table' \
+             AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> '_sqlx_migrations'",
+    // `hidden` 0: a real column (not generated, not a virtual table's).
+    columns: "SELECT name, type, 0 AS serial FROM pragma_table_xinfo(?1) \
+              WHERE hidden = 0 ORDER BY cid",
+    keyed: "SELECT EXISTS (SELECT 1 FROM pragma_table_info(?1) WHERE pk > 0) \
+            OR EXISTS (SELECT 1 FROM pragma_index_list(?1) WHERE \"unique\" = 1) AS keyed",
+    parents: "SELECT DISTINCT \"table\" AS parent FROM pragma_foreign_key_list(?1)",
+    kind: Kind::of_sqlite,
+    cast: |_| None,
+};
+
+const POSTGRES: Catalogue = Catalogue {
+    tables: "SELECT table_name::TEXT AS name FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' \
+             AND table_name <> '_sqlx_migrations'",
+    columns: "SELECT column_name::TEXT AS name, data_type::TEXT AS type, \
+              (is_identity = 'YES' OR coalesce(column_default, '') LIKE 'nextval(%') AS serial \
+              FROM information_schema.columns \
+              WHERE table_schema = current_schema() AND table_name = $1 \
+              AND is_generated = 'NEVER' ORDER BY ordinal_position",
+    keyed: "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid \
+            JOIN pg_namespace n ON n.oid = c.relnamespace \
+            WHERE n.nspname = current_schema() AND c.relname = $1 AND i.indisunique) AS keyed",
+    parents: "SELECT DISTINCT p.relname::TEXT AS parent FROM pg_constraint k \
+              JOIN pg_class c ON c.oid = k.conrelid \
+              JOIN pg_namespace n ON n.oid = c.relnamespace \
+              JOIN pg_class p ON p.oid = k.confrelid \
+              WHERE k.contype = 'f' AND n.nspname = current_schema() AND c.relname = $1",
+    kind: Kind::of_postgres,
+    cast: Kind::postgres_cast,
+};
+
+/// Every table of the database, as its catalogue describes it.
+async fn read_schema<DB: SqlDb>(
+    pool: &sqlx::Pool<DB>,
+    catalogue: &Catalogue,
+) -> Result<Schema, sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    let texts = |rows: Vec<DB::Row>, col: &str| {
+        rows.iter()
+            .map(|r| DB::get_text(r, col))
+            .collect::<Result<Vec<String>, _>>()
+    };
+    let tables = DB::fetch_all(sqlx::query(catalogue.tables), &mut conn).await?;
     let mut schema = Schema::new();
-    for name in names {
-        let columns: Vec<(String, String, bool)> = sqlx::query_as(
-            "SELECT column_name::TEXT, data_type::TEXT, \
-             (is_identity = 'YES' OR coalesce(column_default, '') LIKE 'nextval(%') \
-             FROM information_schema.columns \
-             WHERE table_schema = current_schema() AND table_name = $1 AND is_generated = 'NEVER' \
-             ORDER BY ordinal_position",
-        )
-        .bind(&name)
-        .fetch_all(pool)
-        .await?;
-        let keyed: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid \
-             JOIN pg_namespace n ON n.oid = c.relnamespace \
-             WHERE n.nspname = current_schema() AND c.relname = $1 AND i.indisunique)",
-        )
-        .bind(&name)
-        .fetch_one(pool)
-        .await?;
-        let parents: Vec<String> = sqlx::query_scalar(
-            "SELECT DISTINCT p.relname::TEXT FROM pg_constraint k \
-             JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
-             JOIN pg_class p ON p.oid = k.confrelid \
-             WHERE k.contype = 'f' AND n.nspname = current_schema() AND c.relname = $1",
-        )
-        .bind(&name)
-        .fetch_all(pool)
-        .await?;
-        let columns = columns
-            .into_iter()
-            .map(|(name, declared, serial)| Column {
-                name,
-                kind: Kind::of_postgres(&declared),
-                cast: Kind::postgres_cast(&declared),
+    for name in texts(tables, "name")? {
+        let about = |sql| DB::bind_text(sqlx::query(sql), &name);
+        let mut columns = Vec::new();
+        for row in DB::fetch_all(about(catalogue.columns), &mut conn).await? {
+            let declared = DB::get_text(&row, "type")?;
+            columns.push(Column {
+                name: DB::get_text(&row, "name")?,
+                kind: (catalogue.kind)(&declared),
+                cast: (catalogue.cast)(&declared),
+                serial: DB::get_bool(&row, "serial")?,
                 declared,
-                serial,
-            })
-            .collect();
+            });
+        }
+        let keyed = match DB::fetch_optional(about(catalogue.keyed), &mut conn).await? {
+            Some(row) => DB::get_bool(&row, "keyed")?,
+            None => false,
+        };
+        let parents = DB::fetch_all(about(catalogue.parents), &mut conn).await?;
+        let parents = texts(parents, "parent")?.into_iter().collect();
         schema.insert(
-            name,
+            name.clone(),
             Table {
                 columns,
                 keyed,
-                parents: parents.into_iter().collect(),
+                parents,
             },
         );
     }

@@ -19,20 +19,12 @@ use crate::common::github_double::{GithubDouble, GithubUser};
 use crate::common::oauth::{REDIRECT_BASE, callback, identities, start};
 use crate::common::process::{command, serve, whoami};
 use crate::common::{Jar, PASSWORD, guide, oauth, spawn_in, test_config, unique};
+use crate::guides::show;
 use crate::mfa::{challenged, code, complete, enrol, next_step};
 use crate::oauth_github::{at_provider, gh_id};
 use crate::tokens::{password_grant, refresh, verify};
 
 const PRODUCTION: &str = "production.md";
-
-fn show(out: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 /// `tessera copy ARGS` (run in `cwd`).
 fn copy(cwd: &Path, args: &[&str]) -> Output {
