@@ -165,6 +165,18 @@ mutate "a challenge is not single use (issue 21)" crates/tessera-core/src/auth/m
 mutate "a passkey registration is finished by another user (issue 21)" crates/tessera-core/src/auth/passkeys.rs \
   "        if user != session.user.id {" "        if false {" \
   -p tessera --test api -- passkeys::a_passkey_registers
+# tessera copy (issue 22)
+mutate "a copy writes into a target that holds rows without --resume (issue 22)" crates/tessera-store-sql/src/copy.rs \
+  "    if !held.is_empty() && !options.resume {" "    if false {" \
+  -p tessera --test api -- copy::a_sqlite_deployment
+mutate "a resumed copy without ON CONFLICT DO NOTHING (issue 22)" crates/tessera-store-sql/src/copy.rs \
+  "        if resume {
+            sql.push_str(\" ON CONFLICT DO NOTHING\");" "        if false {
+            sql.push_str(\" ON CONFLICT DO NOTHING\");" \
+  -p tessera --test api -- copy::a_sqlite_deployment
+mutate "PostgreSQL sequences left behind the copied ids (issue 22)" crates/tessera-store-sql/src/copy.rs \
+  "        for column in &table.serial {" "        for column in table.serial.iter().take(0) {" \
+  -p tessera --test api -- copy::a_table_no_one
 
 if [ "${MUTATION_PATTERNS_ONLY:-}" = 1 ]; then
   [ "$MISSING" = 0 ] && echo "every mutation finds its pattern"

@@ -7,9 +7,12 @@
 //! `identities.rs`), with portable SQL; `db.rs` says what the statements
 //! need from a database. `sqlite.rs` and `postgres.rs` hold what differs:
 //! opening, migrations (embedded, one set per backend), the refresh spend.
+//! `copy.rs` moves a whole database from one backend to the other
+//! (`tessera copy`).
 
 mod audit;
 mod codec;
+pub mod copy;
 mod db;
 mod identities;
 mod keys;

@@ -90,6 +90,23 @@ enum Command {
         #[command(flatten)]
         settings: Box<Settings>,
     },
+    /// Copy every table of one database into another (SQLite to PostgreSQL
+    /// or back): users, passwords, identities, second factors, keys,
+    /// secrets, refresh families, sessions. Stop every tessera on the source
+    /// first. The target is migrated first; a target holding any row is
+    /// refused unless --resume
+    Copy {
+        /// The database to copy: `sqlite:///path/tessera.db`, a file path, or `postgres://…`
+        #[arg(long)]
+        from: String,
+        /// The database to fill: `postgres://user:pass@host/db`, `sqlite:///path/tessera.db` or a file path
+        #[arg(long)]
+        to: String,
+        /// Copy into a target that already holds rows, keeping them: finishes an
+        /// interrupted copy; a repeated copy changes nothing
+        #[arg(long)]
+        resume: bool,
+    },
     /// Manage the JWT signing keys
     Keys {
         #[command(subcommand)]
@@ -261,6 +278,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 follow,
             };
             audit(&server, filter).await
+        }
+        Command::Copy { from, to, resume } => {
+            // sqlx warns of every statement over a second: reading a whole
+            // table is one.
+            init_logging("warn,sqlx::query=error");
+            copy(&from, &to, resume).await
         }
         Command::Keys { command, settings } => {
             let config = settings.resolve(file)?;
@@ -552,6 +575,67 @@ fn print_events(events: &[tessera_core::audit::AuditEvent]) -> anyhow::Result<()
         )?;
     }
     out.flush()?;
+    Ok(())
+}
+
+/// `tessera copy`: the work is in `tessera_store_sql::copy`; this prints
+/// what it does, table by table.
+async fn copy(from: &str, to: &str, resume: bool) -> anyhow::Result<()> {
+    use tessera_store_sql::copy::{CopyOptions, Endpoint};
+    let started = std::time::Instant::now();
+    println!(
+        "copying {} to {}",
+        Endpoint::parse(from)?,
+        Endpoint::parse(to)?
+    );
+    let options = CopyOptions {
+        resume,
+        ..CopyOptions::default()
+    };
+    let tables = tessera_store_sql::copy::copy(
+        from,
+        to,
+        options,
+        |plan| {
+            let last = plan.migrations.last().map_or(0, |(v, _)| *v);
+            println!(
+                "both at migration {last:04}; {} tables, parents first",
+                plan.tables.len()
+            );
+        },
+        |t| {
+            let skipped = t.read - t.inserted;
+            let kept = if skipped > 0 {
+                format!(" ({skipped} already there)")
+            } else {
+                String::new()
+            };
+            let foreign = t
+                .target_rows
+                .and_then(|n| n.checked_sub(t.read))
+                .filter(|extra| *extra > 0)
+                .map(|extra| {
+                    format!(
+                        " (and {extra} the source does not have: has a tessera served from the target?)"
+                    )
+                })
+                .unwrap_or_default();
+            println!(
+                "{:<20} {:>9} rows copied{kept}{foreign} in {:.2} s",
+                t.table,
+                t.inserted,
+                t.elapsed.as_secs_f64()
+            );
+            let _ = std::io::stdout().flush();
+        },
+    )
+    .await?;
+    let rows: u64 = tables.iter().map(|t| t.inserted).sum();
+    println!(
+        "done: {rows} rows in {} tables in {:.2} s",
+        tables.len(),
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 

@@ -135,7 +135,7 @@ fn migrate_creates_the_database() {
     );
 }
 
-fn user_create(dir: &Path, email: &str, password: &str) -> std::process::Output {
+pub(crate) fn user_create(dir: &Path, email: &str, password: &str) -> std::process::Output {
     let mut child = command(dir)
         .args(["user", "create", "--email", email, "--name", "Cli User"])
         .stdin(Stdio::piped())

@@ -26,7 +26,7 @@ fn sh(line: &str) -> Output {
     guide::shell(line).output().unwrap()
 }
 
-fn show(out: &Output) -> String {
+pub(crate) fn show(out: &Output) -> String {
     format!(
         "status {:?}\nstdout:\n{}\nstderr:\n{}",
         out.status.code(),

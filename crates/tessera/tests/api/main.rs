@@ -12,6 +12,8 @@ mod audit;
 #[allow(clippy::too_many_lines)]
 mod cli;
 #[allow(clippy::too_many_lines)]
+mod copy;
+#[allow(clippy::too_many_lines)]
 mod guides;
 mod input;
 mod limits;

@@ -82,7 +82,7 @@ pub(crate) async fn enrol(app: &TestApp, email: &str) -> Enrolled {
 }
 
 /// A password sign-in that stops at the challenge: its value.
-async fn challenged(app: &TestApp, email: &str) -> String {
+pub(crate) async fn challenged(app: &TestApp, email: &str) -> String {
     let r = app.login(email, PASSWORD).await;
     assert!(
         !sets_cookie(r.headers(), SESSION),
@@ -95,7 +95,7 @@ async fn challenged(app: &TestApp, email: &str) -> String {
     challenge
 }
 
-async fn complete(app: &TestApp, body: Value) -> reqwest::Response {
+pub(crate) async fn complete(app: &TestApp, body: Value) -> reqwest::Response {
     app.req(Method::POST, "/v1/login/mfa")
         .json(&body)
         .send()

@@ -16,7 +16,7 @@ use cookie::SameSite;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
-fn gh_id() -> u64 {
+pub(crate) fn gh_id() -> u64 {
     tessera_core::SessionId::new().0.as_u64_pair().0 >> 12
 }
 
@@ -32,8 +32,8 @@ async fn app_with_github(tweak: impl FnOnce(&mut tessera::Config)) -> (TestApp, 
 }
 
 /// What the provider handed back to the browser: the callback's query.
-struct Returned {
-    query: String,
+pub(crate) struct Returned {
+    pub(crate) query: String,
 }
 
 impl Returned {
@@ -43,7 +43,7 @@ impl Returned {
 }
 
 /// The browser at the provider, which redirects back to the redirect URI.
-async fn at_provider(app: &TestApp, url: &str) -> Returned {
+pub(crate) async fn at_provider(app: &TestApp, url: &str) -> Returned {
     let r = app.http.get(url).send().await.unwrap();
     assert_eq!(
         r.status(),

@@ -16,7 +16,7 @@ async fn token_form(app: &TestApp, form: &[(&str, &str)]) -> reqwest::Response {
         .unwrap()
 }
 
-async fn password_grant(app: &TestApp, email: &str) -> Value {
+pub(crate) async fn password_grant(app: &TestApp, email: &str) -> Value {
     let r = token_form(
         app,
         &[
@@ -31,7 +31,7 @@ async fn password_grant(app: &TestApp, email: &str) -> Value {
     r.json().await.unwrap()
 }
 
-async fn refresh(app: &TestApp, token: &str) -> reqwest::Response {
+pub(crate) async fn refresh(app: &TestApp, token: &str) -> reqwest::Response {
     token_form(
         app,
         &[("grant_type", "refresh_token"), ("refresh_token", token)],
@@ -69,7 +69,7 @@ async fn jwks(app: &TestApp) -> JwkSet {
 }
 
 /// Verifies an access token the way a resource server would.
-async fn verify(app: &TestApp, token: &str) -> Value {
+pub(crate) async fn verify(app: &TestApp, token: &str) -> Value {
     let header = jsonwebtoken::decode_header(token).unwrap();
     let set = jwks(app).await;
     let kid = header.kid.expect("kid in header");
