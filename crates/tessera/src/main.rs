@@ -161,6 +161,16 @@ enum UserCommand {
         #[arg(long)]
         email: String,
     },
+    /// Sign a user out everywhere: end every session and refresh family
+    RevokeSessions {
+        #[arg(long)]
+        email: String,
+    },
+    /// Mail the user a password reset link (you never see the password)
+    ResetPassword {
+        #[arg(long)]
+        email: String,
+    },
     /// Give or take roles; the user's sessions show them at once
     Roles {
         #[arg(long)]
@@ -448,44 +458,54 @@ async fn user(server: &Server, command: UserCommand) -> anyhow::Result<()> {
             Ok(())
         }
         UserCommand::Import => import_users(server).await,
-        UserCommand::Disable { email } => match server.auth.disable_user(&email).await {
-            Ok(ended) => {
-                println!("disabled {email}; ended {ended} session(s)");
-                Ok(())
-            }
-            Err(AuthError::NotFound) => anyhow::bail!("no user with that email"),
-            Err(e) => Err(e.into()),
-        },
-        UserCommand::Enable { email } => match server.auth.enable_user(&email, Actor::Cli).await {
-            Ok(()) => {
-                println!("enabled {email}");
-                Ok(())
-            }
-            Err(AuthError::NotFound) => anyhow::bail!("no user with that email"),
-            Err(e) => Err(e.into()),
-        },
-        UserCommand::Roles { email, add, remove } => {
-            match server
-                .auth
-                .change_roles(&email, &add, &remove, Actor::Cli)
-                .await
-            {
-                Ok(roles) => {
-                    println!("{email}: {}", roles.join(" "));
-                    Ok(())
-                }
-                Err(AuthError::NotFound) => anyhow::bail!("no user with that email"),
-                Err(AuthError::Validation(errors)) => anyhow::bail!(
-                    "{}",
-                    errors
-                        .iter()
-                        .map(|e| e.message.clone())
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                ),
-                Err(e) => Err(e.into()),
-            }
+        UserCommand::Disable { email } => {
+            let ended = by_email(server.auth.disable_user(&email).await)?;
+            println!("disabled {email}; ended {ended} session(s)");
+            Ok(())
         }
+        UserCommand::Enable { email } => {
+            by_email(server.auth.enable_user(&email, Actor::Cli).await)?;
+            println!("enabled {email}");
+            Ok(())
+        }
+        UserCommand::RevokeSessions { email } => {
+            let ended = by_email(server.auth.revoke_user_sessions(&email, Actor::Cli).await)?;
+            println!("{email}: ended {ended} session(s) and every refresh token");
+            Ok(())
+        }
+        UserCommand::ResetPassword { email } => {
+            by_email(server.auth.send_password_reset(&email).await)?;
+            println!("{email}: a reset link is queued (sent by a running tessera's mail worker)");
+            Ok(())
+        }
+        UserCommand::Roles { email, add, remove } => {
+            let roles = by_email(
+                server
+                    .auth
+                    .change_roles(&email, &add, &remove, Actor::Cli)
+                    .await,
+            )?;
+            println!("{email}: {}", roles.join(" "));
+            Ok(())
+        }
+    }
+}
+
+/// A `tessera user` command's outcome in words: an unknown email, or what
+/// was invalid.
+fn by_email<T>(result: Result<T, AuthError>) -> anyhow::Result<T> {
+    match result {
+        Ok(v) => Ok(v),
+        Err(AuthError::NotFound) => anyhow::bail!("no user with that email"),
+        Err(AuthError::Validation(errors)) => anyhow::bail!(
+            "{}",
+            errors
+                .iter()
+                .map(|e| e.message.clone())
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        Err(e) => Err(e.into()),
     }
 }
 

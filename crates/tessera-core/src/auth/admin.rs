@@ -125,6 +125,41 @@ impl Auth {
         Ok(roles)
     }
 
+    /// Ends every session and refresh family of a user (signed out
+    /// everywhere, the account stays as it is); how many sessions ended.
+    pub async fn revoke_user_sessions(&self, email: &str, actor: Actor) -> Result<u64, AuthError> {
+        let record = self.user_by_email(email).await?;
+        let ended = self
+            .sessions
+            .delete_user_sessions(record.user.id, None)
+            .await?;
+        self.revoke_refresh_families(record.user.id).await?;
+        self.record_for(
+            EventKind::SessionRevoked,
+            Some(record.user.id),
+            actor,
+            &ClientInfo::default(),
+            json!({"all": true, "ended": ended}),
+        )
+        .await;
+        Ok(ended)
+    }
+
+    /// Mails the user a password reset link (the same mail as "forgot
+    /// password"); the operator never chooses or sees the password.
+    pub async fn send_password_reset(&self, email: &str) -> Result<(), AuthError> {
+        let record = self.user_by_email(email).await?;
+        self.mail
+            .enqueue_mail(
+                &crate::mail::MailJob::Reset {
+                    address: record.user.email,
+                },
+                self.clock.now(),
+            )
+            .await?;
+        Ok(())
+    }
+
     async fn user_by_email(&self, email: &str) -> Result<UserRecord, AuthError> {
         self.users
             .find_user_by_email(&user::normalize_email(email))

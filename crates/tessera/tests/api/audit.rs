@@ -283,3 +283,88 @@ async fn roles_from_the_command_line_reach_live_sessions_and_new_tokens_and_are_
     let (ok, _, err) = cli(dir.path(), &["audit", "--kind", "nonsense"]);
     assert!(!ok && err.contains("sign_in_failed"), "{err}");
 }
+
+#[tokio::test]
+async fn the_command_line_signs_a_user_out_everywhere_and_mails_them_a_reset_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(command(dir.path()));
+    let email = unique("revoke");
+    let http = reqwest::Client::new();
+    let r = http
+        .post(format!("{}/v1/register", server.base))
+        .json(&json!({"email": email, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let mut jar = Jar::default();
+    jar.absorb(r.headers());
+    let token: Value = http
+        .post(format!("{}/v1/token", server.base))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", &email),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let refresh = token["refresh_token"].as_str().unwrap().to_owned();
+
+    let (ok, out, err) = cli(dir.path(), &["user", "revoke-sessions", "--email", &email]);
+    assert!(ok, "{err}");
+    assert!(out.contains("ended 1 session"), "{out}");
+    assert_eq!(whoami(&server.base, &jar).await, StatusCode::UNAUTHORIZED);
+    let r = http
+        .post(format!("{}/v1/token", server.base))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::BAD_REQUEST,
+        "the refresh family is revoked"
+    );
+    // The account itself is untouched.
+    let r = http
+        .post(format!("{}/v1/login", server.base))
+        .json(&json!({"email": email, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+
+    let (ok, _, err) = cli(dir.path(), &["user", "reset-password", "--email", &email]);
+    assert!(ok, "{err}");
+    // The running server's mail worker sends it (no SMTP: the outbox).
+    let mut mails = Vec::new();
+    for _ in 0..100 {
+        mails = crate::common::smtp::outbox(dir.path())
+            .into_iter()
+            .filter(|m| m.to == email && m.text.contains("/reset-password?token="))
+            .collect();
+        if !mails.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(mails.len(), 1, "one reset mail");
+    let (ok, _, err) = cli(
+        dir.path(),
+        &["user", "reset-password", "--email", "nobody@example.com"],
+    );
+    assert!(!ok && err.contains("no user"), "{err}");
+
+    let (ok, out, _) = cli(
+        dir.path(),
+        &["audit", "--user", &email, "--kind", "session_revoked"],
+    );
+    assert!(ok);
+    assert!(
+        out.contains("\tcli\t") && out.contains(r#""all":true"#),
+        "{out}"
+    );
+}
