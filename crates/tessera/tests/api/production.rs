@@ -40,8 +40,14 @@ async fn post(
     r.send().await.unwrap()
 }
 
-#[tokio::test]
-async fn two_instances_on_postgres_and_redis_behave_as_one() {
+/// Two real instances on one fresh PostgreSQL database and one private
+/// Redis (kept alive by the returned values).
+async fn two_instances() -> (
+    tessera_store_sql::testing::TestDatabase,
+    RedisServer,
+    Running,
+    Running,
+) {
     let db = fresh_database()
         .await
         .expect("PostgreSQL reachable (see scripts/test.sh)");
@@ -52,10 +58,13 @@ async fn two_instances_on_postgres_and_redis_behave_as_one() {
         instance(&db.url, &redis.url()),
         instance(&db.url, &redis.url()),
     );
+    (db, redis, a, b)
+}
 
-    let email = unique("multi");
+/// Registers on `base` with the test password: the new session's jar.
+async fn register_on(base: &str, email: &str) -> Jar {
     let resp = post(
-        &a.base,
+        base,
         "/v1/register",
         None,
         json!({"email": email, "password": PASSWORD}),
@@ -64,6 +73,15 @@ async fn two_instances_on_postgres_and_redis_behave_as_one() {
     assert_eq!(resp.status(), StatusCode::CREATED);
     let mut jar = Jar::default();
     jar.absorb(resp.headers());
+    jar
+}
+
+#[tokio::test]
+async fn two_instances_on_postgres_and_redis_behave_as_one() {
+    let (db, _redis, a, b) = two_instances().await;
+
+    let email = unique("multi");
+    let jar = register_on(&a.base, &email).await;
     assert_eq!(
         whoami(&b.base, &jar).await,
         StatusCode::OK,
@@ -119,26 +137,9 @@ async fn two_instances_on_postgres_and_redis_behave_as_one() {
 /// the challenge is gone for both once used.
 #[tokio::test]
 async fn a_second_factor_begun_on_one_instance_completes_on_another() {
-    let db = fresh_database()
-        .await
-        .expect("PostgreSQL reachable (see scripts/test.sh)");
-    let redis = tokio::task::spawn_blocking(|| RedisServer::start(free_port(), false))
-        .await
-        .unwrap();
-    let (a, b) = (
-        instance(&db.url, &redis.url()),
-        instance(&db.url, &redis.url()),
-    );
+    let (db, _redis, a, b) = two_instances().await;
     let email = unique("multi-mfa");
-    let resp = post(
-        &a.base,
-        "/v1/register",
-        None,
-        json!({"email": email, "password": PASSWORD}),
-    )
-    .await;
-    let mut jar = Jar::default();
-    jar.absorb(resp.headers());
+    let jar = register_on(&a.base, &email).await;
     let enrol: serde_json::Value = post(
         &a.base,
         "/v1/mfa/totp",
@@ -216,26 +217,9 @@ async fn a_second_factor_begun_on_one_instance_completes_on_another() {
 #[tokio::test]
 async fn a_passkey_ceremony_begun_on_one_instance_finishes_on_another() {
     use crate::common::authenticator::Authenticator;
-    let db = fresh_database()
-        .await
-        .expect("PostgreSQL reachable (see scripts/test.sh)");
-    let redis = tokio::task::spawn_blocking(|| RedisServer::start(free_port(), false))
-        .await
-        .unwrap();
-    let (a, b) = (
-        instance(&db.url, &redis.url()),
-        instance(&db.url, &redis.url()),
-    );
+    let (db, _redis, a, b) = two_instances().await;
     let email = unique("multi-passkey");
-    let resp = post(
-        &a.base,
-        "/v1/register",
-        None,
-        json!({"email": email, "password": PASSWORD}),
-    )
-    .await;
-    let mut jar = Jar::default();
-    jar.absorb(resp.headers());
+    let jar = register_on(&a.base, &email).await;
     let mut key = Authenticator::new("http://localhost:3000");
     let begun: serde_json::Value = post(
         &a.base,
