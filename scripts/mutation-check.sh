@@ -64,8 +64,8 @@ mutate "a non-Bearer Authorization header hides the session cookie" crates/tesse
 mutate "foreign Origin accepted" crates/tessera-http/src/guard.rs \
   "!is_unsafe(req.method()) || origin_allowed(" "true || origin_allowed(" -p tessera --test api -- security::
 mutate "BFF key not checked" crates/tessera-http/src/guard.rs \
-  "            key_matches(req.headers(), expected.expose_secret())
-" "            true || key_matches(req.headers(), expected.expose_secret())
+  "            key_matches(req.headers(), BFF_KEY_HEADER, expected.expose_secret())
+" "            true || key_matches(req.headers(), BFF_KEY_HEADER, expected.expose_secret())
 " -p tessera --test api -- security::
 mutate "absolute lifetime not capping renewal" crates/tessera-core/src/session.rs \
   "(now + self.idle_timeout).min(session.absolute_expires_at)," "now + self.idle_timeout," -p tessera-core --test properties
@@ -177,6 +177,14 @@ mutate "a resumed copy without ON CONFLICT DO NOTHING (issue 22)" crates/tessera
 mutate "PostgreSQL sequences left behind the copied ids (issue 22)" crates/tessera-store-sql/src/copy.rs \
   "        for column in &table.serial {" "        for column in table.serial.iter().take(0) {" \
   -p tessera --test api -- copy::a_table_no_one
+
+# The admin API (issue 22)
+mutate "the admin key is accepted through the BFF (issue 22)" crates/tessera-http/src/guard.rs \
+  "        && !headers.contains_key(BFF_KEY_HEADER)" "        && true" \
+  -p tessera --test api -- admin::the_admin_key
+mutate "an administrator without a second factor in the session (issue 22)" crates/tessera-http/src/extract.rs \
+  "        if !auth.session.amr.is_mfa() {" "        if false {" \
+  -p tessera --test api -- admin::an_administrator
 
 if [ "${MUTATION_PATTERNS_ONLY:-}" = 1 ]; then
   [ "$MISSING" = 0 ] && echo "every mutation finds its pattern"

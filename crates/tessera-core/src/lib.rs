@@ -26,9 +26,9 @@ pub mod tokens;
 pub mod user;
 
 pub use auth::{
-    Auth, AuthSettings, AuthStores, ClientInfo, Confirmation, MailPolicy, MfaStatus,
+    Auth, AuthSettings, AuthStores, ClientInfo, Confirmation, MAX_PAGE, MailPolicy, MfaStatus,
     PasskeyCeremony, Registration, RegistrationPolicy, SecondFactor, SecondFactors, SignedUp,
-    Started, TotpEnrolment,
+    Started, TotpEnrolment, UserPage, UserPatch,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use csrf::CsrfKey;

@@ -74,6 +74,15 @@ pub trait UserStore: Send + Sync + std::fmt::Debug {
     /// (identities, refresh families, mail tokens, queued mail), all or
     /// nothing. Sessions are the session store's: end them separately.
     async fn delete_user(&self, id: UserId) -> Result<bool, StoreError>;
+    /// Users whose email or name contains `query` (lower case; `%`, `_`
+    /// and `\\` match themselves), created after `after` (a `(created_at,
+    /// id)` position), oldest first, at most `limit`.
+    async fn search_users(
+        &self,
+        query: Option<&str>,
+        after: Option<(OffsetDateTime, UserId)>,
+        limit: u32,
+    ) -> Result<Vec<UserRecord>, StoreError>;
     /// Ordered by creation time, oldest first.
     async fn list_users(&self, limit: u32, offset: u32) -> Result<Vec<UserRecord>, StoreError>;
     async fn ping(&self) -> Result<(), StoreError>;

@@ -231,3 +231,52 @@ mod tests {
         }
     }
 }
+
+/// Who may use `/v1/admin/*`: a signed-in user with the `admin` role whose
+/// session proved a second factor (`amr` has `mfa`), or a server-to-server
+/// caller with `TESSERA_ADMIN_KEY` in `Tessera-Admin-Key` and no BFF key
+/// (never through the BFF). The actor recorded for what they do.
+#[derive(Debug, Clone)]
+pub struct Admin {
+    pub actor: tessera_core::audit::Actor,
+    pub client: tessera_core::ClientInfo,
+}
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        use tessera_core::audit::Actor;
+        let Ok(Client(client)) = Client::from_request_parts(parts, state).await;
+        if parts.headers.contains_key(crate::guard::ADMIN_KEY_HEADER) {
+            return if crate::guard::admin_key_caller(state, parts.uri.path(), &parts.headers) {
+                Ok(Self {
+                    actor: Actor::AdminKey,
+                    client,
+                })
+            } else {
+                Err(ApiError::AdminRequired(
+                    "wrong admin key, none configured, or sent through the BFF",
+                ))
+            };
+        }
+        let auth = authenticate(parts, state)
+            .await?
+            .ok_or(ApiError::Auth(AuthError::Unauthenticated))?;
+        if !auth.session.user.roles.iter().any(|r| r == "admin") {
+            return Err(ApiError::AdminRequired("this needs the admin role"));
+        }
+        if !auth.session.amr.is_mfa() {
+            return Err(ApiError::AdminRequired(
+                "sign in with a second factor (an authenticator app or a passkey) first",
+            ));
+        }
+        Ok(Self {
+            actor: Actor::Admin(auth.session.user.id),
+            client,
+        })
+    }
+}

@@ -17,6 +17,7 @@ use crate::AppState;
 use crate::problem::ApiError;
 
 pub const BFF_KEY_HEADER: &str = "tessera-bff-key";
+pub const ADMIN_KEY_HEADER: &str = "tessera-admin-key";
 pub const CLIENT_IP_HEADER: &str = "tessera-client-ip";
 
 /// Lowercased, without a trailing slash: the form `Origin` headers take.
@@ -124,17 +125,34 @@ fn refusal(state: &AppState, req: &Request) -> Option<ApiError> {
 /// With a BFF key configured, every `/v1/*` request must present it.
 /// Compared as SHA-256 digests in constant time, so neither the content nor
 /// the length of the key leaks through timing.
+///
+/// The one exception: a server-to-server caller of `/v1/admin/*` with the
+/// admin key, which never comes through the BFF (a request carrying both
+/// keys is not exempt).
 fn bff_key_ok(state: &AppState, req: &Request) -> bool {
     match &state.config.bff_key {
         Some(expected) if is_api(req.uri().path()) => {
-            key_matches(req.headers(), expected.expose_secret())
+            key_matches(req.headers(), BFF_KEY_HEADER, expected.expose_secret())
+                || admin_key_caller(state, req.uri().path(), req.headers())
         }
         _ => true,
     }
 }
 
-pub(crate) fn key_matches(headers: &HeaderMap, expected: &str) -> bool {
-    let Some(presented) = headers.get(BFF_KEY_HEADER) else {
+/// A request to `/v1/admin/*` presenting the configured admin key and no
+/// BFF key.
+pub(crate) fn admin_key_caller(state: &AppState, path: &str, headers: &HeaderMap) -> bool {
+    path.starts_with("/v1/admin/")
+        && !headers.contains_key(BFF_KEY_HEADER)
+        && state
+            .config
+            .admin_key
+            .as_ref()
+            .is_some_and(|k| key_matches(headers, ADMIN_KEY_HEADER, k.expose_secret()))
+}
+
+pub(crate) fn key_matches(headers: &HeaderMap, header: &str, expected: &str) -> bool {
+    let Some(presented) = headers.get(header) else {
         return false;
     };
     let a = Sha256::digest(presented.as_bytes());
@@ -212,9 +230,17 @@ mod tests {
 
     #[test]
     fn bff_key_comparison() {
-        assert!(key_matches(&headers(&[(BFF_KEY_HEADER, "k3y")]), "k3y"));
-        assert!(!key_matches(&headers(&[(BFF_KEY_HEADER, "k3")]), "k3y"));
-        assert!(!key_matches(&headers(&[]), "k3y"));
+        assert!(key_matches(
+            &headers(&[(BFF_KEY_HEADER, "k3y")]),
+            BFF_KEY_HEADER,
+            "k3y"
+        ));
+        assert!(!key_matches(
+            &headers(&[(BFF_KEY_HEADER, "k3")]),
+            BFF_KEY_HEADER,
+            "k3y"
+        ));
+        assert!(!key_matches(&headers(&[]), BFF_KEY_HEADER, "k3y"));
     }
 
     #[test]

@@ -48,6 +48,9 @@ pub struct HttpConfig {
     pub public_origins: Vec<String>,
     /// When set, every `/v1/*` request must carry it in `Tessera-Bff-Key`.
     pub bff_key: Option<SecretString>,
+    /// When set, a server-to-server caller presenting it in
+    /// `Tessera-Admin-Key` (and no BFF key) may use `/v1/admin/*`.
+    pub admin_key: Option<SecretString>,
     pub request_timeout: Duration,
 }
 
@@ -56,6 +59,7 @@ impl Default for HttpConfig {
         Self {
             public_origins: vec!["http://localhost:3000".into()],
             bff_key: None,
+            admin_key: None,
             request_timeout: Duration::from_secs(30),
         }
     }

@@ -21,6 +21,8 @@ use crate::routes;
         routes::email::send_verification, routes::email::verify, routes::email::resend_verification,
         routes::email::change, routes::email::confirm_change,
         routes::user::update, routes::user::delete, routes::user::activity,
+        routes::admin::users, routes::admin::user, routes::admin::update, routes::admin::revoke_sessions,
+        routes::admin::password_reset, routes::admin::delete, routes::admin::audit,
         routes::mfa::status, routes::mfa::begin_totp, routes::mfa::confirm_totp,
         routes::mfa::disable_totp, routes::mfa::regenerate_codes, routes::mfa::sign_in,
         routes::passkeys::register_start, routes::passkeys::register_finish,
@@ -42,6 +44,7 @@ use crate::routes;
         (name = "passkeys", description = "Passkeys (WebAuthn): register, sign in without a password, list, rename, delete"),
         (name = "tokens", description = "OAuth 2.0 token endpoint, revocation, JWKS"),
         (name = "oauth", description = "Sign in with GitHub or an OpenID Connect provider; linked identities"),
+        (name = "admin", description = "For administrators (role admin and a second factor) or the admin key: users, roles, sessions, the audit log"),
         (name = "ops", description = "Health, readiness, metrics, this document"),
     )
 )]
@@ -55,6 +58,10 @@ impl Modify for Security {
         components.add_security_scheme(
             "session_cookie",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("__Host-tessera_session"))),
+        );
+        components.add_security_scheme(
+            "admin_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("Tessera-Admin-Key"))),
         );
         components.add_security_scheme(
             "bearer",

@@ -63,6 +63,9 @@ pub enum ApiError {
     CsrfFailed,
     OriginForbidden,
     BffKeyInvalid,
+    /// `/v1/admin/*` without an admin: no admin role, no second factor in
+    /// the session, or a wrong admin key.
+    AdminRequired(&'static str),
     NotFound,
     MethodNotAllowed,
     /// A provider sign-in failed before the domain had its say.
@@ -253,6 +256,9 @@ impl ApiError {
             ),
             Self::BffKeyInvalid => {
                 shape(S::FORBIDDEN, "bff_key_invalid", "Missing or wrong BFF key")
+            }
+            Self::AdminRequired(why) => {
+                shape(S::FORBIDDEN, "admin_required", "Administrators only").detail(why)
             }
             Self::NotFound => shape(S::NOT_FOUND, "not_found", "Not found"),
             Self::MethodNotAllowed => shape(

@@ -197,6 +197,57 @@ impl<DB: SqlDb> UserStore for SqlStore<DB> {
         Ok(deleted == 1)
     }
 
+    async fn search_users(
+        &self,
+        query: Option<&str>,
+        after: Option<(OffsetDateTime, UserId)>,
+        limit: u32,
+    ) -> Result<Vec<UserRecord>, StoreError> {
+        let mut conditions = Vec::new();
+        let mut n = 0;
+        let mut next = || {
+            n += 1;
+            format!("${n}")
+        };
+        if query.is_some() {
+            let (a, b) = (next(), next());
+            conditions.push(format!(
+                "(email LIKE {a} ESCAPE '\\' OR LOWER(COALESCE(name, '')) LIKE {b} ESCAPE '\\')"
+            ));
+        }
+        if after.is_some() {
+            let (at, at_again, id) = (next(), next(), next());
+            conditions.push(format!(
+                "(created_at > {at} OR (created_at = {at_again} AND id > {id}))"
+            ));
+        }
+        let filter = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conditions.join(" AND "))
+        };
+        let limit_at = next();
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users {filter} ORDER BY created_at, id LIMIT {limit_at}"
+        );
+        let pattern = query.map(|q| {
+            let escaped = q
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            format!("%{escaped}%")
+        });
+        let mut stmt = Stmt::new(&sql);
+        if let Some(p) = &pattern {
+            stmt = stmt.text(p).text(p);
+        }
+        if let Some((at, id)) = after {
+            stmt = stmt.time(at).time(at).id(id);
+        }
+        stmt = stmt.int(i64::from(limit));
+        self.read_all(stmt, user_from_row::<DB>).await
+    }
+
     async fn list_users(&self, limit: u32, offset: u32) -> Result<Vec<UserRecord>, StoreError> {
         let sql =
             format!("SELECT {USER_COLUMNS} FROM users ORDER BY created_at, id LIMIT $1 OFFSET $2");

@@ -86,6 +86,8 @@ settings! {
     bff_key: Secret = "TESSERA_BFF_KEY",
     /// File holding the BFF key (first line), instead of TESSERA_BFF_KEY
     bff_key_file: PathBuf = "TESSERA_BFF_KEY_FILE",
+    /// Secret a server-to-server caller sends in Tessera-Admin-Key for /v1/admin/* (≥ 32 chars; never through the BFF)
+    admin_key: Secret = "TESSERA_ADMIN_KEY",
     /// Database for users and secrets: postgres://… or sqlite:…
     database_url: Secret = "TESSERA_DATABASE_URL",
     /// Session and rate-limit store: redis://… or redis+cluster://h1:p,h2:p
@@ -343,6 +345,7 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub public_origins: Vec<String>,
     pub bff_key: Option<SecretString>,
+    pub admin_key: Option<SecretString>,
     pub database_url: Option<SecretString>,
     pub session_store: Option<SecretString>,
     pub session_idle_timeout: Duration,
@@ -569,6 +572,14 @@ impl Settings {
             jwt_issuer: self.jwt_issuer.unwrap_or_else(|| public_origins[0].clone()),
             public_origins,
             bff_key: bff_key.map(SecretString::from),
+            admin_key: match self.admin_key.map(|k| k.0) {
+                Some(k) if k.expose_secret().len() < 32 => {
+                    bail!(
+                        "the admin key must be at least 32 characters (use e.g. `openssl rand -hex 32`)"
+                    )
+                }
+                other => other,
+            },
             database_url: self
                 .database_url
                 .map(|u| u.0)
@@ -728,7 +739,7 @@ mod tests {
     use super::*;
 
     /// The settings that have no default (unset means "none").
-    const WITHOUT_DEFAULT: [&str; 3] = ["bff_key", "bff_key_file", "oauth_providers"];
+    const WITHOUT_DEFAULT: [&str; 4] = ["bff_key", "bff_key_file", "admin_key", "oauth_providers"];
 
     fn settings_command() -> clap::Command {
         <Settings as clap::Args>::augment_args(clap::Command::new("t"))

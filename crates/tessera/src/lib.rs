@@ -328,6 +328,7 @@ impl Server {
             HttpConfig {
                 public_origins: config.public_origins.clone(),
                 bff_key: config.bff_key.clone(),
+                admin_key: config.admin_key.clone(),
                 request_timeout: config.request_timeout,
             },
             Metrics::new(),

@@ -80,26 +80,29 @@ impl Auth {
         remove: &[String],
         actor: Actor,
     ) -> Result<Vec<String>, AuthError> {
-        let mut errors = Vec::new();
-        for role in add.iter().chain(remove) {
-            if !valid_role(role) {
-                errors.push(FieldError::new(
-                    "roles",
-                    format!("{role:?}: 1 to 64 of a-z, 0-9, '_', '-', '.', ':'"),
-                ));
-            }
-        }
-        if !errors.is_empty() {
-            return Err(AuthError::Validation(errors));
-        }
+        check_roles(add.iter().chain(remove))?;
         let record = self.user_by_email(email).await?;
         let before = record.user.roles.clone();
-        let mut roles: Vec<String> = before
+        let roles: Vec<String> = before
             .iter()
             .filter(|r| !remove.contains(r))
             .cloned()
             .chain(add.iter().cloned())
             .collect();
+        self.set_user_roles(&record, roles, actor, &ClientInfo::default())
+            .await
+    }
+
+    /// Sets the user's roles (sorted, without repeats; at most 32), shows
+    /// them in every session at once, and records the change.
+    pub(super) async fn set_user_roles(
+        &self,
+        record: &UserRecord,
+        mut roles: Vec<String>,
+        actor: Actor,
+        client: &ClientInfo,
+    ) -> Result<Vec<String>, AuthError> {
+        check_roles(roles.iter())?;
         roles.sort();
         roles.dedup();
         if roles.len() > MAX_ROLES {
@@ -112,13 +115,13 @@ impl Auth {
             return Err(AuthError::NotFound);
         }
         self.refresh_snapshots(record.user.id).await?;
-        if roles != before {
+        if roles != record.user.roles {
             self.record_for(
                 EventKind::RolesChanged,
                 Some(record.user.id),
                 actor,
-                &ClientInfo::default(),
-                json!({"before": before, "after": roles}),
+                client,
+                json!({"before": record.user.roles, "after": roles}),
             )
             .await;
         }
@@ -224,6 +227,24 @@ impl Auth {
 
 /// Most roles a user may hold.
 const MAX_ROLES: usize = 32;
+
+/// Every role valid, or one error per bad one.
+fn check_roles<'a>(roles: impl Iterator<Item = &'a String>) -> Result<(), AuthError> {
+    let errors: Vec<FieldError> = roles
+        .filter(|r| !valid_role(r))
+        .map(|role| {
+            FieldError::new(
+                "roles",
+                format!("{role:?}: 1 to 64 of a-z, 0-9, '_', '-', '.', ':'"),
+            )
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(AuthError::Validation(errors))
+    }
+}
 
 /// A role name: 1 to 64 of `a-z 0-9 _ - . :`.
 fn valid_role(role: &str) -> bool {

@@ -68,7 +68,10 @@ impl Auth {
     }
 
     pub async fn mfa_status(&self, session: &Session) -> Result<MfaStatus, AuthError> {
-        let user = session.user.id;
+        self.mfa_status_of(session.user.id).await
+    }
+
+    pub async fn mfa_status_of(&self, user: UserId) -> Result<MfaStatus, AuthError> {
         Ok(MfaStatus {
             totp_enabled: self.second_factor_on(user).await?,
             recovery_codes_remaining: self.mfa.recovery_codes_left(user).await?,

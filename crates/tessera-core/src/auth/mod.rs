@@ -10,6 +10,7 @@
 //! session start goes through), `passkeys.rs`.
 
 mod admin;
+mod admin_api;
 mod audit;
 mod email_change;
 mod identities;
@@ -25,6 +26,7 @@ mod sessions;
 mod verification;
 
 pub use admin::{Imported, ImportedUser};
+pub use admin_api::{MAX_PAGE, UserPage, UserPatch};
 pub use audit::ACTIVITY_EVENTS;
 pub use mfa::{Confirmation, MfaStatus, SecondFactor, TotpEnrolment};
 pub use passkeys::PasskeyCeremony;

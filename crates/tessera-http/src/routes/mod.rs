@@ -1,6 +1,7 @@
 //! The v1 API and the operational endpoints.
 
 mod account;
+pub mod admin;
 pub mod email;
 pub mod mfa;
 pub mod oauth;
@@ -72,6 +73,20 @@ pub fn router() -> Router<AppState> {
         .route("/v1/email/change/confirm", post(email::confirm_change))
         .route("/v1/user", patch(user::update).delete(user::delete))
         .route("/v1/account/activity", get(user::activity))
+        .route("/v1/admin/users", get(admin::users))
+        .route(
+            "/v1/admin/users/{id}",
+            get(admin::user).patch(admin::update).delete(admin::delete),
+        )
+        .route(
+            "/v1/admin/users/{id}/sessions",
+            delete(admin::revoke_sessions),
+        )
+        .route(
+            "/v1/admin/users/{id}/password-reset",
+            post(admin::password_reset),
+        )
+        .route("/v1/admin/audit", get(admin::audit))
         .route("/v1/token", post(token::token))
         .route("/v1/token/revoke", post(token::revoke))
         .route("/.well-known/jwks.json", get(token::jwks))

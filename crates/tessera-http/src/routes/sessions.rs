@@ -33,15 +33,7 @@ pub async fn list(
     Ok(Json(SessionList {
         sessions: sessions
             .iter()
-            .map(|s| DeviceView {
-                id: s.id.0,
-                created_at: s.created_at,
-                last_seen_at: s.last_seen_at,
-                expires_at: s.expires_at(),
-                user_agent: s.user_agent.clone(),
-                ip: s.ip.clone(),
-                current: s.id == current,
-            })
+            .map(|s| DeviceView::of(s, Some(current)))
             .collect(),
     }))
 }

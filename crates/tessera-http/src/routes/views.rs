@@ -213,6 +213,21 @@ pub struct DeviceView {
     pub current: bool,
 }
 
+impl DeviceView {
+    /// `current`: the session the request came with, if any.
+    pub fn of(s: &Session, current: Option<tessera_core::SessionId>) -> Self {
+        Self {
+            id: s.id.0,
+            created_at: s.created_at,
+            last_seen_at: s.last_seen_at,
+            expires_at: s.expires_at(),
+            user_agent: s.user_agent.clone(),
+            ip: s.ip.clone(),
+            current: current == Some(s.id),
+        }
+    }
+}
+
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct SessionList {
     pub sessions: Vec<DeviceView>,

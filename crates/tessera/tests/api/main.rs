@@ -8,6 +8,8 @@ mod account;
 #[allow(clippy::too_many_lines)]
 mod account_mail;
 #[allow(clippy::too_many_lines)]
+mod admin;
+#[allow(clippy::too_many_lines)]
 mod audit;
 #[allow(clippy::too_many_lines)]
 mod cli;
