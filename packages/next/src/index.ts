@@ -28,6 +28,10 @@ export type {
   Passkey,
   PasskeyList,
   TotpSetup,
+  AuditEvent,
+  AuditEventKind,
+  ActivityEvent,
+  ActivityList,
 } from "./types.js";
 export { initialAuthFormState } from "./types.js";
 export { sanitizeRedirect, signInUrl } from "./redirect.js";

@@ -100,6 +100,56 @@ export interface TotpSetup {
   qrSvg: string;
 }
 
+/**
+ * What an audit event is about (`GET /v1/account/activity`). Later server
+ * versions may add kinds: show an unknown one as it is rather than failing.
+ */
+export type AuditEventKind =
+  | "sign_up"
+  | "sign_in"
+  | "sign_in_failed"
+  | "mfa_challenge_failed"
+  | "sign_out"
+  | "session_revoked"
+  | "password_changed"
+  | "password_reset"
+  | "email_verified"
+  | "email_changed"
+  | "factor_added"
+  | "factor_removed"
+  | "identity_linked"
+  | "identity_unlinked"
+  | "refresh_reuse_detected"
+  | "user_disabled"
+  | "user_enabled"
+  | "roles_changed"
+  | "user_deleted"
+  | (string & {});
+
+/** One security event of `GET /v1/account/activity` (see `getActivity()`). */
+export interface AuditEvent {
+  id: string;
+  /** RFC 3339. */
+  at: string;
+  kind: AuditEventKind;
+  user_id: string | null;
+  /** Who did it: `user`, `admin:<id>`, `admin_key`, `cli` or `system`. */
+  actor: string;
+  /** The client's IP as the BFF forwarded it, when known. */
+  ip: string | null;
+  user_agent: string | null;
+  /** What else is known (a session id, a provider, …); never a secret. */
+  detail: Record<string, unknown>;
+}
+
+/** The same shape, by the name the account page uses. */
+export type ActivityEvent = AuditEvent;
+
+/** `GET /v1/account/activity`: the user's own last 50 events, newest first. */
+export interface ActivityList {
+  events: AuditEvent[];
+}
+
 /** A provider configured for "Sign in with …" (see `getOAuthProviders()`). */
 export interface OAuthProvider {
   /** As in `TESSERA_OAUTH_PROVIDERS`, e.g. `github`. */

@@ -195,3 +195,20 @@ describe("@tessera/next/route", () => {
     expect((await route.GET(new Request(`${ORIGIN}/auth/session`))).status).toBe(404);
   });
 });
+
+describe("@tessera/next/server's getActivity and requireRole", () => {
+  it("are the default instance's, exported from the server entry", async () => {
+    const server = await import("../src/server/index.js");
+    vi.stubEnv("TESSERA_URL", upstream.url);
+    vi.stubEnv("TESSERA_BFF_KEY", "env-key");
+    mocks.resetRequest({}, { "__Host-tessera_session": "tok" });
+    respond = () => ({ status: 200, body: { events: [] } });
+    expect(await server.getActivity()).toEqual([]);
+    expect(upstream.received.at(-1)).toMatchObject({ method: "GET", url: "/v1/account/activity", headers: { "tessera-bff-key": "env-key" } });
+    respond = () => ({ status: 200, body: { user: { ...USER, roles: ["admin"] }, session: SESSION } });
+    expect(await server.requireRole("admin")).toMatchObject({ email: USER.email });
+    await expect(server.requireRole("auditor")).rejects.toBeInstanceOf(mocks.NotFoundSignal);
+    respond = () => ({ status: 401, body: { status: 401, code: "unauthenticated", title: "x", type: "about:blank" } });
+    expect(await mocks.redirectOf(server.requireRole("admin", "/admin"))).toBe("/login?next=%2Fadmin");
+  });
+});

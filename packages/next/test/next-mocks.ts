@@ -32,10 +32,22 @@ export const nextHeaders = {
   }),
 };
 
-/** `next/navigation` whose `redirect` throws a {@link RedirectSignal}, as Next's throws its own. */
+export class NotFoundSignal extends Error {
+  constructor() {
+    super("not found");
+  }
+}
+
+/**
+ * `next/navigation` whose `redirect` throws a {@link RedirectSignal} and
+ * `notFound` a {@link NotFoundSignal}, as Next's throw their own.
+ */
 export const nextNavigation = {
   redirect: (url: string): never => {
     throw new RedirectSignal(url);
+  },
+  notFound: (): never => {
+    throw new NotFoundSignal();
   },
 };
 

@@ -315,6 +315,7 @@ describe("route handler: path allow-list", () => {
     ["/api/auth/sessions/Ab_3-x", "/v1/sessions/Ab_3-x"],
     ["/api/auth/token/revoke", "/v1/token/revoke"],
     ["/api/auth/identities/github", "/v1/identities/github"],
+    ["/api/auth/account/activity", "/v1/account/activity"],
     ["/api/auth/oauth/acme/callback?code=1&state=2", "/v1/oauth/acme/callback?code=1&state=2"],
   ])("maps %s to %s", async (path, expected) => {
     const response = await handler().GET(new Request(`${APP}${path}`));

@@ -6,6 +6,7 @@ import { OAuthError } from "@/app/components/oauth-error";
 import { authPaths } from "@/lib/auth-paths";
 import { formatUtc } from "@/lib/format";
 import { DeleteAccountForm, EmailForm, ProfileForm } from "./account-forms";
+import { RecentActivity } from "./recent-activity";
 import { SignInMethods, type LinkableProvider, type LinkedIdentity } from "./sign-in-methods";
 
 export const metadata = { title: "Account · Tessera demo" };
@@ -28,7 +29,7 @@ export default async function AccountPage({ searchParams }: { searchParams: Prom
   // The same call requireUser made (one per request): how this session signed in.
   const amr = (await tessera.getSession())?.session.amr ?? [];
   const { error } = await searchParams;
-  const identities = await tessera.listIdentities();
+  const [identities, activity] = await Promise.all([tessera.listIdentities(), tessera.getActivity()]);
   const linked: LinkedIdentity[] = identities.map((identity) => ({
     provider: identity.provider,
     label: oauthProviderLabel(identity.provider),
@@ -56,6 +57,7 @@ export default async function AccountPage({ searchParams }: { searchParams: Prom
       <ProfileForm name={user.name ?? ""} />
       <EmailForm />
       <SignInMethods linked={linked} available={available} />
+      <RecentActivity events={activity} />
       <DeleteAccountForm />
     </section>
   );

@@ -6,7 +6,7 @@
 import "server-only";
 
 export { createTessera } from "./tessera.js";
-export { tessera } from "./default.js";
+export { tessera, getActivity, requireRole } from "./default.js";
 export type { Tessera } from "./tessera.js";
 export { createAuthRouteHandler, isAllowedPath } from "./route-handler.js";
 export type { AuthRouteHandler, AuthRouteHandlers } from "./route-handler.js";
@@ -14,6 +14,8 @@ export type { AuthActions, FormAction } from "./actions.js";
 export type { AccountActions } from "./account-actions.js";
 export type { SessionFunctions } from "./session.js";
 export type { MfaFunctions } from "./mfa.js";
+export type { ActivityFunctions } from "./activity.js";
+export type { AuditEvent, AuditEventKind, ActivityEvent, ActivityList, User } from "../types.js";
 export { totpQrSvg } from "./qr.js";
 export type { QrSvgOptions } from "./qr.js";
 export { getOAuthProviders, oauthProviderLabel } from "./oauth.js";

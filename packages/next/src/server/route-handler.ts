@@ -31,6 +31,7 @@ const ALLOWED_PATHS: readonly RegExp[] = [
   "email/change",
   "email/change/confirm",
   "user",
+  "account/activity",
   "token",
   "token/revoke",
   "identities",

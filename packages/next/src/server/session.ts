@@ -1,5 +1,5 @@
 import { cookies } from "next/headers";
-import { redirect } from "next/navigation";
+import { notFound, redirect } from "next/navigation";
 import { cache } from "react";
 import type { ConfigSource } from "../config.js";
 import { SESSION_COOKIE } from "../constants.js";
@@ -24,6 +24,16 @@ export interface SessionFunctions {
   getSession(): Promise<SessionData | null>;
   /** The signed-in user, or a redirect to the sign-in page with `?next=returnTo`. */
   requireUser(returnTo?: string): Promise<User>;
+  /**
+   * The signed-in user when their `roles` include `role`. Signed out: a
+   * redirect to the sign-in page with `?next=returnTo`, as `requireUser`.
+   * Signed in without the role: `notFound()` (a 404, so the page does not
+   * even say that it exists; signing in again would not help). Roles come
+   * from `getSession()`, so a change made in tessera counts on the next
+   * request. Hiding a link is not enough: call this in every page, layout,
+   * route handler and server action that needs the role.
+   */
+  requireRole(role: string, returnTo?: string): Promise<User>;
 }
 
 export function createSessionFunctions(config: ConfigSource): SessionFunctions {
@@ -46,5 +56,11 @@ export function createSessionFunctions(config: ConfigSource): SessionFunctions {
     return session.user;
   }
 
-  return { getSession, requireUser };
+  async function requireRole(role: string, returnTo?: string): Promise<User> {
+    const user = await requireUser(returnTo);
+    if (!Array.isArray(user.roles) || !user.roles.includes(role)) notFound();
+    return user;
+  }
+
+  return { getSession, requireUser, requireRole };
 }

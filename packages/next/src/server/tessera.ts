@@ -1,5 +1,6 @@
 import { lazyConfig, type TesseraConfig } from "../config.js";
 import { createAccessTokenGetter } from "./access-token.js";
+import { createActivityFunctions, type ActivityFunctions } from "./activity.js";
 import { createAccountActions, type AccountActions } from "./account-actions.js";
 import { createAuthActions, type AuthActions } from "./actions.js";
 import { createMfaFunctions, type MfaFunctions } from "./mfa.js";
@@ -7,7 +8,7 @@ import { createIdentityFunctions, type IdentityFunctions } from "./oauth.js";
 import { authRouteHandlers, type AuthRouteHandlers } from "./route-handler.js";
 import { createSessionFunctions, type SessionFunctions } from "./session.js";
 
-export interface Tessera extends SessionFunctions, AuthActions, AccountActions, IdentityFunctions, MfaFunctions {
+export interface Tessera extends SessionFunctions, AuthActions, AccountActions, IdentityFunctions, MfaFunctions, ActivityFunctions {
   /** Export from `app/api/auth/[...tessera]/route.ts`. */
   handlers: AuthRouteHandlers;
   /**
@@ -37,6 +38,7 @@ export function createTessera(config: TesseraConfig = {}): Tessera {
     ...createAccountActions(current),
     ...createIdentityFunctions(current),
     ...createMfaFunctions(current),
+    ...createActivityFunctions(current),
     getAccessToken: createAccessTokenGetter(current, session.getSession),
   };
 }
