@@ -152,15 +152,7 @@ impl Auth {
     /// password"); the operator never chooses or sees the password.
     pub async fn send_password_reset(&self, email: &str) -> Result<(), AuthError> {
         let record = self.user_by_email(email).await?;
-        self.mail
-            .enqueue_mail(
-                &crate::mail::MailJob::Reset {
-                    address: record.user.email,
-                },
-                self.clock.now(),
-            )
-            .await?;
-        Ok(())
+        self.admin_password_reset(record.user.id).await
     }
 
     async fn user_by_email(&self, email: &str) -> Result<UserRecord, AuthError> {
