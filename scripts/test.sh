@@ -109,6 +109,15 @@ cargo test --workspace --locked
 step "the .deb: cargo-deb, dpkg -i, the systemd unit's ExecStart as its user"
 bash scripts/test-deb.sh
 
+step "cargo install --locked --path crates/tessera (the production guide's line; --debug here, so it reuses the test build)"
+INSTALL_ROOT=$(mktemp -d)
+cargo install --quiet --locked --debug --path crates/tessera --root "$INSTALL_ROOT"
+"$INSTALL_ROOT/bin/tessera" --version
+"$INSTALL_ROOT/bin/tessera" init --public-origin https://app.example.com --dir "$INSTALL_ROOT/etc" >/dev/null
+"$INSTALL_ROOT/bin/tessera" doctor --config "$INSTALL_ROOT/etc/tessera.toml" >/dev/null \
+  || { echo "the installed tessera's doctor refused a fresh init config" >&2; exit 1; }
+rm -rf "$INSTALL_ROOT"
+
 step "cargo fuzz: cookies, tokens, JSON bodies, CSRF, OAuth flow cookie (fixed runs, seeded)"
 bash scripts/fuzz.sh
 

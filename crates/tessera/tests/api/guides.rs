@@ -2,9 +2,9 @@
 //! docs/guide/production.md with the real binary against a fresh
 //! PostgreSQL database, a private Redis and a real SMTP server.
 //!
-//! The guide's install lines (`cargo install`, `cargo deb`, `dpkg -i`) are
-//! not run here: `scripts/test-deb.sh` builds and installs that package in
-//! the test command.
+//! The guide's install lines are run by the test command instead
+//! (scripts/test.sh): `cargo install --locked --path crates/tessera` (as a
+//! debug build), and `scripts/test-deb.sh` builds and installs the `.deb`.
 
 use std::path::Path;
 use std::process::{Command, Output};
