@@ -16,7 +16,15 @@ export type TesseraErrorCode =
   /** The browser has no WebAuthn (`registerPasskey`, `signInWithPasskey`). */
   | "passkey_unsupported"
   /** The browser's passkey prompt was cancelled, timed out or refused. */
-  | "passkey_cancelled";
+  | "passkey_cancelled"
+  /** `/v1/admin/*` refused: the signed-in user does not have the `admin` role (the admin helpers). */
+  | "admin_required"
+  /**
+   * `/v1/admin/*` refused an administrator whose session did not prove a
+   * second factor (`amr` has no `mfa`): sign in with an authenticator app
+   * code or a passkey first (the admin helpers).
+   */
+  | "second_factor_required";
 
 export interface TesseraErrorOptions {
   status?: number;

@@ -32,6 +32,11 @@ export type {
   AuditEventKind,
   ActivityEvent,
   ActivityList,
+  AdminUser,
+  AdminUserPage,
+  AdminUserDetail,
+  AdminUserSession,
+  AuditPage,
 } from "./types.js";
 export { initialAuthFormState } from "./types.js";
 export { sanitizeRedirect, signInUrl } from "./redirect.js";

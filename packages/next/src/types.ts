@@ -150,6 +150,37 @@ export interface ActivityList {
   events: AuditEvent[];
 }
 
+/** A user as administrators see them (`/v1/admin/users`): whoami's user, and whether they are disabled. */
+export interface AdminUser extends User {
+  /** A disabled user cannot sign in; disabling ended their sessions. */
+  disabled: boolean;
+}
+
+/** A page of `GET /v1/admin/users`: oldest first; `next_cursor` is null on the last page. */
+export interface AdminUserPage {
+  users: AdminUser[];
+  /** Pass it as `cursor` for the next page. */
+  next_cursor: string | null;
+}
+
+/** One live session of a user, as `GET /v1/admin/users/{id}` lists them (`current` is always false there). */
+export type AdminUserSession = DeviceSession;
+
+/** `GET /v1/admin/users/{id}`: the user with their linked providers, live sessions and second factors. */
+export interface AdminUserDetail {
+  user: AdminUser;
+  identities: Identity[];
+  sessions: AdminUserSession[];
+  second_factors: MfaStatus;
+}
+
+/** A page of `GET /v1/admin/audit`: newest first; `next_cursor` is null on the last page. */
+export interface AuditPage {
+  events: AuditEvent[];
+  /** Pass it as `cursor` for the next page. */
+  next_cursor: string | null;
+}
+
 /** A provider configured for "Sign in with …" (see `getOAuthProviders()`). */
 export interface OAuthProvider {
   /** As in `TESSERA_OAUTH_PROVIDERS`, e.g. `github`. */
@@ -196,7 +227,7 @@ export interface AuthFormState {
    */
   fieldErrors?: Partial<Record<string, string>>;
   /** Non-secret values echoed back so a form re-rendered without JavaScript keeps them. */
-  values?: Partial<Record<"email" | "name" | "new_email", string>>;
+  values?: Partial<Record<"email" | "name" | "new_email" | "role", string>>;
   /** `enrollTotp` (and `confirmTotp` after a wrong code): the pending enrolment to show. */
   totp?: TotpSetup;
   /** `confirmTotp` and `regenerateRecoveryCodes`: the new recovery codes, shown once. */

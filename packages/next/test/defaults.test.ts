@@ -102,6 +102,11 @@ describe("createTessera() with no argument", () => {
 });
 
 const ACTIONS = [
+  "adminChangeUserRoles",
+  "adminDeleteUser",
+  "adminRevokeUserSessions",
+  "adminSendPasswordReset",
+  "adminSetUserDisabled",
   "changeEmail",
   "changePassword",
   "confirmEmailChange",

@@ -8,10 +8,11 @@
  * `import { signIn } from "@tessera/next/actions";`
  *
  * Each one only hands the form to that instance (the fields are those of
- * `AuthActions`, `AccountActions`, `IdentityFunctions` and `MfaFunctions`). An app that
- * sets `paths`, `afterSignInPath` or `afterSignOutPath`, or does something
- * of its own around an action, writes its own "use server" module over its
- * own `createTessera(...)` instead.
+ * `AuthActions`, `AccountActions`, `IdentityFunctions`, `MfaFunctions` and
+ * `AdminActions`; the admin ones are prefixed `admin`). An app that sets
+ * `paths`, `afterSignInPath` or `afterSignOutPath`, or does something of its
+ * own around an action, writes its own "use server" module over its own
+ * `createTessera(...)` instead.
  *
  * A "use server" module may export async functions only: hence one small
  * function per action rather than the instance's methods themselves.
@@ -117,4 +118,32 @@ export async function renamePasskey(previous: AuthFormState, formData: FormData)
 /** Form field `id`. */
 export async function deletePasskey(previous: AuthFormState, formData: FormData): Promise<AuthFormState> {
   return tessera.deletePasskey(previous, formData);
+}
+
+// The admin API (tessera checks the admin role and the session's second
+// factor on every call; guard the pages with requireRole("admin") too).
+
+/** Form fields `user_id`, `disabled` (`true` or `false`). */
+export async function adminSetUserDisabled(previous: AuthFormState, formData: FormData): Promise<AuthFormState> {
+  return tessera.admin.setUserDisabled(previous, formData);
+}
+
+/** Form fields `user_id` and `add` or `remove` (one role). */
+export async function adminChangeUserRoles(previous: AuthFormState, formData: FormData): Promise<AuthFormState> {
+  return tessera.admin.changeUserRoles(previous, formData);
+}
+
+/** Form field `user_id`: signs the user out everywhere. */
+export async function adminRevokeUserSessions(previous: AuthFormState, formData: FormData): Promise<AuthFormState> {
+  return tessera.admin.revokeUserSessions(previous, formData);
+}
+
+/** Form field `user_id`: mails the user a password reset link. */
+export async function adminSendPasswordReset(previous: AuthFormState, formData: FormData): Promise<AuthFormState> {
+  return tessera.admin.sendPasswordReset(previous, formData);
+}
+
+/** Form fields `user_id`, `confirm`, optional `redirect_to`. */
+export async function adminDeleteUser(previous: AuthFormState, formData: FormData): Promise<AuthFormState> {
+  return tessera.admin.deleteUser(previous, formData);
 }

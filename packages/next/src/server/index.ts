@@ -7,7 +7,9 @@ import "server-only";
 
 export { createTessera } from "./tessera.js";
 export { tessera, getActivity, requireRole } from "./default.js";
-export type { Tessera } from "./tessera.js";
+export type { Tessera, AdminFunctions } from "./tessera.js";
+export type { AdminReaders, AdminUserQuery, AuditQuery } from "./admin.js";
+export type { AdminActions } from "./admin-actions.js";
 export { createAuthRouteHandler, isAllowedPath } from "./route-handler.js";
 export type { AuthRouteHandler, AuthRouteHandlers } from "./route-handler.js";
 export type { AuthActions, FormAction } from "./actions.js";
@@ -15,7 +17,18 @@ export type { AccountActions } from "./account-actions.js";
 export type { SessionFunctions } from "./session.js";
 export type { MfaFunctions } from "./mfa.js";
 export type { ActivityFunctions } from "./activity.js";
-export type { AuditEvent, AuditEventKind, ActivityEvent, ActivityList, User } from "../types.js";
+export type {
+  AuditEvent,
+  AuditEventKind,
+  ActivityEvent,
+  ActivityList,
+  User,
+  AdminUser,
+  AdminUserPage,
+  AdminUserDetail,
+  AdminUserSession,
+  AuditPage,
+} from "../types.js";
 export { totpQrSvg } from "./qr.js";
 export type { QrSvgOptions } from "./qr.js";
 export { getOAuthProviders, oauthProviderLabel } from "./oauth.js";

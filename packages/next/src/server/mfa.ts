@@ -89,7 +89,7 @@ function record(value: unknown): Record<string, unknown> | null {
   return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : null;
 }
 
-function isMfaStatus(value: unknown): value is MfaStatus {
+export function isMfaStatus(value: unknown): value is MfaStatus {
   const body = record(value);
   return (
     body !== null &&

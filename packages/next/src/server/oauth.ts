@@ -53,7 +53,7 @@ export function getOAuthProviders(env: OAuthEnv = process.env): OAuthProvider[] 
   return providers;
 }
 
-function isIdentity(value: unknown): value is Identity {
+export function isIdentity(value: unknown): value is Identity {
   if (typeof value !== "object" || value === null) return false;
   const record = value as Record<string, unknown>;
   return (

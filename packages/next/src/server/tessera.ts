@@ -1,6 +1,8 @@
 import { lazyConfig, type TesseraConfig } from "../config.js";
 import { createAccessTokenGetter } from "./access-token.js";
 import { createActivityFunctions, type ActivityFunctions } from "./activity.js";
+import { createAdminActions, type AdminActions } from "./admin-actions.js";
+import { createAdminReaders, type AdminReaders } from "./admin.js";
 import { createAccountActions, type AccountActions } from "./account-actions.js";
 import { createAuthActions, type AuthActions } from "./actions.js";
 import { createMfaFunctions, type MfaFunctions } from "./mfa.js";
@@ -17,7 +19,16 @@ export interface Tessera extends SessionFunctions, AuthActions, AccountActions, 
    * `unauthenticated` when signed out or the session has ended.
    */
   getAccessToken(): Promise<string>;
+  /**
+   * The admin API for a signed-in administrator (role `admin`, a session
+   * with a second factor): `listUsers`, `getUser`, `auditLog` for server
+   * components, and server actions that change users. tessera checks every
+   * call; still guard each admin page with `requireRole("admin")`.
+   */
+  admin: AdminFunctions;
 }
+
+export interface AdminFunctions extends AdminReaders, AdminActions {}
 
 /**
  * Configure the kit once, in the app's `lib/auth.ts`. The config is resolved
@@ -40,5 +51,6 @@ export function createTessera(config: TesseraConfig = {}): Tessera {
     ...createMfaFunctions(current),
     ...createActivityFunctions(current),
     getAccessToken: createAccessTokenGetter(current, session.getSession),
+    admin: { ...createAdminReaders(current, session.getSession), ...createAdminActions(current, session.getSession) },
   };
 }
