@@ -28,7 +28,7 @@ function withContentSecurityPolicy(request: NextRequest): Response {
 }
 
 const authProxy = createAuthProxy({
-  protectedPaths: ["/dashboard", "/account"],
+  protectedPaths: ["/dashboard", "/account", "/admin"],
   paths: authPaths,
   onAllowed: withContentSecurityPolicy,
 });

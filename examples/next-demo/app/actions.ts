@@ -103,3 +103,27 @@ export async function renamePasskeyAction(previous: AuthFormState, formData: For
 export async function deletePasskeyAction(previous: AuthFormState, formData: FormData): Promise<AuthFormState> {
   return tessera.deletePasskey(previous, formData);
 }
+
+// Administration (issue 22): tessera checks the admin role and the
+// session's second factor on every call; the /admin pages also call
+// requireRole("admin"). Each works as a plain form POST too.
+
+export async function setUserDisabledAction(previous: AuthFormState, formData: FormData): Promise<AuthFormState> {
+  return tessera.admin.setUserDisabled(previous, formData);
+}
+
+export async function changeUserRolesAction(previous: AuthFormState, formData: FormData): Promise<AuthFormState> {
+  return tessera.admin.changeUserRoles(previous, formData);
+}
+
+export async function revokeUserSessionsAction(previous: AuthFormState, formData: FormData): Promise<AuthFormState> {
+  return tessera.admin.revokeUserSessions(previous, formData);
+}
+
+export async function sendPasswordResetAction(previous: AuthFormState, formData: FormData): Promise<AuthFormState> {
+  return tessera.admin.sendPasswordReset(previous, formData);
+}
+
+export async function deleteUserAction(previous: AuthFormState, formData: FormData): Promise<AuthFormState> {
+  return tessera.admin.deleteUser(previous, formData);
+}

@@ -52,6 +52,13 @@ export default async function AccountPage({ searchParams }: { searchParams: Prom
       <p className="muted">
         <Link href="/account/security">Security: authenticator app and passkeys</Link> · <Link href="/account/sessions">Signed-in devices</Link> ·{" "}
         <Link href="/account/password">Change password</Link>
+        {/* A convenience only: the /admin pages check the role themselves (requireRole). */}
+        {user.roles.includes("admin") ? (
+          <>
+            {" · "}
+            <Link href="/admin">Admin</Link>
+          </>
+        ) : null}
       </p>
       <OAuthError code={error} />
       <ProfileForm name={user.name ?? ""} />

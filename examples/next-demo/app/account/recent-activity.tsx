@@ -1,34 +1,12 @@
 import Link from "next/link";
 import type { ActivityEvent } from "@tessera/next";
 import { oauthProviderLabel } from "@tessera/next/server";
+import { eventKindWords } from "@/lib/event-words";
 import { formatUtc } from "@/lib/format";
-
-/** What each event kind says on the page; a kind a newer tessera adds is shown as its name. */
-const KIND_WORDS: Readonly<Record<string, string>> = {
-  sign_up: "Account created",
-  sign_in: "Signed in",
-  sign_in_failed: "Failed sign-in (wrong password)",
-  mfa_challenge_failed: "Failed sign-in (wrong second-step code)",
-  sign_out: "Signed out",
-  session_revoked: "Signed out a device",
-  password_changed: "Password changed",
-  password_reset: "Password reset by email",
-  email_verified: "Email address verified",
-  email_changed: "Email address changed",
-  factor_added: "Second step added (authenticator app or passkey)",
-  factor_removed: "Second step removed (authenticator app or passkey)",
-  identity_linked: "Sign-in provider linked",
-  identity_unlinked: "Sign-in provider unlinked",
-  refresh_reuse_detected: "A stolen sign-in token was used: those sessions were ended",
-  user_disabled: "Account disabled",
-  user_enabled: "Account enabled again",
-  roles_changed: "Roles changed",
-  user_deleted: "Account deleted",
-};
 
 /** `sign_in` → "Signed in"; with the provider when the event names one, and who did it when it was not the user. */
 export function describeEvent(event: ActivityEvent): string {
-  let words = KIND_WORDS[event.kind] ?? event.kind.replace(/_/g, " ");
+  let words = eventKindWords(event.kind);
   const provider = event.detail.provider;
   if (typeof provider === "string" && provider !== "") words += `: ${oauthProviderLabel(provider)}`;
   if (event.actor.startsWith("admin")) words += " by an administrator";
