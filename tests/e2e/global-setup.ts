@@ -40,6 +40,8 @@ const OIDC_CLIENT_SECRET = "tessera-test-secret";
  * SMTP to a real SMTP server started here (support/mail-server.ts) that
  * stores each message in E2E_MAIL_DIR for the specs to read. Neither demo
  * has TESSERA_DEV_OUTBOX, so /dev/outbox is a 404 as in production.
+ * The binary and the data dir are published too (E2E_TESSERA_BIN,
+ * E2E_DATA_DIR), for specs that run `tessera user …` as an operator would.
  */
 export default async function globalSetup(): Promise<() => Promise<void>> {
   const bin = resolve(repoRoot, process.env.TESSERA_BIN ?? join(process.env.CARGO_TARGET_DIR ?? "target", "debug/tessera"));
@@ -135,6 +137,10 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     process.env.E2E_BFF_KEY = bffKey;
     process.env.E2E_OIDC_URL = oidcUrl;
     process.env.E2E_MAIL_DIR = mailDir;
+    // For the specs that run the tessera command line against the same
+    // database (support/tessera.ts, tesseraCli).
+    process.env.E2E_TESSERA_BIN = bin;
+    process.env.E2E_DATA_DIR = dataDir;
   } catch (error) {
     await teardown();
     throw error;

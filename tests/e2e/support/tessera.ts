@@ -1,3 +1,5 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import type { Cookie } from "@playwright/test";
 import { createLocalJWKSet, type JSONWebKeySet } from "jose";
 import { CSRF_COOKIE, SESSION_COOKIE, baseUrl } from "./fixtures.js";
@@ -35,4 +37,18 @@ export async function fetchJwks(): Promise<{ set: JSONWebKeySet; keys: ReturnTyp
   if (response.status !== 200) throw new Error(`JWKS answered ${response.status}`);
   const set = (await response.json()) as JSONWebKeySet;
   return { set, keys: createLocalJWKSet(set) };
+}
+
+/**
+ * Runs the tessera command line (`tessera user roles --email E --add admin`,
+ * …) against the e2e server's data dir, as an operator on that machine
+ * would; resolves with what it printed, rejects when it fails.
+ */
+export async function tesseraCli(args: string[]): Promise<string> {
+  const { stdout } = await promisify(execFile)(env("E2E_TESSERA_BIN"), args, {
+    // Only what the command needs: none of the serve settings of the environment running the tests.
+    env: { NODE_ENV: process.env.NODE_ENV, PATH: process.env.PATH ?? "", TESSERA_DATA_DIR: env("E2E_DATA_DIR"), TESSERA_LOG: "warn" },
+    timeout: 30_000,
+  });
+  return stdout;
 }
