@@ -3,7 +3,7 @@
 import { useActionState } from "react";
 import { initialAuthFormState } from "@tessera/next";
 import { changeEmailAction, deleteAccountAction, updateProfileAction } from "@/app/actions";
-import { Field, FormMessage } from "@/app/components/field";
+import { ConfirmCheckbox, Field, FormMessage } from "@/app/components/field";
 
 /** Where sign-in comes back to when the session ended before a form was sent. */
 const HERE = "/account";
@@ -51,7 +51,6 @@ export function EmailForm() {
 /** Irreversible, so it takes the password (or, for a provider-only account, a fresh sign-in) and a ticked box. */
 export function DeleteAccountForm() {
   const [state, formAction, pending] = useActionState(deleteAccountAction, initialAuthFormState);
-  const confirmError = state.fieldErrors?.confirm;
   return (
     <form action={formAction} className="panel danger" data-testid="delete-account" noValidate>
       <h2>Delete account</h2>
@@ -67,15 +66,7 @@ export function DeleteAccountForm() {
         error={state.fieldErrors?.current_password}
       />
       <p className="muted">Signed up with a provider and never set a password? Leave it empty; sign in again first if it was more than 5 minutes ago.</p>
-      <label className="checkbox">
-        <input type="checkbox" name="confirm" value="yes" aria-invalid={confirmError ? true : undefined} aria-describedby={confirmError ? "delete-confirm-error" : undefined} />
-        Yes, delete my account
-      </label>
-      {confirmError ? (
-        <p id="delete-confirm-error" className="field-error" role="alert">
-          {confirmError}
-        </p>
-      ) : null}
+      <ConfirmCheckbox id="delete-confirm" label="Yes, delete my account" error={state.fieldErrors?.confirm} />
       <button type="submit" disabled={pending}>
         {pending ? "Deleting…" : "Delete account"}
       </button>

@@ -68,3 +68,24 @@ export function AdminNav() {
     </p>
   );
 }
+
+/**
+ * "First page · Next page" under a list: plain links that keep the filters
+ * (`params`) in the URL, so paging works without JavaScript. `path` is the
+ * list's page; `paged` whether this is a later page, `next` the cursor of
+ * the one after (null on the last).
+ */
+export function PageLinks({ path, params, paged, next, first = "First page" }: { path: string; params: Record<string, string>; paged: boolean; next: string | null; first?: string }) {
+  const href = (query: Record<string, string>) => (Object.keys(query).length > 0 ? `${path}?${new URLSearchParams(query)}` : path);
+  return (
+    <p>
+      {paged ? <Link href={href(params)}>{first}</Link> : null}
+      {paged && next ? " · " : null}
+      {next ? (
+        <Link href={href({ ...params, cursor: next })} rel="next">
+          Next page
+        </Link>
+      ) : null}
+    </p>
+  );
+}

@@ -2,7 +2,7 @@ import Link from "next/link";
 import { tessera } from "@/lib/auth";
 import { formatUtc } from "@/lib/format";
 import { type SearchParamValues, searchParam } from "@/lib/search-params";
-import { AdminNav, loadForAdmin } from "./admin-access";
+import { AdminNav, PageLinks, loadForAdmin } from "./admin-access";
 
 export const metadata = { title: "Admin · Tessera demo" };
 
@@ -64,15 +64,7 @@ export default async function AdminUsersPage({ searchParams }: { searchParams: P
               {query ? `No user's email or name contains “${query}”.` : "No users yet."}
             </p>
           )}
-          <p>
-            {cursor ? <Link href={query ? `/admin?${new URLSearchParams({ query })}` : "/admin"}>First page</Link> : null}
-            {cursor && page.value.next_cursor ? " · " : null}
-            {page.value.next_cursor ? (
-              <Link href={`/admin?${new URLSearchParams({ ...(query ? { query } : {}), cursor: page.value.next_cursor })}`} rel="next">
-                Next page
-              </Link>
-            ) : null}
-          </p>
+          <PageLinks path="/admin" params={query ? { query } : {}} paged={cursor !== ""} next={page.value.next_cursor} />
         </>
       ) : (
         page.page

@@ -34,3 +34,21 @@ export function FormMessage({ status, message }: { status: string; message?: str
     </p>
   );
 }
+
+/** The ticked box an irreversible form wants (field `confirm`), with its error right below it. */
+export function ConfirmCheckbox({ id, label, error }: { id: string; label: string; error?: string | undefined }) {
+  const errorId = `${id}-error`;
+  return (
+    <>
+      <label className="checkbox">
+        <input type="checkbox" name="confirm" value="yes" aria-invalid={error ? true : undefined} aria-describedby={error ? errorId : undefined} />
+        {label}
+      </label>
+      {error ? (
+        <p id={errorId} className="field-error" role="alert">
+          {error}
+        </p>
+      ) : null}
+    </>
+  );
+}

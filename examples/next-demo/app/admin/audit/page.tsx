@@ -3,7 +3,7 @@ import { tessera } from "@/lib/auth";
 import { EVENT_KIND_WORDS, eventKindWords } from "@/lib/event-words";
 import { formatUtc } from "@/lib/format";
 import { type SearchParamValues, searchParam } from "@/lib/search-params";
-import { AdminNav, loadForAdmin } from "../admin-access";
+import { AdminNav, PageLinks, loadForAdmin } from "../admin-access";
 
 export const metadata = { title: "Audit log · Admin · Tessera demo" };
 
@@ -95,15 +95,7 @@ export default async function AdminAuditPage({ searchParams }: { searchParams: P
               No events{user || kind ? " match these filters" : " yet"}.
             </p>
           )}
-          <p>
-            {cursor ? <Link href={`/admin/audit?${new URLSearchParams(filters)}`}>Newest</Link> : null}
-            {cursor && page.value.next_cursor ? " · " : null}
-            {page.value.next_cursor ? (
-              <Link href={`/admin/audit?${new URLSearchParams({ ...filters, cursor: page.value.next_cursor })}`} rel="next">
-                Next page
-              </Link>
-            ) : null}
-          </p>
+          <PageLinks path="/admin/audit" params={filters} paged={cursor !== ""} next={page.value.next_cursor} first="Newest" />
         </>
       ) : (
         page.page

@@ -3,7 +3,7 @@
 import { useActionState } from "react";
 import { initialAuthFormState } from "@tessera/next";
 import { changeUserRolesAction, deleteUserAction, revokeUserSessionsAction, sendPasswordResetAction, setUserDisabledAction } from "@/app/actions";
-import { Field, FormMessage } from "@/app/components/field";
+import { ConfirmCheckbox, Field, FormMessage } from "@/app/components/field";
 
 /**
  * The forms of one user's admin page. Each is a server action of the kit
@@ -115,7 +115,6 @@ export function PasswordResetForm({ userId }: UserProps) {
 /** Irreversible, so it takes a ticked box; then back to the user list. */
 export function DeleteUserForm({ userId, email }: UserProps & { email: string }) {
   const [state, formAction, pending] = useActionState(deleteUserAction, initialAuthFormState);
-  const confirmError = state.fieldErrors?.confirm;
   return (
     <form action={formAction} className="panel danger" data-testid="admin-delete-user" aria-labelledby="admin-delete-heading" noValidate>
       <h2 id="admin-delete-heading">Delete user</h2>
@@ -123,15 +122,7 @@ export function DeleteUserForm({ userId, email }: UserProps & { email: string })
       <FormMessage status={state.status} message={state.message} />
       <Here userId={userId} />
       <input type="hidden" name="redirect_to" value="/admin" />
-      <label className="checkbox">
-        <input type="checkbox" name="confirm" value="yes" aria-invalid={confirmError ? true : undefined} aria-describedby={confirmError ? "admin-delete-confirm-error" : undefined} />
-        Yes, delete this user
-      </label>
-      {confirmError ? (
-        <p id="admin-delete-confirm-error" className="field-error" role="alert">
-          {confirmError}
-        </p>
-      ) : null}
+      <ConfirmCheckbox id="admin-delete-confirm" label="Yes, delete this user" error={state.fieldErrors?.confirm} />
       <button type="submit" disabled={pending}>
         {pending ? "Deleting…" : "Delete user"}
       </button>
