@@ -186,6 +186,17 @@ mutate "an administrator without a second factor in the session (issue 22)" crat
   "        if !auth.session.amr.is_mfa() {" "        if false {" \
   -p tessera --test api -- admin::an_administrator
 
+# Webhooks (issue 22)
+mutate "an event logged without its webhook message (issue 22)" crates/tessera-store-sql/src/audit.rs \
+  "        let Some(message) = webhook else {" "        let Some(message) = webhook.filter(|_| false) else {" \
+  -p tessera-store-sql --lib -- conformance_webhooks
+mutate "a claim that ignores the hold of another sender (issue 22)" crates/tessera-store-sql/src/webhooks.rs \
+  "AND (locked_until IS NULL OR locked_until <= \$2)\";" "AND (1 = 1 OR locked_until <= \$2)\";" \
+  -p tessera-store-sql --lib -- conformance_webhooks
+mutate "a crashed sender's messages are never sent again (issue 22)" crates/tessera-store-sql/src/webhooks.rs \
+  "AND (locked_until IS NULL OR locked_until <= \$2)\";" "AND (locked_until IS NULL)\";" \
+  -p tessera --test api -- webhooks::a_tessera_killed
+
 if [ "${MUTATION_PATTERNS_ONLY:-}" = 1 ]; then
   [ "$MISSING" = 0 ] && echo "every mutation finds its pattern"
   exit "$MISSING"

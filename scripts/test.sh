@@ -95,11 +95,11 @@ step "npm ci (the JS workspaces; the Rust OAuth tests run the npm oidc-provider)
 PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
 export TESSERA_NPM_INSTALLED=1
 
-step "aiosmtpd from PyPI: the real SMTP server the mail tests send to"
+step "aiosmtpd and standardwebhooks from PyPI: the real SMTP server the mail tests send to, and the spec's own library the webhook receiver checks signatures with"
 MAIL_VENV="${TESSERA_MAIL_VENV:-$HOME/.cache/tessera/mail-venv}"
-if ! "$MAIL_VENV/bin/python" -c 'import aiosmtpd' 2>/dev/null; then
+if ! "$MAIL_VENV/bin/python" -c 'import aiosmtpd, standardwebhooks' 2>/dev/null; then
   python3 -m venv "$MAIL_VENV"
-  "$MAIL_VENV/bin/pip" install -q "aiosmtpd==1.4.6"
+  "$MAIL_VENV/bin/pip" install -q "aiosmtpd==1.4.6" "standardwebhooks==1.3.0"
 fi
 export TESSERA_TEST_SMTPD_PYTHON="$MAIL_VENV/bin/python"
 

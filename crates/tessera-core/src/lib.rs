@@ -24,6 +24,7 @@ pub mod store;
 pub mod token;
 pub mod tokens;
 pub mod user;
+pub mod webhook;
 
 pub use auth::{
     Auth, AuthSettings, AuthStores, ClientInfo, Confirmation, MAX_PAGE, MailPolicy, MfaStatus,

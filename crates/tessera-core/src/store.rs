@@ -23,6 +23,7 @@ use crate::mfa::{PasskeyRecord, TotpRecord};
 use crate::session::{Session, SessionId};
 use crate::token::TokenHash;
 use crate::user::{NewUser, User, UserId, UserRecord};
+use crate::webhook::{OutboxMessage, QueuedWebhook, WebhookState};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -498,9 +499,60 @@ pub trait ChallengeStore: Send + Sync + std::fmt::Debug {
 /// pruned by age. Kept with the users (SQL).
 #[async_trait]
 pub trait AuditStore: Send + Sync + std::fmt::Debug {
-    async fn append_event(&self, event: &AuditEvent) -> Result<(), StoreError>;
+    /// Appends `event`, and with `webhook` puts its message in the webhook
+    /// outbox in the same transaction: both or neither.
+    async fn append_event(
+        &self,
+        event: &AuditEvent,
+        webhook: Option<&OutboxMessage>,
+    ) -> Result<(), StoreError>;
     /// Newest first, by `(at, id)`, at most `query.limit`.
     async fn list_events(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError>;
     /// Deletes events older than `before`; returns how many.
     async fn prune_events(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
+}
+
+/// The webhook outbox (see [`crate::webhook`]): filled by
+/// [`AuditStore::append_event`], emptied by the sender. Kept with the users
+/// (SQL).
+#[async_trait]
+pub trait WebhookStore: Send + Sync + std::fmt::Debug {
+    /// Takes up to `limit` pending messages due at `now` that nobody else
+    /// holds, holds them until `hold_until` (another instance, or this one
+    /// after a crash, takes them again after that) and counts an attempt
+    /// on each.
+    async fn claim_webhooks(
+        &self,
+        now: OffsetDateTime,
+        hold_until: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<QueuedWebhook>, StoreError>;
+    /// The endpoint took it.
+    async fn webhook_delivered(&self, id: &str, at: OffsetDateTime) -> Result<(), StoreError>;
+    /// It was not taken: try again at `retry_at`, or with `None` give up
+    /// (state `failed`).
+    async fn webhook_failed(
+        &self,
+        id: &str,
+        retry_at: Option<OffsetDateTime>,
+        error: &str,
+    ) -> Result<(), StoreError>;
+    /// Newest first, at most `limit`, in `state` if given.
+    async fn list_webhooks(
+        &self,
+        state: Option<WebhookState>,
+        limit: u32,
+    ) -> Result<Vec<QueuedWebhook>, StoreError>;
+    /// Queues again, due at `now`: the message `id` whatever its state, or
+    /// with `None` every failed one. How many.
+    async fn retry_webhooks(
+        &self,
+        id: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<u64, StoreError>;
+    /// Deletes messages delivered before `before`; how many.
+    async fn prune_webhooks(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
+    /// Messages pending and failed, and when the oldest pending one was
+    /// queued.
+    async fn webhook_backlog(&self) -> Result<(u64, u64, Option<OffsetDateTime>), StoreError>;
 }

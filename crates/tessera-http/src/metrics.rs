@@ -37,6 +37,56 @@ pub struct Metrics {
     pub oauth_signins: IntCounterVec,
     pub oauth_failures: IntCounterVec,
     pub mail: MailMetrics,
+    pub webhooks: WebhookMetrics,
+}
+
+/// The webhook sender's metrics.
+#[derive(Debug, Clone)]
+pub struct WebhookMetrics {
+    /// Attempts by result.
+    pub deliveries: IntCounterVec,
+    /// Set at scrape time.
+    pub pending: IntGauge,
+    pub failed: IntGauge,
+    pub oldest_age: IntGauge,
+}
+
+impl WebhookMetrics {
+    #[allow(clippy::expect_used)]
+    fn new(registry: &Registry) -> Self {
+        let deliveries = counters(
+            "webhook_attempts_total",
+            "Webhook delivery attempts by result: delivered, failed (retried with backoff), gave_up (undelivered for 3 days; `tessera webhooks retry` sends it again)",
+            &["result"],
+        );
+        let gauge = |name: &str, help: &str| IntGauge::new(name, help).expect("valid metric");
+        let pending = gauge(
+            "webhook_outbox_pending",
+            "Webhook messages not yet delivered",
+        );
+        let failed = gauge(
+            "webhook_outbox_failed",
+            "Webhook messages given up on (`tessera webhooks list --state failed`)",
+        );
+        let oldest_age = gauge(
+            "webhook_outbox_oldest_age_seconds",
+            "Age of the oldest undelivered webhook message (0 when none): grows while the endpoint is down",
+        );
+        for c in [
+            Box::new(deliveries.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(pending.clone()),
+            Box::new(failed.clone()),
+            Box::new(oldest_age.clone()),
+        ] {
+            registry.register(c).expect("metric registered once");
+        }
+        Self {
+            deliveries,
+            pending,
+            failed,
+            oldest_age,
+        }
+    }
 }
 
 /// The mail queue's metrics.
@@ -180,6 +230,7 @@ impl Metrics {
             registry.register(c).expect("metric registered once");
         }
         let mail = MailMetrics::new(&registry);
+        let webhooks = WebhookMetrics::new(&registry);
         Self {
             registry,
             requests,
@@ -197,7 +248,16 @@ impl Metrics {
             oauth_signins,
             oauth_failures,
             mail,
+            webhooks,
         }
+    }
+
+    /// The webhook outbox's gauges, from a backlog read at scrape time.
+    pub fn set_webhook_backlog(&self, pending: u64, failed: u64, oldest_age_secs: i64) {
+        let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        self.webhooks.pending.set(n(pending));
+        self.webhooks.failed.set(n(failed));
+        self.webhooks.oldest_age.set(oldest_age_secs.max(0));
     }
 
     /// The mail queue's gauges, from a backlog read (count, oldest) at

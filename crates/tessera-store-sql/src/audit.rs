@@ -6,6 +6,10 @@ use tessera_core::store::{AuditStore, StoreError};
 use tessera_core::user::UserId;
 use time::OffsetDateTime;
 
+use sqlx::Connection;
+use tessera_core::webhook::OutboxMessage;
+
+use crate::codec::err;
 use crate::db::{Cols, SqlDb, SqlStore, Stmt};
 
 const COLUMNS: &str = "id, at, kind, user_id, actor, ip, user_agent, detail";
@@ -34,10 +38,14 @@ fn event_from_row<DB: SqlDb>(row: &DB::Row) -> Result<AuditEvent, StoreError> {
 
 #[async_trait]
 impl<DB: SqlDb> AuditStore for SqlStore<DB> {
-    async fn append_event(&self, e: &AuditEvent) -> Result<(), StoreError> {
+    async fn append_event(
+        &self,
+        e: &AuditEvent,
+        webhook: Option<&OutboxMessage>,
+    ) -> Result<(), StoreError> {
         let sql =
             format!("INSERT INTO audit_events ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)");
-        let stmt = Stmt::new(&sql)
+        let stmt = Stmt::<DB>::new(&sql)
             .id(e.id)
             .time(e.at)
             .text(e.kind.as_str())
@@ -47,8 +55,19 @@ impl<DB: SqlDb> AuditStore for SqlStore<DB> {
             .opt_text(e.user_agent.as_deref())
             .string(e.detail.to_string())
             .unique("audit event");
-        self.write(stmt).await?;
-        Ok(())
+        let Some(message) = webhook else {
+            self.write(stmt).await?;
+            return Ok(());
+        };
+        // The event and its message, or neither: a crash between two
+        // commits would log an event that is never sent.
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await.map_err(err)?;
+        stmt.execute(&mut *tx).await?;
+        crate::webhooks::enqueue::<DB>(message, e.at)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await.map_err(err)
     }
 
     async fn list_events(&self, q: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError> {

@@ -26,6 +26,7 @@ mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod users;
+mod webhooks;
 
 pub use db::SqlStore;
 pub use postgres::{PgSettings, PgStore};

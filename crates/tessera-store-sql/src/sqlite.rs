@@ -164,6 +164,12 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn conformance_webhooks() {
+        let (_dir, store) = fresh().await;
+        tessera_store::conformance::webhooks(&store).await;
+    }
+
+    #[tokio::test]
     async fn conformance_challenges() {
         let (_dir, store) = fresh().await;
         tessera_store::conformance::challenges(&store).await;

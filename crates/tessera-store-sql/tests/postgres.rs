@@ -103,3 +103,8 @@ async fn an_unreachable_database_is_unavailable_quickly() {
         "bounded, no hang"
     );
 }
+
+#[tokio::test]
+async fn conformance_webhooks() {
+    with_store(|s| async move { tessera_store::conformance::webhooks(&s).await }).await;
+}

@@ -1615,7 +1615,7 @@ pub async fn audit(store: &dyn tessera_core::store::AuditStore) {
             Actor::User
         };
         e.detail = serde_json::json!({"i": i, "text": "with \"quotes\" and ünïcode"});
-        store.append_event(&e).await.unwrap();
+        store.append_event(&e, None).await.unwrap();
         written.push(e);
     }
     let ada_events = store
@@ -1702,4 +1702,199 @@ pub async fn audit(store: &dyn tessera_core::store::AuditStore) {
         .await
         .unwrap();
     assert_eq!(left.len(), 1, "only the event at t0+2 s stays");
+}
+
+/// The webhook outbox ([`tessera_core::store::WebhookStore`]), filled by
+/// [`tessera_core::store::AuditStore::append_event`] in the event's
+/// transaction.
+pub async fn webhooks<S>(store: &S)
+where
+    S: tessera_core::store::AuditStore + tessera_core::store::WebhookStore,
+{
+    use tessera_core::audit::{AuditEvent, AuditQuery, EventKind};
+    use tessera_core::webhook::{OutboxMessage, WebhookState};
+    let t0 = suite_now();
+    let hold = Duration::seconds(30);
+    let ada = UserId::new();
+    let event = |kind| AuditEvent::new(kind, Some(ada), t0);
+
+    // With a message: both written. Without: the event alone.
+    let signed_up = event(EventKind::SignUp);
+    let message = OutboxMessage::of(&signed_up);
+    store
+        .append_event(&signed_up, Some(&message))
+        .await
+        .unwrap();
+    let quiet = event(EventKind::SignIn);
+    store.append_event(&quiet, None).await.unwrap();
+    let listed = store.list_webhooks(None, 10).await.unwrap();
+    assert_eq!(listed.len(), 1, "only the event sent with a message");
+    let queued = &listed[0];
+    assert_eq!(
+        (
+            queued.id.as_str(),
+            queued.kind.as_str(),
+            queued.body.as_str()
+        ),
+        (message.id.as_str(), "sign_up", message.body.as_str())
+    );
+    assert_eq!(
+        (queued.state, queued.attempts, queued.created_at),
+        (WebhookState::Pending, 0, t0)
+    );
+
+    // Both or neither: an event whose message cannot be queued (its id is
+    // taken) is not logged either.
+    let mut clash = event(EventKind::SignOut);
+    let clash_message = OutboxMessage {
+        id: message.id.clone(),
+        ..OutboxMessage::of(&clash)
+    };
+    clash.detail = serde_json::json!({"clash": true});
+    assert!(
+        store
+            .append_event(&clash, Some(&clash_message))
+            .await
+            .is_err()
+    );
+    let logged = store
+        .list_events(&AuditQuery {
+            user: Some(ada),
+            limit: 10,
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        logged.len(),
+        2,
+        "the event of a failed queueing is rolled back"
+    );
+    assert!(logged.iter().all(|e| e.id != clash.id));
+
+    // Eight senders claim at once: each message goes to one of them.
+    let second = event(EventKind::RolesChanged);
+    store
+        .append_event(&second, Some(&OutboxMessage::of(&second)))
+        .await
+        .unwrap();
+    let claims =
+        futures_util::future::join_all((0..8).map(|_| store.claim_webhooks(t0, t0 + hold, 10)))
+            .await;
+    let mut claimed: Vec<_> = claims
+        .into_iter()
+        .flat_map(Result::unwrap)
+        .map(|m| (m.id, m.attempts))
+        .collect();
+    claimed.sort();
+    let mut expected = vec![(message.id.clone(), 1), (OutboxMessage::of(&second).id, 1)];
+    expected.sort();
+    assert_eq!(claimed, expected, "every message claimed exactly once");
+    assert!(
+        store
+            .claim_webhooks(t0 + hold - Duration::seconds(1), t0 + hold, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "held messages are not claimed again"
+    );
+
+    // A sender that crashed: its hold runs out and the message is due again.
+    let again = store
+        .claim_webhooks(t0 + hold, t0 + hold * 2, 10)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 2);
+    assert!(again.iter().all(|m| m.attempts == 2));
+
+    // A failed attempt: not before the retry time, then again.
+    let retry_at = t0 + hold * 3;
+    let delivered_id = OutboxMessage::of(&second).id;
+    store
+        .webhook_failed(&message.id, Some(retry_at), "HTTP 503")
+        .await
+        .unwrap();
+    store
+        .webhook_delivered(&delivered_id, t0 + hold)
+        .await
+        .unwrap();
+    let due = |at| async move { store.claim_webhooks(at, at + hold, 10).await.unwrap() };
+    assert!(due(retry_at - Duration::seconds(1)).await.is_empty());
+    let retried = due(retry_at).await;
+    assert_eq!(retried.len(), 1);
+    assert_eq!(retried[0].id, message.id);
+    assert_eq!(retried[0].last_error.as_deref(), Some("HTTP 503"));
+    assert_eq!(retried[0].attempts, 3);
+    // Given up: failed, never claimed, until retried by hand.
+    store
+        .webhook_failed(&message.id, None, "gave up")
+        .await
+        .unwrap();
+    assert!(due(retry_at + hold * 10).await.is_empty());
+    let failed = store
+        .list_webhooks(Some(WebhookState::Failed), 10)
+        .await
+        .unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].id, message.id);
+    let (pending, n_failed, _) = store.webhook_backlog().await.unwrap();
+    assert_eq!((pending, n_failed), (0, 1));
+    assert_eq!(store.retry_webhooks(None, retry_at).await.unwrap(), 1);
+    let (pending, n_failed, oldest) = store.webhook_backlog().await.unwrap();
+    assert_eq!((pending, n_failed, oldest), (1, 0, Some(t0)));
+    assert_eq!(due(retry_at).await.len(), 1);
+    store
+        .webhook_delivered(&message.id, retry_at)
+        .await
+        .unwrap();
+
+    // Delivered stays delivered, even when a slower sender reports failure.
+    store
+        .webhook_failed(&delivered_id, Some(t0), "late")
+        .await
+        .unwrap();
+    let delivered = store
+        .list_webhooks(Some(WebhookState::Delivered), 10)
+        .await
+        .unwrap();
+    assert_eq!(delivered.len(), 2);
+    assert!(delivered.iter().all(|m| m.delivered_at.is_some()));
+    assert!(due(retry_at + hold * 10).await.is_empty());
+    // Sent again by hand, by id, whatever its state.
+    assert_eq!(
+        store
+            .retry_webhooks(Some(&delivered_id), retry_at)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(due(retry_at).await.len(), 1);
+    store
+        .webhook_delivered(&delivered_id, retry_at)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .retry_webhooks(Some("msg_nope"), retry_at)
+            .await
+            .unwrap(),
+        0
+    );
+
+    // Pruning deletes delivered messages older than the cut, nothing else.
+    let pending = event(EventKind::SignOut);
+    store
+        .append_event(&pending, Some(&OutboxMessage::of(&pending)))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .prune_webhooks(retry_at + Duration::seconds(1))
+            .await
+            .unwrap(),
+        2
+    );
+    let left = store.list_webhooks(None, 10).await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].id, OutboxMessage::of(&pending).id);
 }

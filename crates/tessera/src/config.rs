@@ -176,6 +176,12 @@ settings! {
     oauth_providers: String = "TESSERA_OAUTH_PROVIDERS",
     /// Base of the redirect URIs given to providers: {base}/{name}/callback
     oauth_redirect_base: String = "TESSERA_OAUTH_REDIRECT_BASE",
+    /// Endpoint every audit event is POSTed to, signed as Standard Webhooks says (https://, or http:// to loopback); needs TESSERA_WEBHOOK_SECRET
+    webhook_url: String = "TESSERA_WEBHOOK_URL",
+    /// Signing secret of the webhooks: whsec_ and the base64 of 24 to 64 random bytes (`tessera webhooks secret` makes one)
+    webhook_secret: Secret = "TESSERA_WEBHOOK_SECRET",
+    /// Longest one webhook delivery may take; a message being sent is held for three times this
+    webhook_timeout: Dur = "TESSERA_WEBHOOK_TIMEOUT",
     /// Log filter (tracing EnvFilter syntax)
     log: String = "TESSERA_LOG",
 }
@@ -210,6 +216,7 @@ struct Defaults {
     links: tessera_mail::Links,
     mail: tessera_core::MailPolicy,
     mail_queue_interval: Duration,
+    webhook_timeout: Duration,
     log: &'static str,
 }
 
@@ -241,6 +248,7 @@ fn defaults() -> Defaults {
         links: tessera_mail::Links::default(),
         mail: tessera_core::MailPolicy::default(),
         mail_queue_interval: Duration::from_secs(1),
+        webhook_timeout: Duration::from_secs(10),
         log: "info",
     }
 }
@@ -297,6 +305,8 @@ impl Defaults {
             "mail_max_per_ip" => self.mail.limits.max_per_ip.to_string(),
             "mail_window" => show(self.mail.limits.window),
             "mail_queue_interval" => show(self.mail_queue_interval),
+            "webhook_url" => "none: no webhooks".into(),
+            "webhook_timeout" => show(self.webhook_timeout),
             "log" => self.log.into(),
             _ => return None,
         })
@@ -372,8 +382,23 @@ pub struct Config {
     pub max_connections: usize,
     pub oauth_providers: Vec<tessera_oauth::ProviderConfig>,
     pub mail: MailSettings,
+    /// `None`: no webhooks.
+    pub webhook: Option<WebhookSettings>,
     pub log: String,
 }
+
+/// Where audit events are sent, and how they are signed.
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    pub url: url::Url,
+    /// `whsec_…`, checked to decode to 24–64 bytes.
+    pub secret: SecretString,
+    pub timeout: Duration,
+}
+
+/// The shortest and longest webhook secret, in bytes (what the Standard
+/// Webhooks spec recommends).
+const WEBHOOK_SECRET_BYTES: std::ops::RangeInclusive<usize> = 24..=64;
 
 /// Mail: how it leaves, what it says, where its links point.
 #[derive(Debug, Clone)]
@@ -528,6 +553,57 @@ impl Settings {
         })
     }
 
+    /// The webhook endpoint and secret: both or neither. An `http://`
+    /// endpoint must be on loopback (events name users and addresses), and
+    /// a secret must be one the spec's libraries accept.
+    fn webhook_settings(&self, d: &Defaults) -> anyhow::Result<Option<WebhookSettings>> {
+        let url = self
+            .webhook_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty());
+        let secret = self
+            .webhook_secret
+            .as_ref()
+            .map(|s| s.0.expose_secret().trim().to_owned())
+            .filter(|s| !s.is_empty());
+        let (url, secret) = match (url, secret) {
+            (None, None) => return Ok(None),
+            (Some(_), None) => bail!(
+                "TESSERA_WEBHOOK_URL needs TESSERA_WEBHOOK_SECRET (`tessera webhooks secret` makes one)"
+            ),
+            (None, Some(_)) => bail!("TESSERA_WEBHOOK_SECRET is set without TESSERA_WEBHOOK_URL"),
+            (Some(u), Some(s)) => (u, s),
+        };
+        let parsed = url::Url::parse(url)
+            .with_context(|| format!("TESSERA_WEBHOOK_URL={url:?} is not a URL"))?;
+        let loopback = match parsed.host() {
+            Some(url::Host::Domain(d)) => d == "localhost",
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => bail!("TESSERA_WEBHOOK_URL={url:?} has no host"),
+        };
+        match parsed.scheme() {
+            "https" => {}
+            "http" if loopback => {}
+            "http" => bail!(
+                "TESSERA_WEBHOOK_URL={url:?}: use https:// (http:// only to a loopback address): events name users and their addresses"
+            ),
+            other => bail!("TESSERA_WEBHOOK_URL={url:?}: {other}:// is not http(s)"),
+        }
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            bail!(
+                "TESSERA_WEBHOOK_URL must not hold credentials: the signature authenticates tessera"
+            );
+        }
+        check_webhook_secret(&secret)?;
+        Ok(Some(WebhookSettings {
+            url: parsed,
+            secret: SecretString::from(secret),
+            timeout: self.webhook_timeout.map_or(d.webhook_timeout, |v| v.0),
+        }))
+    }
+
     fn finish(self) -> anyhow::Result<Config> {
         let d = defaults();
         let login_limits = self.login_limits(d.login_limits);
@@ -535,22 +611,9 @@ impl Settings {
         let public_origins =
             parse_origins(self.public_origin.as_deref().unwrap_or(d.public_origin))?;
         let mail = self.mail_settings(&d, &public_origins)?;
+        let webhook = self.webhook_settings(&d)?;
         let bff_key = read_bff_key(self.bff_key, self.bff_key_file)?;
-        let session_store = self
-            .session_store
-            .map(|s| s.0)
-            .filter(|s| !s.expose_secret().is_empty());
-        if let Some(store) = &session_store {
-            let url = store.expose_secret();
-            if !(url.starts_with("redis://")
-                || url.starts_with("rediss://")
-                || url.starts_with("redis+cluster://"))
-            {
-                bail!(
-                    "TESSERA_SESSION_STORE must be redis://, rediss:// or redis+cluster:// (or unset for the database)"
-                );
-            }
-        }
+        let session_store = session_store(self.session_store)?;
         let idle = self
             .session_idle_timeout
             .map_or(std_duration(d.sessions.idle_timeout), |v| v.0);
@@ -627,9 +690,45 @@ impl Settings {
             max_connections: self.max_connections.unwrap_or(d.max_connections),
             oauth_providers: Vec::new(),
             mail,
+            webhook,
             log: self.log.unwrap_or_else(|| d.log.into()),
         })
     }
+}
+
+/// A secret is `whsec_` and the standard base64 of 24 to 64 bytes.
+pub fn check_webhook_secret(secret: &str) -> anyhow::Result<()> {
+    use base64::Engine as _;
+    let bytes = secret
+        .strip_prefix("whsec_")
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+        .context("TESSERA_WEBHOOK_SECRET must be whsec_ and base64 (`tessera webhooks secret` makes one)")?;
+    if !WEBHOOK_SECRET_BYTES.contains(&bytes.len()) {
+        bail!(
+            "TESSERA_WEBHOOK_SECRET holds {} bytes; use 24 to 64 random bytes (`tessera webhooks secret` makes one)",
+            bytes.len()
+        );
+    }
+    Ok(())
+}
+
+/// A Redis URL, or `None` for the database.
+fn session_store(setting: Option<Secret>) -> anyhow::Result<Option<SecretString>> {
+    let store = setting
+        .map(|s| s.0)
+        .filter(|s| !s.expose_secret().is_empty());
+    if let Some(store) = &store {
+        let url = store.expose_secret();
+        if !(url.starts_with("redis://")
+            || url.starts_with("rediss://")
+            || url.starts_with("redis+cluster://"))
+        {
+            bail!(
+                "TESSERA_SESSION_STORE must be redis://, rediss:// or redis+cluster:// (or unset for the database)"
+            );
+        }
+    }
+    Ok(store)
 }
 
 fn parse_alg(raw: &str) -> anyhow::Result<tessera_core::keys::SigningAlg> {
@@ -739,7 +838,13 @@ mod tests {
     use super::*;
 
     /// The settings that have no default (unset means "none").
-    const WITHOUT_DEFAULT: [&str; 4] = ["bff_key", "bff_key_file", "admin_key", "oauth_providers"];
+    const WITHOUT_DEFAULT: [&str; 5] = [
+        "bff_key",
+        "bff_key_file",
+        "admin_key",
+        "oauth_providers",
+        "webhook_secret",
+    ];
 
     fn settings_command() -> clap::Command {
         <Settings as clap::Args>::augment_args(clap::Command::new("t"))

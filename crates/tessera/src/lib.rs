@@ -7,6 +7,7 @@ pub mod doctor;
 pub mod files;
 pub mod init;
 pub mod oauth_config;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -16,6 +17,7 @@ use tessera_core::keys::KeyRing;
 use tessera_core::seal::Sealer;
 use tessera_core::store::{
     AuditStore, ChallengeStore, IdentityStore, KeyStore, MailStore, MfaStore, RefreshStore,
+    WebhookStore,
 };
 use tessera_core::store::{RateLimitStore, SecretStore, SessionStore, UserStore};
 use tessera_core::tokens::{TokenSettings, Tokens};
@@ -99,6 +101,7 @@ impl Database {
                 + MfaStore
                 + ChallengeStore
                 + AuditStore
+                + WebhookStore
                 + Clone
                 + 'static,
         {
@@ -106,6 +109,7 @@ impl Database {
                 mfa: Arc::new(s.clone()),
                 challenges: Arc::new(s.clone()),
                 audit: Arc::new(s.clone()),
+                webhooks: Arc::new(s.clone()),
                 users: Arc::new(s.clone()),
                 sessions: Arc::new(s.clone()),
                 secrets: Arc::new(s.clone()),
@@ -133,6 +137,7 @@ struct SqlParts {
     mfa: Arc<dyn MfaStore>,
     challenges: Arc<dyn ChallengeStore>,
     audit: Arc<dyn AuditStore>,
+    webhooks: Arc<dyn WebhookStore>,
 }
 
 /// The stores kept with the sessions: Redis when configured.
@@ -158,6 +163,8 @@ pub struct Stores {
     /// Sign-in challenges and passkey ceremonies: with the sessions.
     pub challenges: Arc<dyn ChallengeStore>,
     pub audit: Arc<dyn AuditStore>,
+    /// The webhook outbox, with the audit log.
+    pub webhooks: Arc<dyn WebhookStore>,
 }
 
 impl Stores {
@@ -174,6 +181,7 @@ impl Stores {
             mfa,
             challenges: sql_challenges,
             audit,
+            webhooks,
         } = database.parts();
         let (sessions, limits, challenges): SessionSide = match &config.session_store {
             Some(url) => {
@@ -202,6 +210,7 @@ impl Stores {
             mfa,
             challenges,
             audit,
+            webhooks,
         })
     }
 }
@@ -255,6 +264,9 @@ pub struct Server {
     pub stores: Stores,
     /// Sends what the mail queue holds; [`Server::spawn_mailer`] runs it.
     pub mailer: tessera_mail::Mailer,
+    /// Sends the webhook outbox, when webhooks are configured;
+    /// [`Server::spawn_webhooks`] runs it.
+    pub webhooks: Option<webhooks::Sender>,
     pub limits: ConnLimits,
 }
 
@@ -264,17 +276,7 @@ impl Server {
         let csrf_key = shared_key(&stores, "csrf", "the CSRF key").await?;
         let hasher = PasswordHasher::new(config.argon2, config.hash_workers, config.hash_queue)
             .context("setting up password hashing")?;
-        let settings = AuthSettings {
-            sessions: SessionPolicy {
-                idle_timeout: duration(config.session_idle_timeout)?,
-                absolute_timeout: duration(config.session_absolute_timeout)?,
-                activity_interval: duration(config.session_activity_interval)?,
-            },
-            login_limits: config.login_limits,
-            registration: config.registration.clone(),
-            mail: config.mail.policy,
-            audit_retention: tessera_core::auth::AuditRetention(duration(config.audit_retention)?),
-        };
+        let settings = auth_settings(config)?;
         let auth = Auth::new(
             AuthStores {
                 users: stores.users.clone(),
@@ -286,6 +288,7 @@ impl Server {
                 mfa: stores.mfa.clone(),
                 challenges: stores.challenges.clone(),
                 audit: stores.audit.clone(),
+                webhooks: stores.webhooks.clone(),
             },
             hasher,
             clock.clone(),
@@ -345,12 +348,14 @@ impl Server {
                 .with_label_values(&[kind, result])
                 .inc();
         }));
+        let webhooks = webhook_sender(config, &auth, &state.metrics)?;
         Ok(Self {
             auth,
             tokens,
             state,
             stores,
             mailer,
+            webhooks,
             limits: ConnLimits {
                 header_read_timeout: config.header_read_timeout,
                 max_connections: config.max_connections,
@@ -388,6 +393,12 @@ impl Server {
         self.mailer.clone().spawn(every)
     }
 
+    /// Sends the webhook outbox until the task is dropped; `None` without
+    /// webhooks configured.
+    pub fn spawn_webhooks(&self) -> Option<tokio::task::JoinHandle<()>> {
+        self.webhooks.clone().map(webhooks::Sender::spawn)
+    }
+
     /// Rereads the signing keys every `every`, so a `tessera keys rotate`
     /// made anywhere reaches this instance.
     pub fn spawn_key_reloader(&self, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
@@ -414,6 +425,44 @@ impl Server {
     ) -> std::io::Result<()> {
         tessera_http::serve(self.router(), listener, self.limits, shutdown).await
     }
+}
+
+/// The flows' settings, from the configuration.
+fn auth_settings(config: &Config) -> anyhow::Result<AuthSettings> {
+    Ok(AuthSettings {
+        sessions: SessionPolicy {
+            idle_timeout: duration(config.session_idle_timeout)?,
+            absolute_timeout: duration(config.session_absolute_timeout)?,
+            activity_interval: duration(config.session_activity_interval)?,
+        },
+        login_limits: config.login_limits,
+        registration: config.registration.clone(),
+        mail: config.mail.policy,
+        audit_retention: tessera_core::auth::AuditRetention(duration(config.audit_retention)?),
+        webhooks: config.webhook.is_some(),
+    })
+}
+
+/// The webhook sender, when webhooks are configured, counting its attempts.
+fn webhook_sender(
+    config: &Config,
+    auth: &Auth,
+    metrics: &Metrics,
+) -> anyhow::Result<Option<webhooks::Sender>> {
+    let Some(settings) = &config.webhook else {
+        return Ok(None);
+    };
+    let metrics = metrics.clone();
+    let observer = Arc::new(move |result: &'static str| {
+        metrics
+            .webhooks
+            .deliveries
+            .with_label_values(&[result])
+            .inc();
+    });
+    Ok(Some(
+        webhooks::Sender::new(auth.clone(), settings)?.observed(observer),
+    ))
 }
 
 /// The mail queue's sender, as configured: SMTP, or the outbox folder in

@@ -114,6 +114,36 @@ enum Command {
         #[command(flatten)]
         settings: Box<Settings>,
     },
+    /// The webhook outbox: what was sent, what waits, what was given up on
+    Webhooks {
+        #[command(subcommand)]
+        command: WebhooksCommand,
+        #[command(flatten)]
+        settings: Box<Settings>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum WebhooksCommand {
+    /// List messages, newest first: id, event kind, state, attempts, queued, next attempt or delivery, last error
+    List {
+        /// Only messages in this state: pending, delivered or failed
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Send again: one message by id (whatever its state), or every failed one
+    Retry {
+        /// The message's webhook-id (msg_…)
+        #[arg(long, conflicts_with = "failed", required_unless_present = "failed")]
+        id: Option<String>,
+        /// Every message given up on
+        #[arg(long)]
+        failed: bool,
+    },
+    /// Print a new signing secret for `TESSERA_WEBHOOK_SECRET` (`whsec_` and 32 random bytes)
+    Secret,
 }
 
 #[derive(Debug, Subcommand)]
@@ -295,6 +325,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             init_logging("warn,sqlx::query=error");
             copy(&from, &to, resume).await
         }
+        Command::Webhooks {
+            command: WebhooksCommand::Secret,
+            ..
+        } => {
+            use base64::Engine as _;
+            let bytes = tessera_core::token::random_bytes::<32>();
+            println!(
+                "whsec_{}",
+                base64::engine::general_purpose::STANDARD.encode(bytes)
+            );
+            Ok(())
+        }
+        Command::Webhooks { command, settings } => {
+            let config = settings.resolve(file)?;
+            init_logging(&config.log);
+            let server = Server::build(&config, Arc::new(SystemClock)).await?;
+            webhooks(&server, command).await
+        }
         Command::Keys { command, settings } => {
             let config = settings.resolve(file)?;
             init_logging(&config.log);
@@ -379,6 +427,7 @@ async fn serve(config: tessera::Config) -> anyhow::Result<()> {
     let _sweeper = server.spawn_sweeper(config.session_sweep_interval);
     let _reloader = server.spawn_key_reloader(std::time::Duration::from_mins(1));
     let _mailer = server.spawn_mailer(config.mail.queue_interval);
+    let _webhooks = server.spawn_webhooks();
     // Scripts wait for this exact line.
     println!("tessera listening on http://{addr}");
     std::io::stdout().flush()?;
@@ -474,7 +523,7 @@ async fn user(server: &Server, command: UserCommand) -> anyhow::Result<()> {
             Ok(())
         }
         UserCommand::ResetPassword { email } => {
-            by_email(server.auth.send_password_reset(&email).await)?;
+            by_email(server.auth.send_password_reset(&email, Actor::Cli).await)?;
             println!("{email}: a reset link is queued (sent by a running tessera's mail worker)");
             Ok(())
         }
@@ -657,6 +706,58 @@ async fn copy(from: &str, to: &str, resume: bool) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+async fn webhooks(server: &Server, command: WebhooksCommand) -> anyhow::Result<()> {
+    use tessera_core::webhook::WebhookState;
+    let store = server.auth.webhooks();
+    let fmt = time::format_description::well_known::Rfc3339;
+    let show = |t: time::OffsetDateTime| t.format(&fmt).unwrap_or_default();
+    match command {
+        WebhooksCommand::List { state, limit } => {
+            let state =
+                match state.as_deref() {
+                    None => None,
+                    Some(s) => Some(WebhookState::parse(s).with_context(|| {
+                        format!("--state {s:?}: use pending, delivered or failed")
+                    })?),
+                };
+            for m in store.list_webhooks(state, limit.clamp(1, 10_000)).await? {
+                let when = match (m.state, m.delivered_at) {
+                    (WebhookState::Delivered, Some(at)) => format!("delivered {}", show(at)),
+                    (WebhookState::Pending, _) => format!("next {}", show(m.next_attempt_at)),
+                    _ => "-".into(),
+                };
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    m.id,
+                    m.kind,
+                    m.state.as_str(),
+                    m.attempts,
+                    show(m.created_at),
+                    when,
+                    m.last_error.as_deref().unwrap_or("-")
+                );
+            }
+            if server.webhooks.is_none() {
+                eprintln!("note: TESSERA_WEBHOOK_URL is not set: new events are not queued");
+            }
+            Ok(())
+        }
+        WebhooksCommand::Retry { id, failed: _ } => {
+            let n = store
+                .retry_webhooks(id.as_deref(), server.auth.now())
+                .await?;
+            if n == 0
+                && let Some(id) = id
+            {
+                anyhow::bail!("no webhook message {id}");
+            }
+            println!("{n} queued again; a running server sends them within a second");
+            Ok(())
+        }
+        WebhooksCommand::Secret => unreachable!("answered before the config is read"),
+    }
 }
 
 async fn keys(server: &Server, command: KeysCommand) -> anyhow::Result<()> {

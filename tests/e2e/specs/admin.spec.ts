@@ -202,8 +202,9 @@ test("an administrator signed in with TOTP finds a user, disables and enables th
   await expect(page.getByLabel("User id")).toHaveValue(targetId);
   const events = page.getByTestId("audit-row");
   const byAdmin = events.and(page.locator(`[data-actor="admin:${adminId}"]`));
-  await expect(byAdmin).toHaveCount(4);
+  await expect(byAdmin).toHaveCount(5);
   expect(await byAdmin.evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-kind")))).toEqual([
+    "password_reset",
     "session_revoked",
     "roles_changed",
     "user_enabled",

@@ -150,9 +150,10 @@ impl Auth {
 
     /// Mails the user a password reset link (the same mail as "forgot
     /// password"); the operator never chooses or sees the password.
-    pub async fn send_password_reset(&self, email: &str) -> Result<(), AuthError> {
+    pub async fn send_password_reset(&self, email: &str, actor: Actor) -> Result<(), AuthError> {
         let record = self.user_by_email(email).await?;
-        self.admin_password_reset(record.user.id).await
+        self.admin_password_reset(record.user.id, actor, &ClientInfo::default())
+            .await
     }
 
     async fn user_by_email(&self, email: &str) -> Result<UserRecord, AuthError> {

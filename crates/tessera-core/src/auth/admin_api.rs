@@ -197,8 +197,14 @@ impl Auth {
         Ok(ended)
     }
 
-    /// Mails the user a reset link.
-    pub async fn admin_password_reset(&self, id: UserId) -> Result<(), AuthError> {
+    /// Mails the user a reset link (audited as `password_reset` with
+    /// `{"link_sent": true}`: the reset itself is the user's later event).
+    pub async fn admin_password_reset(
+        &self,
+        id: UserId,
+        actor: Actor,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
         let record = self.admin_user(id).await?;
         self.mail
             .enqueue_mail(
@@ -208,6 +214,14 @@ impl Auth {
                 self.clock.now(),
             )
             .await?;
+        self.record_for(
+            EventKind::PasswordReset,
+            Some(id),
+            actor,
+            client,
+            json!({"link_sent": true}),
+        )
+        .await;
         Ok(())
     }
 

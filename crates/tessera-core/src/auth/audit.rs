@@ -8,15 +8,18 @@ use crate::audit::{Actor, AuditEvent, AuditQuery, EventKind};
 use crate::error::AuthError;
 use crate::session::Session;
 use crate::user::UserId;
+use crate::webhook::OutboxMessage;
 
 /// How many events a user sees of their own.
 pub const ACTIVITY_EVENTS: u32 = 50;
 
 impl Auth {
-    /// Appends an event. Best effort: the action has happened; a failed
+    /// Appends an event, and its webhook message when webhooks are on
+    /// (one transaction). Best effort: the action has happened; a failed
     /// write is logged as an error.
     pub async fn record(&self, event: AuditEvent) {
-        if let Err(e) = self.audit.append_event(&event).await {
+        let message = self.settings.webhooks.then(|| OutboxMessage::of(&event));
+        if let Err(e) = self.audit.append_event(&event, message.as_ref()).await {
             tracing::error!(error = %e, kind = event.kind.as_str(), "audit event not written");
         }
     }

@@ -46,7 +46,7 @@ use crate::seal::Sealer;
 use crate::session::{Session, SessionPolicy};
 use crate::store::{
     AuditStore, ChallengeStore, IdentityStore, MailStore, MfaStore, RateLimitStore, RefreshStore,
-    SessionStore, UserStore,
+    SessionStore, UserStore, WebhookStore,
 };
 use crate::token::SessionToken;
 use crate::user::User;
@@ -59,6 +59,9 @@ pub struct AuthSettings {
     pub mail: MailPolicy,
     /// Audit events older than this are pruned (`TESSERA_AUDIT_RETENTION`).
     pub audit_retention: AuditRetention,
+    /// Whether each audit event is queued for the webhook
+    /// (`TESSERA_WEBHOOK_URL` is set).
+    pub webhooks: bool,
 }
 
 /// How long audit events are kept; 400 days by default.
@@ -164,6 +167,8 @@ pub struct AuthStores {
     pub challenges: Arc<dyn ChallengeStore>,
     /// The audit log.
     pub audit: Arc<dyn AuditStore>,
+    /// The webhook outbox (pruned by the sweep).
+    pub webhooks: Arc<dyn WebhookStore>,
 }
 
 /// What second factors need besides stores.
@@ -227,6 +232,7 @@ pub struct Auth {
     mfa: Arc<dyn MfaStore>,
     challenges: Arc<dyn ChallengeStore>,
     audit: Arc<dyn AuditStore>,
+    webhooks: Arc<dyn WebhookStore>,
     limits: Arc<dyn RateLimitStore>,
     second: SecondFactors,
     hasher: PasswordHasher,
@@ -253,6 +259,7 @@ impl Auth {
             mfa,
             challenges,
             audit,
+            webhooks,
         } = stores;
         Self {
             guard: LoginGuard::new(limits.clone(), settings.login_limits),
@@ -264,6 +271,7 @@ impl Auth {
             mfa,
             challenges,
             audit,
+            webhooks,
             limits,
             second,
             hasher,
@@ -278,6 +286,11 @@ impl Auth {
 
     pub fn mail(&self) -> &Arc<dyn MailStore> {
         &self.mail
+    }
+
+    /// The webhook outbox, for its sender and the command line.
+    pub fn webhooks(&self) -> &Arc<dyn WebhookStore> {
+        &self.webhooks
     }
 
     pub fn clock(&self) -> &Arc<dyn Clock> {

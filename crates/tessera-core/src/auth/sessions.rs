@@ -109,6 +109,9 @@ impl Auth {
         self.audit
             .prune_events(now - self.settings.audit_retention.0)
             .await?;
+        self.webhooks
+            .prune_webhooks(now - crate::webhook::KEEP_DELIVERED)
+            .await?;
         Ok(self.sessions.sweep_expired(now).await?)
     }
 }

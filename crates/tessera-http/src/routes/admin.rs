@@ -263,10 +263,13 @@ pub async fn revoke_sessions(
 )]
 pub async fn password_reset(
     State(state): State<AppState>,
-    _admin: Admin,
+    admin: Admin,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<StatusCode, ApiError> {
-    state.auth.admin_password_reset(user_id(id)?).await?;
+    state
+        .auth
+        .admin_password_reset(user_id(id)?, admin.actor, &admin.client)
+        .await?;
     Ok(StatusCode::ACCEPTED)
 }
 

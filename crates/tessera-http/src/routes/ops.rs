@@ -46,6 +46,13 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         // The other metrics still answer; the gauges keep their last value.
         Err(e) => tracing::warn!(error = %e, "metrics: mail queue unreadable"),
     }
+    match state.auth.webhooks().webhook_backlog().await {
+        Ok((pending, failed, oldest)) => {
+            let age = oldest.map_or(0, |t| (state.auth.now() - t).whole_seconds());
+            state.metrics.set_webhook_backlog(pending, failed, age);
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: webhook outbox unreadable"),
+    }
     let body = state.metrics.render(state.auth.hasher());
     let mut r = body.into_response();
     r.headers_mut().insert(

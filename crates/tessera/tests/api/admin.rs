@@ -252,6 +252,17 @@ async fn an_administrator_needs_the_role_and_a_second_factor_in_the_session() {
         first["actor"],
         format!("admin:{}", admin_id["user"]["id"].as_str().unwrap())
     );
+    let reset = &audit["events"][1];
+    assert_eq!(
+        (
+            &reset["kind"],
+            &reset["detail"]["link_sent"],
+            &reset["actor"]
+        ),
+        (&json!("password_reset"), &json!(true), &first["actor"]),
+        "the mailed reset link is audited with its administrator"
+    );
+    assert_eq!(audit["events"][2]["kind"], "session_revoked");
     assert!(audit["next_cursor"].is_string());
 }
 

@@ -36,3 +36,4 @@ mod security;
 mod sessions;
 mod timing;
 mod tokens;
+mod webhooks;

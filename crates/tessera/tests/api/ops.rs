@@ -375,7 +375,8 @@ fn auth_on(
             mail: Arc::new(sql.clone()),
             mfa: Arc::new(sql.clone()),
             challenges: Arc::new(sql.clone()),
-            audit: Arc::new(sql),
+            audit: Arc::new(sql.clone()),
+            webhooks: Arc::new(sql),
         },
         PasswordHasher::new(FAST_ARGON2, 1, 4).unwrap(),
         Arc::new(clock.clone()),
@@ -389,6 +390,7 @@ fn auth_on(
             registration: tessera_core::RegistrationPolicy::default(),
             mail: tessera_core::MailPolicy::default(),
             audit_retention: tessera_core::auth::AuditRetention::default(),
+            webhooks: false,
         },
         tessera_core::SecondFactors::new(&[7; 32], &["http://localhost:3000".into()], "Tessera")
             .unwrap(),

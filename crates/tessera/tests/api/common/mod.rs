@@ -8,6 +8,7 @@ pub mod oauth;
 pub mod oidc_provider;
 pub mod process;
 pub mod smtp;
+pub mod webhook_receiver;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
