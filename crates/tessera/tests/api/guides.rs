@@ -12,6 +12,7 @@ use std::process::{Command, Output};
 use crate::common::guide;
 use crate::common::process::{BIN, serve};
 use crate::common::smtp::Smtpd;
+use crate::common::webhook_receiver::Receiver;
 use crate::common::{Jar, PASSWORD, unique};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -123,7 +124,11 @@ async fn the_production_guide_runs_as_written() {
     let file = etc.join("tessera.toml");
     let mut config = std::fs::read_to_string(&file).unwrap();
     let blocks = guide::blocks(PRODUCTION, "toml");
-    assert_eq!(blocks.len(), 2, "the stores and the mail: {blocks:?}");
+    assert_eq!(
+        blocks.len(),
+        3,
+        "the stores, the mail and webhooks: {blocks:?}"
+    );
     let stores = guide::block(PRODUCTION, "toml", "session_store");
     let stores = guide::replace(PRODUCTION, &stores, "10.0.0.10:4000", "127.0.0.1:0");
     let stores = guide::replace(
@@ -145,7 +150,21 @@ async fn the_production_guide_runs_as_written() {
         "smtps://USER:PASSWORD@smtp.example.com:465",
         &smtpd.url(),
     );
-    for block in [&stores, &mail] {
+    // 5. Webhooks: the secret from the guide's command, the receiver a
+    // local one that verifies with the spec's own library.
+    let out = sh(&guide::line(PRODUCTION, "sh", "tessera webhooks secret"));
+    assert!(out.status.success(), "{}", show(&out));
+    let secret = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let receiver = Receiver::start(&secret);
+    let hooks = guide::block(PRODUCTION, "toml", "webhook_url");
+    let hooks = guide::replace(
+        PRODUCTION,
+        &hooks,
+        "https://hooks.example.com/tessera",
+        &receiver.url(),
+    );
+    let hooks = guide::replace(PRODUCTION, &hooks, "whsec_REPLACE_ME", &secret);
+    for block in [&stores, &mail, &hooks] {
         config = set_keys(&config, block);
     }
     std::fs::write(&file, &config).unwrap();
@@ -259,6 +278,24 @@ async fn the_production_guide_runs_as_written() {
         "a link to the app: {}",
         mail.link()
     );
+
+    // The sign-up's events (`sign_up`, `sign_in`) reached the receiver,
+    // signed.
+    let started = std::time::Instant::now();
+    loop {
+        let got = receiver.received();
+        assert!(got.iter().all(|r| r.valid), "refused: {got:?}");
+        let mut kinds: Vec<_> = got.iter().filter_map(|r| r.kind.clone()).collect();
+        kinds.sort();
+        if kinds == ["sign_in", "sign_up"] {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "{got:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 
     drop(running);
     drop(redis);
