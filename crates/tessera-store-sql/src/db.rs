@@ -330,6 +330,9 @@ pub struct SqlStore<DB: Database> {
     pub(crate) pool: Pool<DB>,
     /// SQLite only: see [`crate::SqliteStore`]'s docs on the write turn.
     pub(crate) writes: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// SQLite on a file only: the whoami read on the calling thread
+    /// (`direct.rs`).
+    pub(crate) direct: Option<Arc<crate::direct::DirectReads>>,
 }
 
 /// A connection to write with. On SQLite it also holds the store's write
@@ -426,6 +429,7 @@ impl<DB: Database> Clone for SqlStore<DB> {
         Self {
             pool: self.pool.clone(),
             writes: self.writes.clone(),
+            direct: self.direct.clone(),
         }
     }
 }

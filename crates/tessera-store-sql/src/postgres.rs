@@ -56,7 +56,11 @@ impl SqlStore<Postgres> {
             .acquire_timeout(settings.acquire_timeout)
             .idle_timeout(Some(Duration::from_mins(5)))
             .connect_lazy_with(options);
-        Ok(Self { pool, writes: None })
+        Ok(Self {
+            pool,
+            writes: None,
+            direct: None,
+        })
     }
 
     /// Applies the embedded migrations that have not run yet. Several

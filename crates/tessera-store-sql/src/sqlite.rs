@@ -11,6 +11,7 @@ use tessera_core::store::StoreError;
 
 use crate::codec::err;
 use crate::db::{Dialect, SqlStore};
+use crate::direct::DirectReads;
 use crate::refresh::{REFRESH_RECORD, SPEND_UPDATE};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -58,15 +59,24 @@ impl SqlStore<Sqlite> {
         // At least 4, so a refresh spend and a long write (the sweeper) at
         // once still leave connections for reads.
         let cores = std::thread::available_parallelism().map_or(4, std::num::NonZero::get);
+        let path = options.get_filename().to_owned();
         let pool = SqlitePoolOptions::new()
             .max_connections(u32::try_from(cores.max(4)).unwrap_or(4))
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(options)
             .await
             .map_err(err)?;
+        // Only a file (its pool has opened it by now): an in-memory
+        // database is the pool's alone. Its absolute path, so that a later
+        // change of directory cannot point the reads at another file.
+        let direct = std::fs::canonicalize(&path)
+            .ok()
+            .filter(|p| p.is_file())
+            .map(|p| Arc::new(DirectReads::new(&p, cores.max(4))));
         Ok(Self {
             pool,
             writes: Some(Arc::default()),
+            direct,
         })
     }
 
