@@ -186,6 +186,15 @@ mutate "an administrator without a second factor in the session (issue 22)" crat
   "        if !auth.session.amr.is_mfa() {" "        if false {" \
   -p tessera --test api -- admin::an_administrator
 
+# The SQLite whoami and the one-row rotation (issue 23)
+mutate "the SQLite whoami reads an old snapshot (a read transaction kept open) (issue 23)" crates/tessera-store-sql/src/direct.rs \
+  "        let answer = read(&conn);" "        let _ = conn.execute_batch(\"BEGIN\");
+        let answer = read(&conn);" \
+  -p tessera-store-sql -- direct::tests::writes_by_another_connection_are_seen_at_once
+mutate "a revoked family's token rotates (issue 23)" crates/tessera-store-sql/src/refresh.rs \
+  "AND f.revoked_at IS NULL AND f.absolute_expires_at > \$2" "AND f.absolute_expires_at > \$2" \
+  -p tessera-store-sql -- sqlite::tests::conformance_refresh
+
 if [ "${MUTATION_PATTERNS_ONLY:-}" = 1 ]; then
   [ "$MISSING" = 0 ] && echo "every mutation finds its pattern"
   exit "$MISSING"
