@@ -197,6 +197,15 @@ mutate "a crashed sender's messages are never sent again (issue 22)" crates/tess
   "AND (locked_until IS NULL OR locked_until <= \$2)\";" "AND (locked_until IS NULL)\";" \
   -p tessera --test api -- webhooks::a_tessera_killed
 
+# The SQLite whoami and the one-row rotation (issue 23)
+mutate "the SQLite whoami reads an old snapshot (a read transaction kept open) (issue 23)" crates/tessera-store-sql/src/direct.rs \
+  "        let answer = read(&conn);" "        let _ = conn.execute_batch(\"BEGIN\");
+        let answer = read(&conn);" \
+  -p tessera-store-sql -- direct::tests::writes_by_another_connection_are_seen_at_once
+mutate "a revoked family's token rotates (issue 23)" crates/tessera-store-sql/src/refresh.rs \
+  "AND f.revoked_at IS NULL AND f.absolute_expires_at > \$2" "AND f.absolute_expires_at > \$2" \
+  -p tessera-store-sql -- sqlite::tests::conformance_refresh
+
 if [ "${MUTATION_PATTERNS_ONLY:-}" = 1 ]; then
   [ "$MISSING" = 0 ] && echo "every mutation finds its pattern"
   exit "$MISSING"

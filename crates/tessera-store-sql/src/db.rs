@@ -164,15 +164,11 @@ where
 
 /// What differs between the two backends, beyond the driver.
 pub(crate) trait Dialect: SqlDb {
-    /// Spends a refresh token and stores its successor, then reads the
-    /// token's record with a `rotated` column (1: this statement spent
-    /// it). Arguments: `$1` presented hash, `$2` now, `$3` successor hash,
-    /// `$4` the successor's expiry. See `refresh.rs`.
+    /// Spends a refresh token by storing its successor, then reads the
+    /// token's record with a `rotated` column (1: this query spent it).
+    /// Arguments: `$1` presented hash, `$2` now, `$3` successor hash, `$4`
+    /// the successor's expiry. See `refresh.rs`.
     fn spend_sql() -> &'static str;
-    /// Whether [`Self::spend_sql`] is several statements that must run in
-    /// one transaction (SQLite), or one statement, atomic by itself
-    /// (PostgreSQL).
-    const SPEND_IN_TRANSACTION: bool;
 }
 
 /// A statement being built: `Stmt::new(sql).text(a).int(b)…`, then run on
@@ -330,6 +326,9 @@ pub struct SqlStore<DB: Database> {
     pub(crate) pool: Pool<DB>,
     /// SQLite only: see [`crate::SqliteStore`]'s docs on the write turn.
     pub(crate) writes: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// SQLite on a file only: the whoami read on the calling thread
+    /// (`direct.rs`).
+    pub(crate) direct: Option<Arc<crate::direct::DirectReads>>,
 }
 
 /// A connection to write with. On SQLite it also holds the store's write
@@ -426,6 +425,7 @@ impl<DB: Database> Clone for SqlStore<DB> {
         Self {
             pool: self.pool.clone(),
             writes: self.writes.clone(),
+            direct: self.direct.clone(),
         }
     }
 }

@@ -14,6 +14,7 @@ mod audit;
 mod codec;
 pub mod copy;
 mod db;
+mod direct;
 mod identities;
 mod keys;
 mod mail;

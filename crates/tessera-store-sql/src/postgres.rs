@@ -12,7 +12,7 @@ use tessera_core::store::StoreError;
 
 use crate::codec::err;
 use crate::db::{Dialect, SqlStore};
-use crate::refresh::{REFRESH_RECORD, SPEND_UPDATE};
+use crate::refresh::{REFRESH_RECORD, SPEND_INSERT};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -56,7 +56,11 @@ impl SqlStore<Postgres> {
             .acquire_timeout(settings.acquire_timeout)
             .idle_timeout(Some(Duration::from_mins(5)))
             .connect_lazy_with(options);
-        Ok(Self { pool, writes: None })
+        Ok(Self {
+            pool,
+            writes: None,
+            direct: None,
+        })
     }
 
     /// Applies the embedded migrations that have not run yet. Several
@@ -78,14 +82,12 @@ impl SqlStore<Postgres> {
 }
 
 /// A refresh spend as one statement, so one round trip and no explicit
-/// transaction: the spend, the successor's insert (only if the spend
-/// matched) and the record. The final SELECT sees the rows as they were
-/// before the statement (PostgreSQL's rule for data-modifying WITH).
+/// transaction: the successor's conditional insert and the record. The
+/// final SELECT sees the rows as they were before the statement
+/// (PostgreSQL's rule for data-modifying WITH).
 static SPEND: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "WITH spent AS ({SPEND_UPDATE} RETURNING family_id), \
-         successor AS (INSERT INTO refresh_tokens (hash, family_id, created_at, expires_at) \
-         SELECT $3, family_id, $2, $4 FROM spent RETURNING hash) \
+        "WITH successor AS ({SPEND_INSERT} RETURNING hash) \
          SELECT (SELECT count(*) FROM successor) AS rotated, {REFRESH_RECORD}"
     )
 });
@@ -94,5 +96,4 @@ impl Dialect for Postgres {
     fn spend_sql() -> &'static str {
         &SPEND
     }
-    const SPEND_IN_TRANSACTION: bool = false;
 }

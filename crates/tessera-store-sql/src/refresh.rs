@@ -1,10 +1,16 @@
 //! [`RefreshStore`]: refresh-token families and their tokens.
 //!
-//! A spend is one conditional UPDATE: the row lock (PostgreSQL) or the one
-//! writer (SQLite) lets exactly one caller match `spent_at IS NULL`, and the
-//! successor is inserted atomically with it, so no one ever sees a spent
-//! token without its successor. How the UPDATE, the INSERT and the read are
-//! sent is each backend's ([`Dialect::spend_sql`]): each round trip to the
+//! A spend is one conditional INSERT of one row: the successor, naming the
+//! token it replaces (`predecessor`, unique). Of racing spends the unique
+//! index lets exactly one in (the others do nothing), and a token is spent
+//! exactly when its successor exists, so no one ever sees a spent token
+//! without its successor. The spent token's row is not written: its
+//! `spent_at` and `successor_hash` are the successor's `created_at` and
+//! `hash`, read with a join. (A family row holding the live token's hash
+//! would make the spend one UPDATE too, but reuse detection must still find
+//! every spent token of the family, so each rotation would also write the
+//! spent token somewhere: two rows.) How the INSERT and the read are sent
+//! is each backend's ([`Dialect::spend_sql`]): each round trip to the
 //! database costs more than the statements themselves.
 
 use async_trait::async_trait;
@@ -21,20 +27,25 @@ use crate::db::{Cols, Dialect, SqlDb, SqlStore, Stmt};
 use crate::users::user_columns;
 use tessera_core::mfa::Amr;
 
-/// Spends a live refresh token: `$1` the presented token's hash, `$2` now,
-/// `$3` the successor's hash. Matches only an unspent, unexpired token of a
-/// live family, so of racing spends exactly one changes a row.
-pub(crate) const SPEND_UPDATE: &str = "UPDATE refresh_tokens SET spent_at = $2, successor_hash = $3 \
-     WHERE hash = $1 AND spent_at IS NULL AND expires_at > $2 \
-     AND family_id IN (SELECT id FROM refresh_families WHERE revoked_at IS NULL AND absolute_expires_at > $2)";
+/// Spends a live refresh token by inserting its successor: `$1` the
+/// presented token's hash, `$2` now, `$3` the successor's hash, `$4` its
+/// expiry. Inserts only for an unexpired token of a live family, and (the
+/// unique `predecessor`) only if no successor names it yet: of racing spends
+/// exactly one inserts a row.
+pub(crate) const SPEND_INSERT: &str = "INSERT INTO refresh_tokens (hash, family_id, created_at, expires_at, predecessor) \
+     SELECT $3, t.family_id, $2, $4, t.hash FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id \
+     WHERE t.hash = $1 AND t.expires_at > $2 AND f.revoked_at IS NULL AND f.absolute_expires_at > $2 \
+     ON CONFLICT DO NOTHING";
 
 /// The columns of a refresh record, its family and the family's user (if
-/// it still exists), for the token whose hash is `$1` (after `SELECT`).
-pub(crate) const REFRESH_RECORD: &str = "t.hash, t.created_at, t.expires_at, t.spent_at, t.successor_hash, \
+/// it still exists), for the token whose hash is `$1` (after `SELECT`). A
+/// token is spent when its successor exists, at the successor's creation.
+pub(crate) const REFRESH_RECORD: &str = "t.hash, t.created_at, t.expires_at, s.created_at AS spent_at, s.hash AS successor_hash, \
      f.id AS family_id, f.user_id, f.created_at AS family_created_at, f.absolute_expires_at, f.revoked_at, f.amr AS family_amr, \
      u.email AS user_email, u.name AS user_name, u.email_verified AS user_email_verified, \
      u.roles AS user_roles, u.created_at AS user_created_at, u.disabled_at AS user_disabled_at \
      FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id \
+     LEFT JOIN refresh_tokens s ON s.predecessor = t.hash \
      LEFT JOIN users u ON u.id = f.user_id WHERE t.hash = $1";
 
 fn refresh_from_row<DB: SqlDb>(row: &DB::Row) -> Result<RefreshRecord, StoreError> {
@@ -111,17 +122,7 @@ impl<DB: Dialect> RefreshStore for SqlStore<DB> {
             .hash(successor)
             .time(successor_expires_at)
             .unique("refresh token");
-        let row = {
-            let mut writer = self.writer().await?;
-            if DB::SPEND_IN_TRANSACTION {
-                let mut tx = writer.begin().await.map_err(err)?;
-                let row = spend.fetch_optional(&mut *tx).await?;
-                tx.commit().await.map_err(err)?;
-                row
-            } else {
-                spend.fetch_optional(&mut *writer).await?
-            }
-        };
+        let row = spend.fetch_optional(&mut *self.writer().await?).await?;
         // Unknown: final (a token reaches its holder only after the
         // statement that created it committed, so every later read has it).
         let Some(row) = row else {
@@ -129,8 +130,8 @@ impl<DB: Dialect> RefreshStore for SqlStore<DB> {
         };
         let mut record = refresh_from_row::<DB>(&row)?;
         if Cols::<DB>(&row).int("rotated")? == 1 {
-            // PostgreSQL's one statement reads the row as it was before its
-            // own UPDATE: fill in what this spend wrote.
+            // PostgreSQL's one statement reads the rows as they were before
+            // its own INSERT: fill in what this spend wrote.
             record.spent_at = Some(now);
             record.successor = Some(*successor);
             return Ok(Spend::Rotated(record));
@@ -141,7 +142,7 @@ impl<DB: Dialect> RefreshStore for SqlStore<DB> {
         }
         // Unspent as read, yet not spent by this call: expired, a revoked
         // family, or (PostgreSQL) a racing spend that committed while this
-        // UPDATE waited for its row and then matched nothing. Read it as it
+        // INSERT waited on the unique index and then inserted nothing. Read it as it
         // stands now.
         Ok(Spend::Unchanged(self.find_refresh(presented).await?))
     }

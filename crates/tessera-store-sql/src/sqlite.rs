@@ -11,7 +11,8 @@ use tessera_core::store::StoreError;
 
 use crate::codec::err;
 use crate::db::{Dialect, SqlStore};
-use crate::refresh::{REFRESH_RECORD, SPEND_UPDATE};
+use crate::direct::DirectReads;
+use crate::refresh::{REFRESH_RECORD, SPEND_INSERT};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -58,15 +59,24 @@ impl SqlStore<Sqlite> {
         // At least 4, so a refresh spend and a long write (the sweeper) at
         // once still leave connections for reads.
         let cores = std::thread::available_parallelism().map_or(4, std::num::NonZero::get);
+        let path = options.get_filename().to_owned();
         let pool = SqlitePoolOptions::new()
             .max_connections(u32::try_from(cores.max(4)).unwrap_or(4))
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(options)
             .await
             .map_err(err)?;
+        // Only a file (its pool has opened it by now): an in-memory
+        // database is the pool's alone. Its absolute path, so that a later
+        // change of directory cannot point the reads at another file.
+        let direct = std::fs::canonicalize(&path)
+            .ok()
+            .filter(|p| p.is_file())
+            .map(|p| Arc::new(DirectReads::new(&p, cores.max(4))));
         Ok(Self {
             pool,
             writes: Some(Arc::default()),
+            direct,
         })
     }
 
@@ -79,25 +89,19 @@ impl SqlStore<Sqlite> {
     }
 }
 
-/// A refresh spend as one query of three statements, between BEGIN and
-/// COMMIT: each query is a round trip to the connection's worker thread (two
-/// thread switches), which costs more than the statements themselves.
-/// `changes()` is the UPDATE's count while the INSERT runs, and the INSERT's
-/// while the SELECT runs: 1 only for the call that spent the token.
-static SPEND: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "{SPEND_UPDATE};\n\
-         INSERT INTO refresh_tokens (hash, family_id, created_at, expires_at) \
-         SELECT $3, family_id, $2, $4 FROM refresh_tokens WHERE hash = $1 AND changes() = 1;\n\
-         SELECT changes() AS rotated, {REFRESH_RECORD}"
-    )
-});
+/// A refresh spend as one query of two statements: each query is a round
+/// trip to the connection's worker thread (two thread switches), which
+/// costs more than the statements themselves. No transaction: the INSERT
+/// decides alone (atomic, and the write turn orders this process's writes),
+/// the SELECT then reads the token as it stands. `changes()` is the
+/// INSERT's count while the SELECT runs: 1 only for the call that spent it.
+static SPEND: LazyLock<String> =
+    LazyLock::new(|| format!("{SPEND_INSERT};\nSELECT changes() AS rotated, {REFRESH_RECORD}"));
 
 impl Dialect for Sqlite {
     fn spend_sql() -> &'static str {
         &SPEND
     }
-    const SPEND_IN_TRANSACTION: bool = true;
 }
 
 #[cfg(test)]
@@ -474,6 +478,90 @@ mod tests {
         tokio::time::resume();
         let err = waited.expect("the wait is bounded").unwrap_err();
         assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    }
+
+    /// 0009 keeps what a database made before it holds: a chain of
+    /// rotations written the old way (the spent row marked, the successor
+    /// inserted) reads back the same through the successors, and its live
+    /// token rotates once more.
+    #[tokio::test]
+    async fn refresh_chains_written_before_0009_read_back_the_same() {
+        use tessera_core::store::{RefreshStore, Spend};
+        use tessera_core::token::TokenHash;
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("migrations");
+        std::fs::create_dir(&old).unwrap();
+        let all = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
+        for entry in std::fs::read_dir(&all).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name().into_string().unwrap();
+            if name.as_str() < "0009" {
+                std::fs::copy(entry.path(), old.join(&name)).unwrap();
+            }
+        }
+        let store = SqliteStore::open(&dir.path().join("tessera.db"))
+            .await
+            .unwrap();
+        sqlx::migrate::Migrator::new(old.as_path())
+            .await
+            .unwrap()
+            .run(&store.pool)
+            .await
+            .unwrap();
+        let t0 = tessera_core::clock::whole_seconds(OffsetDateTime::now_utc());
+        let holder = tessera_store::conformance::sample_user("chain@example.com", t0);
+        store.insert_user(&holder).await.unwrap();
+        let family = uuid::Uuid::new_v4().to_string();
+        let hashes: Vec<Vec<u8>> = (0..3)
+            .map(|_| tessera_core::SessionToken::generate().hash().0.to_vec())
+            .collect();
+        sqlx::query(
+            "INSERT INTO refresh_families (id, user_id, created_at, absolute_expires_at, amr) \
+             VALUES (?1, ?2, ?3, ?4, 'pwd')",
+        )
+        .bind(&family)
+        .bind(holder.user.id.to_string())
+        .bind(t0.unix_timestamp())
+        .bind(t0.unix_timestamp() + 86_400)
+        .execute(&store.pool)
+        .await
+        .unwrap();
+        for (i, hash) in hashes.iter().enumerate() {
+            let at = t0.unix_timestamp() + i64::try_from(i).unwrap();
+            let next = hashes.get(i + 1);
+            sqlx::query(
+                "INSERT INTO refresh_tokens (hash, family_id, created_at, expires_at, spent_at, successor_hash) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .bind(hash)
+            .bind(&family)
+            .bind(at)
+            .bind(at + 3_600)
+            .bind(next.map(|_| at + 1))
+            .bind(next)
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        }
+        store.migrate().await.unwrap();
+        let hash = |i: usize| TokenHash::from_slice(&hashes[i]).unwrap();
+        for i in 0..3 {
+            let record = store.find_refresh(&hash(i)).await.unwrap().unwrap();
+            let spent =
+                (i < 2).then(|| t0 + time::Duration::seconds(i64::try_from(i).unwrap() + 1));
+            assert_eq!(record.spent_at, spent, "token {i}");
+            assert_eq!(record.successor, (i < 2).then(|| hash(i + 1)), "token {i}");
+        }
+        let now = t0 + time::Duration::seconds(5);
+        let next = tessera_core::SessionToken::generate().hash();
+        assert!(matches!(
+            store.spend_refresh(&hash(1), &next, now + time::Duration::hours(1), now).await.unwrap(),
+            Spend::Unchanged(Some(r)) if r.successor == Some(hash(2))
+        ));
+        assert!(matches!(
+            store.spend_refresh(&hash(2), &next, now + time::Duration::hours(1), now).await.unwrap(),
+            Spend::Rotated(r) if r.successor == Some(next)
+        ));
     }
 
     #[tokio::test]

@@ -208,6 +208,64 @@ async fn user_create_list_and_disable() {
     assert!(String::from_utf8_lossy(&list.stdout).contains("disabled"));
 }
 
+/// The SQLite whoami reads on the request's own thread, through
+/// connections kept open with the statement prepared: it must still see at
+/// once what another process wrote to the file. A session that whoami has
+/// just served (on one kept-alive connection, so the server's read
+/// connections and statements are warm) is refused on the very next request
+/// after `tessera user revoke-sessions`, and likewise after `tessera user
+/// disable`.
+#[tokio::test]
+async fn another_processs_disable_ends_a_session_whoami_served_a_moment_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let email = unique("cli-direct");
+    assert!(user_create(dir.path(), &email, PASSWORD).status.success());
+    let server = serve(command(dir.path()));
+    let client = reqwest::Client::new();
+    let sign_in = || async {
+        let resp = client
+            .post(format!("{}/v1/login", server.base))
+            .json(&json!({"email": email, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        let mut jar = Jar::default();
+        jar.absorb(resp.headers());
+        jar
+    };
+    let whoami = |jar: &Jar| {
+        client
+            .get(format!("{}/v1/session", server.base))
+            .header("cookie", jar.header())
+            .send()
+    };
+    for (command_args, ended) in [
+        (["user", "revoke-sessions", "--email"], "revoke-sessions"),
+        (["user", "disable", "--email"], "disable"),
+    ] {
+        let jar = sign_in().await;
+        for _ in 0..50 {
+            assert_eq!(whoami(&jar).await.unwrap().status(), 200);
+        }
+        let out = command(dir.path())
+            .args(command_args)
+            .arg(&email)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            whoami(&jar).await.unwrap().status(),
+            401,
+            "the first whoami after {ended} is refused"
+        );
+    }
+}
+
 #[tokio::test]
 async fn trace_logs_never_contain_passwords_tokens_or_csrf_values() {
     let dir = tempfile::tempdir().unwrap();
