@@ -104,6 +104,10 @@ pub enum AuthError {
     /// The credential is registered already.
     #[error("passkey registered already")]
     PasskeyExists,
+    /// Passkeys are off: the public origin is an IP address, which
+    /// WebAuthn does not allow as a relying party.
+    #[error("passkeys need the public origin to be a domain name")]
+    PasskeysUnavailable,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("internal error: {0}")]

@@ -550,8 +550,14 @@ pub trait WebhookStore: Send + Sync + std::fmt::Debug {
         id: Option<&str>,
         now: OffsetDateTime,
     ) -> Result<u64, StoreError>;
-    /// Deletes messages delivered before `before`; how many.
-    async fn prune_webhooks(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
+    /// Deletes messages delivered before `delivered_before`, and any
+    /// message queued before `queued_before` (its event has left the
+    /// audit log); how many.
+    async fn prune_webhooks(
+        &self,
+        delivered_before: OffsetDateTime,
+        queued_before: OffsetDateTime,
+    ) -> Result<u64, StoreError>;
     /// Messages pending and failed, and when the oldest pending one was
     /// queued.
     async fn webhook_backlog(&self) -> Result<(u64, u64, Option<OffsetDateTime>), StoreError>;

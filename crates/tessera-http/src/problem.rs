@@ -336,7 +336,8 @@ fn auth_shape(e: AuthError) -> Shape {
         | AuthError::TotpNotPending
         | AuthError::TotpNotEnabled
         | AuthError::PasskeyInvalid
-        | AuthError::PasskeyExists) => account_shape(e),
+        | AuthError::PasskeyExists
+        | AuthError::PasskeysUnavailable) => account_shape(e),
         AuthError::NotFound => shape(S::NOT_FOUND, "not_found", "Not found"),
         AuthError::RateLimited { retry_after } => {
             shape(S::TOO_MANY_REQUESTS, "rate_limited", "Too many attempts")
@@ -431,6 +432,12 @@ fn account_shape(e: AuthError) -> Shape {
             "passkey_exists",
             "This passkey is registered already",
         ),
+        AuthError::PasskeysUnavailable => shape(
+            S::NOT_FOUND,
+            "passkeys_unavailable",
+            "Passkeys are not available here",
+        )
+        .detail("WebAuthn needs the public origin to be a domain name (such as localhost), not an IP address"),
         other => auth_shape(other),
     }
 }

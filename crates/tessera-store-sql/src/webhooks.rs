@@ -137,10 +137,18 @@ impl<DB: SqlDb> WebhookStore for SqlStore<DB> {
         }
     }
 
-    async fn prune_webhooks(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
+    async fn prune_webhooks(
+        &self,
+        delivered_before: OffsetDateTime,
+        queued_before: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
         self.write(
-            Stmt::new("DELETE FROM webhook_outbox WHERE state = 'delivered' AND delivered_at < $1")
-                .time(before),
+            Stmt::new(
+                "DELETE FROM webhook_outbox WHERE (state = 'delivered' AND delivered_at < $1) \
+                 OR created_at < $2",
+            )
+            .time(delivered_before)
+            .time(queued_before),
         )
         .await
     }

@@ -1881,20 +1881,38 @@ where
         0
     );
 
-    // Pruning deletes delivered messages older than the cut, nothing else.
+    // Pruning deletes delivered messages older than the first cut, and
+    // anything queued before the second (its event has left the log).
     let pending = event(EventKind::SignOut);
     store
         .append_event(&pending, Some(&OutboxMessage::of(&pending)))
         .await
         .unwrap();
+    let mut later = AuditEvent::new(EventKind::SignIn, Some(ada), t0 + hold);
+    later.detail = serde_json::json!({"later": true});
+    store
+        .append_event(&later, Some(&OutboxMessage::of(&later)))
+        .await
+        .unwrap();
     assert_eq!(
         store
-            .prune_webhooks(retry_at + Duration::seconds(1))
+            .prune_webhooks(retry_at + Duration::seconds(1), t0)
             .await
             .unwrap(),
         2
     );
     let left = store.list_webhooks(None, 10).await.unwrap();
+    assert_eq!(left.len(), 2);
+    assert_eq!(left[1].id, OutboxMessage::of(&pending).id);
+    assert_eq!(
+        store
+            .prune_webhooks(t0, t0 + Duration::seconds(1))
+            .await
+            .unwrap(),
+        1,
+        "the pending message queued before the cut"
+    );
+    let left = store.list_webhooks(None, 10).await.unwrap();
     assert_eq!(left.len(), 1);
-    assert_eq!(left[0].id, OutboxMessage::of(&pending).id);
+    assert_eq!(left[0].id, OutboxMessage::of(&later).id);
 }

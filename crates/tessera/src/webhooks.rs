@@ -20,10 +20,12 @@ use tessera_oauth::http::HttpError;
 
 use crate::config::WebhookSettings;
 
-/// Messages per claim.
-const BATCH: u32 = 32;
-/// Deliveries in flight at once.
-const IN_FLIGHT: usize = 8;
+/// Messages per claim, all sent at once: a claim's hold (three times the
+/// timeout) then outlasts every send of its batch, so another instance
+/// never takes a message this one is still about to send.
+const BATCH: u32 = 8;
+/// Deliveries in flight at once: the whole batch.
+const IN_FLIGHT: usize = BATCH as usize;
 /// How often the outbox is checked when it was empty.
 const POLL: Duration = Duration::from_secs(1);
 

@@ -177,15 +177,17 @@ pub struct SecondFactors {
     /// Seals TOTP secrets at rest: the deployment key.
     pub sealer: Arc<Sealer>,
     /// The WebAuthn relying party: RP ID and origins from the public
-    /// origin.
-    pub webauthn: Arc<webauthn_rs::Webauthn>,
+    /// origin. `None` when that origin is an IP address (WebAuthn allows
+    /// only domain names): passkeys are off, everything else works.
+    pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
     /// The issuer authenticator apps show (`TESSERA_APP_NAME`).
     pub issuer: String,
 }
 
 impl SecondFactors {
     /// TOTP secrets sealed with `seal_key` (32 bytes); passkeys for the
-    /// first public origin's host (the RP ID), from any of the origins.
+    /// first public origin's host (the RP ID), from any of the origins, or
+    /// none (with a warning) when that host is an IP address.
     pub fn new(seal_key: &[u8], public_origins: &[String], issuer: &str) -> Result<Self, String> {
         use webauthn_rs::prelude::Url;
         let sealer = Sealer::new(seal_key).ok_or("the TOTP sealing key is not 32 bytes")?;
@@ -197,6 +199,19 @@ impl SecondFactors {
         let rp_id = first
             .host_str()
             .ok_or_else(|| format!("the public origin {first} has no host"))?;
+        let sealer = Arc::new(sealer);
+        if rp_id
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok()
+        {
+            tracing::warn!(origin = %first, "passkeys are off: WebAuthn needs the public origin to be a domain name (such as localhost), not an IP address");
+            return Ok(Self {
+                sealer,
+                webauthn: None,
+                issuer: issuer.to_owned(),
+            });
+        }
         let mut builder = webauthn_rs::WebauthnBuilder::new(rp_id, first)
             .map_err(|e| format!("passkeys for {first}: {e}"))?
             .rp_name(issuer);
@@ -207,8 +222,8 @@ impl SecondFactors {
             .build()
             .map_err(|e| format!("passkeys for {rp_id}: {e}"))?;
         Ok(Self {
-            sealer: Arc::new(sealer),
-            webauthn: Arc::new(webauthn),
+            sealer,
+            webauthn: Some(Arc::new(webauthn)),
             issuer: issuer.to_owned(),
         })
     }

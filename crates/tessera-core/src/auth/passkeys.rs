@@ -41,6 +41,15 @@ const NAME_MAX_CHARS: usize = 100;
 const SIGN_IN_STARTS_PER_MINUTE: u64 = 30;
 
 impl Auth {
+    /// The relying party, or [`AuthError::PasskeysUnavailable`] when the
+    /// public origin cannot have passkeys (an IP address).
+    fn webauthn(&self) -> Result<&webauthn_rs::Webauthn, AuthError> {
+        self.second
+            .webauthn
+            .as_deref()
+            .ok_or(AuthError::PasskeysUnavailable)
+    }
+
     /// Starts registering a passkey for the signed-in user. The options
     /// ask for a discoverable credential with user verification, and
     /// exclude the user's passkeys already registered.
@@ -59,8 +68,7 @@ impl Auth {
             .collect::<Vec<_>>();
         let display = user.name.clone().unwrap_or_else(|| user.email.clone());
         let (options, state) = self
-            .second
-            .webauthn
+            .webauthn()?
             .start_passkey_registration(user.id.0, &user.email, &display, Some(exclude))
             .map_err(|e| AuthError::Internal(format!("passkey registration: {e}")))?;
         let mut options = serde_json::to_value(options)
@@ -103,8 +111,7 @@ impl Auth {
         let state: PasskeyRegistration =
             serde_json::from_value(state).map_err(|_| AuthError::PasskeyInvalid)?;
         let passkey = self
-            .second
-            .webauthn
+            .webauthn()?
             .finish_passkey_registration(credential, &state)
             .map_err(|e| {
                 tracing::info!(error = %e, "passkey registration refused");
@@ -167,8 +174,7 @@ impl Auth {
             }
         }
         let (options, state) = self
-            .second
-            .webauthn
+            .webauthn()?
             .start_discoverable_authentication()
             .map_err(|e| AuthError::Internal(format!("passkey sign-in: {e}")))?;
         let mut options = serde_json::to_value(options)
@@ -200,7 +206,7 @@ impl Auth {
         };
         let state: DiscoverableAuthentication =
             serde_json::from_value(state).map_err(|_| AuthError::PasskeyInvalid)?;
-        let webauthn = &self.second.webauthn;
+        let webauthn = self.webauthn()?;
         let (handle, cred_id) = webauthn
             .identify_discoverable_authentication(credential)
             .map_err(|_| AuthError::PasskeyInvalid)?;

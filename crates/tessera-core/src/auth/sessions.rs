@@ -106,11 +106,10 @@ impl Auth {
         self.refresh.sweep_exchanged(now).await?;
         self.mail.sweep_mail_tokens(now).await?;
         self.challenges.sweep_challenges(now).await?;
-        self.audit
-            .prune_events(now - self.settings.audit_retention.0)
-            .await?;
+        let retention_cut = now - self.settings.audit_retention.0;
+        self.audit.prune_events(retention_cut).await?;
         self.webhooks
-            .prune_webhooks(now - crate::webhook::KEEP_DELIVERED)
+            .prune_webhooks(now - crate::webhook::KEEP_DELIVERED, retention_cut)
             .await?;
         Ok(self.sessions.sweep_expired(now).await?)
     }

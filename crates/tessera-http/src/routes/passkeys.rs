@@ -115,6 +115,7 @@ pub struct PasskeyRename {
     post, path = "/v1/passkeys/register/start", tag = "passkeys",
     request_body = Empty,
     responses(
+        (status = 404, description = "passkeys_unavailable: the public origin is an IP address, which WebAuthn does not allow", body = Problem, content_type = "application/problem+json"),
         (status = 200, description = "Options for navigator.credentials.create()", body = CeremonyStart),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "CSRF or origin check failed, or missing BFF key", body = Problem, content_type = "application/problem+json"),
@@ -141,6 +142,7 @@ pub async fn register_start(
     post, path = "/v1/passkeys/register/finish", tag = "passkeys",
     request_body = RegistrationFinish,
     responses(
+        (status = 404, description = "passkeys_unavailable: the public origin is an IP address, which WebAuthn does not allow", body = Problem, content_type = "application/problem+json"),
         (status = 201, description = "Registered", body = PasskeyResponse),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in; passkey_invalid (unknown or expired flow, or a refused answer)", body = Problem, content_type = "application/problem+json"),
@@ -181,6 +183,7 @@ pub async fn register_finish(
     post, path = "/v1/passkeys/login/start", tag = "passkeys",
     request_body = Empty,
     responses(
+        (status = 404, description = "passkeys_unavailable: the public origin is an IP address, which WebAuthn does not allow", body = Problem, content_type = "application/problem+json"),
         (status = 200, description = "Options for navigator.credentials.get()", body = CeremonyStart),
         (status = 403, description = "Foreign origin or missing BFF key", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many sign-ins started from this address (Retry-After)", body = Problem, content_type = "application/problem+json"),
@@ -205,6 +208,7 @@ pub async fn login_start(
     post, path = "/v1/passkeys/login/finish", tag = "passkeys",
     request_body = SignInFinish,
     responses(
+        (status = 404, description = "passkeys_unavailable: the public origin is an IP address, which WebAuthn does not allow", body = Problem, content_type = "application/problem+json"),
         (status = 200, description = "Signed in; session and CSRF cookies set", body = super::views::AuthResponse),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "passkey_invalid", body = Problem, content_type = "application/problem+json"),

@@ -216,6 +216,7 @@ impl From<AuthError> for TokenError {
             | AuthError::TotpNotEnabled
             | AuthError::PasskeyInvalid
             | AuthError::PasskeyExists
+            | AuthError::PasskeysUnavailable
             | AuthError::ProviderAlreadyLinked
             | AuthError::EmailTaken
             | AuthError::InvalidToken

@@ -472,3 +472,32 @@ async fn a_passkey_registers_then_signs_in_without_password_or_second_factor() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn on_an_ip_address_origin_passkeys_are_off_and_the_rest_works() {
+    // WebAuthn allows only domain names as the relying party: a server
+    // whose first public origin is an IP address still starts.
+    let app = spawn_with(|c| {
+        c.public_origins = vec!["http://127.0.0.1:3000".into(), ORIGIN.into()];
+    })
+    .await;
+    let (jar, _) = app.register(&unique("ip-origin")).await;
+    assert_eq!(app.whoami_status(&jar).await, StatusCode::OK);
+    for (path, jar) in [
+        ("/v1/passkeys/register/start", Some(&jar)),
+        ("/v1/passkeys/login/start", None),
+    ] {
+        let r = start(&app, path, jar).await;
+        let body = problem(r, StatusCode::NOT_FOUND, "passkeys_unavailable").await;
+        assert!(
+            body["detail"].as_str().unwrap().contains("IP address"),
+            "{body}"
+        );
+    }
+    let r = app
+        .browser(Method::GET, "/v1/passkeys", &jar)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
