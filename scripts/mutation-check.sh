@@ -205,6 +205,12 @@ mutate "the SQLite whoami reads an old snapshot (a read transaction kept open) (
 mutate "a revoked family's token rotates (issue 23)" crates/tessera-store-sql/src/refresh.rs \
   "AND f.revoked_at IS NULL AND f.absolute_expires_at > \$2" "AND f.absolute_expires_at > \$2" \
   -p tessera-store-sql -- sqlite::tests::conformance_refresh
+mutate "a PostgreSQL spend that loses the race on the unique keys answers an error (issue 23)" crates/tessera-store-sql/src/refresh.rs \
+  "Err(StoreError::Conflict(_)) => {" "Err(StoreError::Conflict(_)) if false => {" \
+  -p tessera-store-sql --test postgres -- a_spend_that_loses_the_race
+mutate "a revoked family's token rotates on PostgreSQL (issue 23)" crates/tessera-store-sql/src/postgres.rs \
+  "AND revoked_at IS NULL AND absolute_expires_at > \$2" "AND absolute_expires_at > \$2" \
+  -p tessera-store-sql --test postgres -- conformance_refresh
 
 if [ "${MUTATION_PATTERNS_ONLY:-}" = 1 ]; then
   [ "$MISSING" = 0 ] && echo "every mutation finds its pattern"

@@ -122,7 +122,16 @@ impl<DB: Dialect> RefreshStore for SqlStore<DB> {
             .hash(successor)
             .time(successor_expires_at)
             .unique("refresh token");
-        let row = spend.fetch_optional(&mut *self.writer().await?).await?;
+        let answer = spend.fetch_optional(&mut *self.writer().await?).await;
+        let row = match answer {
+            Ok(row) => row,
+            // PostgreSQL: a racing spend inserted the same successor and
+            // committed first. Read the token as it stands now.
+            Err(StoreError::Conflict(_)) => {
+                return Ok(Spend::Unchanged(self.find_refresh(presented).await?));
+            }
+            Err(e) => return Err(e),
+        };
         // Unknown: final (a token reaches its holder only after the
         // statement that created it committed, so every later read has it).
         let Some(row) = row else {
@@ -141,9 +150,8 @@ impl<DB: Dialect> RefreshStore for SqlStore<DB> {
             return Ok(Spend::Unchanged(Some(record)));
         }
         // Unspent as read, yet not spent by this call: expired, a revoked
-        // family, or (PostgreSQL) a racing spend that committed while this
-        // INSERT waited on the unique index and then inserted nothing. Read it as it
-        // stands now.
+        // family, or (SQLite's `ON CONFLICT DO NOTHING`) a racing spend that
+        // got in first. Read it as it stands now.
         Ok(Spend::Unchanged(self.find_refresh(presented).await?))
     }
 

@@ -108,3 +108,76 @@ async fn an_unreachable_database_is_unavailable_quickly() {
 async fn conformance_webhooks() {
     with_store(|s| async move { tessera_store::conformance::webhooks(&s).await }).await;
 }
+
+/// A spend that reads its token unspent, then finds the successor's keys
+/// taken by a racing spend that commits first, gets that one unique
+/// violation as its answer: the token as it stands (spent, with the
+/// racer's successor), never an error. The race is forced here: the other
+/// spend's INSERT is held open in a transaction until this one waits on it.
+#[tokio::test]
+async fn a_spend_that_loses_the_race_on_the_unique_keys_reads_the_winners_successor() {
+    use sqlx::Connection;
+    use tessera_core::store::{RefreshFamily, RefreshStore, Spend};
+    use tessera_core::token::TokenHash;
+    use time::{Duration, OffsetDateTime};
+
+    let db = testing::fresh_database().await.unwrap();
+    let store = PgStore::connect_lazy(&db.url, PgSettings::default()).unwrap();
+    store.migrate().await.unwrap();
+    let now =
+        OffsetDateTime::from_unix_timestamp(OffsetDateTime::now_utc().unix_timestamp()).unwrap();
+    let family = RefreshFamily {
+        id: uuid::Uuid::new_v4(),
+        user_id: tessera_core::user::UserId(uuid::Uuid::new_v4()),
+        created_at: now,
+        absolute_expires_at: now + Duration::days(90),
+        revoked_at: None,
+        amr: tessera_core::mfa::Amr::default(),
+    };
+    let (presented, successor) = (TokenHash([1; 32]), TokenHash([2; 32]));
+    store
+        .create_family(&family, &presented, now + Duration::days(30))
+        .await
+        .unwrap();
+
+    let mut racer = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    let mut tx = racer.begin().await.unwrap();
+    sqlx::query(
+        "INSERT INTO refresh_tokens (hash, family_id, created_at, expires_at, predecessor) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(successor.0.to_vec())
+    .bind(family.id.to_string())
+    .bind(now.unix_timestamp())
+    .bind((now + Duration::days(30)).unix_timestamp())
+    .bind(presented.0.to_vec())
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+
+    let spend = tokio::spawn({
+        let store = store.clone();
+        async move {
+            store
+                .spend_refresh(&presented, &successor, now + Duration::days(30), now)
+                .await
+        }
+    });
+    // The spend read the token unspent and now waits on the racer's keys.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        !spend.is_finished(),
+        "the spend waits for the racing insert"
+    );
+    tx.commit().await.unwrap();
+
+    match spend.await.unwrap() {
+        Ok(Spend::Unchanged(Some(record))) => {
+            assert_eq!(record.successor, Some(successor));
+            assert_eq!(record.spent_at, Some(now));
+        }
+        other => panic!("the loser reads the winner's successor: {other:?}"),
+    }
+    store.close().await;
+    db.drop_now().await.unwrap();
+}
