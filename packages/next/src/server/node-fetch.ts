@@ -1,31 +1,24 @@
-import http, { type IncomingHttpHeaders } from "node:http";
+import type http from "node:http";
+import type { IncomingHttpHeaders } from "node:http";
 import https from "node:https";
 import { urlToHttpOptions } from "node:url";
+import { type Answer, type Cancel, headersObject, IDLE_SOCKET_MS, MAX_SOCKETS, requestBytes, send } from "./http1.js";
 
 /**
- * The transport for calls to tessera: `node:http` over kept-alive
- * connections, shaped like `fetch` (the subset `fetchUpstream` uses).
+ * The transport for calls to tessera: kept-alive connections, shaped like
+ * `fetch` (the subset `fetchUpstream` uses). `http:` servers through the
+ * kit's own HTTP/1.1 client (`http1.ts`), `https:` through `node:https`.
  *
  * Why not the global `fetch`: in Node it is undici, which costs several
  * times the CPU per call to tessera's whoami of `node:http` with a
- * keep-alive agent (figures in docs/performance.md). `getSession()` runs on
- * every page render, so that difference is most of what authentication adds
- * to a page.
+ * keep-alive agent, and `node:http` several times that of `http1.ts`
+ * (figures in docs/performance.md). `getSession()` runs on every page
+ * render, so that difference is most of what authentication adds to a page.
  * `TesseraConfig.fetch` still replaces it (tests do).
  */
-/**
- * A kept-alive connection unused this long is closed by us. tessera (hyper)
- * closes one idle for its header-read timeout, 10 s by default; a request
- * written onto a connection as the server closes it fails with ECONNRESET.
- * Letting go first keeps that race away (a script that sent requests every
- * 95–105 ms to a server closing after 100 ms idle lost 5 in 300 this way).
- */
-export const IDLE_SOCKET_MS = 4_000;
+export { IDLE_SOCKET_MS };
 
-const agents = {
-  "http:": new http.Agent({ keepAlive: true, maxSockets: 256, timeout: IDLE_SOCKET_MS }),
-  "https:": new https.Agent({ keepAlive: true, maxSockets: 256, timeout: IDLE_SOCKET_MS }),
-};
+const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: MAX_SOCKETS, timeout: IDLE_SOCKET_MS });
 
 /**
  * Requests sent again when a kept-alive connection turns out to be dead
@@ -33,7 +26,7 @@ const agents = {
  * have been acted on before the connection died, so it fails instead.
  */
 const RETRYABLE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
-const DEAD_CONNECTION = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED"]);
+const DEAD_CONNECTION = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED", "ERR_STREAM_DESTROYED", "ERR_STREAM_WRITE_AFTER_END"]);
 /** A stale connection is dropped from the pool when it fails, so this bounds the retries, not the pool. */
 const MAX_ATTEMPTS = 3;
 
@@ -89,6 +82,8 @@ export interface RequestTarget {
   port?: number | undefined;
   path: string;
   auth?: string | undefined;
+  /** The Host header: the URL's host, with its port unless the scheme's default. */
+  host: string;
 }
 
 /** A URL as {@link RequestTarget}. */
@@ -100,6 +95,7 @@ export function targetOf(url: URL): RequestTarget {
     port: options.port === undefined || options.port === "" ? undefined : Number(options.port),
     path: options.path ?? "/",
     auth: options.auth ?? undefined,
+    host: url.host,
   };
 }
 
@@ -151,93 +147,169 @@ export function exchange<T>(
     // One timer for the whole call: it covers the body too, and every
     // attempt, so headers followed by a stalled body still time out.
     let timer: NodeJS.Timeout | undefined;
-    let current: http.ClientRequest | undefined;
+    let cancel: ((error: Error) => void) | undefined;
     let settled = false;
+    const { signal } = init;
+    const onAbort = () => {
+      const error = abortError(signal?.reason);
+      fail(error);
+      cancel?.(error);
+    };
     const fail = (error: unknown) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
       reject(failure(error));
     };
-    const https_ = target.protocol === "https:";
-    const client = https_ ? https : http;
-    const options: http.RequestOptions = {
-      protocol: target.protocol,
-      hostname: target.hostname,
-      port: target.port,
-      path: target.path,
-      auth: target.auth,
-      method: init.method,
-      headers: init.body ? { ...init.headers, "content-length": String(init.body.byteLength) } : init.headers,
-      agent: https_ ? agents["https:"] : agents["http:"],
-      signal: init.signal,
+    const succeed = (raw: RawResponse) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      let result: T;
+      try {
+        result = answer(raw);
+      } catch (error) {
+        reject(error);
+        return;
+      }
+      resolve(result);
     };
-    const attempt = (n: number) => {
-      let answered = false;
-      const request = client.request(options, (res) => {
-        answered = true;
-        const chunks: Buffer[] = [];
-        let length = 0;
-        res.on("data", (chunk: Buffer) => {
-          chunks.push(chunk);
-          length += chunk.byteLength;
-        });
-        res.on("error", fail);
-        res.on("end", () => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          // One copy, into an ArrayBuffer of the body's own (small Buffers share a pool).
-          const body = new ArrayBuffer(length);
-          const bytes = new Uint8Array(body);
-          let offset = 0;
-          for (const chunk of chunks) {
-            bytes.set(chunk, offset);
-            offset += chunk.byteLength;
-          }
-          let result: T;
-          try {
-            result = answer({
-              status: res.statusCode ?? 502,
-              statusText: res.statusMessage ?? "",
-              get headers() {
-                return res.headers;
-              },
-              body,
-            });
-          } catch (error) {
-            reject(error);
-            return;
-          }
-          resolve(result);
-        });
-      });
-      current = request;
-      request.on("error", (error: NodeJS.ErrnoException) => {
-        const stale = request.reusedSocket && !answered && DEAD_CONNECTION.has(error.code ?? "");
-        if (stale && !settled && n < MAX_ATTEMPTS && RETRYABLE_METHODS.has(init.method.toUpperCase())) {
-          attempt(n + 1);
-          return;
-        }
-        fail(error);
-      });
-      if (init.body) request.write(init.body);
-      request.end();
-    };
+    const retryable = RETRYABLE_METHODS.has(init.method.toUpperCase());
     try {
-      init.signal?.throwIfAborted();
+      signal?.throwIfAborted();
       if (init.timeoutMs !== undefined) {
         const ms = init.timeoutMs;
         timer = setTimeout(() => {
-          fail(new KeepAliveTimeoutError(ms));
-          current?.destroy();
+          const error = new KeepAliveTimeoutError(ms);
+          fail(error);
+          cancel?.(error);
         }, ms);
       }
-      attempt(1);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      if (target.protocol === "http:") {
+        const { bytes, close } = requestBytes(init.method, target.path, target.host, target.auth, init.headers, init.body);
+        const outgoing = { hostname: target.hostname, port: target.port ?? 80, method: init.method, bytes, close };
+        const attempt = (n: number): Cancel =>
+          send(outgoing, {
+            answered: (raw: Answer) => succeed(rawResponse(raw)),
+            failed: (error, reusedAndSilent) => {
+              const code = (error as NodeJS.ErrnoException).code ?? "";
+              if (reusedAndSilent && !settled && n < MAX_ATTEMPTS && retryable && DEAD_CONNECTION.has(code)) {
+                cancel = attempt(n + 1);
+                return;
+              }
+              fail(error);
+            },
+          });
+        cancel = attempt(1);
+      } else {
+        cancel = viaNodeHttps(target, init, succeed, fail, retryable);
+      }
     } catch (error) {
       fail(error);
     }
   });
+}
+
+/** What `node:http` rejects with when a request's signal aborts. */
+function abortError(reason: unknown): Error {
+  return Object.assign(new Error("The operation was aborted", { cause: reason }), { name: "AbortError", code: "ABORT_ERR" });
+}
+
+/** An answer of `http1.ts` as a {@link RawResponse}: the body copied once into an ArrayBuffer of its own. */
+function rawResponse(raw: Answer): RawResponse {
+  const body = new ArrayBuffer(raw.length);
+  const bytes = new Uint8Array(body);
+  let offset = 0;
+  for (const chunk of raw.body) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  let headers: IncomingHttpHeaders | undefined;
+  return {
+    status: raw.status,
+    statusText: raw.statusText,
+    get headers() {
+      return (headers ??= headersObject(raw.rawHeaders));
+    },
+    body,
+  };
+}
+
+/** The `https:` path of {@link exchange}: `node:https` with a kept-alive agent. */
+function viaNodeHttps(
+  target: RequestTarget,
+  init: ExchangeInit,
+  succeed: (raw: RawResponse) => void,
+  fail: (error: unknown) => void,
+  retryable: boolean,
+): Cancel {
+  let current: http.ClientRequest | undefined;
+  let done = false;
+  const options: https.RequestOptions = {
+    protocol: target.protocol,
+    hostname: target.hostname,
+    port: target.port,
+    path: target.path,
+    auth: target.auth,
+    method: init.method,
+    headers: init.body ? { ...init.headers, "content-length": String(init.body.byteLength) } : init.headers,
+    agent: httpsAgent,
+  };
+  const attempt = (n: number) => {
+    let answered = false;
+    const request = https.request(options, (res) => {
+      answered = true;
+      const chunks: Buffer[] = [];
+      let length = 0;
+      res.on("data", (chunk: Buffer) => {
+        chunks.push(chunk);
+        length += chunk.byteLength;
+      });
+      res.on("error", (error) => {
+        done = true;
+        fail(error);
+      });
+      res.on("end", () => {
+        if (done) return;
+        done = true;
+        const body = new ArrayBuffer(length);
+        const bytes = new Uint8Array(body);
+        let offset = 0;
+        for (const chunk of chunks) {
+          bytes.set(chunk, offset);
+          offset += chunk.byteLength;
+        }
+        succeed({
+          status: res.statusCode ?? 502,
+          statusText: res.statusMessage ?? "",
+          get headers() {
+            return res.headers;
+          },
+          body,
+        });
+      });
+    });
+    current = request;
+    request.on("error", (error: NodeJS.ErrnoException) => {
+      const stale = request.reusedSocket && !answered && DEAD_CONNECTION.has(error.code ?? "");
+      if (stale && !done && n < MAX_ATTEMPTS && retryable) {
+        attempt(n + 1);
+        return;
+      }
+      done = true;
+      fail(error);
+    });
+    if (init.body) request.write(init.body);
+    request.end();
+  };
+  attempt(1);
+  return () => {
+    done = true;
+    current?.destroy();
+  };
 }
 
 const same = <T>(value: T): T => value;
