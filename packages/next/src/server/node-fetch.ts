@@ -38,10 +38,10 @@ export interface RawResponse {
   status: number;
   statusText: string;
   /**
-   * As `node:http` parsed them: lower-case names, Set-Cookie as an array of
+   * As `node:http` reads them: lower-case names, Set-Cookie as an array of
    * whole cookies, other repeated headers joined or dropped by its rules.
-   * A getter: `node:http` builds this object on first read, and
-   * `getSession()` never reads it. {@link headersOf} makes a `Headers` of it.
+   * A getter: the object is built on first read, and `getSession()` never
+   * reads it. {@link headersOf} makes a `Headers` of it.
    */
   readonly headers: IncomingHttpHeaders;
   /** The body's bytes in an ArrayBuffer of their own. */
@@ -106,8 +106,12 @@ const targets = new WeakMap<URL, Map<string, RequestTarget>>();
 /**
  * `new URL(path, serverUrl)` as a {@link RequestTarget}, remembered per
  * server URL and path: `getSession()` asks for the same one on every call.
+ * A path with a query is not remembered: the route handler passes the
+ * browser's on (an OAuth callback's carries its code), and it would only
+ * be asked for once.
  */
 export function requestTarget(serverUrl: URL, path: string): RequestTarget {
+  if (path.includes("?")) return targetOf(new URL(path, serverUrl));
   let known = targets.get(serverUrl);
   if (!known) targets.set(serverUrl, (known = new Map()));
   let target = known.get(path);
