@@ -3,7 +3,8 @@ import { type AddressInfo, createServer as createTcpServer, type Server as TcpSe
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolveConfig } from "../src/config.js";
 import { TesseraError } from "../src/errors.js";
-import { IDLE_SOCKET_MS, keepAliveFetch } from "../src/server/node-fetch.js";
+import { headerValue } from "../src/server/headers.js";
+import { IDLE_SOCKET_MS, keepAliveFetch, requestTarget } from "../src/server/node-fetch.js";
 import { fetchUpstream, parseJson } from "../src/server/upstream.js";
 
 let server: Server;
@@ -102,7 +103,7 @@ describe("fetchUpstream over the default transport (no Response in between)", ()
   });
 
   it("keeps every Set-Cookie whole and apart, and the body's bytes", async () => {
-    const r = await fetchUpstream(config(), "/cookies", { method: "GET", headers: new Headers() });
+    const r = await fetchUpstream(config(), "/cookies", { method: "GET", headers: {} });
     expect(r.status).toBe(200);
     expect(r.headers.getSetCookie()).toEqual(["a=1; Path=/; Expires=Wed, 21 Oct 2099 07:28:00 GMT", "b=2; HttpOnly"]);
     expect(new TextDecoder().decode(r.body ?? new ArrayBuffer(0))).toBe("ok");
@@ -111,30 +112,60 @@ describe("fetchUpstream over the default transport (no Response in between)", ()
   it("sends the method, headers and body", async () => {
     const r = await fetchUpstream(config(), "/echo", {
       method: "POST",
-      headers: new Headers({ cookie: "s=1; t=2", "tessera-bff-key": "k" }),
+      headers: { cookie: "s=1; t=2", "tessera-bff-key": "k" },
       body: '{"email":"a@example.com"}',
     });
     expect(parseJson(r.body)).toEqual({ method: "POST", body: '{"email":"a@example.com"}', cookie: "s=1; t=2", key: "k" });
   });
 
   it("gives a 204 no body and a redirect unfollowed", async () => {
-    expect((await fetchUpstream(config(), "/empty", { method: "GET", headers: new Headers() })).body).toBeNull();
-    const r = await fetchUpstream(config(), "/redirect", { method: "GET", headers: new Headers() });
+    expect((await fetchUpstream(config(), "/empty", { method: "GET", headers: {} })).body).toBeNull();
+    const r = await fetchUpstream(config(), "/redirect", { method: "GET", headers: {} });
     expect(r.status).toBe(302);
     expect(r.headers.get("location")).toBe("https://provider.example/authorize");
   });
 
   it("times out as upstream_timeout and a refused connection is upstream_unavailable", async () => {
-    await expect(fetchUpstream(config(), "/slow", { method: "GET", headers: new Headers() })).rejects.toMatchObject({
+    await expect(fetchUpstream(config(), "/slow", { method: "GET", headers: {} })).rejects.toMatchObject({
       code: "upstream_timeout",
     });
-    await expect(fetchUpstream(config(), "/stalled-body", { method: "GET", headers: new Headers() })).rejects.toMatchObject({
+    await expect(fetchUpstream(config(), "/stalled-body", { method: "GET", headers: {} })).rejects.toMatchObject({
       code: "upstream_timeout",
     });
     const down = resolveConfig({ serverUrl: "http://127.0.0.1:9" });
-    const refused = fetchUpstream(down, "/", { method: "GET", headers: new Headers() });
+    const refused = fetchUpstream(down, "/", { method: "GET", headers: {} });
     await expect(refused).rejects.toBeInstanceOf(TesseraError);
     await expect(refused).rejects.toMatchObject({ code: "upstream_unavailable" });
+  });
+});
+
+describe("the default transport's shortcuts (docs/performance.md, \"The kit\")", () => {
+  it("answers Headers only when read, the same object each time, and the body in an ArrayBuffer of its own", async () => {
+    const r = await fetchUpstream(resolveConfig({ serverUrl: base }), "/echo", { method: "POST", headers: {}, body: "x" });
+    expect(Object.keys(r)).not.toContain("headers");
+    expect(r.headers).toBeInstanceOf(Headers);
+    expect(r.headers).toBe(r.headers);
+    expect(r.headers.get("content-type")).toBe("application/json");
+    expect(r.body).toBeInstanceOf(ArrayBuffer);
+    expect(parseJson(r.body)).toMatchObject({ method: "POST", body: "x" });
+  });
+
+  it("goes where new URL(path, serverUrl) points, remembering each path", () => {
+    const server = new URL("http://user:p%40ss@127.0.0.1:4000/prefix/");
+    const target = requestTarget(server, "/v1/admin/users?q=a b&cursor=x#frag");
+    expect(target).toEqual({ protocol: "http:", hostname: "127.0.0.1", port: 4000, path: "/v1/admin/users?q=a%20b&cursor=x", auth: "user:p@ss", host: "127.0.0.1:4000" });
+    // With a query (the route handler passes the browser's on): computed again, not kept.
+    expect(requestTarget(server, "/v1/admin/users?q=a b&cursor=x#frag")).not.toBe(target);
+    expect(requestTarget(server, "/v1/admin/users?q=a b&cursor=x#frag")).toEqual(target);
+    expect(requestTarget(server, "/v1/session")).toBe(requestTarget(server, "/v1/session"));
+    expect(requestTarget(new URL("https://[::1]/"), "/v1/session")).toEqual({ protocol: "https:", hostname: "::1", port: undefined, path: "/v1/session", auth: undefined, host: "[::1]" });
+    expect(requestTarget(server, "/v1/../v1/./session").path).toBe("/v1/session");
+  });
+
+  it("refuses a header value Headers would refuse, before anything is sent", () => {
+    expect(headerValue("x", " \tv\r\n")).toBe("v");
+    expect(() => headerValue("x", "a\r\nb: c")).toThrow(TypeError);
+    expect(() => headerValue("x", "a\0b")).toThrow(TypeError);
   });
 });
 
@@ -147,7 +178,7 @@ describe("fetchUpstream over a fetch given in the config", () => {
     };
     const config = resolveConfig({ serverUrl: base, fetch: given, timeoutMs: 300 });
     expect(config.transport).toEqual({ kind: "fetch", fetch: given });
-    const r = await fetchUpstream(config, "/redirect", { method: "GET", headers: new Headers({ "tessera-bff-key": "k" }) });
+    const r = await fetchUpstream(config, "/redirect", { method: "GET", headers: { "tessera-bff-key": "k" } });
     expect(r.status).toBe(302);
     expect(calls).toHaveLength(1);
     expect(calls[0]?.url).toBe(`${base}/redirect`);
@@ -159,11 +190,11 @@ describe("fetchUpstream over a fetch given in the config", () => {
     const refused: typeof fetch = async () => {
       throw new TypeError("fetch failed");
     };
-    await expect(fetchUpstream(resolveConfig({ serverUrl: base, fetch: refused }), "/", { method: "GET", headers: new Headers() })).rejects.toMatchObject({
+    await expect(fetchUpstream(resolveConfig({ serverUrl: base, fetch: refused }), "/", { method: "GET", headers: {} })).rejects.toMatchObject({
       code: "upstream_unavailable",
     });
     const slow = resolveConfig({ serverUrl: base, fetch: keepAliveFetch, timeoutMs: 100 });
-    await expect(fetchUpstream(slow, "/slow", { method: "GET", headers: new Headers() })).rejects.toMatchObject({ code: "upstream_timeout" });
+    await expect(fetchUpstream(slow, "/slow", { method: "GET", headers: {} })).rejects.toMatchObject({ code: "upstream_timeout" });
   });
 });
 

@@ -127,6 +127,38 @@ describe("changePassword and signOut", () => {
     expect(request.jar.get("__Host-tessera_session")?.value).toBe("tok");
   });
 
+  it("sends exactly: the browser's intent, the CSRF header from the cookie, JSON, the BFF key; nothing else of the browser's", async () => {
+    resetRequest(
+      { origin: ORIGIN, "sec-fetch-site": "same-origin", "user-agent": "Browser/1", accept: "text/html", authorization: "Bearer browser", "x-csrf-token": "from-browser" },
+      { "__Host-tessera_session": "old", "__Host-tessera_csrf": "csrf-old", theme: "dark" },
+    );
+    respond = () => ({ status: 204, headers: loginCookies });
+    await tessera().changePassword({ status: "idle" }, form({ current_password: "a", new_password: "b" }));
+    const { host, connection, ...sent } = upstream.received.at(-1)?.headers ?? {};
+    expect([host, connection]).toEqual([new URL(upstream.url).host, "keep-alive"]);
+    expect(sent).toEqual({
+      cookie: "__Host-tessera_session=old; __Host-tessera_csrf=csrf-old",
+      origin: ORIGIN,
+      "sec-fetch-site": "same-origin",
+      "user-agent": "Browser/1",
+      accept: "application/json",
+      "content-type": "application/json",
+      "content-length": String(Buffer.byteLength(upstream.received.at(-1)?.body ?? "")),
+      "x-csrf-token": "csrf-old",
+      "tessera-bff-key": "k",
+    });
+  });
+
+  it("sends the app's origin on an unsafe call from a request without one", async () => {
+    resetRequest({}, { "__Host-tessera_session": "old", "__Host-tessera_csrf": "csrf-old" });
+    respond = () => ({ status: 204, headers: loginCookies });
+    await createTessera({ serverUrl: upstream.url, bffKey: "k", publicOrigin: "https://app.example" }).changePassword(
+      { status: "idle" },
+      form({ current_password: "a", new_password: "b" }),
+    );
+    expect(upstream.received.at(-1)?.headers.origin).toBe("https://app.example");
+  });
+
   it("shows a wrong current password next to that field", async () => {
     resetRequest({ origin: ORIGIN }, { "__Host-tessera_session": "s", "__Host-tessera_csrf": "c" });
     respond = () => ({
@@ -180,6 +212,44 @@ describe("getSession and requireUser", () => {
     expect((await tessera().getSession())?.user.email).toBe("a@example.com");
     expect(upstream.received.at(-1)?.headers.origin).toBeUndefined();
     expect(upstream.received.at(-1)?.headers["sec-fetch-site"]).toBeUndefined();
+  });
+
+  it("sends tessera exactly its cookies, the user agent, Accept and the BFF key (docs/performance.md: plain objects, not Headers)", async () => {
+    resetRequest(
+      {
+        cookie: "__Host-tessera_session=stale; theme=dark",
+        origin: "https://evil.example",
+        "sec-fetch-site": "cross-site",
+        "user-agent": "Browser/1",
+        accept: "text/html",
+        authorization: "Bearer browser",
+        "content-type": "text/plain",
+        "x-csrf-token": "from-browser",
+        "x-forwarded-for": "203.0.113.7",
+      },
+      { "__Host-tessera_session": "s", "__Host-tessera_csrf": "c", "__Host-tessera_empty": "", theme: "dark" },
+    );
+    respond = () => ({ status: 200, body: { user: USER, session: SESSION } });
+    await tessera().getSession();
+    const { host, connection, ...sent } = upstream.received.at(-1)?.headers ?? {};
+    expect(host).toBe(new URL(upstream.url).host);
+    expect(connection).toBe("keep-alive");
+    expect(sent).toEqual({
+      cookie: "__Host-tessera_session=s; __Host-tessera_csrf=c",
+      "user-agent": "Browser/1",
+      accept: "application/json",
+      "tessera-bff-key": "k",
+    });
+  });
+
+  it("sends the BFF key as Headers would have (whitespace at the ends dropped) and refuses one with a line break", async () => {
+    resetRequest({}, { "__Host-tessera_session": "s" });
+    respond = () => ({ status: 200, body: { user: USER, session: SESSION } });
+    await createTessera({ serverUrl: upstream.url, bffKey: " k\n" }).getSession();
+    expect(upstream.received.at(-1)?.headers["tessera-bff-key"]).toBe("k");
+    const before = upstream.received.length;
+    await expect(createTessera({ serverUrl: upstream.url, bffKey: "k\nx: y" }).getSession()).rejects.toBeInstanceOf(TypeError);
+    expect(upstream.received.length).toBe(before);
   });
 
   it("treats 401 as signed out and redirects in requireUser", async () => {

@@ -71,16 +71,54 @@ export function clientIp(incoming: HeaderSource, config: Pick<ResolvedConfig, "t
 /** What the kit reads from the browser's request headers: `Headers`, Next's `headers()`, or a view over either. */
 export type HeaderSource = Pick<Headers, "get">;
 
-/** Builds the headers of a request to tessera from the browser's request headers. */
-export function upstreamHeaders(incoming: HeaderSource, config: ResolvedConfig): Headers {
-  const outgoing = new Headers();
-  for (const name of FORWARDED_REQUEST_HEADERS) {
+/**
+ * The headers of a request to tessera: lower-case names, one value each, in
+ * an object without prototype. Not a WHATWG `Headers`: one is built on every
+ * call (every `getSession()`), and `Headers` checks, lower-cases and sorts
+ * names on each operation (docs/performance.md, "The kit"). Values are what
+ * `Headers.set` would have kept ({@link headerValue}).
+ */
+export type OutgoingHeaders = Record<string, string>;
+
+/** An empty {@link OutgoingHeaders}. */
+export function outgoingHeaders(): OutgoingHeaders {
+  return Object.create(null) as OutgoingHeaders;
+}
+
+const HTTP_WHITESPACE_AT_ENDS = /^[\t\n\r ]+|[\t\n\r ]+$/g;
+const ENDS_IN_WHITESPACE = /^[\t\n\r ]|[\t\n\r ]$/;
+const FORBIDDEN_IN_VALUE = /[\0\n\r]/;
+
+/**
+ * `value` as `Headers.set` stores it (HTTP whitespace at either end
+ * removed), or the same `TypeError` when it holds NUL, CR or LF: the checks
+ * the kit's header values went through when they were `Headers`.
+ */
+export function headerValue(name: string, value: string): string {
+  const trimmed = ENDS_IN_WHITESPACE.test(value) ? value.replace(HTTP_WHITESPACE_AT_ENDS, "") : value;
+  if (FORBIDDEN_IN_VALUE.test(trimmed)) throw new TypeError(`invalid value for header ${name}`);
+  return trimmed;
+}
+
+/**
+ * Builds the headers of a request to tessera from the browser's request
+ * headers: those of `names` (by default every one of
+ * {@link FORWARDED_REQUEST_HEADERS}) that the request has, tessera's own
+ * cookies only, the BFF key and the client IP.
+ */
+export function upstreamHeaders(
+  incoming: HeaderSource,
+  config: ResolvedConfig,
+  names: readonly (typeof FORWARDED_REQUEST_HEADERS)[number][] = FORWARDED_REQUEST_HEADERS,
+): OutgoingHeaders {
+  const outgoing = outgoingHeaders();
+  for (const name of names) {
     const value = name === "cookie" ? tesseraCookies(incoming.get(name)) : incoming.get(name);
-    if (value !== null && value !== "") outgoing.set(name, value);
+    if (value !== null && value !== "") outgoing[name] = headerValue(name, value);
   }
-  if (config.bffKey) outgoing.set(BFF_KEY_HEADER, config.bffKey);
+  if (config.bffKey) outgoing[BFF_KEY_HEADER] = headerValue(BFF_KEY_HEADER, config.bffKey);
   const ip = clientIp(incoming, config);
-  if (ip) outgoing.set(CLIENT_IP_HEADER, ip);
+  if (ip) outgoing[CLIENT_IP_HEADER] = ip;
   else warnMissingClientIp(config);
   return outgoing;
 }

@@ -3,7 +3,7 @@ import type { ResolvedConfig } from "../config.js";
 import { CSRF_COOKIE, CSRF_HEADER } from "../constants.js";
 import { isTesseraError } from "../errors.js";
 import { applySetCookies } from "./cookies.js";
-import { type HeaderSource, TESSERA_COOKIE_PREFIX, upstreamHeaders } from "./headers.js";
+import { type HeaderSource, headerValue, TESSERA_COOKIE_PREFIX, upstreamHeaders } from "./headers.js";
 import { fetchUpstream, type UpstreamResult } from "./upstream.js";
 
 export interface TesseraCall {
@@ -19,6 +19,14 @@ export interface TesseraCall {
   forwardIntent: boolean;
 }
 
+/** What the kit reads from Next's `cookies()` store. */
+export type CookieSource = Pick<Awaited<ReturnType<typeof cookies>>, "get" | "getAll">;
+
+/** The browser's headers tessera gets on a call: those that say what the browser asks for are left out. */
+const CALL_HEADERS = ["cookie", "user-agent"] as const;
+/** {@link CALL_HEADERS} with the browser's `Origin` and `Sec-Fetch-Site` (`forwardIntent`). */
+const CALL_HEADERS_WITH_INTENT = ["cookie", "origin", "sec-fetch-site", "user-agent"] as const;
+
 /**
  * A call to tessera on behalf of the browser whose request is being served
  * (server components and server actions): its tessera cookies, user agent
@@ -27,35 +35,42 @@ export interface TesseraCall {
 export async function callTessera(config: ResolvedConfig, call: TesseraCall): Promise<UpstreamResult> {
   const request = await headers();
   const store = await cookies();
+  return callTesseraWith(config, call, request, store);
+}
+
+/**
+ * {@link callTessera} with the request's `headers()` and `cookies()`
+ * already in hand: `getSession()` has awaited them itself, and each
+ * promise less is CPU saved on every render (docs/performance.md).
+ */
+export function callTesseraWith(config: ResolvedConfig, call: TesseraCall, request: HeaderSource, store: CookieSource): Promise<UpstreamResult> {
   // Cookies from the store, not the request's Cookie header: after a server
   // action applied new cookies (login, password change), the re-render of the
   // same request must already use them.
-  const jar = store
-    .getAll()
-    .filter((cookie) => cookie.name.startsWith(TESSERA_COOKIE_PREFIX) && cookie.value !== "")
-    .map((cookie) => `${cookie.name}=${cookie.value}`)
-    .join("; ");
+  let jar = "";
+  for (const cookie of store.getAll()) {
+    if (!cookie.name.startsWith(TESSERA_COOKIE_PREFIX) || cookie.value === "") continue;
+    jar += `${jar ? "; " : ""}${cookie.name}=${cookie.value}`;
+  }
   // A view, not a copy of every request header: this runs on every render.
   const incoming: HeaderSource = { get: (name) => (name.toLowerCase() === "cookie" ? jar || null : request.get(name)) };
-  const outgoing = upstreamHeaders(incoming, config);
-  for (const name of ["authorization", "content-type", CSRF_HEADER]) outgoing.delete(name);
-  outgoing.set("accept", "application/json");
-  if (!call.forwardIntent) {
-    outgoing.delete("origin");
-    outgoing.delete("sec-fetch-site");
-  }
+  // Authorization, Content-Type, the CSRF header and Accept are the kit's
+  // own on a call, never the browser's; Origin and Sec-Fetch-Site only
+  // for a call that carries the browser's intent.
+  const outgoing = upstreamHeaders(incoming, config, call.forwardIntent ? CALL_HEADERS_WITH_INTENT : CALL_HEADERS);
+  outgoing.accept = "application/json";
   let body: string | undefined;
   if (call.json !== undefined) {
-    outgoing.set("content-type", "application/json");
+    outgoing["content-type"] = "application/json";
     body = JSON.stringify(call.json);
   } else if (call.form !== undefined) {
-    outgoing.set("content-type", "application/x-www-form-urlencoded");
+    outgoing["content-type"] = "application/x-www-form-urlencoded";
     body = new URLSearchParams(call.form).toString();
   }
   if (call.method !== "GET") {
     const csrf = store.get(CSRF_COOKIE)?.value;
-    if (csrf) outgoing.set(CSRF_HEADER, csrf);
-    if (!outgoing.has("origin") && config.publicOrigin) outgoing.set("origin", config.publicOrigin);
+    if (csrf) outgoing[CSRF_HEADER] = headerValue(CSRF_HEADER, csrf);
+    if (outgoing.origin === undefined && config.publicOrigin) outgoing.origin = headerValue("origin", config.publicOrigin);
   }
   return fetchUpstream(config, call.path, { method: call.method, headers: outgoing, body });
 }

@@ -1,4 +1,4 @@
-import { cookies } from "next/headers";
+import { cookies, headers } from "next/headers";
 import { notFound, redirect } from "next/navigation";
 import { cache } from "react";
 import type { ConfigSource } from "../config.js";
@@ -6,7 +6,7 @@ import { SESSION_COOKIE } from "../constants.js";
 import { TesseraError, isProblem } from "../errors.js";
 import { signInUrl } from "../redirect.js";
 import type { SessionData, User } from "../types.js";
-import { callTessera } from "./request.js";
+import { callTesseraWith, type TesseraCall } from "./request.js";
 import { parseJson } from "./upstream.js";
 
 function isSessionData(value: unknown): value is SessionData {
@@ -14,6 +14,8 @@ function isSessionData(value: unknown): value is SessionData {
   const record = value as Record<string, unknown>;
   return typeof record.user === "object" && record.user !== null && typeof record.session === "object";
 }
+
+const SESSION_CALL: TesseraCall = { method: "GET", path: "/v1/session", forwardIntent: false };
 
 export interface SessionFunctions {
   /**
@@ -40,7 +42,8 @@ export function createSessionFunctions(config: ConfigSource): SessionFunctions {
   const getSession = cache(async (): Promise<SessionData | null> => {
     const store = await cookies();
     if (!store.get(SESSION_COOKIE)?.value) return null;
-    const result = await callTessera(config(), { method: "GET", path: "/v1/session", forwardIntent: false });
+    // callTessera without its own awaits: this runs on every render.
+    const result = await callTesseraWith(config(), SESSION_CALL, await headers(), store);
     const body = parseJson(result.body);
     if (result.status === 200 && isSessionData(body)) return body;
     if (result.status === 401) return null;
