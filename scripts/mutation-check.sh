@@ -211,7 +211,13 @@ mutate "a PostgreSQL spend that loses the race on the unique keys answers an err
 mutate "a revoked family's token rotates on PostgreSQL (issue 23)" crates/tessera-store-sql/src/postgres.rs \
   "AND revoked_at IS NULL AND absolute_expires_at > \$2" "AND absolute_expires_at > \$2" \
   -p tessera-store-sql --test postgres -- conformance_refresh
-
+mutate "gathered session reads answered out of order (issue 23)" crates/tessera-store-redis/src/batch.rs \
+  "batch.into_iter().zip(values)" "batch.into_iter().zip(values.into_iter().rev())" \
+  -p tessera-store-redis --test redis -- concurrent_reads_each_get_their_own_session
+mutate "a gathered read of the earlier hash format reads as no session (issue 23)" crates/tessera-store-redis/src/lib.rs \
+  "batch::Gathered::Answer(_) | batch::Gathered::Alone => {}" "batch::Gathered::Answer(_) => return Ok(None),
+                batch::Gathered::Alone => {}" \
+  -p tessera-store-redis --test redis -- concurrent_reads_each_get_their_own_session
 if [ "${MUTATION_PATTERNS_ONLY:-}" = 1 ]; then
   [ "$MISSING" = 0 ] && echo "every mutation finds its pattern"
   exit "$MISSING"

@@ -24,6 +24,7 @@
 //! their own task, so a request dropped halfway does not stop them between
 //! their steps.
 
+mod batch;
 mod conn;
 mod record;
 mod scripts;
@@ -51,6 +52,9 @@ pub struct RedisStore {
     prefix: String,
     op_timeout: Duration,
     step_hook: Option<StepHook>,
+    /// Session reads of concurrent requests, gathered (single-node Redis;
+    /// started on first use).
+    gather: std::sync::Arc<std::sync::OnceLock<batch::Gather>>,
 }
 
 fn backend(what: impl std::fmt::Display) -> StoreError {
@@ -106,6 +110,7 @@ impl RedisStore {
             prefix: settings.key_prefix.clone(),
             connector: Connector::open(url, settings)?,
             step_hook: None,
+            gather: std::sync::Arc::default(),
         })
     }
 
@@ -492,6 +497,16 @@ impl RedisStore {
         self.fetch(hash, "GET").await
     }
 
+    /// The gathering of session reads, on single-node Redis.
+    fn gather(&self) -> Option<&batch::Gather> {
+        match &self.connector {
+            Connector::Single(m) => {
+                Some(self.gather.get_or_init(|| batch::Gather::start(m.clone())))
+            }
+            Connector::Cluster(..) => None,
+        }
+    }
+
     /// [`Self::read`] (`GET`) or [`Self::take`] (`GETDEL`).
     async fn fetch(
         &self,
@@ -499,6 +514,29 @@ impl RedisStore {
         command: &'static str,
     ) -> Result<Option<Session>, StoreError> {
         let key = self.session_key(hash);
+        // Counted until this read ends, whichever way it is sent.
+        let gather = if command == "GET" {
+            self.gather()
+        } else {
+            None
+        };
+        let reading = gather.map(batch::Gather::enter);
+        if let (Some(gather), Some(reading)) = (gather, &reading)
+            && reading.has_company()
+        {
+            let gathered = tokio::time::timeout(self.op_timeout, gather.get(key.clone()))
+                .await
+                .map_err(|_| StoreError::Unavailable("redis: timed out".into()))??;
+            match gathered {
+                batch::Gathered::Answer(redis::Value::Nil) => return Ok(None),
+                batch::Gathered::Answer(redis::Value::BulkString(value)) => {
+                    return record::decode(*hash, &value).map(Some);
+                }
+                // Another answer (WRONGTYPE: a session of the earlier hash
+                // format), or the gathering task is gone: read it alone.
+                batch::Gathered::Answer(_) | batch::Gathered::Alone => {}
+            }
+        }
         let got = self
             .attempt(|mut c| async move {
                 redis::cmd(command)

@@ -820,3 +820,96 @@ async fn frequent_sign_ins_keep_the_index_pruned() {
     assert!(index.contains_key(&r.session.id.to_string()));
     assert!(index.contains_key(&s.id.to_string()));
 }
+
+/// Many reads at once, gathered into pipelines while others are in flight:
+/// each gets its own session, an unknown token reads as none, and sessions
+/// of the earlier hash format among them are still read.
+#[tokio::test]
+async fn concurrent_reads_each_get_their_own_session() {
+    use tessera_core::token::TokenHash;
+
+    let (prefix, s, mut raw) = store_with_raw_access().await;
+    let now = whole_seconds(OffsetDateTime::now_utc());
+    let mut expected: Vec<(TokenHash, Option<Session>)> = Vec::new();
+    for i in 0..48 {
+        let user =
+            tessera_store::conformance::sample_user(&format!("many-{i}@example.com"), now).user;
+        let token = SessionToken::generate();
+        let session = SessionPolicy::default().start(
+            user,
+            token.hash(),
+            now,
+            Some("Mozilla/5.0"),
+            Some("198.51.100.7"),
+        );
+        if i % 16 == 0 {
+            write_legacy(&mut raw, &prefix, &session).await;
+        } else {
+            s.insert_session(&session).await.unwrap();
+        }
+        expected.push((token.hash(), Some(session)));
+    }
+    for _ in 0..16 {
+        expected.push((SessionToken::generate().hash(), None));
+    }
+    for round in 0..3 {
+        // Each session read four times, interleaved with the others.
+        let reads = (0..4)
+            .flat_map(|_| expected.iter())
+            .map(|(hash, _)| s.find_session(hash));
+        let got = futures_util::future::join_all(reads).await;
+        for (i, read) in got.into_iter().enumerate() {
+            let (_, want) = &expected[i % expected.len()];
+            assert_eq!(
+                read.unwrap().as_ref(),
+                want.as_ref(),
+                "round {round}, read {i}"
+            );
+        }
+    }
+}
+
+/// Reads gathered into one pipeline fail closed together when Redis stops
+/// answering (each at its op timeout, never as "no session"), and read
+/// again once it is back.
+#[tokio::test]
+async fn concurrent_reads_of_a_redis_that_stops_answering_fail_closed_and_recover() {
+    let server = RedisServer::start(free_port(), false);
+    let s = RedisStore::open(
+        &server.url(),
+        &RedisSettings {
+            op_timeout: Duration::from_millis(500),
+            key_prefix: fresh_prefix(),
+        },
+    )
+    .unwrap();
+    s.ping().await.unwrap();
+    let hashes: Vec<_> = (0..16).map(|_| SessionToken::generate().hash()).collect();
+    let read_all = || futures_util::future::join_all(hashes.iter().map(|h| s.find_session(h)));
+
+    server.pause();
+    let started = Instant::now();
+    let outcome = tokio::time::timeout(Duration::from_secs(30), read_all()).await;
+    let waited = started.elapsed();
+    server.resume();
+    for read in outcome.expect("every read ends at the op timeout") {
+        assert!(
+            matches!(read, Err(StoreError::Unavailable(_))),
+            "fails closed, never reads as no session: {read:?}"
+        );
+    }
+    assert!(
+        waited >= Duration::from_millis(450),
+        "not before the op timeout: {waited:?}"
+    );
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let reads = read_all().await;
+        if reads.iter().all(|r| matches!(r, Ok(None))) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "did not recover: {reads:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
