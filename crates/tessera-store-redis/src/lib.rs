@@ -11,7 +11,9 @@
 //!
 //! Every command and script touches one key, so nothing needs two keys in
 //! one slot and the layout works unchanged on a cluster. Whoami is one
-//! `GET` by token hash; a due renewal is one more single-key script.
+//! `GET` by token hash (under load, the `GET`s of concurrent requests go
+//! out as one pipeline, `batch.rs`); a due renewal is one more single-key
+//! script.
 //! Redis expires dead sessions itself; index entries whose session is gone
 //! are pruned when the index is read. Steps that span two keys (insert,
 //! rotate, revoke) are ordered so that at every moment the index names
