@@ -96,16 +96,7 @@ async fn redis_down_is_unavailable_quickly_and_recovers_alone() {
 /// op timeout, the only timer on it: redis-rs's own response timeout is off.
 #[tokio::test]
 async fn a_redis_that_stops_answering_is_unavailable_at_the_op_timeout_and_recovers() {
-    let server = RedisServer::start(free_port(), false);
-    let s = RedisStore::open(
-        &server.url(),
-        &RedisSettings {
-            op_timeout: Duration::from_millis(500),
-            key_prefix: fresh_prefix(),
-        },
-    )
-    .unwrap();
-    s.ping().await.unwrap();
+    let (server, s) = private_server_and_store().await;
 
     server.pause();
     let hash = tessera_core::SessionToken::generate().hash();
@@ -134,6 +125,22 @@ async fn a_redis_that_stops_answering_is_unavailable_at_the_op_timeout_and_recov
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// A private Redis (one test can freeze it) and a store on it with a
+/// 500 ms op timeout, connected.
+async fn private_server_and_store() -> (RedisServer, RedisStore) {
+    let server = RedisServer::start(free_port(), false);
+    let s = RedisStore::open(
+        &server.url(),
+        &RedisSettings {
+            op_timeout: Duration::from_millis(500),
+            key_prefix: fresh_prefix(),
+        },
+    )
+    .unwrap();
+    s.ping().await.unwrap();
+    (server, s)
 }
 
 /// A store on the shared Redis under a fresh prefix, that prefix, and a plain
@@ -874,16 +881,7 @@ async fn concurrent_reads_each_get_their_own_session() {
 /// again once it is back.
 #[tokio::test]
 async fn concurrent_reads_of_a_redis_that_stops_answering_fail_closed_and_recover() {
-    let server = RedisServer::start(free_port(), false);
-    let s = RedisStore::open(
-        &server.url(),
-        &RedisSettings {
-            op_timeout: Duration::from_millis(500),
-            key_prefix: fresh_prefix(),
-        },
-    )
-    .unwrap();
-    s.ping().await.unwrap();
+    let (server, s) = private_server_and_store().await;
     let hashes: Vec<_> = (0..16).map(|_| SessionToken::generate().hash()).collect();
     let read_all = || futures_util::future::join_all(hashes.iter().map(|h| s.find_session(h)));
 
