@@ -218,6 +218,12 @@ mutate "a gathered read of the earlier hash format reads as no session (issue 23
   "batch::Gathered::Answer(_) | batch::Gathered::Alone => {}" "batch::Gathered::Answer(_) => return Ok(None),
                 batch::Gathered::Alone => {}" \
   -p tessera-store-redis --test redis -- concurrent_reads_each_get_their_own_session
+mutate "a pooled connection idle for a while is handed out unchecked (issue 23)" crates/tessera-store-sql/src/db.rs \
+  "if meta.idle_for >= CHECK_WHEN_IDLE_FOR {" "if meta.idle_for >= CHECK_WHEN_IDLE_FOR && false {" \
+  -p tessera-store-sql --test postgres -- a_connection_ended_while_idle
+mutate "PostgreSQL's shutdown codes read as a backend error, not unavailable (issue 23)" crates/tessera-store-sql/src/codec.rs \
+  'Some(c) => c.starts_with("08") || c.starts_with("57P"),' 'Some(_) => false,' \
+  -p tessera-store-sql --test postgres -- a_connection_ended_while_busy
 if [ "${MUTATION_PATTERNS_ONLY:-}" = 1 ]; then
   [ "$MISSING" = 0 ] && echo "every mutation finds its pattern"
   exit "$MISSING"

@@ -29,16 +29,25 @@ pub(crate) fn store_error(e: sqlx::Error, unique: &'static str) -> StoreError {
         | sqlx::Error::PoolClosed
         | sqlx::Error::Io(_)
         | sqlx::Error::Tls(_) => StoreError::Unavailable(e.to_string()),
-        sqlx::Error::Database(db) if is_busy(db.code().as_deref()) => {
+        sqlx::Error::Database(db) if is_unavailable(db.code().as_deref()) => {
             StoreError::Unavailable(db.to_string())
         }
         other => StoreError::Backend(other.to_string()),
     }
 }
 
-/// SQLite's BUSY / LOCKED codes: the database is there but held too long.
-fn is_busy(code: Option<&str>) -> bool {
-    matches!(code, Some("5" | "6" | "261" | "517"))
+/// The database cannot answer now, though the statement was fine: SQLite's
+/// BUSY / LOCKED codes (the database is there but held too long);
+/// PostgreSQL's connection exceptions (class 08) and its shutdown codes
+/// (57P01–57P05: the server ended this connection, is restarting or is not
+/// taking connections yet), which a pooled connection meets on its first
+/// statement after a restart.
+fn is_unavailable(code: Option<&str>) -> bool {
+    match code {
+        Some("5" | "6" | "261" | "517") => true,
+        Some(c) => c.starts_with("08") || c.starts_with("57P"),
+        None => false,
+    }
 }
 
 pub(crate) fn err(e: sqlx::Error) -> StoreError {

@@ -354,6 +354,36 @@ impl<DB: Database> std::ops::DerefMut for Writer<'_, DB> {
 /// How long a write waits for its turn (SQLite; see [`SqlStore::writer`]).
 const WRITE_TURN_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long a pooled connection may sit idle and still be handed out
+/// without a check. sqlx's default checks every connection it hands out (a
+/// `ping`, one round trip to the database and back) before the statement
+/// that needed it: under load that is a second round trip per request,
+/// about as dear as the statement itself (docs/performance.md). Instead a
+/// connection is checked only after a quiet spell, when a database restart,
+/// a dropped link or a firewall's idle timeout may have ended it unseen; a
+/// connection that breaks while in use fails its statement, which is a 503
+/// (fail closed) and takes the connection out of the pool.
+pub const CHECK_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
+
+/// The pools' `before_acquire`: pings a connection that has been idle for
+/// [`CHECK_WHEN_IDLE_FOR`] or longer; one that fails the ping is closed and
+/// the pool opens another in its place.
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "sqlx's before_acquire signature"
+)]
+pub(crate) fn check_when_idle<C: sqlx::Connection>(
+    conn: &mut C,
+    meta: sqlx::pool::PoolConnectionMetadata,
+) -> futures_util::future::BoxFuture<'_, Result<bool, sqlx::Error>> {
+    Box::pin(async move {
+        if meta.idle_for >= CHECK_WHEN_IDLE_FOR {
+            conn.ping().await?;
+        }
+        Ok(true)
+    })
+}
+
 impl<DB: Database> SqlStore<DB> {
     /// A pooled connection to read with.
     pub(crate) async fn reader(&self) -> Result<PoolConnection<DB>, StoreError> {

@@ -29,6 +29,6 @@ pub mod testing;
 mod users;
 mod webhooks;
 
-pub use db::SqlStore;
+pub use db::{CHECK_WHEN_IDLE_FOR, SqlStore};
 pub use postgres::{PgSettings, PgStore};
 pub use sqlite::SqliteStore;

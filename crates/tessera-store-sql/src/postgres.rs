@@ -11,7 +11,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use tessera_core::store::StoreError;
 
 use crate::codec::err;
-use crate::db::{Dialect, SqlStore};
+use crate::db::{Dialect, SqlStore, check_when_idle};
 use crate::refresh::REFRESH_RECORD;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -55,6 +55,8 @@ impl SqlStore<Postgres> {
             .min_connections(0)
             .acquire_timeout(settings.acquire_timeout)
             .idle_timeout(Some(Duration::from_mins(5)))
+            .test_before_acquire(false)
+            .before_acquire(check_when_idle)
             .connect_lazy_with(options);
         Ok(Self {
             pool,

@@ -10,7 +10,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use tessera_core::store::StoreError;
 
 use crate::codec::err;
-use crate::db::{Dialect, SqlStore};
+use crate::db::{Dialect, SqlStore, check_when_idle};
 use crate::direct::DirectReads;
 use crate::refresh::{REFRESH_RECORD, SPEND_INSERT};
 
@@ -63,6 +63,8 @@ impl SqlStore<Sqlite> {
         let pool = SqlitePoolOptions::new()
             .max_connections(u32::try_from(cores.max(4)).unwrap_or(4))
             .acquire_timeout(Duration::from_secs(5))
+            .test_before_acquire(false)
+            .before_acquire(check_when_idle)
             .connect_with(options)
             .await
             .map_err(err)?;

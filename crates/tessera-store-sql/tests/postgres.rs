@@ -181,3 +181,72 @@ async fn a_spend_that_loses_the_race_on_the_unique_keys_reads_the_winners_succes
     store.close().await;
     db.drop_now().await.unwrap();
 }
+
+/// Ends tessera's pooled connections to the test database from outside
+/// (as a database restart or a dropped link would); how many it ended.
+async fn end_pooled_connections(url: &str) -> i64 {
+    use sqlx::Connection;
+    let mut admin = sqlx::PgConnection::connect(url).await.unwrap();
+    sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND application_name = 'tessera') ended",
+    )
+    .fetch_one(&mut admin)
+    .await
+    .unwrap()
+}
+
+/// A pool of one connection, used once and back in the pool.
+async fn one_connection_pool(url: &str) -> PgStore {
+    use tessera_core::store::UserStore;
+    let store = PgStore::connect_lazy(
+        url,
+        PgSettings {
+            max_connections: 1,
+            ..PgSettings::default()
+        },
+    )
+    .unwrap();
+    store.migrate().await.unwrap();
+    store.ping().await.unwrap();
+    // Returning a connection to the pool is a task of its own.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    store
+}
+
+/// A busy pool hands out its connections without a round trip to check
+/// them (docs/performance.md); one that sat idle for a while is checked
+/// first, so a connection PostgreSQL ended meanwhile is replaced, not used.
+#[tokio::test]
+async fn a_connection_ended_while_idle_is_replaced_before_use() {
+    use tessera_core::store::UserStore;
+    let db = testing::fresh_database().await.unwrap();
+    let store = one_connection_pool(&db.url).await;
+    assert_eq!(end_pooled_connections(&db.url).await, 1);
+    tokio::time::sleep(
+        tessera_store_sql::CHECK_WHEN_IDLE_FOR + std::time::Duration::from_millis(300),
+    )
+    .await;
+    store
+        .ping()
+        .await
+        .expect("the ended connection was replaced");
+    store.close().await;
+    db.drop_now().await.unwrap();
+}
+
+/// A connection that ends between two uses close together fails the
+/// statement that meets it (a 503 at the HTTP layer: fail closed, never a
+/// wrong answer), and only that one: the next gets a new connection.
+#[tokio::test]
+async fn a_connection_ended_while_busy_fails_one_statement_and_is_replaced() {
+    use tessera_core::store::{StoreError, UserStore};
+    let db = testing::fresh_database().await.unwrap();
+    let store = one_connection_pool(&db.url).await;
+    assert_eq!(end_pooled_connections(&db.url).await, 1);
+    let err = store.ping().await.unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    store.ping().await.expect("a new connection");
+    store.close().await;
+    db.drop_now().await.unwrap();
+}
