@@ -83,13 +83,10 @@ mutate "unknown email skips the dummy hash" crates/tessera-core/src/password.rs 
         let params = self.inner.params.clone();
         let (phc, real) = match stored {" -p tessera --test api -- timing::
 mutate "refresh reuse does not revoke the family" crates/tessera-core/src/tokens.rs \
-  "        self.store
-            .revoke_family(record.family.id, now)
-            .await
-            .map_err(AuthError::from)?;
-        Err(GrantError::InvalidGrant(
-            \"refresh token reuse" "        Err(GrantError::InvalidGrant(
-            \"refresh token reuse" -p tessera --test api -- tokens:: rotation_properties::
+  "        if let Err(e) = self.store.revoke_family(family.id, now).await {
+            return AuthError::from(e).into();
+        }
+" "" -p tessera --test api -- tokens:: rotation_properties:: refresh_tokens::
 mutate "login keeps the presented session (fixation)" crates/tessera-core/src/auth/login.rs \
   "        let record = self.check_credentials(email, password, client).await?;
         self.end_presented(presented).await?;" "        let record = self.check_credentials(email, password, client).await?;
@@ -111,10 +108,24 @@ mutate "password account taken over by a provider's verified email" crates/tesse
 mutate "GitHub token exchange skips the app check" crates/tessera-oauth/src/github.rs \
   "404 | 422 => return Err(OAuthError::TokenRejected)," "404 | 422 => {}" -p tessera --test api -- oauth_github::
 mutate "the grace window one second longer than its setting (issue 18 item 6)" crates/tessera-core/src/tokens.rs \
-  "        if now - spent_at + Duration::SECOND <= self.settings.reuse_grace" "        if now - spent_at <= self.settings.reuse_grace" -p tessera --test api -- tokens::the_grace_window
+  "        now - spent_at + Duration::SECOND <= self.settings.reuse_grace" "        now - spent_at <= self.settings.reuse_grace" -p tessera --test api -- tokens::the_grace_window
 # The refresh rotation model (proptest on the real app)
 mutate "no grace window for replays (rotation model)" crates/tessera-core/src/tokens.rs \
-  "        if now - spent_at + Duration::SECOND <= self.settings.reuse_grace" "        if now - spent_at + Duration::SECOND <= time::Duration::ZERO" -p tessera --test api -- rotation_properties::
+  "        now - spent_at + Duration::SECOND <= self.settings.reuse_grace" "        now - spent_at + Duration::SECOND <= time::Duration::ZERO" -p tessera --test api -- rotation_properties::
+# Refresh tokens that name their family (issue 23)
+mutate "a refresh token's MAC is not checked (issue 23)" crates/tessera-core/src/tokens/format.rs \
+  "        mac.verify_truncated_left(tag).ok()?;" "        let _ = mac.verify_truncated_left(tag);" -p tessera --test api -- refresh_tokens::
+mutate "a replay within the window skips the chain check (issue 23)" crates/tessera-core/src/tokens.rs \
+  "                    if self.chain_reaches(family, presented, named) {" "                    if !presented.is_empty() {" -p tessera --test api -- refresh_tokens::
+mutate "the token before the live one is taken whatever its hash (issue 23)" crates/tessera-core/src/tokens.rs \
+  "            Some(1) if family.previous != Some(presented_hash) => Err(unknown),
+" "" -p tessera --test api -- refresh_tokens::
+mutate "the family forgets when its earlier tokens were stored (issue 23)" crates/tessera-store-sql/src/refresh.rs \
+  "created_log = substr(\$7 || created_log, 1, 352)" "created_log = \$7" -p tessera --test api -- refresh_tokens:: rotation_properties::
+mutate "a live-token spend ignores the generation (issue 23)" crates/tessera-store-sql/src/refresh.rs \
+  "WHERE id = \$1 AND generation = \$2 AND live_hash = \$3" "WHERE id = \$1 AND live_hash = \$3" -p tessera-store-sql --lib -- conformance_live_refresh
+mutate "a live-token spend in a revoked family (issue 23)" crates/tessera-store-sql/src/refresh.rs \
+  "live_expires_at > \$5 AND revoked_at IS NULL AND" "live_expires_at > \$5 AND" -p tessera-store-sql --lib -- conformance_live_refresh
 # The kit's client IP (issue 18 item 2; vitest, paths from packages/next)
 mutate "a header shorter than trustedProxyCount falls back to its first, client-written entry (issue 18 item 2)" packages/next/src/server/headers.ts \
   "  if (entries.length < count) return undefined;

@@ -276,6 +276,57 @@ pub enum Spend {
     Unchanged(Option<RefreshRecord>),
 }
 
+/// A family that holds its live refresh token in its own row (tokens
+/// that name their family and generation, see [`crate::tokens`]): a
+/// rotation rewrites this one row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LiveFamily {
+    pub family: RefreshFamily,
+    /// The live token's generation: 0 for the first, one more per rotation.
+    pub generation: i64,
+    /// The live token's hash.
+    pub live: TokenHash,
+    pub live_expires_at: OffsetDateTime,
+    /// The hash of the token spent to store the live one (generation − 1);
+    /// `None` for the first.
+    pub previous: Option<TokenHash>,
+    /// When the live token and those before it were stored (each: when its
+    /// predecessor was spent), newest first: `created[k]` is generation
+    /// `generation − k`'s. The newest [`CREATED_LOG_LEN`] are kept.
+    pub created: Vec<OffsetDateTime>,
+    /// The family's user as the same read saw it; `None` if it no longer
+    /// exists.
+    pub holder: Option<RefreshHolder>,
+}
+
+/// How many creation times a [`LiveFamily`] keeps.
+pub const CREATED_LOG_LEN: usize = 32;
+
+impl LiveFamily {
+    /// Whether the live token can be spent at `now`.
+    pub fn is_live_at(&self, now: OffsetDateTime) -> bool {
+        self.family.is_live(now) && now < self.live_expires_at
+    }
+
+    /// When generation `generation` was stored, if the family still
+    /// remembers.
+    pub fn created_at(&self, generation: i64) -> Option<OffsetDateTime> {
+        let back = usize::try_from(self.generation.checked_sub(generation)?).ok()?;
+        self.created.get(back).copied()
+    }
+}
+
+/// What [`RefreshStore::spend_live`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LiveSpend {
+    /// This call spent the token: the family as it now stands.
+    Rotated(LiveFamily),
+    /// Nothing changed: the family as it stands, or `None` if it does not
+    /// exist or does not hold its live token (a family of the older token
+    /// format).
+    Unchanged(Option<LiveFamily>),
+}
+
 #[async_trait]
 pub trait RefreshStore: Send + Sync + std::fmt::Debug {
     async fn create_family(
@@ -304,6 +355,31 @@ pub trait RefreshStore: Send + Sync + std::fmt::Debug {
         user: UserId,
         at: OffsetDateTime,
     ) -> Result<u64, StoreError>;
+    /// A new family holding its first token (generation 0) in its own row.
+    async fn create_live_family(
+        &self,
+        family: &RefreshFamily,
+        first: &TokenHash,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// Atomically, whatever the concurrency: if family `id` is live at
+    /// `now` and its live token is `presented` at `generation`, unexpired,
+    /// makes `successor` (expiring at `successor_expires_at`) the live token
+    /// at `generation + 1`, stored at `now` (first in the creation log),
+    /// with `presented` as its previous, and answers [`LiveSpend::Rotated`]. One write of one row;
+    /// exactly one of any number of concurrent calls for the same token
+    /// rotates it.
+    async fn spend_live(
+        &self,
+        id: Uuid,
+        generation: i64,
+        presented: &TokenHash,
+        successor: &TokenHash,
+        successor_expires_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<LiveSpend, StoreError>;
+    /// The family, if it exists and holds its live token.
+    async fn find_live_family(&self, id: Uuid) -> Result<Option<LiveFamily>, StoreError>;
     /// Marks a provider token (by hash) as exchanged until `until`, if it
     /// is not marked already (a mark that expired by `now` counts as none).
     /// Whether this call marked it: of any number of concurrent calls for

@@ -1,21 +1,27 @@
 //! The token endpoint's flows: access tokens (JWT) and rotating refresh
 //! tokens with reuse detection.
 //!
-//! A refresh token's successor is derived from it (HMAC under a server
-//! secret), not drawn at random. Every concurrent or retried request that
-//! presents the same token therefore computes the same successor; the store
-//! lets exactly one of them spend the token, and the others, within the
-//! grace window, answer with that same successor and an access token with
-//! the same claims (byte-identical with EdDSA, whose signatures are
-//! deterministic). After the grace window a spent token is reuse: the
-//! whole family is revoked.
+//! A refresh token names its family and generation under a MAC (see
+//! [`format`]); the family's row holds the live token's hash, so a rotation
+//! is one conditional write of that row. Its successor is derived from it
+//! (HMAC under a server secret), not drawn at random. Every concurrent or
+//! retried request that presents the same token therefore computes the
+//! same successor; the store lets exactly one of them spend the token, and
+//! the others, within the grace window, answer with that same successor and
+//! an access token with the same claims (byte-identical with EdDSA, whose
+//! signatures are deterministic). After the grace window a spent token is
+//! reuse: the whole family is revoked. So is any older generation of the
+//! family, whose MAC shows the server handed it out.
+//!
+//! Tokens of the older format (32 random bytes) rotate through the store's
+//! per-token rows until their chain expires, under the same rules.
 
+mod format;
+
+use format::{Named, RefreshKey};
 use std::sync::Arc;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
-use secrecy::{ExposeSecret, SecretBox, SecretString};
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
@@ -26,7 +32,9 @@ use crate::error::AuthError;
 use crate::keys::KeyRing;
 use crate::mfa::{Amr, Method};
 use crate::session::Session;
-use crate::store::{RefreshFamily, RefreshRecord, RefreshStore, Spend};
+use crate::store::{
+    LiveFamily, LiveSpend, RefreshFamily, RefreshHolder, RefreshRecord, RefreshStore, Spend,
+};
 use crate::token::{SessionToken, TokenHash};
 use crate::user::User;
 
@@ -88,7 +96,7 @@ pub struct Tokens {
     auth: Auth,
     keys: Arc<KeyRing>,
     store: Arc<dyn RefreshStore>,
-    successor_key: SecretBox<[u8; 32]>,
+    key: RefreshKey,
     settings: TokenSettings,
 }
 
@@ -116,7 +124,7 @@ impl Tokens {
             auth,
             keys,
             store,
-            successor_key: SecretBox::new(Box::new(successor_key)),
+            key: RefreshKey::new(successor_key),
             settings,
         }
     }
@@ -127,15 +135,6 @@ impl Tokens {
 
     pub fn settings(&self) -> &TokenSettings {
         &self.settings
-    }
-
-    fn successor_of(&self, presented: &str) -> String {
-        #[allow(clippy::expect_used)]
-        let mut mac = Hmac::<Sha256>::new_from_slice(self.successor_key.expose_secret())
-            .expect("HMAC takes a key of any length");
-        mac.update(b"tessera-refresh-successor-v1:");
-        mac.update(presented.as_bytes());
-        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
     }
 
     /// An access token for `user`, issued at `iat`. `jti` is derived from
@@ -250,10 +249,10 @@ impl Tokens {
             revoked_at: None,
             amr,
         };
-        let refresh = SessionToken::generate();
+        let refresh = self.key.first(family.id);
         let expires = (now + self.settings.refresh_ttl).min(family.absolute_expires_at);
         self.store
-            .create_family(&family, &refresh_hash(refresh.expose()), expires)
+            .create_live_family(&family, &refresh_hash(&refresh), expires)
             .await
             .map_err(AuthError::from)?;
         if !self
@@ -284,10 +283,10 @@ impl Tokens {
             &family.id.to_string(),
             &family.amr,
             now,
-            refresh.expose().as_bytes(),
+            refresh.as_bytes(),
             Some(family.absolute_expires_at),
         )?;
-        issued.refresh_token = Some(refresh.expose().to_owned().into());
+        issued.refresh_token = Some(refresh.into());
         Ok(issued)
     }
 
@@ -326,11 +325,169 @@ impl Tokens {
 
     /// `grant_type=refresh_token`: rotation with reuse detection.
     pub async fn refresh_grant(&self, presented: &str) -> Result<Issued, GrantError> {
+        if presented.len() == format::CHARS {
+            return self.live_refresh_grant(presented).await;
+        }
+        self.chain_refresh_grant(presented).await
+    }
+
+    /// A token that names its family: one write of the family's row.
+    async fn live_refresh_grant(&self, presented: &str) -> Result<Issued, GrantError> {
+        let Some(named) = self.key.parse(presented) else {
+            return Err(GrantError::InvalidGrant("unknown refresh token"));
+        };
+        let Some(successor) = self.key.successor(presented, named) else {
+            return Err(GrantError::InvalidGrant("refresh token expired"));
+        };
+        let now = self.auth.now();
+        let presented_hash = refresh_hash(presented);
+        let successor_hash = refresh_hash(&successor);
+        let spend = self
+            .store
+            .spend_live(
+                named.family,
+                named.generation,
+                &presented_hash,
+                &successor_hash,
+                now + self.settings.refresh_ttl,
+                now,
+            )
+            .await
+            .map_err(AuthError::from)?;
+        let (family, issued_at) = match spend {
+            LiveSpend::Rotated(family) => (family, now),
+            LiveSpend::Unchanged(None) => {
+                return Err(GrantError::InvalidGrant("unknown refresh token"));
+            }
+            LiveSpend::Unchanged(Some(family)) => {
+                let at = self
+                    .live_replay_time(&family, presented, named, now)
+                    .await?;
+                (family, at)
+            }
+        };
+        let user = self
+            .live_user(&family.family, family.holder.as_ref())
+            .await?;
+        let mut issued = self.access_token(
+            &user,
+            &family.family.id.to_string(),
+            &family.family.amr,
+            issued_at,
+            successor.as_bytes(),
+            Some(family.family.absolute_expires_at),
+        )?;
+        issued.refresh_token = Some(successor.into());
+        Ok(issued)
+    }
+
+    /// A token of the named family that did not rotate now.
+    ///
+    /// - The live one: expired.
+    /// - An older generation was spent when the next one was stored (the
+    ///   family's creation log). Within the grace window of that spend, a
+    ///   replay gets the pair it was spent for, as then: the same derived
+    ///   successor, an access token issued at the spend; only if the chain
+    ///   derived from it reaches the hashes the family holds (the previous
+    ///   token's and the live one's), so even a holder of the server key
+    ///   gets nothing from a token it made up. After the window, or past
+    ///   what the log remembers, it is reuse and revokes the family: its
+    ///   MAC shows the server handed it out.
+    /// - Anything else (a later generation, or the generation before the
+    ///   live one with a hash the family never held) only a holder of the
+    ///   server key could have made: unknown, and the family is left alone.
+    async fn live_replay_time(
+        &self,
+        family: &LiveFamily,
+        presented: &str,
+        named: Named,
+        now: OffsetDateTime,
+    ) -> Result<OffsetDateTime, GrantError> {
+        if !family.family.is_live(now) {
+            return Err(GrantError::InvalidGrant("refresh token revoked or expired"));
+        }
+        let unknown = GrantError::InvalidGrant("unknown refresh token");
+        let presented_hash = refresh_hash(presented);
+        match family.generation.checked_sub(named.generation) {
+            Some(0) if presented_hash == family.live => {
+                Err(GrantError::InvalidGrant("refresh token expired"))
+            }
+            Some(1) if family.previous != Some(presented_hash) => Err(unknown),
+            Some(n) if n >= 1 => match family.created_at(named.generation + 1) {
+                Some(spent_at) if self.within_grace(spent_at, now) => {
+                    if self.chain_reaches(family, presented, named) {
+                        Ok(spent_at)
+                    } else {
+                        Err(unknown)
+                    }
+                }
+                _ => Err(self.reuse(&family.family, now).await),
+            },
+            _ => Err(unknown),
+        }
+    }
+
+    /// Whether the tokens derived from `presented` (which names `named`)
+    /// are the ones the family holds: the previous and then the live one.
+    /// At most [`crate::store::CREATED_LOG_LEN`] steps (a replay within the
+    /// window is never further behind).
+    fn chain_reaches(&self, family: &LiveFamily, presented: &str, named: Named) -> bool {
+        let mut token = presented.to_owned();
+        let mut at = named;
+        loop {
+            if at.generation + 1 == family.generation
+                && family.previous != Some(refresh_hash(&token))
+            {
+                return false;
+            }
+            if at.generation == family.generation {
+                return refresh_hash(&token) == family.live;
+            }
+            let Some(next) = self.key.successor(&token, at) else {
+                return false;
+            };
+            token = next;
+            at.generation += 1;
+        }
+    }
+
+    /// Times are whole seconds (the clock drops the fraction): a spend
+    /// recorded at second s happened in [s, s + 1), a replay at second n in
+    /// [n, n + 1), so less than n - s + 1 s apart. A replay is taken only
+    /// when even that fits: the window never exceeds its setting (it may
+    /// end up to a second early).
+    fn within_grace(&self, spent_at: OffsetDateTime, now: OffsetDateTime) -> bool {
+        now - spent_at + Duration::SECOND <= self.settings.reuse_grace
+    }
+
+    /// Reuse of a spent token: the family is revoked.
+    async fn reuse(&self, family: &RefreshFamily, now: OffsetDateTime) -> GrantError {
+        tracing::warn!(family = %family.id, user = %family.user_id, "refresh token reuse: family revoked");
+        self.auth
+            .record_for(
+                crate::audit::EventKind::RefreshReuseDetected,
+                Some(family.user_id),
+                crate::audit::Actor::System,
+                &ClientInfo::default(),
+                serde_json::json!({"family_id": family.id}),
+            )
+            .await;
+        if let Err(e) = self.store.revoke_family(family.id, now).await {
+            return AuthError::from(e).into();
+        }
+        GrantError::InvalidGrant(
+            "refresh token reuse detected; all tokens of this sign-in are revoked",
+        )
+    }
+
+    /// A token of the older format: its chain rotates through per-token
+    /// rows until it expires.
+    async fn chain_refresh_grant(&self, presented: &str) -> Result<Issued, GrantError> {
         if SessionToken::parse(presented).is_none() {
             return Err(GrantError::InvalidGrant("unknown refresh token"));
         }
         let now = self.auth.now();
-        let successor = self.successor_of(presented);
+        let successor = self.key.successor_v1(presented);
         let spend = self
             .store
             .spend_refresh(
@@ -351,7 +508,9 @@ impl Tokens {
                 (record, at)
             }
         };
-        let user = self.live_user(&record).await?;
+        let user = self
+            .live_user(&record.family, record.holder.as_ref())
+            .await?;
         let mut issued = self.access_token(
             &user,
             &record.family.id.to_string(),
@@ -379,44 +538,25 @@ impl Tokens {
         let Some(spent_at) = record.spent_at else {
             return Err(GrantError::InvalidGrant("refresh token expired"));
         };
-        // Times are whole seconds (the clock drops the fraction): a spend
-        // recorded at second s happened in [s, s + 1), a replay at second n
-        // in [n, n + 1), so less than n - s + 1 s apart. A replay is taken
-        // only when even that fits: the window never exceeds its setting
-        // (it may end up to a second early).
-        if now - spent_at + Duration::SECOND <= self.settings.reuse_grace
-            && record.successor == Some(refresh_hash(successor))
-        {
+        if self.within_grace(spent_at, now) && record.successor == Some(refresh_hash(successor)) {
             return Ok(spent_at);
         }
-        tracing::warn!(family = %record.family.id, user = %record.family.user_id, "refresh token reuse: family revoked");
-        self.auth
-            .record_for(
-                crate::audit::EventKind::RefreshReuseDetected,
-                Some(record.family.user_id),
-                crate::audit::Actor::System,
-                &ClientInfo::default(),
-                serde_json::json!({"family_id": record.family.id}),
-            )
-            .await;
-        self.store
-            .revoke_family(record.family.id, now)
-            .await
-            .map_err(AuthError::from)?;
-        Err(GrantError::InvalidGrant(
-            "refresh token reuse detected; all tokens of this sign-in are revoked",
-        ))
+        Err(self.reuse(&record.family, now).await)
     }
 
     /// The family's user, read with the token: a disabled or deleted user
     /// revokes the family.
-    async fn live_user(&self, record: &RefreshRecord) -> Result<User, GrantError> {
-        match &record.holder {
+    async fn live_user(
+        &self,
+        family: &RefreshFamily,
+        holder: Option<&RefreshHolder>,
+    ) -> Result<User, GrantError> {
+        match holder {
             Some(h) if h.disabled_at.is_none() => Ok(h.user.clone()),
             _ => {
                 let now = self.auth.now();
                 self.store
-                    .revoke_family(record.family.id, now)
+                    .revoke_family(family.id, now)
                     .await
                     .map_err(AuthError::from)?;
                 Err(GrantError::InvalidGrant("user unknown or disabled"))
@@ -442,6 +582,16 @@ impl Tokens {
     /// RFC 7009: revokes the family of a refresh token. Unknown tokens are
     /// not an error.
     pub async fn revoke(&self, token: &str) -> Result<(), AuthError> {
+        if token.len() == format::CHARS {
+            // Its MAC shows the server handed it out: revoke the family it
+            // names, whichever generation it is.
+            if let Some(named) = self.key.parse(token) {
+                self.store
+                    .revoke_family(named.family, self.auth.now())
+                    .await?;
+            }
+            return Ok(());
+        }
         if let Some(record) = self.store.find_refresh(&refresh_hash(token)).await? {
             self.store
                 .revoke_family(record.family.id, self.auth.now())

@@ -169,6 +169,11 @@ pub(crate) trait Dialect: SqlDb {
     /// Arguments: `$1` presented hash, `$2` now, `$3` successor hash, `$4`
     /// the successor's expiry. See `refresh.rs`.
     fn spend_sql() -> &'static str;
+    /// Spends a family's live token (`SPEND_LIVE_UPDATE` in `refresh.rs`,
+    /// same arguments), then reads the family as the call left it, with a
+    /// `rotated` column (1: this query spent it); no row if the family does
+    /// not exist.
+    fn spend_live_sql() -> &'static str;
 }
 
 /// A statement being built: `Stmt::new(sql).text(a).int(b)…`, then run on

@@ -1,28 +1,33 @@
 //! [`RefreshStore`]: refresh-token families and their tokens.
 //!
-//! A spend is one conditional INSERT of one row: the successor, naming the
-//! token it replaces (`predecessor`, unique). Of racing spends the unique
-//! index lets exactly one in (the others do nothing), and a token is spent
-//! exactly when its successor exists, so no one ever sees a spent token
-//! without its successor. The spent token's row is not written: its
-//! `spent_at` and `successor_hash` are the successor's `created_at` and
-//! `hash`, read with a join. (A family row holding the live token's hash
-//! would make the spend one UPDATE too, but reuse detection must still find
-//! every spent token of the family, so each rotation would also write the
-//! spent token somewhere: two rows.) How the INSERT and the read are sent
-//! is each backend's ([`Dialect::spend_sql`]): each round trip to the
-//! database costs more than the statements themselves.
+//! Tokens that name their family and generation (the current format, see
+//! `tessera_core::tokens`) live in the family's own row: a spend is one
+//! conditional UPDATE of that row (generation, live hash, previous hash,
+//! times), of columns no index covers. Reuse of an older token is told from
+//! its generation (the token's MAC vouches for it), so spent tokens need no
+//! rows of their own. How the UPDATE and the read are sent is each
+//! backend's ([`Dialect::spend_live_sql`]).
+//!
+//! Families of the older format (tokens that are 32 random bytes) keep
+//! their chain in `refresh_tokens` until it expires: a spend there is one
+//! conditional INSERT of one row, the successor, naming the token it
+//! replaces (`predecessor`, unique). Of racing spends the unique index lets
+//! exactly one in (the others do nothing), and a token is spent exactly
+//! when its successor exists. The spent token's `spent_at` and
+//! `successor_hash` are the successor's `created_at` and `hash`, read with a
+//! join ([`Dialect::spend_sql`]).
 
 use async_trait::async_trait;
 use sqlx::Connection;
 use tessera_core::store::{
-    RefreshFamily, RefreshHolder, RefreshRecord, RefreshStore, Spend, StoreError,
+    CREATED_LOG_LEN, LiveFamily, LiveSpend, RefreshFamily, RefreshHolder, RefreshRecord,
+    RefreshStore, Spend, StoreError,
 };
 use tessera_core::token::TokenHash;
 use tessera_core::user::UserId;
 use time::OffsetDateTime;
 
-use crate::codec::err;
+use crate::codec::{err, from_ts};
 use crate::db::{Cols, Dialect, SqlDb, SqlStore, Stmt};
 use crate::users::user_columns;
 use tessera_core::mfa::Amr;
@@ -48,31 +53,107 @@ pub(crate) const REFRESH_RECORD: &str = "t.hash, t.created_at, t.expires_at, s.c
      LEFT JOIN refresh_tokens s ON s.predecessor = t.hash \
      LEFT JOIN users u ON u.id = f.user_id WHERE t.hash = $1";
 
+/// The columns of a family that holds its live token, and of its user (if
+/// it still exists), from `f` and `u` (after `SELECT`).
+macro_rules! live_family_columns {
+    () => {
+        "f.id AS family_id, f.user_id, f.created_at AS family_created_at, f.absolute_expires_at, f.revoked_at, f.amr AS family_amr, \
+         f.generation, f.live_hash, f.live_expires_at, f.previous_hash, f.created_log, \
+         u.email AS user_email, u.name AS user_name, u.email_verified AS user_email_verified, \
+         u.roles AS user_roles, u.created_at AS user_created_at, u.disabled_at AS user_disabled_at"
+    };
+}
+pub(crate) use live_family_columns;
+
+/// The family whose id is `$1`, with its user (after `SELECT`).
+pub(crate) const LIVE_FAMILY: &str = concat!(
+    live_family_columns!(),
+    " FROM refresh_families f LEFT JOIN users u ON u.id = f.user_id WHERE f.id = $1"
+);
+
+/// Makes the successor the live token: `$1` the family, `$2` the presented
+/// token's generation, `$3` its hash, `$4` the successor's hash, `$5` now,
+/// `$6` the successor's expiry, `$7` now as a creation-log entry
+/// ([`log_entry`]). Only for a live family whose live token is the
+/// presented one, unexpired; of racing spends exactly one matches (the row
+/// lock orders them, and each rechecks the row as the one before left it).
+/// The log keeps its newest 32 entries of 11 characters
+/// ([`CREATED_LOG_LEN`]).
+pub(crate) const SPEND_LIVE_UPDATE: &str = "UPDATE refresh_families SET generation = $2 + 1, live_hash = $4, live_expires_at = $6, previous_hash = $3, \
+     created_log = substr($7 || created_log, 1, 352) \
+     WHERE id = $1 AND generation = $2 AND live_hash = $3 AND live_expires_at > $5 AND revoked_at IS NULL AND absolute_expires_at > $5";
+
+const _: () = assert!(CREATED_LOG_LEN * 11 == 352, "SPEND_LIVE_UPDATE's 352");
+
+/// One creation-log entry: unix seconds, ten digits, and a space.
+fn log_entry(at: OffsetDateTime) -> String {
+    format!("{:010} ", at.unix_timestamp())
+}
+
+fn log_from(text: &str) -> Result<Vec<OffsetDateTime>, StoreError> {
+    text.split_ascii_whitespace()
+        .map(|entry| {
+            entry
+                .parse()
+                .map_err(|_| StoreError::Backend(format!("bad creation log entry {entry:?}")))
+                .and_then(from_ts)
+        })
+        .collect()
+}
+
+fn family_from_row<DB: SqlDb>(row: &DB::Row) -> Result<RefreshFamily, StoreError> {
+    let r = Cols::<DB>(row);
+    Ok(RefreshFamily {
+        id: r.uuid("family_id")?,
+        user_id: UserId(r.uuid("user_id")?),
+        created_at: r.time("family_created_at")?,
+        absolute_expires_at: r.time("absolute_expires_at")?,
+        revoked_at: r.opt_time("revoked_at")?,
+        amr: Amr::parse_field(&r.text("family_amr")?),
+    })
+}
+
+/// The family's user from the `user_*` columns, NULL when the user no
+/// longer exists.
+fn holder_from_row<DB: SqlDb>(row: &DB::Row) -> Result<Option<RefreshHolder>, StoreError> {
+    let r = Cols::<DB>(row);
+    Ok(match r.opt_text("user_email")? {
+        None => None,
+        Some(_) => Some(RefreshHolder {
+            user: user_columns::<DB>(row)?,
+            disabled_at: r.opt_time("user_disabled_at")?,
+        }),
+    })
+}
+
 fn refresh_from_row<DB: SqlDb>(row: &DB::Row) -> Result<RefreshRecord, StoreError> {
     let r = Cols::<DB>(row);
     Ok(RefreshRecord {
         hash: r.hash("hash")?,
-        family: RefreshFamily {
-            id: r.uuid("family_id")?,
-            user_id: UserId(r.uuid("user_id")?),
-            created_at: r.time("family_created_at")?,
-            absolute_expires_at: r.time("absolute_expires_at")?,
-            revoked_at: r.opt_time("revoked_at")?,
-            amr: Amr::parse_field(&r.text("family_amr")?),
-        },
+        family: family_from_row::<DB>(row)?,
         created_at: r.time("created_at")?,
         expires_at: r.time("expires_at")?,
         spent_at: r.opt_time("spent_at")?,
         successor: r.opt_hash("successor_hash")?,
-        // The user's columns are NULL when the user no longer exists.
-        holder: match r.opt_text("user_email")? {
-            None => None,
-            Some(_) => Some(RefreshHolder {
-                user: user_columns::<DB>(row)?,
-                disabled_at: r.opt_time("user_disabled_at")?,
-            }),
-        },
+        holder: holder_from_row::<DB>(row)?,
     })
+}
+
+/// `None` for a family of the older token format (no live token).
+fn live_from_row<DB: SqlDb>(row: &DB::Row) -> Result<Option<LiveFamily>, StoreError> {
+    let r = Cols::<DB>(row);
+    let Some(live) = r.opt_hash("live_hash")? else {
+        return Ok(None);
+    };
+    Ok(Some(LiveFamily {
+        family: family_from_row::<DB>(row)?,
+        generation: r.int("generation")?,
+        live,
+        live_expires_at: r.time("live_expires_at")?,
+        previous: r.opt_hash("previous_hash")?,
+        created: log_from(&r.text("created_log")?)?,
+        holder: holder_from_row::<DB>(row)?,
+    }))
 }
 
 #[async_trait]
@@ -175,6 +256,78 @@ impl<DB: Dialect> RefreshStore for SqlStore<DB> {
         let sql =
             "UPDATE refresh_families SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL";
         self.write(Stmt::new(sql).time(at).id(user)).await
+    }
+
+    async fn create_live_family(
+        &self,
+        family: &RefreshFamily,
+        first: &TokenHash,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let sql = "INSERT INTO refresh_families (id, user_id, created_at, absolute_expires_at, revoked_at, amr, \
+             generation, live_hash, live_expires_at, created_log) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9)";
+        self.write(
+            Stmt::new(sql)
+                .id(family.id)
+                .id(family.user_id)
+                .time(family.created_at)
+                .time(family.absolute_expires_at)
+                .opt_time(family.revoked_at)
+                .string(family.amr.to_field())
+                .hash(first)
+                .time(expires_at)
+                .string(log_entry(family.created_at)),
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn spend_live(
+        &self,
+        id: uuid::Uuid,
+        generation: i64,
+        presented: &TokenHash,
+        successor: &TokenHash,
+        successor_expires_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<LiveSpend, StoreError> {
+        let row = Stmt::<DB>::new(DB::spend_live_sql())
+            .id(id)
+            .int(generation)
+            .hash(presented)
+            .hash(successor)
+            .time(now)
+            .time(successor_expires_at)
+            .string(log_entry(now))
+            .fetch_optional(&mut *self.writer().await?)
+            .await?;
+        // No family: final (a family is created before its first token is
+        // handed out).
+        let Some(row) = row else {
+            return Ok(LiveSpend::Unchanged(None));
+        };
+        let Some(family) = live_from_row::<DB>(&row)? else {
+            return Ok(LiveSpend::Unchanged(None));
+        };
+        // Both backends answer with the row as this call left it.
+        if Cols::<DB>(&row).int("rotated")? == 1 {
+            return Ok(LiveSpend::Rotated(family));
+        }
+        if family.generation == generation && family.live == *presented && family.is_live_at(now) {
+            // Live as read, yet not spent by this call: PostgreSQL's
+            // snapshot predates a racing spend that got in first. Read the
+            // family as it stands now.
+            return Ok(LiveSpend::Unchanged(self.find_live_family(id).await?));
+        }
+        Ok(LiveSpend::Unchanged(Some(family)))
+    }
+
+    async fn find_live_family(&self, id: uuid::Uuid) -> Result<Option<LiveFamily>, StoreError> {
+        let sql = format!("SELECT {LIVE_FAMILY}");
+        Ok(self
+            .read_one(Stmt::new(&sql).id(id), live_from_row::<DB>)
+            .await?
+            .flatten())
     }
 
     async fn claim_exchanged(

@@ -12,7 +12,7 @@ use tessera_core::store::StoreError;
 use crate::codec::err;
 use crate::db::{Dialect, SqlStore, check_when_idle};
 use crate::direct::DirectReads;
-use crate::refresh::{REFRESH_RECORD, SPEND_INSERT};
+use crate::refresh::{LIVE_FAMILY, REFRESH_RECORD, SPEND_INSERT, SPEND_LIVE_UPDATE};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -100,9 +100,19 @@ impl SqlStore<Sqlite> {
 static SPEND: LazyLock<String> =
     LazyLock::new(|| format!("{SPEND_INSERT};\nSELECT changes() AS rotated, {REFRESH_RECORD}"));
 
+/// A live-token spend the same way: the UPDATE decides alone, the SELECT
+/// then reads the family as it stands (after this call's UPDATE, or the
+/// racing one that got in first); `changes()` is the UPDATE's count.
+static SPEND_LIVE: LazyLock<String> =
+    LazyLock::new(|| format!("{SPEND_LIVE_UPDATE};\nSELECT changes() AS rotated, {LIVE_FAMILY}"));
+
 impl Dialect for Sqlite {
     fn spend_sql() -> &'static str {
         &SPEND
+    }
+
+    fn spend_live_sql() -> &'static str {
+        &SPEND_LIVE
     }
 }
 
@@ -155,6 +165,12 @@ mod tests {
     async fn conformance_refresh() {
         let (_dir, store) = fresh().await;
         tessera_store::conformance::refresh(&store, &store).await;
+    }
+
+    #[tokio::test]
+    async fn conformance_live_refresh() {
+        let (_dir, store) = fresh().await;
+        tessera_store::conformance::live_refresh(&store, &store).await;
     }
 
     #[tokio::test]

@@ -50,6 +50,11 @@ async fn conformance_refresh() {
 }
 
 #[tokio::test]
+async fn conformance_live_refresh() {
+    with_store(|s| async move { tessera_store::conformance::live_refresh(&s, &s).await }).await;
+}
+
+#[tokio::test]
 async fn conformance_mfa() {
     with_store(|s| async move { tessera_store::conformance::mfa(&s, &s, &s).await }).await;
 }

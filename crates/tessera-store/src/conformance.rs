@@ -730,6 +730,279 @@ pub async fn refresh(users: &dyn UserStore, store: &dyn tessera_core::store::Ref
     exchanged_marks(store, t0).await;
 }
 
+/// Families that hold their live token (the current token format): one
+/// row per family, rotated by one conditional write; the family keeps the
+/// live token and the one before it, with when each was stored.
+pub async fn live_refresh(users: &dyn UserStore, store: &dyn tessera_core::store::RefreshStore) {
+    use tessera_core::store::{LiveFamily, LiveSpend, RefreshFamily, RefreshHolder};
+    let t0 = suite_now();
+    let holder = sample_user(&unique_email("live-holder"), t0);
+    users.insert_user(&holder).await.unwrap();
+    let user = holder.user.id;
+    let live = Some(RefreshHolder {
+        user: holder.user.clone(),
+        disabled_at: None,
+    });
+    let family = RefreshFamily {
+        id: uuid::Uuid::new_v4(),
+        user_id: user,
+        created_at: t0,
+        absolute_expires_at: t0 + Duration::days(90),
+        revoked_at: None,
+        amr: tessera_core::mfa::Amr::parse_field("pwd otp mfa"),
+    };
+    let hash = || SessionToken::generate().hash();
+    let (first, second, third) = (hash(), hash(), hash());
+    let days30 = Duration::days(30);
+    store
+        .create_live_family(&family, &first, t0 + days30)
+        .await
+        .unwrap();
+    let created = store
+        .find_live_family(family.id)
+        .await
+        .unwrap()
+        .expect("family stored");
+    assert_eq!(
+        created,
+        LiveFamily {
+            family: family.clone(),
+            generation: 0,
+            live: first,
+            live_expires_at: t0 + days30,
+            previous: None,
+            created: vec![t0],
+            holder: live.clone(),
+        }
+    );
+
+    let t1 = t0 + Duration::minutes(1);
+    let LiveSpend::Rotated(rotated) = store
+        .spend_live(family.id, 0, &first, &second, t1 + days30, t1)
+        .await
+        .unwrap()
+    else {
+        panic!("the live token rotates")
+    };
+    let after_one = LiveFamily {
+        generation: 1,
+        live: second,
+        live_expires_at: t1 + days30,
+        previous: Some(first),
+        created: vec![t1, t0],
+        ..created.clone()
+    };
+    assert_eq!(rotated, after_one, "the family as the spend left it");
+    assert_eq!(
+        store.find_live_family(family.id).await.unwrap(),
+        Some(after_one.clone())
+    );
+    assert_eq!(
+        store
+            .spend_live(family.id, 0, &first, &second, t1 + days30, t1)
+            .await
+            .unwrap(),
+        LiveSpend::Unchanged(Some(after_one.clone())),
+        "a spent token never rotates twice"
+    );
+    for (generation, presented) in [(1, &first), (0, &second), (2, &second)] {
+        assert_eq!(
+            store
+                .spend_live(family.id, generation, presented, &hash(), t1 + days30, t1)
+                .await
+                .unwrap(),
+            LiveSpend::Unchanged(Some(after_one.clone())),
+            "generation and hash must both match ({generation})"
+        );
+    }
+    let t2 = t1 + Duration::minutes(1);
+    let LiveSpend::Rotated(two) = store
+        .spend_live(family.id, 1, &second, &third, t2 + days30, t2)
+        .await
+        .unwrap()
+    else {
+        panic!("the successor rotates")
+    };
+    assert_eq!(
+        (two.generation, two.live, two.previous, two.created.clone()),
+        (2, third, Some(second), vec![t2, t1, t0]),
+        "the family keeps the token before the live one, and when each was stored"
+    );
+    assert_eq!(
+        (
+            two.created_at(2),
+            two.created_at(0),
+            two.created_at(3),
+            two.created_at(-1)
+        ),
+        (Some(t2), Some(t0), None, None)
+    );
+
+    // The creation log keeps the newest entries only.
+    let long = RefreshFamily {
+        id: uuid::Uuid::new_v4(),
+        ..family.clone()
+    };
+    let mut token = hash();
+    store
+        .create_live_family(&long, &token, t0 + days30)
+        .await
+        .unwrap();
+    let rotations = i64::try_from(tessera_core::store::CREATED_LOG_LEN).unwrap() + 8;
+    for generation in 0..rotations {
+        let next = hash();
+        let at = t0 + Duration::seconds(generation + 1);
+        assert!(matches!(
+            store
+                .spend_live(long.id, generation, &token, &next, at + days30, at)
+                .await
+                .unwrap(),
+            LiveSpend::Rotated(_)
+        ));
+        token = next;
+    }
+    let long = store.find_live_family(long.id).await.unwrap().unwrap();
+    assert_eq!(long.created.len(), tessera_core::store::CREATED_LOG_LEN);
+    assert_eq!(
+        long.created_at(rotations),
+        Some(t0 + Duration::seconds(rotations))
+    );
+    assert_eq!(
+        long.created_at(rotations - 31),
+        Some(t0 + Duration::seconds(rotations - 31))
+    );
+    assert_eq!(long.created_at(rotations - 32), None, "forgotten");
+
+    // The user as the same read sees it.
+    assert!(users.set_disabled(user, Some(t2)).await.unwrap());
+    let disabled = store.find_live_family(family.id).await.unwrap().unwrap();
+    assert_eq!(
+        disabled.holder.map(|h| h.disabled_at),
+        Some(Some(t2)),
+        "a disabled user is seen as disabled"
+    );
+    assert!(users.set_disabled(user, None).await.unwrap());
+    let orphan = RefreshFamily {
+        id: uuid::Uuid::new_v4(),
+        user_id: UserId::new(),
+        ..family.clone()
+    };
+    let orphan_token = hash();
+    store
+        .create_live_family(&orphan, &orphan_token, t0 + days30)
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            store.spend_live(orphan.id, 0, &orphan_token, &hash(), t1 + days30, t1).await.unwrap(),
+            LiveSpend::Rotated(r) if r.holder.is_none()
+        ),
+        "a family whose user is gone has no holder"
+    );
+
+    // Unknown families; families of the older format.
+    assert_eq!(
+        store
+            .spend_live(uuid::Uuid::new_v4(), 0, &hash(), &hash(), t1, t1)
+            .await
+            .unwrap(),
+        LiveSpend::Unchanged(None)
+    );
+    let chained = RefreshFamily {
+        id: uuid::Uuid::new_v4(),
+        ..family.clone()
+    };
+    let chained_token = hash();
+    store
+        .create_family(&chained, &chained_token, t0 + days30)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .spend_live(chained.id, 0, &chained_token, &hash(), t1 + days30, t1)
+            .await
+            .unwrap(),
+        LiveSpend::Unchanged(None),
+        "a family of the older format is not spent this way"
+    );
+    assert_eq!(store.find_live_family(chained.id).await.unwrap(), None);
+    assert!(
+        store.find_refresh(&chained_token).await.unwrap().is_some(),
+        "and its token still reads the older way"
+    );
+
+    // An expired live token, an expired family, a revoked family: no
+    // rotation, the family as it stands.
+    let short = RefreshFamily {
+        id: uuid::Uuid::new_v4(),
+        ..family.clone()
+    };
+    let short_token = hash();
+    store
+        .create_live_family(&short, &short_token, t0 + Duration::seconds(30))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.spend_live(short.id, 0, &short_token, &hash(), t1 + days30, t1).await.unwrap(),
+        LiveSpend::Unchanged(Some(f)) if f.generation == 0 && f.live == short_token
+    ));
+    let ended = RefreshFamily {
+        id: uuid::Uuid::new_v4(),
+        absolute_expires_at: t0 + Duration::seconds(30),
+        ..family.clone()
+    };
+    let ended_token = hash();
+    store
+        .create_live_family(&ended, &ended_token, t0 + days30)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.spend_live(ended.id, 0, &ended_token, &hash(), t1 + days30, t1).await.unwrap(),
+        LiveSpend::Unchanged(Some(f)) if f.generation == 0
+    ));
+    assert!(store.revoke_family(family.id, t2).await.unwrap());
+    assert!(matches!(
+        store.spend_live(family.id, 2, &third, &hash(), t2 + days30, t2).await.unwrap(),
+        LiveSpend::Unchanged(Some(f)) if f.family.revoked_at == Some(t2) && f.generation == 2
+    ));
+    assert_eq!(
+        store.revoke_user_families(user, t2).await.unwrap(),
+        4,
+        "long, short, ended and chained; the first was revoked already"
+    );
+
+    // Twelve concurrent spends of one live token: exactly one rotates, and
+    // every caller sees the one successor.
+    let raced = RefreshFamily {
+        id: uuid::Uuid::new_v4(),
+        ..family.clone()
+    };
+    let (presented, successor) = (hash(), hash());
+    store
+        .create_live_family(&raced, &presented, t0 + days30)
+        .await
+        .unwrap();
+    let spends =
+        (0..12).map(|_| store.spend_live(raced.id, 0, &presented, &successor, t1 + days30, t1));
+    let results = futures_util::future::join_all(spends).await;
+    let rotated = results
+        .iter()
+        .filter(|r| matches!(r, Ok(LiveSpend::Rotated(_))))
+        .count();
+    assert_eq!(rotated, 1, "exactly one winner: {results:?}");
+    for r in &results {
+        let family = match r.as_ref().expect("no errors under concurrency") {
+            LiveSpend::Rotated(f) | LiveSpend::Unchanged(Some(f)) => f,
+            LiveSpend::Unchanged(None) => panic!("family vanished"),
+        };
+        assert_eq!(
+            (family.generation, family.live, family.previous),
+            (1, successor, Some(presented)),
+            "every caller sees the one successor"
+        );
+    }
+}
+
 /// Identities: the (provider, subject) pair and the (user, provider) pair
 /// are each unique; listing and deleting are per user. `users` must be the
 /// same database (identities reference users).

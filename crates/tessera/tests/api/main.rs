@@ -30,6 +30,7 @@ mod ops;
 #[allow(clippy::too_many_lines)]
 mod passkeys;
 mod production;
+mod refresh_tokens;
 #[allow(clippy::too_many_lines)]
 mod rotation_properties;
 mod security;

@@ -10,7 +10,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use tessera_core::session::{Session, SessionId, SessionPolicy};
 use tessera_core::store::{
-    RefreshFamily, RefreshRecord, RefreshStore, SessionStore, Spend, StoreError,
+    LiveFamily, LiveSpend, RefreshFamily, RefreshRecord, RefreshStore, SessionStore, Spend,
+    StoreError,
 };
 use tessera_core::token::TokenHash;
 use tessera_core::user::{User, UserId};
@@ -495,17 +496,27 @@ async fn a_sign_in_never_survives_a_disable_or_password_change_that_overtook_it(
     }
 }
 
-/// The refresh store, recording the first token hash of every family it
-/// creates, and able to run something just before the next one.
+/// The refresh store, recording the id of every family it creates, and
+/// able to run something just before the next one.
 struct Families {
     inner: tessera_store_sql::SqliteStore,
-    created: std::sync::Mutex<Vec<TokenHash>>,
+    created: std::sync::Mutex<Vec<uuid::Uuid>>,
     before_create: std::sync::Mutex<Option<BeforeInsert>>,
 }
 
 impl std::fmt::Debug for Families {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Families")
+    }
+}
+
+impl Families {
+    async fn before(&self, family: &RefreshFamily) {
+        let hook = self.before_create.lock().unwrap().take();
+        if let Some(hook) = hook {
+            hook().await;
+        }
+        self.created.lock().unwrap().push(family.id);
     }
 }
 
@@ -517,12 +528,42 @@ impl RefreshStore for Families {
         first: &TokenHash,
         expires_at: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let hook = self.before_create.lock().unwrap().take();
-        if let Some(hook) = hook {
-            hook().await;
-        }
-        self.created.lock().unwrap().push(*first);
+        self.before(family).await;
         self.inner.create_family(family, first, expires_at).await
+    }
+    async fn create_live_family(
+        &self,
+        family: &RefreshFamily,
+        first: &TokenHash,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.before(family).await;
+        self.inner
+            .create_live_family(family, first, expires_at)
+            .await
+    }
+    async fn spend_live(
+        &self,
+        id: uuid::Uuid,
+        generation: i64,
+        presented: &TokenHash,
+        successor: &TokenHash,
+        successor_expires_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<LiveSpend, StoreError> {
+        self.inner
+            .spend_live(
+                id,
+                generation,
+                presented,
+                successor,
+                successor_expires_at,
+                now,
+            )
+            .await
+    }
+    async fn find_live_family(&self, id: uuid::Uuid) -> Result<Option<LiveFamily>, StoreError> {
+        self.inner.find_live_family(id).await
     }
     async fn spend_refresh(
         &self,
@@ -626,7 +667,7 @@ async fn a_password_grant_never_survives_a_disable_or_password_change_that_overt
             "{err:?} ({password_change})"
         );
         let first = families.created.lock().unwrap()[0];
-        let family = sql.find_refresh(&first).await.unwrap().unwrap().family;
+        let family = sql.find_live_family(first).await.unwrap().unwrap().family;
         assert!(
             family.revoked_at.is_some(),
             "the overtaken family is revoked ({password_change})"

@@ -15,11 +15,16 @@ use tessera_store_sql::testing::fresh_database;
 use tokio::net::{TcpListener, TcpStream};
 
 fn instance(database_url: &str, session_store: &str) -> Running {
+    instance_with(database_url, session_store, &[])
+}
+
+fn instance_with(database_url: &str, session_store: &str, env: &[(&str, &str)]) -> Running {
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = command(dir.path());
     cmd.env("TESSERA_DATABASE_URL", database_url)
         .env("TESSERA_SESSION_STORE", session_store)
-        .env("TESSERA_LOGIN_MAX_FAILURES_PER_ACCOUNT", "4");
+        .env("TESSERA_LOGIN_MAX_FAILURES_PER_ACCOUNT", "4")
+        .envs(env.iter().copied());
     serve(cmd)
 }
 
@@ -128,6 +133,85 @@ async fn two_instances_on_postgres_and_redis_behave_as_one() {
     .await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
 
+    drop((a, b));
+    db.drop_now().await.unwrap();
+}
+
+async fn token(base: &str, form: &[(&str, &str)]) -> (StatusCode, serde_json::Value) {
+    let r = reqwest::Client::new()
+        .post(format!("{base}/v1/token"))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.json().await.unwrap())
+}
+
+/// A refresh family rotates across instances: the successor key and the
+/// family's row are shared, so a replay on the other instance gets the
+/// same pair, and reuse detected on one revokes the family for both.
+#[tokio::test]
+async fn a_refresh_family_rotates_replays_and_is_revoked_across_instances() {
+    let db = fresh_database().await.expect("PostgreSQL reachable");
+    let redis = tokio::task::spawn_blocking(|| RedisServer::start(free_port(), false))
+        .await
+        .unwrap();
+    // A 2 s grace window: a replay a moment after the spend is in it (the
+    // clock reads whole seconds), one 3 s later is not.
+    let grace = [("TESSERA_REFRESH_REUSE_GRACE", "2s")];
+    let (a, b) = (
+        instance_with(&db.url, &redis.url(), &grace),
+        instance_with(&db.url, &redis.url(), &grace),
+    );
+    let email = unique("multi-refresh");
+    register_on(&a.base, &email).await;
+    let (status, first) = token(
+        &b.base,
+        &[
+            ("grant_type", "password"),
+            ("username", &email),
+            ("password", PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    let rt = |v: &serde_json::Value| v["refresh_token"].as_str().unwrap().to_owned();
+    let send = |base: &str, t: String| {
+        let base = base.to_owned();
+        async move {
+            token(
+                &base,
+                &[("grant_type", "refresh_token"), ("refresh_token", &t)],
+            )
+            .await
+        }
+    };
+    let t0 = rt(&first);
+    let (status, p1) = send(&a.base, t0.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{p1}");
+    let (status, replay) = send(&b.base, t0.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{replay}");
+    assert_eq!(rt(&replay), rt(&p1), "B derives A's successor");
+    let (_, p2) = send(&b.base, rt(&p1)).await;
+    let (_, p3) = send(&a.base, rt(&p2)).await;
+    let t3 = rt(&p3);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    // t0 is three generations behind, spent 3 s ago: reuse, seen on B.
+    let (status, reused) = send(&b.base, t0).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        reused["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("reuse"),
+        "{reused}"
+    );
+    let (status, dead) = send(&a.base, t3).await;
+    assert_eq!(
+        (status, dead["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant")),
+        "revoked on B, dead on A"
+    );
     drop((a, b));
     db.drop_now().await.unwrap();
 }

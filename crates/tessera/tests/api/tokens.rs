@@ -39,7 +39,7 @@ pub(crate) async fn refresh(app: &TestApp, token: &str) -> reqwest::Response {
     .await
 }
 
-async fn oauth_error(r: reqwest::Response, status: StatusCode, error: &str) -> Value {
+pub(crate) async fn oauth_error(r: reqwest::Response, status: StatusCode, error: &str) -> Value {
     assert_eq!(r.status(), status);
     assert!(
         r.headers()["content-type"]
@@ -91,7 +91,7 @@ async fn password_grant_issues_a_verifiable_eddsa_token_and_a_refresh_token() {
     let body = password_grant(&app, &email).await;
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["expires_in"], 300);
-    assert_eq!(body["refresh_token"].as_str().unwrap().len(), 43);
+    assert_eq!(body["refresh_token"].as_str().unwrap().len(), 98);
     let token = body["access_token"].as_str().unwrap();
     assert_eq!(
         jsonwebtoken::decode_header(token).unwrap().alg,
