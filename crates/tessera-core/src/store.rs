@@ -303,11 +303,6 @@ pub struct LiveFamily {
 pub const CREATED_LOG_LEN: usize = 32;
 
 impl LiveFamily {
-    /// Whether the live token can be spent at `now`.
-    pub fn is_live_at(&self, now: OffsetDateTime) -> bool {
-        self.family.is_live(now) && now < self.live_expires_at
-    }
-
     /// When generation `generation` was stored, if the family still
     /// remembers.
     pub fn created_at(&self, generation: i64) -> Option<OffsetDateTime> {

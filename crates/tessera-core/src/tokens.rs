@@ -435,13 +435,13 @@ impl Tokens {
         let mut token = presented.to_owned();
         let mut at = named;
         loop {
-            if at.generation + 1 == family.generation
+            if at.generation == family.generation {
+                return refresh_hash(&token) == family.live;
+            }
+            if Some(at.generation) == family.generation.checked_sub(1)
                 && family.previous != Some(refresh_hash(&token))
             {
                 return false;
-            }
-            if at.generation == family.generation {
-                return refresh_hash(&token) == family.live;
             }
             let Some(next) = self.key.successor(&token, at) else {
                 return false;

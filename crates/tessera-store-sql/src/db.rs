@@ -170,9 +170,10 @@ pub(crate) trait Dialect: SqlDb {
     /// the successor's expiry. See `refresh.rs`.
     fn spend_sql() -> &'static str;
     /// Spends a family's live token (`SPEND_LIVE_UPDATE` in `refresh.rs`,
-    /// same arguments), then reads the family as the call left it, with a
-    /// `rotated` column (1: this query spent it); no row if the family does
-    /// not exist.
+    /// same arguments) and reads the family as the call left it, with a
+    /// `rotated` column (1: this query spent it). No row: the family must
+    /// be read again (PostgreSQL answers only for a rotation; SQLite reads
+    /// the family as it stands, so no row means no family).
     fn spend_live_sql() -> &'static str;
 }
 

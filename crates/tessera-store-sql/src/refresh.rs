@@ -301,10 +301,11 @@ impl<DB: Dialect> RefreshStore for SqlStore<DB> {
             .string(log_entry(now))
             .fetch_optional(&mut *self.writer().await?)
             .await?;
-        // No family: final (a family is created before its first token is
-        // handed out).
         let Some(row) = row else {
-            return Ok(LiveSpend::Unchanged(None));
+            // Not spent by this call (PostgreSQL), or no family (SQLite):
+            // read the family as it stands now, after any racing spend that
+            // got in first.
+            return Ok(LiveSpend::Unchanged(self.find_live_family(id).await?));
         };
         let Some(family) = live_from_row::<DB>(&row)? else {
             return Ok(LiveSpend::Unchanged(None));
@@ -312,12 +313,6 @@ impl<DB: Dialect> RefreshStore for SqlStore<DB> {
         // Both backends answer with the row as this call left it.
         if Cols::<DB>(&row).int("rotated")? == 1 {
             return Ok(LiveSpend::Rotated(family));
-        }
-        if family.generation == generation && family.live == *presented && family.is_live_at(now) {
-            // Live as read, yet not spent by this call: PostgreSQL's
-            // snapshot predates a racing spend that got in first. Read the
-            // family as it stands now.
-            return Ok(LiveSpend::Unchanged(self.find_live_family(id).await?));
         }
         Ok(LiveSpend::Unchanged(Some(family)))
     }

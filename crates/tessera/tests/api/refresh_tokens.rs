@@ -287,7 +287,8 @@ async fn more_than_32_rotations_behind_is_reuse_even_within_the_window() {
 #[tokio::test]
 async fn an_expired_live_token_is_refused_without_revoking() {
     let app = spawn_with(|c| c.refresh_token_ttl = std::time::Duration::from_mins(1)).await;
-    let t0 = refresh_token(&signed_in(&app, "expired").await);
+    let first = signed_in(&app, "expired").await;
+    let t0 = refresh_token(&first);
     app.clock.advance(Duration::seconds(61));
     let body = oauth_error(
         refresh(&app, &t0).await,
@@ -296,6 +297,16 @@ async fn an_expired_live_token_is_refused_without_revoking() {
     )
     .await;
     assert_eq!(body["error_description"], "refresh token expired");
+    let family = uuid::Uuid::parse_str(&sid(&first)).unwrap();
+    let stored = app
+        .server
+        .stores
+        .refresh
+        .find_live_family(family)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.family.revoked_at, None, "the family is left alone");
 }
 
 /// A chain begun before the format changed (32 random bytes, a row per
