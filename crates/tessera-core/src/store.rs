@@ -361,9 +361,9 @@ pub trait RefreshStore: Send + Sync + std::fmt::Debug {
     /// `now` and its live token is `presented` at `generation`, unexpired,
     /// makes `successor` (expiring at `successor_expires_at`) the live token
     /// at `generation + 1`, stored at `now` (first in the creation log),
-    /// with `presented` as its previous, and answers [`LiveSpend::Rotated`]. One write of one row;
-    /// exactly one of any number of concurrent calls for the same token
-    /// rotates it.
+    /// with `presented` as its previous, and answers
+    /// [`LiveSpend::Rotated`]. One write of one row; exactly one of any
+    /// number of concurrent calls for the same token rotates it.
     async fn spend_live(
         &self,
         id: Uuid,

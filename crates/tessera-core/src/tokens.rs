@@ -361,21 +361,34 @@ impl Tokens {
             }
             LiveSpend::Unchanged(Some(family)) => {
                 let at = self
-                    .live_replay_time(&family, presented, named, now)
+                    .live_replay_time(&family, presented, &presented_hash, named, now)
                     .await?;
                 (family, at)
             }
         };
-        let user = self
-            .live_user(&family.family, family.holder.as_ref())
-            .await?;
+        self.rotated_pair(&family.family, family.holder.as_ref(), issued_at, successor)
+            .await
+    }
+
+    /// What a rotation (or its replay) hands out: the successor and an
+    /// access token issued at `issued_at`, its `jti` derived from the
+    /// successor; nothing if the family's user is disabled or gone (which
+    /// revokes the family).
+    async fn rotated_pair(
+        &self,
+        family: &RefreshFamily,
+        holder: Option<&RefreshHolder>,
+        issued_at: OffsetDateTime,
+        successor: String,
+    ) -> Result<Issued, GrantError> {
+        let user = self.live_user(family, holder).await?;
         let mut issued = self.access_token(
             &user,
-            &family.family.id.to_string(),
-            &family.family.amr,
+            &family.id.to_string(),
+            &family.amr,
             issued_at,
             successor.as_bytes(),
-            Some(family.family.absolute_expires_at),
+            Some(family.absolute_expires_at),
         )?;
         issued.refresh_token = Some(successor.into());
         Ok(issued)
@@ -400,6 +413,7 @@ impl Tokens {
         &self,
         family: &LiveFamily,
         presented: &str,
+        presented_hash: &TokenHash,
         named: Named,
         now: OffsetDateTime,
     ) -> Result<OffsetDateTime, GrantError> {
@@ -407,12 +421,11 @@ impl Tokens {
             return Err(GrantError::InvalidGrant("refresh token revoked or expired"));
         }
         let unknown = GrantError::InvalidGrant("unknown refresh token");
-        let presented_hash = refresh_hash(presented);
         match family.generation.checked_sub(named.generation) {
-            Some(0) if presented_hash == family.live => {
+            Some(0) if *presented_hash == family.live => {
                 Err(GrantError::InvalidGrant("refresh token expired"))
             }
-            Some(1) if family.previous != Some(presented_hash) => Err(unknown),
+            Some(1) if family.previous.as_ref() != Some(presented_hash) => Err(unknown),
             Some(n) if n >= 1 => match family.created_at(named.generation + 1) {
                 Some(spent_at) if self.within_grace(spent_at, now) => {
                     if self.chain_reaches(family, presented, named) {
@@ -508,19 +521,8 @@ impl Tokens {
                 (record, at)
             }
         };
-        let user = self
-            .live_user(&record.family, record.holder.as_ref())
-            .await?;
-        let mut issued = self.access_token(
-            &user,
-            &record.family.id.to_string(),
-            &record.family.amr,
-            issued_at,
-            successor.as_bytes(),
-            Some(record.family.absolute_expires_at),
-        )?;
-        issued.refresh_token = Some(successor.into());
-        Ok(issued)
+        self.rotated_pair(&record.family, record.holder.as_ref(), issued_at, successor)
+            .await
     }
 
     /// A token that did not rotate now: a replay within the grace window
