@@ -174,6 +174,48 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn conformance_refresh_sweep() {
+        let (_dir, store) = fresh().await;
+        tessera_store::conformance::refresh_sweep(&store, &store).await;
+    }
+
+    /// SQLite keeps the token's foreign key (0010): a swept family's
+    /// tokens of the older format leave no row behind.
+    #[tokio::test]
+    async fn the_sweep_leaves_no_token_rows_of_a_swept_family() {
+        use tessera_core::store::{RefreshFamily, RefreshStore};
+        let (_dir, store) = fresh().await;
+        let t0 = tessera_core::clock::whole_seconds(OffsetDateTime::now_utc());
+        let holder = tessera_store::conformance::sample_user("swept@example.com", t0);
+        store.insert_user(&holder).await.unwrap();
+        let ends = t0 + time::Duration::hours(1);
+        let family = RefreshFamily {
+            id: uuid::Uuid::new_v4(),
+            user_id: holder.user.id,
+            created_at: t0,
+            absolute_expires_at: ends,
+            revoked_at: None,
+            amr: tessera_core::mfa::Amr::default(),
+        };
+        let first = tessera_core::SessionToken::generate().hash();
+        let second = tessera_core::SessionToken::generate().hash();
+        store.create_family(&family, &first, ends).await.unwrap();
+        store
+            .spend_refresh(&first, &second, ends, t0)
+            .await
+            .unwrap();
+        let count = || async {
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM refresh_tokens")
+                .fetch_one(&store.pool)
+                .await
+                .unwrap()
+        };
+        assert_eq!(count().await, 2);
+        assert_eq!(store.sweep_families(ends).await.unwrap(), 1);
+        assert_eq!(count().await, 0);
+    }
+
+    #[tokio::test]
     async fn conformance_mfa() {
         let (_dir, store) = fresh().await;
         tessera_store::conformance::mfa(&store, &store, &store).await;

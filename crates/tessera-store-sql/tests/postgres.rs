@@ -55,6 +55,11 @@ async fn conformance_live_refresh() {
 }
 
 #[tokio::test]
+async fn conformance_refresh_sweep() {
+    with_store(|s| async move { tessera_store::conformance::refresh_sweep(&s, &s).await }).await;
+}
+
+#[tokio::test]
 async fn conformance_mfa() {
     with_store(|s| async move { tessera_store::conformance::mfa(&s, &s, &s).await }).await;
 }
@@ -183,6 +188,67 @@ async fn a_spend_that_loses_the_race_on_the_unique_keys_reads_the_winners_succes
         }
         other => panic!("the loser reads the winner's successor: {other:?}"),
     }
+    store.close().await;
+    db.drop_now().await.unwrap();
+}
+
+/// PostgreSQL's refresh tokens have no foreign key (0010). The sweep
+/// deletes a swept family's tokens of the older format, and a token left
+/// without a family (a spend that raced its user's deletion) once it has
+/// expired, not before.
+#[tokio::test]
+async fn the_sweep_deletes_tokens_without_a_family_once_expired() {
+    use sqlx::Connection;
+    use tessera_core::store::{RefreshFamily, RefreshStore};
+    use tessera_core::token::TokenHash;
+    use time::{Duration, OffsetDateTime};
+
+    let db = testing::fresh_database().await.unwrap();
+    let store = PgStore::connect_lazy(&db.url, PgSettings::default()).unwrap();
+    store.migrate().await.unwrap();
+    let t0 =
+        OffsetDateTime::from_unix_timestamp(OffsetDateTime::now_utc().unix_timestamp()).unwrap();
+    let ends = t0 + Duration::hours(1);
+    let family = RefreshFamily {
+        id: uuid::Uuid::new_v4(),
+        user_id: tessera_core::user::UserId(uuid::Uuid::new_v4()),
+        created_at: t0,
+        absolute_expires_at: ends,
+        revoked_at: None,
+        amr: tessera_core::mfa::Amr::default(),
+    };
+    let (first, second) = (TokenHash([1; 32]), TokenHash([2; 32]));
+    store.create_family(&family, &first, ends).await.unwrap();
+    store
+        .spend_refresh(&first, &second, ends, t0)
+        .await
+        .unwrap();
+    let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    let orphan_expires = t0 + Duration::days(1);
+    sqlx::query("INSERT INTO refresh_tokens (hash, family_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+        .bind(TokenHash([3; 32]).0.to_vec())
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(t0.unix_timestamp())
+        .bind(orphan_expires.unix_timestamp())
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let mut count = async || -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM refresh_tokens")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap()
+    };
+    assert_eq!(count().await, 3);
+    assert_eq!(store.sweep_families(ends).await.unwrap(), 1);
+    assert_eq!(count().await, 1, "only the token without a family is left");
+    store
+        .sweep_families(orphan_expires - Duration::seconds(1))
+        .await
+        .unwrap();
+    assert_eq!(count().await, 1, "kept until it expires");
+    store.sweep_families(orphan_expires).await.unwrap();
+    assert_eq!(count().await, 0);
     store.close().await;
     db.drop_now().await.unwrap();
 }

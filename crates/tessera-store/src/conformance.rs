@@ -1003,6 +1003,107 @@ pub async fn live_refresh(users: &dyn UserStore, store: &dyn tessera_core::store
     }
 }
 
+/// The sweep of refresh-token families: a family goes with its tokens
+/// once its absolute expiry has come (revoked or not, either format), not a
+/// second before; a family not yet past it stays, whatever its tokens' own
+/// expiry; a swept family's tokens are unknown from then on.
+pub async fn refresh_sweep(users: &dyn UserStore, store: &dyn tessera_core::store::RefreshStore) {
+    use tessera_core::store::{LiveSpend, RefreshFamily, Spend};
+    let t0 = suite_now();
+    let holder = sample_user(&unique_email("sweep-holder"), t0);
+    users.insert_user(&holder).await.unwrap();
+    let family = |ends: OffsetDateTime| RefreshFamily {
+        id: uuid::Uuid::new_v4(),
+        user_id: holder.user.id,
+        created_at: t0,
+        absolute_expires_at: ends,
+        revoked_at: None,
+        amr: tessera_core::mfa::Amr::parse_field("pwd"),
+    };
+    let hash = || SessionToken::generate().hash();
+    let (day1, day2) = (t0 + Duration::days(1), t0 + Duration::days(2));
+    // Ending on day 1: one of each format (the older one rotated once).
+    let (live1, live1_token) = (family(day1), hash());
+    store
+        .create_live_family(&live1, &live1_token, day1)
+        .await
+        .unwrap();
+    let (chain1, chain1_first, chain1_second) = (family(day1), hash(), hash());
+    store
+        .create_family(&chain1, &chain1_first, day1)
+        .await
+        .unwrap();
+    let t1 = t0 + Duration::minutes(1);
+    assert!(matches!(
+        store
+            .spend_refresh(&chain1_first, &chain1_second, day1, t1)
+            .await
+            .unwrap(),
+        Spend::Rotated(_)
+    ));
+    // Ending on day 2: a revoked family, and one whose live token expired
+    // long before the family does.
+    let (revoked2, revoked2_token) = (family(day2), hash());
+    store
+        .create_live_family(&revoked2, &revoked2_token, day2)
+        .await
+        .unwrap();
+    assert!(store.revoke_family(revoked2.id, t1).await.unwrap());
+    let (chain2, chain2_token) = (family(day2), hash());
+    store
+        .create_family(&chain2, &chain2_token, t0 + Duration::hours(1))
+        .await
+        .unwrap();
+
+    assert_eq!(
+        store
+            .sweep_families(day1 - Duration::seconds(1))
+            .await
+            .unwrap(),
+        0,
+        "nothing goes before its absolute expiry"
+    );
+    assert!(store.find_live_family(live1.id).await.unwrap().is_some());
+    assert!(store.find_refresh(&chain1_second).await.unwrap().is_some());
+
+    assert_eq!(
+        store.sweep_families(day1).await.unwrap(),
+        2,
+        "both families ending on day 1 go at its second"
+    );
+    assert_eq!(store.find_live_family(live1.id).await.unwrap(), None);
+    assert_eq!(
+        store
+            .spend_live(live1.id, 0, &live1_token, &hash(), day2, day1)
+            .await
+            .unwrap(),
+        LiveSpend::Unchanged(None),
+        "a swept family's token is unknown"
+    );
+    for token in [&chain1_first, &chain1_second] {
+        assert_eq!(
+            store.find_refresh(token).await.unwrap(),
+            None,
+            "the older format's tokens go with their family"
+        );
+    }
+    let revoked = store
+        .find_live_family(revoked2.id)
+        .await
+        .unwrap()
+        .expect("a revoked family stays until its absolute expiry");
+    assert_eq!(revoked.family.revoked_at, Some(t1));
+    assert!(
+        store.find_refresh(&chain2_token).await.unwrap().is_some(),
+        "an expired token stays while its family does (its reuse is still told)"
+    );
+
+    assert_eq!(store.sweep_families(day2).await.unwrap(), 2);
+    assert_eq!(store.find_live_family(revoked2.id).await.unwrap(), None);
+    assert_eq!(store.find_refresh(&chain2_token).await.unwrap(), None);
+    assert_eq!(store.sweep_families(day2).await.unwrap(), 0);
+}
+
 /// Identities: the (provider, subject) pair and the (user, provider) pair
 /// are each unique; listing and deleting are per user. `users` must be the
 /// same database (identities reference users).

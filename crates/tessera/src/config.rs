@@ -98,7 +98,8 @@ settings! {
     session_absolute_timeout: Dur = "TESSERA_SESSION_ABSOLUTE_TIMEOUT",
     /// How stale last_seen_at may get before a whoami refreshes it
     session_activity_interval: Dur = "TESSERA_SESSION_ACTIVITY_INTERVAL",
-    /// How often expired sessions are deleted
+    /// How often expired sessions, and refresh-token families past their
+    /// absolute expiry, are deleted
     session_sweep_interval: Dur = "TESSERA_SESSION_SWEEP_INTERVAL",
     /// Audit events older than this are deleted (by the sweep)
     audit_retention: Dur = "TESSERA_AUDIT_RETENTION",

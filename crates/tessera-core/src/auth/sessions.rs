@@ -99,11 +99,13 @@ impl Auth {
         Ok(ended)
     }
 
-    /// Deletes expired sessions (the count), and expired marks of
-    /// exchanged provider tokens.
+    /// Deletes expired sessions (the count), expired marks of exchanged
+    /// provider tokens, and refresh-token families past their absolute
+    /// expiry.
     pub async fn sweep(&self) -> Result<u64, AuthError> {
         let now = self.clock.now();
         self.refresh.sweep_exchanged(now).await?;
+        self.refresh.sweep_families(now).await?;
         self.mail.sweep_mail_tokens(now).await?;
         self.challenges.sweep_challenges(now).await?;
         let retention_cut = now - self.settings.audit_retention.0;

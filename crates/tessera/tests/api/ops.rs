@@ -600,6 +600,9 @@ impl RefreshStore for Families {
     async fn sweep_exchanged(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
         self.inner.sweep_exchanged(now).await
     }
+    async fn sweep_families(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        self.inner.sweep_families(now).await
+    }
 }
 
 /// The token endpoint's password grant, overtaken the same way (the other

@@ -291,6 +291,39 @@ async fn an_expired_live_token_is_refused_without_revoking() {
     assert_eq!(stored.family.revoked_at, None, "the family is left alone");
 }
 
+/// The periodic sweep deletes a family once its absolute cap has come, not
+/// before; its tokens are unknown from then on. Another family of the
+/// same user, begun later, stays.
+#[tokio::test]
+async fn the_sweep_deletes_a_family_at_its_absolute_cap() {
+    let app = spawn_with(|c| c.refresh_absolute_ttl = std::time::Duration::from_hours(3)).await;
+    let email = unique("swept");
+    app.register(&email).await;
+    let first = password_grant(&app, &email).await;
+    let t0 = refresh_token(&first);
+    app.clock.advance(Duration::hours(1));
+    let later = password_grant(&app, &email).await;
+    let family = |body: &Value| uuid::Uuid::parse_str(&sid(body)).unwrap();
+    let stored = async |body: &Value| {
+        app.server
+            .stores
+            .refresh
+            .find_live_family(family(body))
+            .await
+            .unwrap()
+    };
+    app.clock.advance(Duration::hours(2) - Duration::seconds(1));
+    app.server.auth.sweep().await.unwrap();
+    assert!(stored(&first).await.is_some(), "kept until its cap");
+    app.clock.advance(Duration::seconds(1));
+    revoked(&app, &t0).await;
+    app.server.auth.sweep().await.unwrap();
+    assert_eq!(stored(&first).await, None, "swept at its cap");
+    unknown(&app, &t0).await;
+    assert!(stored(&later).await.is_some(), "a family begun later stays");
+    rotate(&app, &refresh_token(&later)).await;
+}
+
 /// A chain begun before the format changed (32 random bytes, a row per
 /// token) rotates on in its own format under the same rules.
 #[tokio::test]
