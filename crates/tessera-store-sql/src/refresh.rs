@@ -328,12 +328,13 @@ impl<DB: Dialect> RefreshStore for SqlStore<DB> {
     async fn sweep_families(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
         let families = "DELETE FROM refresh_families WHERE absolute_expires_at <= $1";
         let swept = self.write(Stmt::new(families).time(now)).await?;
-        // Tokens of the older format without a family: those of the
-        // families just deleted (a token never outlives its family's
-        // absolute expiry), and a successor a spend inserted while its user
-        // was being deleted (refresh_tokens has no foreign key, migration
-        // 0010). While its family exists a token stays, expired or not: a
-        // reuse of it is still told.
+        // Tokens of the older format without a family, once expired: those
+        // of families deleted here or before (a successor's own expiry may
+        // lie up to the refresh TTL past its family's cap), and a successor
+        // a spend inserted while its user was being deleted. PostgreSQL
+        // only: refresh_tokens has no foreign key there (migration 0010);
+        // SQLite's cascades. While its family exists a token stays,
+        // expired or not: a reuse of it is still told.
         let orphans = "DELETE FROM refresh_tokens WHERE expires_at <= $1 AND NOT EXISTS \
              (SELECT 1 FROM refresh_families f WHERE f.id = refresh_tokens.family_id)";
         self.write(Stmt::new(orphans).time(now)).await?;
