@@ -126,15 +126,20 @@ mutate "a live-token spend ignores the generation (issue 23)" crates/tessera-sto
   "WHERE id = \$1 AND generation = \$2 AND live_hash = \$3" "WHERE id = \$1 AND live_hash = \$3" -p tessera-store-sql --lib -- conformance_live_refresh
 mutate "a live-token spend in a revoked family (issue 23)" crates/tessera-store-sql/src/refresh.rs \
   "live_expires_at > \$5 AND revoked_at IS NULL AND" "live_expires_at > \$5 AND" -p tessera-store-sql --lib -- conformance_live_refresh
-mutate "the sweep deletes families a second early (issue 23)" crates/tessera-store-sql/src/refresh.rs \
-  "DELETE FROM refresh_families WHERE absolute_expires_at <= \$1" "DELETE FROM refresh_families WHERE absolute_expires_at <= \$1 + 1" -p tessera-store-sql --lib -- conformance_refresh_sweep
+mutate "the sweep deletes families a second early (issue 23)" crates/tessera-store-sql/src/sqlite.rs \
+  "FROM refresh_families WHERE absolute_expires_at <= \$1 LIMIT 1000)" "FROM refresh_families WHERE absolute_expires_at <= \$1 + 1 LIMIT 1000)" -p tessera-store-sql --lib -- conformance_refresh_sweep
 mutate "the sweep leaves families alone (issue 23)" crates/tessera-core/src/auth/sessions.rs \
-  "        self.refresh.sweep_families(now).await?;
-" "" -p tessera --test api -- refresh_tokens::the_sweep
-mutate "the sweep deletes expired tokens of a live family (issue 23)" crates/tessera-store-sql/src/refresh.rs \
-  "DELETE FROM refresh_tokens WHERE expires_at <= \$1 AND NOT EXISTS" "DELETE FROM refresh_tokens WHERE expires_at <= \$1 OR NOT EXISTS" -p tessera-store-sql --lib -- conformance_refresh_sweep
-mutate "the sweep deletes family-less tokens before they expire (issue 23)" crates/tessera-store-sql/src/refresh.rs \
-  "DELETE FROM refresh_tokens WHERE expires_at <= \$1 AND NOT EXISTS" "DELETE FROM refresh_tokens WHERE expires_at <= \$1 + 60 AND NOT EXISTS" -p tessera-store-sql --test postgres -- the_sweep_deletes_tokens_without_a_family
+  "        if let Err(e) = self.refresh.sweep_families(now).await {" "        if let Err(e) = Ok::<u64, AuthError>(0) {" -p tessera --test api -- refresh_tokens::the_sweep
+mutate "the sweep leaves a swept family's older-format tokens (issue 23, PostgreSQL)" crates/tessera-store-sql/src/postgres.rs \
+  "JOIN refresh_families f ON f.id = t.family_id WHERE f.absolute_expires_at <= \$1" "JOIN refresh_families f ON f.id = t.family_id WHERE f.absolute_expires_at < 0" -p tessera-store-sql --test postgres -- the_sweep_deletes_tokens_without_a_family
+mutate "the sweep deletes expired tokens of a live family (issue 23)" crates/tessera-store-sql/src/postgres.rs \
+  "WHERE t.expires_at <= \$1 AND NOT EXISTS" "WHERE t.expires_at <= \$1 OR NOT EXISTS" -p tessera-store-sql --test postgres -- conformance_refresh_sweep
+mutate "the sweep deletes family-less tokens before they expire (issue 23)" crates/tessera-store-sql/src/postgres.rs \
+  "WHERE t.expires_at <= \$1 AND NOT EXISTS" "WHERE t.expires_at <= \$1 + 60 AND NOT EXISTS" -p tessera-store-sql --test postgres -- the_sweep_deletes_tokens_without_a_family
+mutate "the sweep stops after one batch (issue 23)" crates/tessera-store-sql/src/refresh.rs \
+  "                if n < SWEEP_BATCH {" "                if n <= SWEEP_BATCH {" -p tessera-store-sql --lib -- sweeps_a_backlog_in_batches
+mutate "migrations timed out like any statement (issue 23)" crates/tessera-store-sql/src/postgres.rs \
+  "SET statement_timeout = 0" "SELECT 1" -p tessera-store-sql --lib -- migrations_run_without_the_statement_timeout
 # The kit's client IP (issue 18 item 2; vitest, paths from packages/next)
 mutate "a header shorter than trustedProxyCount falls back to its first, client-written entry (issue 18 item 2)" packages/next/src/server/headers.ts \
   "  if (entries.length < count) return undefined;

@@ -376,11 +376,11 @@ pub trait RefreshStore: Send + Sync + std::fmt::Debug {
     /// The family, if it exists and holds its live token.
     async fn find_live_family(&self, id: Uuid) -> Result<Option<LiveFamily>, StoreError>;
     /// Deletes every family whose absolute expiry is at or before `now`
-    /// (none of its tokens can rotate any more, revoked or not), and the
-    /// tokens of the older format that expired by `now` and have no family
-    /// (or all of a deleted family's at once, where the store cascades);
-    /// returns how many families. A token whose family exists stays,
-    /// expired or not.
+    /// (none of its tokens can rotate any more, revoked or not) with its
+    /// tokens of the older format, and tokens of the older format without
+    /// a family that expired by `now`; returns how many families. A token
+    /// whose family exists and is not at its cap stays, expired or not.
+    /// Rows another transaction holds may be left to the next sweep.
     async fn sweep_families(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
     /// Marks a provider token (by hash) as exchanged until `until`, if it
     /// is not marked already (a mark that expired by `now` counts as none).

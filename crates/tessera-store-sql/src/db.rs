@@ -175,7 +175,21 @@ pub(crate) trait Dialect: SqlDb {
     /// be read again (PostgreSQL answers only for a rotation; SQLite reads
     /// the family as it stands, so no row means no family).
     fn spend_live_sql() -> &'static str;
+    /// The family sweep's statements, each deleting at most
+    /// [`SWEEP_BATCH`] rows (`$1` now; see `RefreshStore::sweep_families`
+    /// in `refresh.rs`): the older format's tokens of families at their
+    /// cap, those families, and expired tokens without a family (`None`
+    /// where a foreign key makes them impossible). PostgreSQL's skip rows
+    /// another transaction holds (`SKIP LOCKED`): the sweep never waits on
+    /// a row lock, so it cannot deadlock with a logout or a user's
+    /// deletion; what it skips goes at the next sweep.
+    fn sweep_families_sql() -> [Option<&'static str>; 3];
 }
+
+/// Rows one statement of the family sweep deletes at most: a sweep of a
+/// large backlog (the first after an upgrade) is many short statements,
+/// each well within PostgreSQL's statement timeout and SQLite's write turn.
+pub(crate) const SWEEP_BATCH: u64 = 1000;
 
 /// A statement being built: `Stmt::new(sql).text(a).int(b)…`, then run on
 /// a connection. Values are bound in placeholder order (`$1`, `$2`, …).

@@ -67,8 +67,22 @@ impl SqlStore<Postgres> {
 
     /// Applies the embedded migrations that have not run yet. Several
     /// instances may race here; sqlx takes an advisory lock.
+    ///
+    /// Without the pool's statement timeout: a migration that builds an
+    /// index or rewrites rows takes as long as its table is large, and
+    /// timing it out would stop every start. The connection used is closed
+    /// afterwards, so its setting reaches no other statement.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        MIGRATOR.run(&self.pool).await.map_err(|e| match e {
+        let mut conn = self.pool.acquire().await.map_err(err)?;
+        sqlx::query("SET statement_timeout = 0")
+            .execute(&mut *conn)
+            .await
+            .map_err(err)?;
+        let result = MIGRATOR.run(&mut *conn).await;
+        if let Err(e) = conn.close().await {
+            tracing::debug!(error = %e, "closing the migration connection");
+        }
+        result.map_err(|e| match e {
             sqlx::migrate::MigrateError::Execute(inner) => err(inner),
             other => StoreError::Backend(format!("migration failed: {other}")),
         })
@@ -130,5 +144,65 @@ impl Dialect for Postgres {
 
     fn spend_live_sql() -> &'static str {
         &SPEND_LIVE
+    }
+
+    fn sweep_families_sql() -> [Option<&'static str>; 3] {
+        [
+            Some(
+                "DELETE FROM refresh_tokens WHERE hash IN (SELECT t.hash FROM refresh_tokens t \
+                 JOIN refresh_families f ON f.id = t.family_id WHERE f.absolute_expires_at <= $1 \
+                 LIMIT 1000 FOR UPDATE OF t SKIP LOCKED)",
+            ),
+            Some(
+                "DELETE FROM refresh_families WHERE id IN (SELECT id FROM refresh_families WHERE absolute_expires_at <= $1 \
+                 LIMIT 1000 FOR UPDATE SKIP LOCKED)",
+            ),
+            // No foreign key here (0010): a successor a spend inserted
+            // while its user was being deleted is left without a family.
+            Some(
+                "DELETE FROM refresh_tokens WHERE hash IN (SELECT t.hash FROM refresh_tokens t \
+                 WHERE t.expires_at <= $1 AND NOT EXISTS \
+                 (SELECT 1 FROM refresh_families f WHERE f.id = t.family_id) \
+                 LIMIT 1000 FOR UPDATE SKIP LOCKED)",
+            ),
+        ]
+    }
+}
+
+const _: () = assert!(
+    crate::db::SWEEP_BATCH == 1000,
+    "the sweep statements' LIMIT"
+);
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::testing;
+
+    /// Migrations run without the statement timeout (an index on a large
+    /// table takes as long as it takes), and every other statement keeps
+    /// it: with a 1 ms timeout all migrations apply, and afterwards a 50 ms
+    /// sleep on the same one-connection pool is cut off.
+    #[tokio::test]
+    async fn migrations_run_without_the_statement_timeout_and_nothing_else_does() {
+        let db = testing::fresh_database().await.unwrap();
+        let settings = PgSettings {
+            max_connections: 1,
+            statement_timeout: Duration::from_millis(1),
+            ..PgSettings::default()
+        };
+        let store = PgStore::connect_lazy(&db.url, settings).unwrap();
+        store.migrate().await.expect("migrations are not timed out");
+        let slow = sqlx::query("SELECT pg_sleep(0.05)")
+            .execute(&store.pool)
+            .await
+            .unwrap_err();
+        let code = slow
+            .as_database_error()
+            .and_then(sqlx::error::DatabaseError::code);
+        assert_eq!(code.as_deref(), Some("57014"), "{slow:?}");
+        store.close().await;
+        db.drop_now().await.unwrap();
     }
 }

@@ -28,7 +28,7 @@ use tessera_core::user::UserId;
 use time::OffsetDateTime;
 
 use crate::codec::{err, from_ts};
-use crate::db::{Cols, Dialect, SqlDb, SqlStore, Stmt};
+use crate::db::{Cols, Dialect, SWEEP_BATCH, SqlDb, SqlStore, Stmt};
 use crate::users::user_columns;
 use tessera_core::mfa::Amr;
 
@@ -326,19 +326,23 @@ impl<DB: Dialect> RefreshStore for SqlStore<DB> {
     }
 
     async fn sweep_families(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
-        let families = "DELETE FROM refresh_families WHERE absolute_expires_at <= $1";
-        let swept = self.write(Stmt::new(families).time(now)).await?;
-        // Tokens of the older format without a family, once expired: those
-        // of families deleted here or before (a successor's own expiry may
-        // lie up to the refresh TTL past its family's cap), and a successor
-        // a spend inserted while its user was being deleted. PostgreSQL
-        // only: refresh_tokens has no foreign key there (migration 0010);
-        // SQLite's cascades. While its family exists a token stays,
-        // expired or not: a reuse of it is still told.
-        let orphans = "DELETE FROM refresh_tokens WHERE expires_at <= $1 AND NOT EXISTS \
-             (SELECT 1 FROM refresh_families f WHERE f.id = refresh_tokens.family_id)";
-        self.write(Stmt::new(orphans).time(now)).await?;
-        Ok(swept)
+        // Batches of SWEEP_BATCH rows, each statement its own short write,
+        // until one deletes fewer (none left, or only rows another
+        // transaction holds, which the next sweep takes). The tokens go
+        // first, so deleting the families cascades nothing on SQLite.
+        let [tokens, families, orphans] = DB::sweep_families_sql();
+        let mut swept = [0; 3];
+        for (sql, count) in [tokens, families, orphans].into_iter().zip(&mut swept) {
+            let Some(sql) = sql else { continue };
+            loop {
+                let n = self.write(Stmt::new(sql).time(now)).await?;
+                *count += n;
+                if n < SWEEP_BATCH {
+                    break;
+                }
+            }
+        }
+        Ok(swept[1])
     }
 
     async fn claim_exchanged(

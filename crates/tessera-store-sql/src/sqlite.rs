@@ -114,7 +114,27 @@ impl Dialect for Sqlite {
     fn spend_live_sql() -> &'static str {
         &SPEND_LIVE
     }
+
+    fn sweep_families_sql() -> [Option<&'static str>; 3] {
+        [
+            Some(
+                "DELETE FROM refresh_tokens WHERE hash IN (SELECT t.hash FROM refresh_tokens t \
+                 JOIN refresh_families f ON f.id = t.family_id WHERE f.absolute_expires_at <= $1 LIMIT 1000)",
+            ),
+            Some(
+                "DELETE FROM refresh_families WHERE id IN (SELECT id FROM refresh_families WHERE absolute_expires_at <= $1 LIMIT 1000)",
+            ),
+            // The foreign key (kept here, 0010) leaves no token without
+            // its family.
+            None,
+        ]
+    }
 }
+
+const _: () = assert!(
+    crate::db::SWEEP_BATCH == 1000,
+    "the sweep statements' LIMIT"
+);
 
 #[cfg(test)]
 mod tests {
@@ -179,8 +199,55 @@ mod tests {
         tessera_store::conformance::refresh_sweep(&store, &store).await;
     }
 
-    /// SQLite keeps the token's foreign key (0010): a swept family's
-    /// tokens of the older format leave no row behind.
+    /// A backlog larger than one batch (the first sweep after an upgrade)
+    /// goes in one sweep, batch after batch: 2 500 families at their cap,
+    /// each with a token of the older format; one family short of its cap
+    /// stays.
+    #[tokio::test]
+    async fn sweeps_a_backlog_in_batches() {
+        use tessera_core::store::RefreshStore;
+        let (_dir, store) = fresh().await;
+        let t0 = tessera_core::clock::whole_seconds(OffsetDateTime::now_utc()).unix_timestamp();
+        let holder = tessera_store::conformance::sample_user(
+            "backlog@example.com",
+            OffsetDateTime::from_unix_timestamp(t0).unwrap(),
+        );
+        store.insert_user(&holder).await.unwrap();
+        sqlx::query(
+            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 2500) \
+             INSERT INTO refresh_families (id, user_id, created_at, absolute_expires_at, amr) \
+             SELECT 'family-' || i, ?1, ?2, CASE WHEN i = 2500 THEN ?2 + 10 ELSE ?2 END, 'pwd' FROM n",
+        )
+        .bind(holder.user.id.to_string())
+        .bind(t0)
+        .execute(&store.pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO refresh_tokens (hash, family_id, created_at, expires_at) \
+             SELECT randomblob(32), id, created_at, absolute_expires_at FROM refresh_families",
+        )
+        .execute(&store.pool)
+        .await
+        .unwrap();
+        let at = OffsetDateTime::from_unix_timestamp(t0).unwrap();
+        assert_eq!(store.sweep_families(at).await.unwrap(), 2500);
+        let left: (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT count(*) FROM refresh_families), (SELECT count(*) FROM refresh_tokens)",
+        )
+        .fetch_one(&store.pool)
+        .await
+        .unwrap();
+        assert_eq!(
+            left,
+            (1, 1),
+            "only the family short of its cap, and its token"
+        );
+    }
+
+    /// A swept family's tokens of the older format leave no row behind,
+    /// even one whose own expiry lies past the family's cap (a rotated
+    /// token's expiry is not capped by it).
     #[tokio::test]
     async fn the_sweep_leaves_no_token_rows_of_a_swept_family() {
         use tessera_core::store::{RefreshFamily, RefreshStore};
@@ -201,7 +268,7 @@ mod tests {
         let second = tessera_core::SessionToken::generate().hash();
         store.create_family(&family, &first, ends).await.unwrap();
         store
-            .spend_refresh(&first, &second, ends, t0)
+            .spend_refresh(&first, &second, ends + time::Duration::days(1), t0)
             .await
             .unwrap();
         let count = || async {

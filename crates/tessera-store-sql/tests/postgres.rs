@@ -193,9 +193,10 @@ async fn a_spend_that_loses_the_race_on_the_unique_keys_reads_the_winners_succes
 }
 
 /// PostgreSQL's refresh tokens have no foreign key (0010). The sweep
-/// deletes a swept family's tokens of the older format, and a token left
-/// without a family (a spend that raced its user's deletion) once it has
-/// expired, not before.
+/// deletes a swept family's tokens of the older format at once (even one
+/// whose own expiry lies past the cap), and a token left without a family
+/// (a spend that raced its user's deletion) once it has expired, not
+/// before.
 #[tokio::test]
 async fn the_sweep_deletes_tokens_without_a_family_once_expired() {
     use sqlx::Connection;
@@ -220,7 +221,7 @@ async fn the_sweep_deletes_tokens_without_a_family_once_expired() {
     let (first, second) = (TokenHash([1; 32]), TokenHash([2; 32]));
     store.create_family(&family, &first, ends).await.unwrap();
     store
-        .spend_refresh(&first, &second, ends, t0)
+        .spend_refresh(&first, &second, ends + Duration::days(2), t0)
         .await
         .unwrap();
     let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();

@@ -105,7 +105,10 @@ impl Auth {
     pub async fn sweep(&self) -> Result<u64, AuthError> {
         let now = self.clock.now();
         self.refresh.sweep_exchanged(now).await?;
-        self.refresh.sweep_families(now).await?;
+        // Logged, not returned: the other sweeps still run.
+        if let Err(e) = self.refresh.sweep_families(now).await {
+            tracing::warn!(error = %e, "sweeping refresh families failed");
+        }
         self.mail.sweep_mail_tokens(now).await?;
         self.challenges.sweep_challenges(now).await?;
         let retention_cut = now - self.settings.audit_retention.0;
