@@ -8,17 +8,55 @@ cpu_ticks() { # pid[,pid...]: user+system ticks, summed
   for p in ${1//,/ }; do total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
   echo "$total"
 }
+# What other processes took of the CPU during a run: `foreign_snapshot
+# FILE` before, `foreign_ms FILE` after prints the milliseconds of CPU
+# (user+system) taken in between by every process outside this benchmark:
+# not in bench/run's process group (its servers, wrk and tools are) and not
+# Redis or PostgreSQL (which some rows measure). Kernel threads count, as do
+# processes started in between; a process that ended in between is missed.
+BENCH_PGRP=$(ps -o pgid= $$ | tr -d ' ')
+foreign_read() {
+  python3 - "$BENCH_PGRP" "$@" <<'PY'
+import json, os, sys
+ours, mode, path = sys.argv[1], sys.argv[2], sys.argv[3]
+now = {}
+for pid in os.listdir("/proc"):
+    if not pid.isdigit():
+        continue
+    try:
+        stat = open(f"/proc/{pid}/stat").read()
+    except OSError:
+        continue
+    name = stat[stat.index("(") + 1:stat.rindex(")")]
+    f = stat[stat.rindex(")") + 2:].split()
+    if f[2] == ours or name in ("redis-server", "postgres"):
+        continue
+    # pid and start time name a process (pids are reused).
+    now[f"{pid}:{f[19]}"] = int(f[11]) + int(f[12])
+if mode == "snapshot":
+    json.dump(now, open(path, "w"))
+else:
+    before = json.load(open(path))
+    ticks = sum(t - before.get(k, 0) for k, t in now.items())
+    print(round(ticks * 1000 / os.sysconf("SC_CLK_TCK")))
+PY
+}
+foreign_snapshot() { foreign_read snapshot "$1"; }
+foreign_ms() { foreign_read delta "$1"; }
 wait_line() { for _ in $(seq 1 100); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done; echo "no '$2' in $1" >&2; cat "$1" >&2; exit 1; }
 
 # Runs wrk against URL with COOKIE while PID serves (PID may be a
 # comma-separated list: their CPU time adds up); prints
-# "req/s p50_ms p99_ms cpu_us_per_req non2xx".
+# "req/s p50_ms p99_ms cpu_us_per_req non2xx", and writes the CPU other
+# processes took meanwhile (ms, foreign_ms) to $WORK/last_foreign.
 measure() {
   local pid=$1 url=$2 cookie=$3 out="$WORK/wrk.$RANDOM"
   local before after
+  foreign_snapshot "$out.foreign"
   before=$(cpu_ticks "$pid")
   taskset -c 1 wrk -t1 -c"$CONNS" -d"${SECONDS_PER_RUN}s" --latency -H "Cookie: $cookie" "${@:4}" "$url" > "$out"
   after=$(cpu_ticks "$pid")
+  foreign_ms "$out.foreign" > "$WORK/last_foreign"
   WORK="$WORK" python3 - "$out" "$before" "$after" <<'PY'
 import re, sys, os
 text = open(sys.argv[1]).read()
@@ -67,6 +105,8 @@ start_tessera() { # name, extra env...
 }
 
 
+# "a, b, c": the first field of a file's lines, as a list.
+listed() { awk '{printf "%s%s", sep, $1; sep=", "}' "$1"; }
 ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
 verdict() { python3 -c "print('pass' if $1 else 'miss')"; }
 

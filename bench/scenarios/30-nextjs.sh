@@ -131,19 +131,22 @@ nx_run() {
   # whoami rows: one run of each moved the ratio by ±0.07 from run to run,
   # as much as the margin to the target.
   : > "$WORK/$NX_NAME-static.runs"; : > "$WORK/$NX_NAME-session.runs"; : > "$WORK/$NX_NAME-failures"
+  : > "$WORK/$NX_NAME-static.foreign"; : > "$WORK/$NX_NAME-session.foreign"
   NX_TT=0; NX_NT=0 # tessera's and next's ticks during the getSession() runs
   for _ in $(seq 1 "$ROUNDS"); do
     measure "$NX_NEXT_PIDS" "$NX_URL/bench/static" "$NX_COOKIE" >> "$WORK/$NX_NAME-static.runs"
     echo "static run: $(cat "$WORK/last_failed")" >> "$WORK/$NX_NAME-failures"
+    cat "$WORK/last_foreign" >> "$WORK/$NX_NAME-static.foreign"
     NX_T0=$(cpu_ticks "$NX_TESSERA_PID"); NX_N0=$(cpu_ticks "$NX_NEXT_PIDS")
     measure "$NX_NEXT_PIDS,$NX_TESSERA_PID" "$NX_URL/bench/session" "$NX_COOKIE" >> "$WORK/$NX_NAME-session.runs"
     echo "getSession() run: $(cat "$WORK/last_failed")" >> "$WORK/$NX_NAME-failures"
+    cat "$WORK/last_foreign" >> "$WORK/$NX_NAME-session.foreign"
     NX_TT=$((NX_TT + $(cpu_ticks "$NX_TESSERA_PID") - NX_T0)); NX_NT=$((NX_NT + $(cpu_ticks "$NX_NEXT_PIDS") - NX_N0))
   done
   read -r NS_RPS NS_P50 NS_P99 NS_CPU NS_BAD < <(medians "$WORK/$NX_NAME-static.runs")
   read -r NA_RPS NA_P50 NA_P99 NA_CPU NA_BAD < <(medians "$WORK/$NX_NAME-session.runs")
-  NX_STATIC_RUNS=$(awk '{printf "%s%s", sep, $1; sep=", "}' "$WORK/$NX_NAME-static.runs")
-  NX_SESSION_RUNS=$(awk '{printf "%s%s", sep, $1; sep=", "}' "$WORK/$NX_NAME-session.runs")
+  NX_STATIC_RUNS=$(listed "$WORK/$NX_NAME-static.runs")
+  NX_SESSION_RUNS=$(listed "$WORK/$NX_NAME-session.runs")
   # tessera's part of the combined figure (split by its share of the ticks)
   NX_TESSERA_CPU=$(python3 -c "print(f'{$NA_CPU*$NX_TT/max($NX_TT+$NX_NT,1):.0f}')")
 
@@ -157,7 +160,8 @@ nx_run() {
     echo "Next.js rows ($NX_LABEL): \`next start\` of examples/next-demo (TESSERA_DEMO_BENCH=1), route handlers /bench/static (fixed JSON) and"
     echo "/bench/session (the kit's getSession(): one GET /v1/session to tessera with the $NX_LABEL session store and a BFF key),"
     echo "same request and same path through proxy.ts; throughput ratios are to the static route (no p99 ratio: next's tail is erratic)."
-    echo "Both rows are medians of $ROUNDS alternating runs; req/s run by run: static $NX_STATIC_RUNS; getSession() $NX_SESSION_RUNS. tessera and next share CPU 0,"
+    echo "Both rows are medians of $ROUNDS alternating runs; req/s run by run: static $NX_STATIC_RUNS; getSession() $NX_SESSION_RUNS"
+    echo "(CPU other processes took during each run, ms: static $(listed "$WORK/$NX_NAME-static.foreign"); getSession() $(listed "$WORK/$NX_NAME-session.foreign")). tessera and next share CPU 0,"
     echo "wrk runs on CPU 1, Redis unpinned. CPU µs/req: static = next only; getSession() = next + tessera (Redis not counted),"
     echo "of which tessera ≈ $NX_TESSERA_CPU µs/req (several times its cost in the saturated whoami rows: at a few hundred"
     echo "req/s every request pays its own wakeups; the low-rate rows below measure that against the floor)."

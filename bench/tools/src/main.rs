@@ -11,8 +11,13 @@
 //! `sent N ok N non2xx N errors N p50_ms X p99_ms X max_ms X` and the
 //! counts per status. `{n}` in BODY becomes the request's number, so every
 //! request can name something new (the key-flood scenario's emails).
+//! With `LOAD_TRACE=FILE` it also writes one line per request to FILE:
+//! its scheduled offset from the start, its latency and how late this
+//! tool began sending it (all in ms), and its status: to see when a stall
+//! happened, what it hit, and whether it was the sender's.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -42,6 +47,9 @@ fn argon2_rate(seconds: f64) {
 #[derive(Default)]
 struct Tally {
     latencies_us: Vec<u64>,
+    /// (scheduled offset µs, latency µs, how late the request began µs,
+    /// status), with `LOAD_TRACE`.
+    trace: Option<Vec<(u64, u64, u64, String)>>,
     statuses: BTreeMap<String, u64>,
 }
 
@@ -73,7 +81,11 @@ async fn load(url: String, rate: f64, seconds: f64, method: String, body: Option
         (name.trim().to_owned(), value.trim().to_owned())
     });
     let method: reqwest::Method = method.parse().expect("an HTTP method");
-    let tally = Arc::new(Mutex::new(Tally::default()));
+    let trace_file = std::env::var("LOAD_TRACE").ok().filter(|p| !p.is_empty());
+    let tally = Arc::new(Mutex::new(Tally {
+        trace: trace_file.as_ref().map(|_| Vec::new()),
+        ..Tally::default()
+    }));
     let interval = Duration::from_secs_f64(1.0 / rate);
     let start = Instant::now();
     let mut tasks = Vec::new();
@@ -99,6 +111,7 @@ async fn load(url: String, rate: f64, seconds: f64, method: String, body: Option
         }
         let tally = Arc::clone(&tally);
         tasks.push(tokio::spawn(async move {
+            let late = scheduled.elapsed();
             let outcome = match req.send().await {
                 Ok(r) => {
                     let status = r.status().as_u16().to_string();
@@ -108,8 +121,13 @@ async fn load(url: String, rate: f64, seconds: f64, method: String, body: Option
                 Err(_) => "error".to_owned(),
             };
             let waited = u64::try_from(scheduled.elapsed().as_micros()).unwrap_or(u64::MAX);
+            let offset = u64::try_from((scheduled - start).as_micros()).unwrap_or(u64::MAX);
             let mut t = tally.lock().expect("tally");
             t.latencies_us.push(waited);
+            if let Some(trace) = t.trace.as_mut() {
+                let late = u64::try_from(late.as_micros()).unwrap_or(u64::MAX);
+                trace.push((offset, waited, late, outcome.clone()));
+            }
             *t.statuses.entry(outcome).or_default() += 1;
         }));
         i += 1;
@@ -118,6 +136,9 @@ async fn load(url: String, rate: f64, seconds: f64, method: String, body: Option
         let _ = t.await;
     }
     let mut t = tally.lock().expect("tally");
+    if let (Some(path), Some(trace)) = (&trace_file, t.trace.as_mut()) {
+        write_trace(path, trace);
+    }
     t.latencies_us.sort_unstable();
     let sent = t.latencies_us.len();
     let ok: u64 = t
@@ -136,6 +157,24 @@ async fn load(url: String, rate: f64, seconds: f64, method: String, body: Option
     );
     let statuses: Vec<String> = t.statuses.iter().map(|(k, v)| format!("{k}:{v}")).collect();
     println!("statuses {}", statuses.join(" "));
+}
+
+/// `LOAD_TRACE`'s file: one line per request, in the order scheduled.
+fn write_trace(path: &str, trace: &mut [(u64, u64, u64, String)]) {
+    #[allow(clippy::cast_precision_loss)]
+    let ms = |us: &u64| *us as f64 / 1000.0;
+    trace.sort_unstable();
+    let mut lines = String::new();
+    for (offset, waited, late, status) in trace.iter() {
+        let _ = writeln!(
+            lines,
+            "{:.3} {:.3} {:.3} {status}",
+            ms(offset),
+            ms(waited),
+            ms(late)
+        );
+    }
+    std::fs::write(path, lines).expect("LOAD_TRACE is writable");
 }
 
 fn main() {
