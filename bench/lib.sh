@@ -11,15 +11,17 @@ cpu_ticks() { # pid[,pid...]: user+system ticks, summed
 # What other processes took of the CPU during a run: `foreign_snapshot
 # FILE` before, `foreign_ms FILE` after prints the milliseconds of CPU
 # (user+system) taken in between by every process outside this benchmark:
-# not in bench/run's process group (its servers, wrk and tools are) and not
-# Redis or PostgreSQL (which some rows measure). Kernel threads count, as do
-# processes started in between; a process that ended in between is missed.
-BENCH_PGRP=$(ps -o pgid= $$ | tr -d ' ')
+# not bench/run or a descendant of it (its servers, wrk and tools are) and
+# not Redis or PostgreSQL (which some rows measure). Kernel threads count,
+# including the work they do for the benchmark (loopback softirqs in
+# ksoftirqd, disk flushes); processes started in between count; a process
+# that ended in between is missed. In clock ticks (10 ms here), not per CPU.
+BENCH_ROOT_PID=$$
 foreign_read() {
-  python3 - "$BENCH_PGRP" "$@" <<'PY'
+  python3 - "$BENCH_ROOT_PID" "$@" <<'PY'
 import json, os, sys
-ours, mode, path = sys.argv[1], sys.argv[2], sys.argv[3]
-now = {}
+root, mode, path = sys.argv[1], sys.argv[2], sys.argv[3]
+procs = {}
 for pid in os.listdir("/proc"):
     if not pid.isdigit():
         continue
@@ -28,11 +30,24 @@ for pid in os.listdir("/proc"):
     except OSError:
         continue
     name = stat[stat.index("(") + 1:stat.rindex(")")]
+    # Fields after the name: state is field 3 (f[0]), ppid 4, utime 14,
+    # stime 15, starttime 22 (proc(5)).
     f = stat[stat.rindex(")") + 2:].split()
-    if f[2] == ours or name in ("redis-server", "postgres"):
+    procs[pid] = (name, f[1], int(f[11]) + int(f[12]), f[19])
+def ours(pid):
+    seen = set()
+    while pid in procs and pid not in seen:
+        if pid == root:
+            return True
+        seen.add(pid)
+        pid = procs[pid][1]
+    return False
+now = {}
+for pid, (name, _, ticks, start) in procs.items():
+    if name in ("redis-server", "postgres") or ours(pid):
         continue
     # pid and start time name a process (pids are reused).
-    now[f"{pid}:{f[19]}"] = int(f[11]) + int(f[12])
+    now[f"{pid}:{start}"] = ticks
 if mode == "snapshot":
     json.dump(now, open(path, "w"))
 else:

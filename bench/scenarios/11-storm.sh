@@ -4,7 +4,8 @@
 # are open loop (tessera-bench-tools load), latencies measured from each
 # request's scheduled time, so queueing cannot hide. BENCH_TRACE_DIR=DIR
 # keeps each request's scheduled time, latency and status there
-# (<store>-whoami.trace, <store>-login.trace), to see what a stall hit.
+# (storm-whoami.trace and storm-login.trace for Redis, storm-sqlite-… for
+# SQLite), to see what a stall hit.
 [ -n "${LIMIT:-}" ] || LIMIT=$(taskset -c 0 "$TOOLS" argon2 "$SECONDS_PER_RUN" | awk '{print $2}')
 WHOAMI_RATE=${BENCH_STORM_WHOAMI_RATE:-2000}
 LOGIN_RATE=$(python3 -c "print(f'{2 * $LIMIT:.1f}')")
@@ -12,10 +13,10 @@ LOGIN_RATE=$(python3 -c "print(f'{2 * $LIMIT:.1f}')")
 storm_run() {
   local name=$1 label=$2; shift 2
   start_tessera "$name" TESSERA_LOGIN_MAX_FAILURES_PER_IP=100000000 TESSERA_LOGIN_MAX_FAILURES_PER_ACCOUNT=100000000 "$@"
+  foreign_snapshot "$WORK/$name.foreign"
   LOAD_TRACE=${BENCH_TRACE_DIR:+$BENCH_TRACE_DIR/$name-login.trace} LOAD_CONTENT_TYPE=application/json taskset -c 1 "$TOOLS" load "$LAST_URL/v1/login" "$LOGIN_RATE" "$SECONDS_PER_RUN" POST \
     "{\"email\":\"bench-$name@example.com\",\"password\":\"benchmark password\"}" > "$WORK/$name-login.out" &
   local storm_login=$!
-  foreign_snapshot "$WORK/$name.foreign"
   LOAD_TRACE=${BENCH_TRACE_DIR:+$BENCH_TRACE_DIR/$name-whoami.trace} LOAD_COOKIE="__Host-tessera_session=$LAST_TOKEN" taskset -c 1 "$TOOLS" load "$LAST_URL/v1/session" "$WHOAMI_RATE" "$SECONDS_PER_RUN" > "$WORK/$name-whoami.out"
   wait "$storm_login"
   local foreign

@@ -12,9 +12,11 @@
 //! counts per status. `{n}` in BODY becomes the request's number, so every
 //! request can name something new (the key-flood scenario's emails).
 //! With `LOAD_TRACE=FILE` it also writes one line per request to FILE:
-//! its scheduled offset from the start, its latency and how late this
-//! tool began sending it (all in ms), and its status: to see when a stall
-//! happened, what it hit, and whether it was the sender's.
+//! its scheduled offset from the start, its latency, and how late this
+//! tool's task for it started (timer and spawn delay; taking a pooled
+//! connection and sending come after, inside the latency), all in ms, and
+//! its status: to see when a stall happened, what it hit, and whether it
+//! was the sender's.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -47,7 +49,7 @@ fn argon2_rate(seconds: f64) {
 #[derive(Default)]
 struct Tally {
     latencies_us: Vec<u64>,
-    /// (scheduled offset µs, latency µs, how late the request began µs,
+    /// (scheduled offset µs, latency µs, how late its task started µs,
     /// status), with `LOAD_TRACE`.
     trace: Option<Vec<(u64, u64, u64, String)>>,
     statuses: BTreeMap<String, u64>,
@@ -159,13 +161,14 @@ async fn load(url: String, rate: f64, seconds: f64, method: String, body: Option
     println!("statuses {}", statuses.join(" "));
 }
 
-/// `LOAD_TRACE`'s file: one line per request, in the order scheduled.
+/// `LOAD_TRACE`'s file: one line per request, in the order scheduled (a
+/// failure to write it is reported, and the figures are still printed).
 fn write_trace(path: &str, trace: &mut [(u64, u64, u64, String)]) {
     #[allow(clippy::cast_precision_loss)]
     let ms = |us: &u64| *us as f64 / 1000.0;
     trace.sort_unstable();
     let mut lines = String::new();
-    for (offset, waited, late, status) in trace.iter() {
+    for (offset, waited, late, status) in &*trace {
         let _ = writeln!(
             lines,
             "{:.3} {:.3} {:.3} {status}",
@@ -174,7 +177,9 @@ fn write_trace(path: &str, trace: &mut [(u64, u64, u64, String)]) {
             ms(late)
         );
     }
-    std::fs::write(path, lines).expect("LOAD_TRACE is writable");
+    if let Err(e) = std::fs::write(path, lines) {
+        eprintln!("LOAD_TRACE {path}: {e}");
+    }
 }
 
 fn main() {
