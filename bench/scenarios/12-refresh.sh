@@ -76,8 +76,8 @@ if psql "${REFRESH_DB_URL%/*}/postgres" -qc "DROP DATABASE IF EXISTS \"${REFRESH
   kill "$WFLOOR_PID" "$LAST_PID" 2>/dev/null || true
   read -r PG_RPS PG_P50 PG_P99 PG_CPU PG_BAD < <(medians "$WORK/refresh-pg.runs")
   read -r W_RPS W_P50 W_P99 W_CPU W_BAD < <(medians "$WORK/write-floor.runs")
-  PG_RUNS=$(awk '{printf "%s%s", sep, $1; sep=", "}' "$WORK/refresh-pg.runs")
-  W_RUNS=$(awk '{printf "%s%s", sep, $1; sep=", "}' "$WORK/write-floor.runs")
+  PG_RUNS=$(listed "$WORK/refresh-pg.runs")
+  W_RUNS=$(listed "$WORK/write-floor.runs")
   row "write floor (1 PostgreSQL UPDATE)" "$W_RPS" "$W_P50" "$W_P99" "$W_CPU" "$W_BAD" "$W_RPS" "$W_P99" "" ""
   row "refresh (rotation), PostgreSQL families vs the write floor" "$PG_RPS" "$PG_P50" "$PG_P99" "$PG_CPU" "$PG_BAD" "$W_RPS" "$W_P99" "≥ 0.60 of the write floor" "$PG_RPS/$W_RPS >= 0.60"
 fi
