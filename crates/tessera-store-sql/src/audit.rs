@@ -6,7 +6,6 @@ use tessera_core::store::{AuditStore, StoreError};
 use tessera_core::user::UserId;
 use time::OffsetDateTime;
 
-use sqlx::Connection;
 use tessera_core::webhook::OutboxMessage;
 
 use crate::codec::err;
@@ -62,12 +61,24 @@ impl<DB: SqlDb> AuditStore for SqlStore<DB> {
         // The event and its message, or neither: a crash between two
         // commits would log an event that is never sent.
         let mut writer = self.writer().await?;
-        let mut tx = writer.begin().await.map_err(err)?;
-        stmt.execute(&mut *tx).await?;
-        crate::webhooks::enqueue::<DB>(message, e.at)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await.map_err(err)
+        let mut tx = writer.transaction().await?;
+        let written = async {
+            stmt.execute(&mut *tx).await?;
+            crate::webhooks::enqueue::<DB>(message, e.at)
+                .execute(&mut *tx)
+                .await
+        }
+        .await;
+        // A refused statement (a taken id) is rolled back here, so the
+        // connection goes back rather than being closed (`conns.rs`).
+        if let Err(refused) = written {
+            tx.rollback().await.map_err(err)?;
+            writer.done();
+            return Err(refused);
+        }
+        tx.commit().await.map_err(err)?;
+        writer.done();
+        Ok(())
     }
 
     async fn list_events(&self, q: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError> {

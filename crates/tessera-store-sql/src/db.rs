@@ -25,6 +25,7 @@ use tessera_core::token::TokenHash;
 use time::OffsetDateTime;
 
 use crate::codec::{err, from_ts, roles_from_json, store_error, uuid};
+use crate::conns::{Conns, Held};
 
 /// A database the statements can run on: every sqlx database whose driver
 /// encodes and decodes the column types used here (text, integers,
@@ -343,7 +344,13 @@ impl<DB: SqlDb> Cols<'_, DB> {
 /// A SQL store: the pool, and on SQLite the write turn.
 #[derive(Debug)]
 pub struct SqlStore<DB: Database> {
+    /// sqlx's pool: every statement on SQLite; on PostgreSQL only the
+    /// migrations, `tessera copy` and `tessera doctor` (the store's own
+    /// statements use [`Self::own`]).
     pub(crate) pool: Pool<DB>,
+    /// PostgreSQL only: connections given back without sqlx's round trip
+    /// (`conns.rs`).
+    pub(crate) own: Option<Arc<Conns<DB>>>,
     /// SQLite only: see [`crate::SqliteStore`]'s docs on the write turn.
     pub(crate) writes: Option<Arc<tokio::sync::Mutex<()>>>,
     /// SQLite on a file only: the whoami read on the calling thread
@@ -351,23 +358,82 @@ pub struct SqlStore<DB: Database> {
     pub(crate) direct: Option<Arc<crate::direct::DirectReads>>,
 }
 
-/// A connection to write with. On SQLite it also holds the store's write
-/// turn. Dropping it gives both back.
-pub(crate) struct Writer<'a, DB: Database> {
-    conn: PoolConnection<DB>,
+/// Where a connection came from.
+enum Source<DB: Database> {
+    /// sqlx's pool (SQLite).
+    Pool(PoolConnection<DB>),
+    /// The store's own (PostgreSQL).
+    Own(Held<DB>),
+}
+
+/// A connection to run statements on; a writer's on SQLite also holds the
+/// store's write turn. Dropping it gives both back. On PostgreSQL the
+/// connection goes back only if its last use completed (`conns.rs`): the
+/// statement methods here say so themselves, and code that runs a
+/// transaction on it calls [`Conn::done`] after the commit. A connection
+/// whose use was cut short is closed instead.
+pub(crate) struct Conn<'a, DB: Database> {
+    source: Source<DB>,
     _turn: Option<tokio::sync::MutexGuard<'a, ()>>,
 }
 
-impl<DB: Database> std::ops::Deref for Writer<'_, DB> {
-    type Target = DB::Connection;
-    fn deref(&self) -> &DB::Connection {
-        &self.conn
+impl<DB: Database> Conn<'_, DB> {
+    /// The connection, for a use that is not done until said so.
+    fn raw(&mut self) -> &mut DB::Connection {
+        match &mut self.source {
+            Source::Pool(c) => c,
+            Source::Own(c) => c,
+        }
+    }
+
+    /// Begins a transaction. Call [`Self::done`] after its commit, or the
+    /// connection is closed rather than given back (PostgreSQL).
+    pub(crate) async fn transaction(&mut self) -> Result<sqlx::Transaction<'_, DB>, StoreError> {
+        sqlx::Connection::begin(self.raw()).await.map_err(err)
+    }
+
+    /// The transaction or statements run on this connection completed
+    /// (committed, or answered by the database): it may be handed out again.
+    pub(crate) fn done(&mut self) {
+        if let Source::Own(held) = &mut self.source {
+            held.done();
+        }
+    }
+
+    fn settle<T>(&mut self, result: Result<T, sqlx::Error>) -> Result<T, sqlx::Error> {
+        match &result {
+            Ok(_) => self.done(),
+            Err(e) if crate::conns::usable_after(e) => self.done(),
+            Err(_) => {}
+        }
+        result
     }
 }
 
-impl<DB: Database> std::ops::DerefMut for Writer<'_, DB> {
-    fn deref_mut(&mut self) -> &mut DB::Connection {
-        &mut self.conn
+// The bound names no outside type.
+#[allow(private_bounds)]
+impl<DB: SqlDb> Conn<'_, DB> {
+    /// Runs a statement; how many rows it changed.
+    pub(crate) async fn execute(&mut self, stmt: Stmt<'_, DB>) -> Result<u64, StoreError> {
+        let (query, error) = stmt.split();
+        let result = DB::execute(query, self.raw()).await;
+        self.settle(result).map_err(error)
+    }
+    pub(crate) async fn fetch_optional(
+        &mut self,
+        stmt: Stmt<'_, DB>,
+    ) -> Result<Option<DB::Row>, StoreError> {
+        let (query, error) = stmt.split();
+        let result = DB::fetch_optional(query, self.raw()).await;
+        self.settle(result).map_err(error)
+    }
+    pub(crate) async fn fetch_all(
+        &mut self,
+        stmt: Stmt<'_, DB>,
+    ) -> Result<Vec<DB::Row>, StoreError> {
+        let (query, error) = stmt.split();
+        let result = DB::fetch_all(query, self.raw()).await;
+        self.settle(result).map_err(error)
     }
 }
 
@@ -405,16 +471,26 @@ pub(crate) fn check_when_idle<C: sqlx::Connection>(
 }
 
 impl<DB: Database> SqlStore<DB> {
-    /// A pooled connection to read with.
-    pub(crate) async fn reader(&self) -> Result<PoolConnection<DB>, StoreError> {
-        self.pool.acquire().await.map_err(err)
+    /// A connection to read with.
+    pub(crate) async fn reader(&self) -> Result<Conn<'_, DB>, StoreError> {
+        Ok(Conn {
+            source: self.source().await?,
+            _turn: None,
+        })
+    }
+
+    async fn source(&self) -> Result<Source<DB>, StoreError> {
+        Ok(match &self.own {
+            Some(own) => Source::Own(own.acquire().await?),
+            None => Source::Pool(self.pool.acquire().await.map_err(err)?),
+        })
     }
 
     /// The write turn (SQLite), then a connection to write with. Waiting
     /// for the turn is bounded like SQLite's own busy wait (5 s): a write
     /// stuck behind a long one fails as unavailable rather than queueing
     /// forever. PostgreSQL queues writers itself, row by row.
-    pub(crate) async fn writer(&self) -> Result<Writer<'_, DB>, StoreError> {
+    pub(crate) async fn writer(&self) -> Result<Conn<'_, DB>, StoreError> {
         let turn = match &self.writes {
             Some(writes) => Some(
                 tokio::time::timeout(WRITE_TURN_TIMEOUT, writes.lock())
@@ -425,13 +501,23 @@ impl<DB: Database> SqlStore<DB> {
             ),
             None => None,
         };
-        Ok(Writer {
-            conn: self.pool.acquire().await.map_err(err)?,
+        Ok(Conn {
+            source: self.source().await?,
             _turn: turn,
         })
     }
 
+    /// PostgreSQL: how many connections the store's statements opened so
+    /// far, and the most they held at once (see `conns.rs`).
+    #[cfg(feature = "testing")]
+    pub fn connection_counts(&self) -> Option<(u64, u64)> {
+        self.own.as_ref().map(|own| own.counts())
+    }
+
     pub async fn close(&self) {
+        if let Some(own) = &self.own {
+            own.close().await;
+        }
         self.pool.close().await;
     }
 }
@@ -441,7 +527,7 @@ impl<DB: Database> SqlStore<DB> {
 impl<DB: SqlDb> SqlStore<DB> {
     /// Runs a write in its turn; how many rows it changed.
     pub(crate) async fn write(&self, stmt: Stmt<'_, DB>) -> Result<u64, StoreError> {
-        stmt.execute(&mut *self.writer().await?).await
+        self.writer().await?.execute(stmt).await
     }
 
     /// Runs a write meant for one row; whether it changed one.
@@ -455,7 +541,7 @@ impl<DB: SqlDb> SqlStore<DB> {
         stmt: Stmt<'_, DB>,
         decode: fn(&DB::Row) -> Result<T, StoreError>,
     ) -> Result<Option<T>, StoreError> {
-        let row = stmt.fetch_optional(&mut *self.reader().await?).await?;
+        let row = self.reader().await?.fetch_optional(stmt).await?;
         row.as_ref().map(decode).transpose()
     }
 
@@ -465,7 +551,7 @@ impl<DB: SqlDb> SqlStore<DB> {
         stmt: Stmt<'_, DB>,
         decode: fn(&DB::Row) -> Result<T, StoreError>,
     ) -> Result<Vec<T>, StoreError> {
-        let rows = stmt.fetch_all(&mut *self.reader().await?).await?;
+        let rows = self.reader().await?.fetch_all(stmt).await?;
         rows.iter().map(decode).collect()
     }
 }
@@ -474,6 +560,7 @@ impl<DB: Database> Clone for SqlStore<DB> {
     fn clone(&self) -> Self {
         Self {
             pool: self.pool.clone(),
+            own: self.own.clone(),
             writes: self.writes.clone(),
             direct: self.direct.clone(),
         }

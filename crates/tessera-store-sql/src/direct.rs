@@ -331,6 +331,7 @@ mod tests {
                 .connect_with(options)
                 .await
                 .unwrap(),
+            own: None,
             writes: Some(std::sync::Arc::default()),
             direct: Some(std::sync::Arc::new(DirectReads::new(&path, 2))),
         };

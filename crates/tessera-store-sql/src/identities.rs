@@ -1,7 +1,6 @@
 //! [`IdentityStore`]: provider identities linked to users.
 
 use async_trait::async_trait;
-use sqlx::Connection;
 use tessera_core::identity::Identity;
 use tessera_core::store::{IdentityStore, StoreError, Unlink};
 use tessera_core::user::{NewUser, UserId};
@@ -12,10 +11,7 @@ use crate::users::insert_user;
 
 const IDENTITY_COLUMNS: &str = "provider, subject, user_id, email, created_at";
 
-async fn insert_identity<DB: SqlDb>(
-    conn: &mut DB::Connection,
-    identity: &Identity,
-) -> Result<(), StoreError> {
+fn insert_identity<DB: SqlDb>(identity: &Identity) -> Stmt<'_, DB> {
     Stmt::<DB>::new(
         "INSERT INTO identities (provider, subject, user_id, email, created_at) VALUES ($1, $2, $3, $4, $5)",
     )
@@ -25,9 +21,6 @@ async fn insert_identity<DB: SqlDb>(
     .opt_text(identity.email.as_deref())
     .time(identity.created_at)
     .unique("identity")
-    .execute(conn)
-    .await?;
-    Ok(())
 }
 
 fn identity_from_row<DB: SqlDb>(row: &DB::Row) -> Result<Identity, StoreError> {
@@ -44,7 +37,11 @@ fn identity_from_row<DB: SqlDb>(row: &DB::Row) -> Result<Identity, StoreError> {
 #[async_trait]
 impl<DB: SqlDb> IdentityStore for SqlStore<DB> {
     async fn insert_identity(&self, identity: &Identity) -> Result<(), StoreError> {
-        insert_identity::<DB>(&mut *self.writer().await?, identity).await
+        self.writer()
+            .await?
+            .execute(insert_identity::<DB>(identity))
+            .await?;
+        Ok(())
     }
 
     async fn find_identity(
@@ -69,7 +66,7 @@ impl<DB: SqlDb> IdentityStore for SqlStore<DB> {
 
     async fn delete_identity(&self, user: UserId, provider: &str) -> Result<Unlink, StoreError> {
         let mut writer = self.writer().await?;
-        let mut tx = writer.begin().await.map_err(err)?;
+        let mut tx = writer.transaction().await?;
         // Writing the user's row first serialises concurrent unlinks of the
         // same user (a row lock in PostgreSQL, the one writer in SQLite), so
         // the count below cannot be stale.
@@ -83,6 +80,7 @@ impl<DB: SqlDb> IdentityStore for SqlStore<DB> {
         // queued, and the next writer could find the lock still held.
         let Some(row) = locked else {
             tx.rollback().await.map_err(err)?;
+            writer.done();
             return Ok(Unlink::NotLinked);
         };
         let has_password = Cols::<DB>(&row).opt_text("password_hash")?.is_some();
@@ -95,6 +93,7 @@ impl<DB: SqlDb> IdentityStore for SqlStore<DB> {
             .collect::<Result<Vec<_>, _>>()?;
         if !providers.iter().any(|p| p == provider) {
             tx.rollback().await.map_err(err)?;
+            writer.done();
             return Ok(Unlink::NotLinked);
         }
         let passkeys = Stmt::<DB>::new("SELECT COUNT(*) AS n FROM passkeys WHERE user_id = $1")
@@ -104,6 +103,7 @@ impl<DB: SqlDb> IdentityStore for SqlStore<DB> {
             .map_or(Ok(0), |r| Cols::<DB>(&r).int("n"))?;
         if !has_password && providers.len() == 1 && passkeys == 0 {
             tx.rollback().await.map_err(err)?;
+            writer.done();
             return Ok(Unlink::LastWayIn);
         }
         Stmt::<DB>::new("DELETE FROM identities WHERE user_id = $1 AND provider = $2")
@@ -112,6 +112,7 @@ impl<DB: SqlDb> IdentityStore for SqlStore<DB> {
             .execute(&mut *tx)
             .await?;
         tx.commit().await.map_err(err)?;
+        writer.done();
         Ok(Unlink::Deleted)
     }
 
@@ -121,9 +122,21 @@ impl<DB: SqlDb> IdentityStore for SqlStore<DB> {
         identity: &Identity,
     ) -> Result<(), StoreError> {
         let mut writer = self.writer().await?;
-        let mut tx = writer.begin().await.map_err(err)?;
-        insert_user::<DB>(&mut *tx, rec).await?;
-        insert_identity::<DB>(&mut *tx, identity).await?;
-        tx.commit().await.map_err(err)
+        let mut tx = writer.transaction().await?;
+        let written = async {
+            insert_user::<DB>(rec).execute(&mut *tx).await?;
+            insert_identity::<DB>(identity).execute(&mut *tx).await
+        }
+        .await;
+        // A taken email or identity is rolled back here, so the connection
+        // goes back rather than being closed (`conns.rs`).
+        if let Err(refused) = written {
+            tx.rollback().await.map_err(err)?;
+            writer.done();
+            return Err(refused);
+        }
+        tx.commit().await.map_err(err)?;
+        writer.done();
+        Ok(())
     }
 }

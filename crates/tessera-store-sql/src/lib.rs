@@ -12,6 +12,7 @@
 
 mod audit;
 mod codec;
+mod conns;
 pub mod copy;
 mod db;
 mod direct;

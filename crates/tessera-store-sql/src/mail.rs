@@ -1,7 +1,6 @@
 //! [`MailStore`]: mail tokens and the mail queue.
 
 use async_trait::async_trait;
-use sqlx::Connection;
 use tessera_core::mail::{MailJob, MailToken, QueuedMail, TokenPurpose};
 use tessera_core::store::{MailStore, StoreError};
 use tessera_core::token::TokenHash;
@@ -82,7 +81,7 @@ impl<DB: SqlDb> MailStore for SqlStore<DB> {
             .time(hold_until)
             .time(now)
             .int(i64::from(limit));
-        let rows = stmt.fetch_all(&mut *self.writer().await?).await?;
+        let rows = self.writer().await?.fetch_all(stmt).await?;
         rows.iter().map(queued_from_row::<DB>).collect()
     }
 
@@ -106,10 +105,9 @@ impl<DB: SqlDb> MailStore for SqlStore<DB> {
     }
 
     async fn mail_backlog(&self) -> Result<(u64, Option<OffsetDateTime>), StoreError> {
-        let row =
-            Stmt::<DB>::new("SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM mail_queue")
-                .fetch_optional(&mut *self.reader().await?)
-                .await?;
+        let stmt =
+            Stmt::<DB>::new("SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM mail_queue");
+        let row = self.reader().await?.fetch_optional(stmt).await?;
         let Some(row) = row else { return Ok((0, None)) };
         let r = Cols::<DB>(&row);
         Ok((
@@ -120,7 +118,7 @@ impl<DB: SqlDb> MailStore for SqlStore<DB> {
 
     async fn insert_mail_token(&self, token: &MailToken, replace: bool) -> Result<(), StoreError> {
         let mut writer = self.writer().await?;
-        let mut tx = writer.begin().await.map_err(err)?;
+        let mut tx = writer.transaction().await?;
         if replace {
             Stmt::<DB>::new("DELETE FROM mail_tokens WHERE user_id = $1 AND purpose = $2")
                 .id(token.user_id)
@@ -140,7 +138,9 @@ impl<DB: SqlDb> MailStore for SqlStore<DB> {
         .time(token.expires_at)
         .execute(&mut *tx)
         .await?;
-        tx.commit().await.map_err(err)
+        tx.commit().await.map_err(err)?;
+        writer.done();
+        Ok(())
     }
 
     async fn take_mail_token(
@@ -154,7 +154,7 @@ impl<DB: SqlDb> MailStore for SqlStore<DB> {
         )
         .hash(hash)
         .text(purpose.as_str());
-        let row = stmt.fetch_optional(&mut *self.writer().await?).await?;
+        let row = self.writer().await?.fetch_optional(stmt).await?;
         row.as_ref().map(token_from_row::<DB>).transpose()
     }
 

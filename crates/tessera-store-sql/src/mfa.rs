@@ -2,7 +2,6 @@
 //! (the `challenges` table), used when no Redis holds sessions.
 
 use async_trait::async_trait;
-use sqlx::Connection;
 use tessera_core::mfa::{PasskeyRecord, TotpRecord};
 use tessera_core::store::{ChallengeStore, MfaStore, StoreError, Unlink};
 use tessera_core::token::TokenHash;
@@ -60,7 +59,7 @@ impl<DB: SqlDb> MfaStore for SqlStore<DB> {
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         let mut writer = self.writer().await?;
-        let mut tx = writer.begin().await.map_err(err)?;
+        let mut tx = writer.transaction().await?;
         Stmt::<DB>::new("DELETE FROM totp WHERE user_id = $1 AND enabled_at IS NULL")
             .id(user)
             .execute(&mut *tx)
@@ -76,6 +75,7 @@ impl<DB: SqlDb> MfaStore for SqlStore<DB> {
         .execute(&mut *tx)
         .await?;
         tx.commit().await.map_err(err)?;
+        writer.done();
         Ok(inserted == 1)
     }
 
@@ -88,7 +88,7 @@ impl<DB: SqlDb> MfaStore for SqlStore<DB> {
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         let mut writer = self.writer().await?;
-        let mut tx = writer.begin().await.map_err(err)?;
+        let mut tx = writer.transaction().await?;
         let enabled = Stmt::<DB>::new(
             "UPDATE totp SET enabled_at = $1, last_step = $2 \
              WHERE user_id = $3 AND enabled_at IS NULL AND sealed_secret = $4",
@@ -101,10 +101,12 @@ impl<DB: SqlDb> MfaStore for SqlStore<DB> {
         .await?;
         if enabled != 1 {
             tx.rollback().await.map_err(err)?;
+            writer.done();
             return Ok(false);
         }
         replace_codes::<DB>(&mut tx, user, recovery_codes, now).await?;
         tx.commit().await.map_err(err)?;
+        writer.done();
         Ok(true)
     }
 
@@ -120,7 +122,7 @@ impl<DB: SqlDb> MfaStore for SqlStore<DB> {
 
     async fn delete_totp(&self, user: UserId) -> Result<bool, StoreError> {
         let mut writer = self.writer().await?;
-        let mut tx = writer.begin().await.map_err(err)?;
+        let mut tx = writer.transaction().await?;
         Stmt::<DB>::new("DELETE FROM recovery_codes WHERE user_id = $1")
             .id(user)
             .execute(&mut *tx)
@@ -130,6 +132,7 @@ impl<DB: SqlDb> MfaStore for SqlStore<DB> {
             .execute(&mut *tx)
             .await?;
         tx.commit().await.map_err(err)?;
+        writer.done();
         Ok(deleted == 1)
     }
 
@@ -140,9 +143,11 @@ impl<DB: SqlDb> MfaStore for SqlStore<DB> {
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
         let mut writer = self.writer().await?;
-        let mut tx = writer.begin().await.map_err(err)?;
+        let mut tx = writer.transaction().await?;
         replace_codes::<DB>(&mut tx, user, codes, now).await?;
-        tx.commit().await.map_err(err)
+        tx.commit().await.map_err(err)?;
+        writer.done();
+        Ok(())
     }
 
     async fn use_recovery_code(&self, user: UserId, code: &TokenHash) -> Result<bool, StoreError> {
@@ -228,7 +233,7 @@ impl<DB: SqlDb> MfaStore for SqlStore<DB> {
 
     async fn delete_passkey(&self, user: UserId, id: Uuid) -> Result<Unlink, StoreError> {
         let mut writer = self.writer().await?;
-        let mut tx = writer.begin().await.map_err(err)?;
+        let mut tx = writer.transaction().await?;
         // Writing the user's row first serialises concurrent removals of
         // the user's ways in (see `identities.rs`).
         let locked =
@@ -238,6 +243,7 @@ impl<DB: SqlDb> MfaStore for SqlStore<DB> {
                 .await?;
         let Some(row) = locked else {
             tx.rollback().await.map_err(err)?;
+            writer.done();
             return Ok(Unlink::NotLinked);
         };
         let has_password = Cols::<DB>(&row).opt_text("password_hash")?.is_some();
@@ -259,10 +265,12 @@ impl<DB: SqlDb> MfaStore for SqlStore<DB> {
         };
         if this == 0 {
             tx.rollback().await.map_err(err)?;
+            writer.done();
             return Ok(Unlink::NotLinked);
         }
         if !has_password && identities == 0 && passkeys == 1 {
             tx.rollback().await.map_err(err)?;
+            writer.done();
             return Ok(Unlink::LastWayIn);
         }
         Stmt::<DB>::new("DELETE FROM passkeys WHERE id = $1 AND user_id = $2")
@@ -271,6 +279,7 @@ impl<DB: SqlDb> MfaStore for SqlStore<DB> {
             .execute(&mut *tx)
             .await?;
         tx.commit().await.map_err(err)?;
+        writer.done();
         Ok(Unlink::Deleted)
     }
 }
@@ -336,7 +345,7 @@ impl<DB: SqlDb> ChallengeStore for SqlStore<DB> {
         let stmt =
             Stmt::<DB>::new("DELETE FROM challenges WHERE hash = $1 RETURNING value, expires_at")
                 .hash(key);
-        let row = stmt.fetch_optional(&mut *self.writer().await?).await?;
+        let row = self.writer().await?.fetch_optional(stmt).await?;
         let Some(row) = row else { return Ok(None) };
         let r = Cols::<DB>(&row);
         Ok((r.time("expires_at")? > now)

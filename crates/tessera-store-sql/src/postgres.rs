@@ -4,17 +4,21 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use sqlx::Postgres;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use tessera_core::store::StoreError;
 
 use crate::codec::err;
+use crate::conns::Conns;
 use crate::db::{Dialect, SqlStore, check_when_idle};
 use crate::refresh::{REFRESH_RECORD, SPEND_LIVE_UPDATE, live_family_columns};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// How long an idle connection is kept open.
+const IDLE_TIMEOUT: Duration = Duration::from_mins(5);
 
 /// Pool limits: enough connections for two cores' worth of requests, and
 /// short timeouts so an unreachable database is a quick 503, never a hang.
@@ -50,16 +54,26 @@ impl SqlStore<Postgres> {
                 "statement_timeout",
                 format!("{}ms", settings.statement_timeout.as_millis()),
             )]);
+        // sqlx's pool only for the migrations, `tessera copy` and
+        // `tessera doctor`; the store's statements use connections of its
+        // own, given back without sqlx's round trip (`conns.rs`).
         let pool = PgPoolOptions::new()
-            .max_connections(settings.max_connections)
+            .max_connections(settings.max_connections.min(2))
             .min_connections(0)
             .acquire_timeout(settings.acquire_timeout)
-            .idle_timeout(Some(Duration::from_mins(5)))
+            .idle_timeout(Some(IDLE_TIMEOUT))
             .test_before_acquire(false)
             .before_acquire(check_when_idle)
-            .connect_lazy_with(options);
+            .connect_lazy_with(options.clone());
+        let own = Conns::new(
+            options,
+            settings.max_connections,
+            settings.acquire_timeout,
+            IDLE_TIMEOUT,
+        );
         Ok(Self {
             pool,
+            own: Some(Arc::new(own)),
             writes: None,
             direct: None,
         })

@@ -18,7 +18,6 @@
 //! join ([`Dialect::spend_sql`]).
 
 use async_trait::async_trait;
-use sqlx::Connection;
 use tessera_core::store::{
     CREATED_LOG_LEN, LiveFamily, LiveSpend, RefreshFamily, RefreshHolder, RefreshRecord,
     RefreshStore, Spend, StoreError,
@@ -165,7 +164,7 @@ impl<DB: Dialect> RefreshStore for SqlStore<DB> {
         expires_at: OffsetDateTime,
     ) -> Result<(), StoreError> {
         let mut writer = self.writer().await?;
-        let mut tx = writer.begin().await.map_err(err)?;
+        let mut tx = writer.transaction().await?;
         Stmt::<DB>::new(
             "INSERT INTO refresh_families (id, user_id, created_at, absolute_expires_at, revoked_at, amr) \
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -187,7 +186,9 @@ impl<DB: Dialect> RefreshStore for SqlStore<DB> {
         .time(expires_at)
         .execute(&mut *tx)
         .await?;
-        tx.commit().await.map_err(err)
+        tx.commit().await.map_err(err)?;
+        writer.done();
+        Ok(())
     }
 
     async fn spend_refresh(
@@ -203,7 +204,7 @@ impl<DB: Dialect> RefreshStore for SqlStore<DB> {
             .hash(successor)
             .time(successor_expires_at)
             .unique("refresh token");
-        let answer = spend.fetch_optional(&mut *self.writer().await?).await;
+        let answer = self.writer().await?.fetch_optional(spend).await;
         let row = match answer {
             Ok(row) => row,
             // PostgreSQL: a racing spend inserted the same successor and
@@ -291,16 +292,15 @@ impl<DB: Dialect> RefreshStore for SqlStore<DB> {
         successor_expires_at: OffsetDateTime,
         now: OffsetDateTime,
     ) -> Result<LiveSpend, StoreError> {
-        let row = Stmt::<DB>::new(DB::spend_live_sql())
+        let spend = Stmt::<DB>::new(DB::spend_live_sql())
             .id(id)
             .int(generation)
             .hash(presented)
             .hash(successor)
             .time(now)
             .time(successor_expires_at)
-            .string(log_entry(now))
-            .fetch_optional(&mut *self.writer().await?)
-            .await?;
+            .string(log_entry(now));
+        let row = self.writer().await?.fetch_optional(spend).await?;
         let Some(row) = row else {
             // Not spent by this call (PostgreSQL), or no family (SQLite):
             // read the family as it stands now, after any racing spend that

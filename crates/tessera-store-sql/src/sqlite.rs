@@ -77,6 +77,7 @@ impl SqlStore<Sqlite> {
             .map(|p| Arc::new(DirectReads::new(&p, cores.max(4))));
         Ok(Self {
             pool,
+            own: None,
             writes: Some(Arc::default()),
             direct,
         })

@@ -1,7 +1,6 @@
 //! [`UserStore`]: the `users` table.
 
 use async_trait::async_trait;
-use sqlx::Connection;
 use tessera_core::store::{StoreError, UserStore};
 use tessera_core::user::{NewUser, User, UserId, UserRecord};
 use time::OffsetDateTime;
@@ -12,12 +11,10 @@ use crate::db::{Cols, SqlDb, SqlStore, Stmt};
 const USER_COLUMNS: &str =
     "id, email, name, email_verified, roles, password_hash, created_at, disabled_at";
 
-/// Inserts a user; a taken email is [`StoreError::Conflict`]`("email")`.
-/// Also the first half of a provider sign-up (`identities.rs`).
-pub(crate) async fn insert_user<DB: SqlDb>(
-    conn: &mut DB::Connection,
-    rec: &NewUser,
-) -> Result<(), StoreError> {
+/// The insert of a user; a taken email is
+/// [`StoreError::Conflict`]`("email")`. Also the first half of a provider
+/// sign-up (`identities.rs`).
+pub(crate) fn insert_user<DB: SqlDb>(rec: &NewUser) -> Stmt<'_, DB> {
     Stmt::<DB>::new(
         "INSERT INTO users (id, email, name, email_verified, roles, password_hash, created_at, disabled_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -31,9 +28,6 @@ pub(crate) async fn insert_user<DB: SqlDb>(
     .time(rec.user.created_at)
     .opt_time(rec.disabled_at)
     .unique("email")
-        .execute(conn)
-    .await?;
-    Ok(())
 }
 
 /// The names of a user's columns in one table.
@@ -96,7 +90,8 @@ pub(crate) fn user_columns<DB: SqlDb>(row: &DB::Row) -> Result<User, StoreError>
 #[async_trait]
 impl<DB: SqlDb> UserStore for SqlStore<DB> {
     async fn insert_user(&self, rec: &NewUser) -> Result<(), StoreError> {
-        insert_user::<DB>(&mut *self.writer().await?, rec).await
+        self.writer().await?.execute(insert_user::<DB>(rec)).await?;
+        Ok(())
     }
 
     async fn find_user_by_email(&self, email: &str) -> Result<Option<UserRecord>, StoreError> {
@@ -174,7 +169,7 @@ impl<DB: SqlDb> UserStore for SqlStore<DB> {
 
     async fn delete_user(&self, id: UserId) -> Result<bool, StoreError> {
         let mut writer = self.writer().await?;
-        let mut tx = writer.begin().await.map_err(err)?;
+        let mut tx = writer.transaction().await?;
         // Refresh tokens go with their families (ON DELETE CASCADE);
         // identities with the user.
         for sql in [
@@ -194,6 +189,7 @@ impl<DB: SqlDb> UserStore for SqlStore<DB> {
             .execute(&mut *tx)
             .await?;
         tx.commit().await.map_err(err)?;
+        writer.done();
         Ok(deleted == 1)
     }
 

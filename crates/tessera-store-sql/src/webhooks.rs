@@ -67,7 +67,7 @@ impl<DB: SqlDb> WebhookStore for SqlStore<DB> {
             .time(hold_until)
             .time(now)
             .int(i64::from(limit));
-        let rows = stmt.fetch_all(&mut *self.writer().await?).await?;
+        let rows = self.writer().await?.fetch_all(stmt).await?;
         rows.iter().map(from_row::<DB>).collect()
     }
 
@@ -154,15 +154,14 @@ impl<DB: SqlDb> WebhookStore for SqlStore<DB> {
     }
 
     async fn webhook_backlog(&self) -> Result<(u64, u64, Option<OffsetDateTime>), StoreError> {
-        let row = Stmt::<DB>::new(
+        let stmt = Stmt::<DB>::new(
             "SELECT \
              COUNT(CASE WHEN state = 'pending' THEN 1 END) AS pending, \
              COUNT(CASE WHEN state = 'failed' THEN 1 END) AS failed, \
              MIN(CASE WHEN state = 'pending' THEN created_at END) AS oldest \
              FROM webhook_outbox WHERE state <> 'delivered'",
-        )
-        .fetch_optional(&mut *self.reader().await?)
-        .await?;
+        );
+        let row = self.reader().await?.fetch_optional(stmt).await?;
         let Some(row) = row else {
             return Ok((0, 0, None));
         };

@@ -15,6 +15,14 @@ where
     let store = PgStore::connect_lazy(&db.url, PgSettings::default()).unwrap();
     store.migrate().await.unwrap();
     run(store.clone()).await;
+    // Every use gave its connection back: none was opened while another
+    // sat idle (a use that does not say it is done closes its connection,
+    // so the suite would open more than it ever held at once).
+    let (opened, peak) = store.connection_counts().unwrap();
+    assert!(
+        opened <= peak,
+        "{opened} connections opened, at most {peak} in use at once"
+    );
     store.close().await;
     db.drop_now().await.unwrap();
 }
@@ -281,7 +289,8 @@ async fn one_connection_pool(url: &str) -> PgStore {
     .unwrap();
     store.migrate().await.unwrap();
     store.ping().await.unwrap();
-    // Returning a connection to the pool is a task of its own.
+    // The migrations' connection (sqlx's pool) is closed; give its backend
+    // time to leave, so only the store's own one is counted below.
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     store
 }
