@@ -12,15 +12,20 @@
 //!
 //! Here the user of a connection says when it is done with it
 //! ([`Held::done`]; [`crate::db::Conn`] says so after each statement that
-//! completed). Only then does the connection go back; one whose user was
-//! dropped first (a cancelled request, an error on the way, a transaction
-//! left open) is closed, and PostgreSQL rolls back whatever it had begun.
-//! So nothing a half-used connection holds can reach the next user, and no
-//! round trip is needed to find out. The rest is what sqlx's pool does
-//! with tessera's settings: at most `max` connections, opened on demand
-//! within the acquire timeout; one idle for [`CHECK_WHEN_IDLE_FOR`] or more
-//! is pinged before use (a database restart may have ended it); idle ones
-//! are closed after `idle_timeout`, and every one after [`MAX_LIFETIME`].
+//! completed). Only then does the connection go back, with no round trip.
+//! One whose user was dropped first (a cancelled request, an error on the
+//! way, a transaction left open) is never handed out again: a task waits,
+//! within the statement timeout, for PostgreSQL to finish what it was doing
+//! (the statement in flight, the ROLLBACK sqlx queues for a dropped
+//! transaction), then closes it. Until then it keeps its place among the
+//! `max`, so a burst of cancelled requests cannot leave more backends
+//! running on the server than the store may hold. So nothing a half-used
+//! connection holds can reach the next user. The rest is what sqlx's pool
+//! does with tessera's settings: at most `max` connections, opened on
+//! demand within the acquire timeout; one idle for [`CHECK_WHEN_IDLE_FOR`]
+//! or more is pinged before use (a database restart may have ended it);
+//! idle ones are closed after `idle_timeout`, and every one once it is
+//! [`MAX_LIFETIME`] old.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
@@ -51,6 +56,9 @@ pub(crate) struct Conns<DB: Database> {
     permits: Arc<Semaphore>,
     acquire_timeout: Duration,
     idle_timeout: Duration,
+    /// How long a connection whose use was cut short is given to finish
+    /// (see the module's docs) before its socket is simply dropped.
+    drain_timeout: Duration,
     /// The task that closes connections idle too long, started on first use
     /// (a runtime is running then).
     reaper: OnceLock<()>,
@@ -84,10 +92,11 @@ pub(crate) struct Held<DB: Database> {
     opened: Instant,
     done: bool,
     conns: Arc<Conns<DB>>,
-    // Released after the connection is back among the idle ones (fields
-    // drop after `Drop::drop`), so no one waits for a permit, finds none
-    // idle and opens one more than `max`.
-    _permit: OwnedSemaphorePermit,
+    /// Released after the connection is back among the idle ones (fields
+    /// drop after `Drop::drop`), so no one waits for a permit, finds none
+    /// idle and opens one more than `max`; or by the task that drains a
+    /// connection cut short.
+    permit: Option<OwnedSemaphorePermit>,
 }
 
 impl<DB: Database> Conns<DB> {
@@ -96,6 +105,7 @@ impl<DB: Database> Conns<DB> {
         max: u32,
         acquire_timeout: Duration,
         idle_timeout: Duration,
+        drain_timeout: Duration,
     ) -> Self {
         Self {
             options,
@@ -103,6 +113,7 @@ impl<DB: Database> Conns<DB> {
             permits: Arc::new(Semaphore::new(max as usize)),
             acquire_timeout,
             idle_timeout,
+            drain_timeout,
             reaper: OnceLock::new(),
             max,
             opened: AtomicU64::new(0),
@@ -160,8 +171,8 @@ impl<DB: Database> Conns<DB> {
             let Some(mut idle) = self.idle().pop() else {
                 break;
             };
-            if idle.since.elapsed() >= self.idle_timeout {
-                drop(idle);
+            if idle.since.elapsed() >= self.idle_timeout || idle.opened.elapsed() >= MAX_LIFETIME {
+                retire::<DB>(idle.conn);
                 continue;
             }
             if idle.since.elapsed() >= CHECK_WHEN_IDLE_FOR
@@ -189,13 +200,15 @@ impl<DB: Database> Conns<DB> {
             // Unused yet: nothing to finish.
             done: true,
             conns: Arc::clone(self),
-            _permit: permit,
+            permit: Some(permit),
         }
     }
 
     /// Closes the idle connections and refuses new uses; connections in
     /// use are closed as they come back.
     pub(crate) async fn close(&self) {
+        // Closed before the idle list is taken, and `Held::drop` checks it
+        // under the list's lock: nothing is put back after this.
         self.permits.close();
         let idle = std::mem::take(&mut *self.idle());
         for Idle { conn, .. } in idle {
@@ -213,7 +226,9 @@ impl<DB: Database> Conns<DB> {
             .iter()
             .take_while(|i| i.since.elapsed() >= self.idle_timeout)
             .count();
-        idle.drain(..stale);
+        for Idle { conn, .. } in idle.drain(..stale) {
+            retire::<DB>(conn);
+        }
     }
 
     fn start_reaper(self: &Arc<Self>) {
@@ -262,25 +277,96 @@ impl<DB: Database> Drop for Held<DB> {
         let Some(conn) = self.conn.take() else {
             return;
         };
-        if self.done && !self.conns.is_closed() && self.opened.elapsed() < MAX_LIFETIME {
-            self.conns.idle().push(Idle {
-                conn,
-                opened: self.opened,
-                since: Instant::now(),
-            });
+        if !self.done {
+            self.drain(conn);
+            return;
         }
-        // Otherwise the connection is dropped here: its socket closes and
-        // PostgreSQL ends the backend, rolling back anything left open.
+        if self.opened.elapsed() >= MAX_LIFETIME {
+            retire::<DB>(conn);
+            return;
+        }
+        let mut idle = self.conns.idle();
+        if self.conns.is_closed() {
+            drop(idle);
+            retire::<DB>(conn);
+            return;
+        }
+        idle.push(Idle {
+            conn,
+            opened: self.opened,
+            since: Instant::now(),
+        });
+    }
+}
+
+impl<DB: Database> Held<DB> {
+    /// A connection whose use was cut short: PostgreSQL may still be running
+    /// its statement (it notices a closed socket only when it next writes),
+    /// and sqlx may hold a queued ROLLBACK. A task waits for the connection
+    /// to be idle (a `ping`: sqlx sends what it holds, reads every answer
+    /// up to the server's `ReadyForQuery`) within the drain timeout, keeping
+    /// the permit meanwhile, then closes it. Without a runtime (shutting
+    /// down) it is dropped at once.
+    fn drain(&mut self, mut conn: DB::Connection) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let permit = self.take_permit();
+        let wait = self.conns.drain_timeout;
+        runtime.spawn(async move {
+            match tokio::time::timeout(wait, conn.ping()).await {
+                Ok(Ok(())) => {
+                    if let Err(e) = conn.close().await {
+                        tracing::debug!(error = %e, "closing a connection cut short");
+                    }
+                }
+                Ok(Err(e)) => tracing::debug!(error = %e, "a connection cut short failed"),
+                Err(_) => tracing::debug!("a connection cut short did not finish in time"),
+            }
+            drop(permit);
+        });
+    }
+
+    fn take_permit(&mut self) -> Option<OwnedSemaphorePermit> {
+        self.permit.take()
+    }
+}
+
+/// Closes a connection that is idle and in step, politely (PostgreSQL is
+/// told, rather than finding the socket gone), in a task of its own when a
+/// runtime is running.
+fn retire<DB: Database>(conn: DB::Connection) {
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        runtime.spawn(async move {
+            if let Err(e) = conn.close().await {
+                tracing::debug!(error = %e, "closing a connection");
+            }
+        });
     }
 }
 
 /// Whether a connection may be handed out again after this error: yes when
-/// the database answered the statement with it (a unique violation, a
-/// statement timeout: the connection is in step and idle); no when the
-/// connection itself failed, or the server ended it, is shutting down, or
-/// is short of resources (classes 08, 57P, 53, 58, XX).
+/// the database answered the statement with an ERROR (a unique violation, a
+/// statement timeout: the connection is in step, and sqlx reads the
+/// answer's rest before its next statement); no when the connection itself
+/// failed, the answer was FATAL, or the server ended it, is shutting down,
+/// or is short of resources (classes 08, 57P, 53, 58, XX).
 pub(crate) fn usable_after(e: &sqlx::Error) -> bool {
     match e {
+        // A FATAL or PANIC ends the session whatever its code (an idle
+        // transaction timeout, a recovery conflict on a standby).
+        sqlx::Error::Database(db)
+            if db
+                .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                .is_some_and(|pg| {
+                    matches!(
+                        pg.severity(),
+                        sqlx::postgres::PgSeverity::Fatal | sqlx::postgres::PgSeverity::Panic
+                    )
+                }) =>
+        {
+            false
+        }
         sqlx::Error::Database(db) => match db.code() {
             Some(code) => !["08", "57P", "53", "58", "XX"]
                 .iter()
@@ -303,12 +389,15 @@ mod tests {
     use crate::{PgSettings, PgStore};
 
     async fn store(max: u32) -> (TestDatabase, PgStore) {
-        let db = testing::fresh_database().await.unwrap();
-        let settings = PgSettings {
+        store_with(PgSettings {
             max_connections: max,
-            acquire_timeout: Duration::from_millis(500),
             ..PgSettings::default()
-        };
+        })
+        .await
+    }
+
+    async fn store_with(settings: PgSettings) -> (TestDatabase, PgStore) {
+        let db = testing::fresh_database().await.unwrap();
         let store = PgStore::connect_lazy(&db.url, settings).unwrap();
         store
             .write(Stmt::new(
@@ -356,8 +445,10 @@ mod tests {
     }
 
     /// A statement cut off half-way (its request cancelled) leaves its
-    /// connection to be closed, not handed out: the next use gets another
-    /// backend at once, not one still busy with the old statement.
+    /// connection never to be handed out again: it keeps its place until
+    /// PostgreSQL has finished the statement (so the server never runs more
+    /// backends than the store may hold), then closes, and the next use
+    /// gets another backend.
     #[tokio::test]
     async fn a_connection_cut_off_mid_statement_is_closed_not_reused() {
         let (db, store) = store(1).await;
@@ -370,23 +461,28 @@ mod tests {
         let mut conn = store.reader().await.unwrap();
         let cut = tokio::time::timeout(
             Duration::from_millis(100),
-            conn.execute(Stmt::new("SELECT pg_sleep(5)")),
+            conn.execute(Stmt::new("SELECT pg_sleep(0.8)")),
         )
         .await;
         assert!(cut.is_err(), "the sleep was cut off");
+        let cut_at = std::time::Instant::now();
         drop(conn);
-        let started = std::time::Instant::now();
         let next = backend(&store).await;
         assert_ne!(next, first, "the cut-off connection was closed");
-        assert!(started.elapsed() < Duration::from_secs(2));
+        assert!(
+            cut_at.elapsed() >= Duration::from_millis(500),
+            "the only place was kept while the sleep ran on ({:?})",
+            cut_at.elapsed()
+        );
         assert_eq!(store.connection_counts(), Some((2, 1)));
         store.close().await;
         db.drop_now().await.unwrap();
     }
 
     /// A transaction dropped without its commit (an error on the way) is
-    /// rolled back by PostgreSQL when its connection closes; a committed one
-    /// gives its connection back.
+    /// rolled back (sqlx's queued ROLLBACK, sent before the connection
+    /// closes) and its connection is not handed out again; a committed one
+    /// gives it back.
     #[tokio::test]
     async fn a_transaction_left_open_is_rolled_back_and_its_connection_closed() {
         let (db, store) = store(1).await;
@@ -442,15 +538,29 @@ mod tests {
             .unwrap_err();
         assert!(matches!(dup, StoreError::Conflict("t")), "{dup:?}");
         assert_eq!(backend(&store).await, first);
+        store.close().await;
+        db.drop_now().await.unwrap();
+    }
+
+    /// The statement timeout's cancel is an answer too: the connection
+    /// stays in step and is given back.
+    #[tokio::test]
+    async fn a_statement_timed_out_gives_its_connection_back() {
+        let (db, store) = store_with(PgSettings {
+            max_connections: 1,
+            statement_timeout: Duration::from_millis(50),
+            ..PgSettings::default()
+        })
+        .await;
+        let first = backend(&store).await;
         let slow = store
             .reader()
             .await
             .unwrap()
-            .execute(Stmt::new("SET statement_timeout = 50; SELECT pg_sleep(1)"))
-            .await;
-        // A multi-statement string is refused as a prepared statement; the
-        // refusal is the database's answer all the same.
-        assert!(slow.is_err());
+            .execute(Stmt::new("SELECT pg_sleep(1)"))
+            .await
+            .unwrap_err();
+        assert!(slow.to_string().contains("statement timeout"), "{slow}");
         assert_eq!(backend(&store).await, first);
         store.close().await;
         db.drop_now().await.unwrap();
@@ -473,12 +583,16 @@ mod tests {
             "{opened} opened, {peak} at once"
         );
         assert!(open_backends(&store).await <= 3);
-        let held: Vec<_> = [
-            store.reader().await.unwrap(),
-            store.reader().await.unwrap(),
-            store.reader().await.unwrap(),
-        ]
-        .into();
+        store.close().await;
+        db.drop_now().await.unwrap();
+
+        let (db, store) = store_with(PgSettings {
+            max_connections: 1,
+            acquire_timeout: Duration::from_millis(500),
+            ..PgSettings::default()
+        })
+        .await;
+        let held = store.reader().await.unwrap();
         let started = std::time::Instant::now();
         let waited = store.reader().await.err().unwrap();
         assert!(matches!(waited, StoreError::Unavailable(_)), "{waited:?}");
@@ -510,7 +624,7 @@ mod tests {
         assert!(matches!(refused, StoreError::Unavailable(_)), "{refused:?}");
         drop(held);
         let mut left = open_backends(&watcher).await;
-        for _ in 0..50 {
+        for _ in 0..250 {
             if left == 1 {
                 break;
             }

@@ -65,11 +65,19 @@ impl SqlStore<Postgres> {
             .test_before_acquire(false)
             .before_acquire(check_when_idle)
             .connect_lazy_with(options.clone());
+        // A connection cut short is given its statement's time to finish
+        // (`conns.rs`); without a statement timeout (`tessera copy`), 30 s.
+        let drain = if settings.statement_timeout.is_zero() {
+            Duration::from_secs(30)
+        } else {
+            settings.statement_timeout + Duration::from_secs(1)
+        };
         let own = Conns::new(
             options,
             settings.max_connections,
             settings.acquire_timeout,
             IDLE_TIMEOUT,
+            drain,
         );
         Ok(Self {
             pool,
