@@ -8,8 +8,7 @@ use time::OffsetDateTime;
 
 use tessera_core::webhook::OutboxMessage;
 
-use crate::codec::err;
-use crate::db::{Cols, SqlDb, SqlStore, Stmt};
+use crate::db::{Cols, SqlDb, SqlStore, Stmt, end};
 
 const COLUMNS: &str = "id, at, kind, user_id, actor, ip, user_agent, detail";
 
@@ -69,16 +68,10 @@ impl<DB: SqlDb> AuditStore for SqlStore<DB> {
                 .await
         }
         .await;
-        // A refused statement (a taken id) is rolled back here, so the
-        // connection goes back rather than being closed (`conns.rs`).
-        if let Err(refused) = written {
-            tx.rollback().await.map_err(err)?;
-            writer.done();
-            return Err(refused);
-        }
-        tx.commit().await.map_err(err)?;
+        // A refused statement (a taken id) is rolled back.
+        let answer = end(tx, written).await?;
         writer.done();
-        Ok(())
+        answer.map(drop)
     }
 
     async fn list_events(&self, q: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError> {

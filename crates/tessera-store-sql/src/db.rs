@@ -410,6 +410,21 @@ impl<DB: Database> Conn<'_, DB> {
     }
 }
 
+/// Ends a transaction by what its statements gave: commits after success;
+/// after a refusal rolls back and answers the refusal. `Err` only when the
+/// commit or rollback itself failed; otherwise the connection is in step
+/// and its [`Conn::done`] may be said, so a refused statement (a taken
+/// email, say) does not cost the connection (`conns.rs`).
+pub(crate) async fn end<DB: Database, T>(
+    tx: sqlx::Transaction<'_, DB>,
+    written: Result<T, StoreError>,
+) -> Result<Result<T, StoreError>, StoreError> {
+    match written {
+        Ok(value) => tx.commit().await.map_err(err).map(|()| Ok(value)),
+        Err(refused) => tx.rollback().await.map_err(err).map(|()| Err(refused)),
+    }
+}
+
 // The bound names no outside type.
 #[allow(private_bounds)]
 impl<DB: SqlDb> Conn<'_, DB> {

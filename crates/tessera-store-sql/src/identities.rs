@@ -6,7 +6,7 @@ use tessera_core::store::{IdentityStore, StoreError, Unlink};
 use tessera_core::user::{NewUser, UserId};
 
 use crate::codec::err;
-use crate::db::{Cols, SqlDb, SqlStore, Stmt};
+use crate::db::{Cols, SqlDb, SqlStore, Stmt, end};
 use crate::users::insert_user;
 
 const IDENTITY_COLUMNS: &str = "provider, subject, user_id, email, created_at";
@@ -128,15 +128,9 @@ impl<DB: SqlDb> IdentityStore for SqlStore<DB> {
             insert_identity::<DB>(identity).execute(&mut *tx).await
         }
         .await;
-        // A taken email or identity is rolled back here, so the connection
-        // goes back rather than being closed (`conns.rs`).
-        if let Err(refused) = written {
-            tx.rollback().await.map_err(err)?;
-            writer.done();
-            return Err(refused);
-        }
-        tx.commit().await.map_err(err)?;
+        // A taken email or identity is rolled back.
+        let answer = end(tx, written).await?;
         writer.done();
-        Ok(())
+        answer.map(drop)
     }
 }
