@@ -145,7 +145,7 @@ mutate "a PostgreSQL connection goes back whether or not its use completed (issu
             self.drain(conn);" "        if false {
             self.drain(conn);" -p tessera-store-sql --lib -- a_connection_cut_off_mid_statement
 mutate "a PostgreSQL connection cut short gives up its place before the server has finished with it (issue 23)" crates/tessera-store-sql/src/conns.rs \
-  "        let permit = self.take_permit();" "        drop(self.take_permit());
+  "        let permit = self.permit.take();" "        drop(self.permit.take());
         let permit = ();" -p tessera-store-sql --lib -- a_connection_cut_off_mid_statement
 mutate "a PostgreSQL connection the server ended goes back (issue 23)" crates/tessera-store-sql/src/conns.rs \
   "pub(crate) fn usable_after(e: &sqlx::Error) -> bool {" "pub(crate) fn usable_after(e: &sqlx::Error) -> bool {

@@ -311,7 +311,7 @@ impl<DB: Database> Held<DB> {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        let permit = self.take_permit();
+        let permit = self.permit.take();
         let wait = self.conns.drain_timeout;
         runtime.spawn(async move {
             match tokio::time::timeout(wait, conn.ping()).await {
@@ -325,10 +325,6 @@ impl<DB: Database> Held<DB> {
             }
             drop(permit);
         });
-    }
-
-    fn take_permit(&mut self) -> Option<OwnedSemaphorePermit> {
-        self.permit.take()
     }
 }
 
