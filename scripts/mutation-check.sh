@@ -239,6 +239,18 @@ mutate "the SQLite whoami reads an old snapshot (a read transaction kept open) (
   "        let answer = read(&conn);" "        let _ = conn.execute_batch(\"BEGIN\");
         let answer = read(&conn);" \
   -p tessera-store-sql -- direct::tests::writes_by_another_connection_are_seen_at_once
+mutate "the SQLite whoami serves a kept row after another process changed the file (issue 23)" crates/tessera-store-sql/src/walcache.rs \
+  "        if rows.header != now {" "        if false {" \
+  -p tessera --test api -- cli::another_processs_disable_ends_a_session_whoami_served_a_moment_before
+mutate "the SQLite read cache trusts a header whose checksum is wrong (issue 23)" crates/tessera-store-sql/src/walcache.rs \
+  "    s1 == word(CHECKSUMMED) && s2 == word(CHECKSUMMED + 4)" "    true" \
+  -p tessera-store-sql -- walcache::tests::only_a_whole_header_of_the_known_format_reads_consistent
+mutate "the SQLite read cache trusts a header caught between its two copies (issue 23)" crates/tessera-store-sql/src/walcache.rs \
+  "        (first == second && consistent(&header)).then_some(header)" "        consistent(&header).then_some(header)" \
+  -p tessera-store-sql -- walcache::tests::copies_that_differ_are_no_header
+mutate "the SQLite read cache grows without bound (issue 23)" crates/tessera-store-sql/src/walcache.rs \
+  "        if rows.by_hash.len() < CAPACITY {" "        if rows.by_hash.len() < usize::MAX {" \
+  -p tessera-store-sql -- direct::tests::the_kept_rows_are_bounded
 mutate "a revoked family's token rotates (issue 23)" crates/tessera-store-sql/src/refresh.rs \
   "AND f.revoked_at IS NULL AND f.absolute_expires_at > \$2" "AND f.absolute_expires_at > \$2" \
   -p tessera-store-sql -- sqlite::tests::conformance_refresh

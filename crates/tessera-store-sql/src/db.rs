@@ -534,6 +534,9 @@ impl<DB: Database> SqlStore<DB> {
             own.close().await;
         }
         self.pool.close().await;
+        if let Some(direct) = &self.direct {
+            direct.close();
+        }
     }
 }
 

@@ -8,7 +8,9 @@
 //! thread that asks: a few connections kept idle with their statement
 //! prepared, each read its own autocommit transaction, so it sees every
 //! write committed before it, by this process or another one (the
-//! `tessera user` commands). Nothing is cached but the prepared statement.
+//! `tessera user` commands). On a file in WAL mode the rows it found are
+//! kept while the file is unchanged (`walcache.rs`: one `pread` of the WAL
+//! index header per read decides).
 //!
 //! A read in WAL mode does not wait for writers. The rare case where it
 //! would (SQLite busy: a checkpoint resetting the log, recovery) is not
@@ -28,6 +30,7 @@ use tessera_core::token::TokenHash;
 use tessera_core::user::{User, UserId};
 
 use crate::codec::{from_ts, roles_from_json, uuid};
+use crate::walcache::{Lookup, WalCache};
 
 /// The columns [`session_from`] reads, in its order.
 const FIND_SESSION: &str = "SELECT id, token_hash, user_id, user_email, user_name, user_email_verified, \
@@ -41,6 +44,10 @@ pub(crate) struct DirectReads {
     idle: Mutex<Vec<Connection>>,
     /// How many idle connections are kept (one per thread that reads at once).
     keep: usize,
+    /// Held open while the cache is in use: the `-shm` file the cache reads
+    /// is then the one SQLite keeps (see `walcache.rs`).
+    anchor: Mutex<Option<Connection>>,
+    pub(crate) cache: Option<WalCache>,
 }
 
 /// What a direct read answered.
@@ -53,10 +60,46 @@ pub(crate) enum Direct<T> {
 
 impl DirectReads {
     pub(crate) fn new(path: &Path, keep: usize) -> Self {
-        Self {
+        let mut reads = Self {
             path: path.to_owned(),
             idle: Mutex::new(Vec::with_capacity(keep)),
             keep,
+            anchor: Mutex::new(None),
+            cache: None,
+        };
+        match reads.anchor() {
+            Ok(Some((anchor, cache))) => {
+                reads.anchor = Mutex::new(Some(anchor));
+                reads.cache = Some(cache);
+            }
+            Ok(None) => tracing::debug!("sqlite: not in WAL mode, no read cache"),
+            Err(e) => tracing::warn!(error = %e, "sqlite: no read cache"),
+        }
+        reads
+    }
+
+    /// A connection that has read the file (so its WAL index is mapped and
+    /// the `-shm` file exists), and the cache over that file; none unless
+    /// the file is in WAL mode.
+    fn anchor(&self) -> Result<Option<(Connection, WalCache)>, Box<dyn std::error::Error>> {
+        let conn = self.open()?;
+        let mode: String = conn.query_row("PRAGMA journal_mode", [], |row| row.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Ok(None);
+        }
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))?;
+        let cache = WalCache::open(&self.path)?;
+        Ok(Some((conn, cache)))
+    }
+
+    /// Closes every connection; reads stop going through here (the store
+    /// checks its pool is open first).
+    pub(crate) fn close(&self) {
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.clear();
+        }
+        if let Ok(mut anchor) = self.anchor.lock() {
+            anchor.take();
         }
     }
 
@@ -105,14 +148,25 @@ impl DirectReads {
         &self,
         hash: &TokenHash,
     ) -> Result<Direct<Option<Session>>, StoreError> {
-        self.with(|conn| {
+        let before = match self.cache.as_ref().map(|cache| cache.find(hash)) {
+            Some(Lookup::Hit(session)) => return Ok(Direct::Read(Some(session))),
+            Some(Lookup::Miss(header)) => Some(header),
+            Some(Lookup::Unknown) | None => None,
+        };
+        let read = self.with(|conn| {
             let mut stmt = conn.prepare_cached(FIND_SESSION).map_err(|e| error(&e))?;
             let mut rows = stmt.query([&hash.0[..]]).map_err(|e| error(&e))?;
             match rows.next().map_err(|e| error(&e))? {
                 Some(row) => session_from(row).map(Some),
                 None => Ok(None),
             }
-        })
+        })?;
+        if let (Some(cache), Some(before), Direct::Read(Some(session))) =
+            (&self.cache, before, &read)
+        {
+            cache.keep(before, session);
+        }
+        Ok(read)
     }
 }
 
@@ -274,6 +328,11 @@ mod tests {
                 Some(&s)
             );
         }
+        assert_eq!(
+            hits(&serving),
+            2,
+            "the reads after the first were kept rows"
+        );
         let mut renamed = s.user.clone();
         renamed.roles = vec!["support".into()];
         assert_eq!(other.update_user_snapshot(&renamed).await.unwrap(), 1);
@@ -367,5 +426,180 @@ mod tests {
         );
         assert_eq!(store.find_session(&s.token_hash).await.unwrap(), Some(s));
         holder.join().unwrap();
+    }
+
+    fn hits(store: &SqliteStore) -> u64 {
+        let cache = store.direct.as_ref().unwrap().cache.as_ref();
+        cache
+            .expect("a file in WAL mode has a read cache")
+            .hits
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn kept(store: &SqliteStore) -> usize {
+        store.direct.as_ref().unwrap().cache.as_ref().unwrap().len()
+    }
+
+    /// A found session is kept and served again while nothing is written;
+    /// any commit to the file, by this store or another connection, even
+    /// one that touches another row, clears every kept row: the next read
+    /// is SQLite's again.
+    #[tokio::test]
+    async fn kept_rows_are_served_only_until_the_file_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tessera.db");
+        let serving = store(&path).await;
+        let other = SqliteStore::open(&path).await.unwrap();
+        let s = session("kept@example.com", Some("Kept"));
+        serving.insert_session(&s).await.unwrap();
+        let read = || async { serving.find_session(&s.token_hash).await.unwrap() };
+        assert_eq!(read().await.as_ref(), Some(&s));
+        assert_eq!((hits(&serving), kept(&serving)), (0, 1));
+        assert_eq!(read().await.as_ref(), Some(&s));
+        assert_eq!(hits(&serving), 1);
+
+        // Another session, written by the other connection.
+        other
+            .insert_session(&session("unrelated@example.com", None))
+            .await
+            .unwrap();
+        assert_eq!(read().await.as_ref(), Some(&s));
+        assert_eq!(
+            hits(&serving),
+            1,
+            "a commit elsewhere in the file clears the rows"
+        );
+        assert_eq!(read().await.as_ref(), Some(&s));
+        assert_eq!(hits(&serving), 2);
+
+        // This store's own write (a touch) clears them too, and the read
+        // after it has the new expiry.
+        let later = s.last_seen_at + time::Duration::minutes(5);
+        assert!(
+            serving
+                .touch_session(&s, later, s.idle_expires_at + time::Duration::minutes(5))
+                .await
+                .unwrap()
+        );
+        assert_eq!(read().await.unwrap().last_seen_at, later);
+        assert_eq!(hits(&serving), 2);
+
+        // An unknown token is never kept (random tokens cannot fill it).
+        let unknown = tessera_core::SessionToken::generate().hash();
+        for _ in 0..3 {
+            assert_eq!(serving.find_session(&unknown).await.unwrap(), None);
+        }
+        assert_eq!(kept(&serving), 1);
+        assert_eq!(hits(&serving), 2);
+
+        // Ended by the other connection: never served again.
+        assert_eq!(read().await.as_ref().map(|x| x.id), Some(s.id));
+        assert_eq!(hits(&serving), 3);
+        assert!(other.delete_user_session(s.user.id, s.id).await.unwrap());
+        assert_eq!(read().await, None);
+        assert_eq!(kept(&serving), 0);
+    }
+
+    /// The writer of `a_write_by_another_process_clears_the_kept_rows`, run
+    /// by it as a second process (this test binary again): one statement on
+    /// the file, through SQLite's own connection.
+    #[test]
+    #[ignore = "run by another test as a second process"]
+    fn second_process_writes() {
+        let path = std::env::var_os("TESSERA_TEST_WRITER_DB").expect("the file to write");
+        let sql = std::env::var("TESSERA_TEST_WRITER_SQL").expect("the statement");
+        let conn = Connection::open(path).unwrap();
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .unwrap();
+        assert_eq!(conn.execute(&sql, []).unwrap(), 1, "{sql}");
+    }
+
+    /// A session this store has just served from its kept rows is ended,
+    /// or its user's snapshot changed, by another process writing the file
+    /// (as `tessera user disable` does): the very next read sees it.
+    #[tokio::test]
+    async fn a_write_by_another_process_clears_the_kept_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tessera.db");
+        let serving = store(&path).await;
+        let s = session("process@example.com", None);
+        serving.insert_session(&s).await.unwrap();
+        let write = |sql: String| {
+            let out = std::process::Command::new(std::env::current_exe().unwrap())
+                .args([
+                    "--ignored",
+                    "--exact",
+                    "direct::tests::second_process_writes",
+                    "--nocapture",
+                ])
+                .env("TESSERA_TEST_WRITER_DB", &path)
+                .env("TESSERA_TEST_WRITER_SQL", sql)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success() && String::from_utf8_lossy(&out.stdout).contains("1 passed"),
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        let id = s.id.0.to_string();
+        for _ in 0..3 {
+            assert!(serving.find_session(&s.token_hash).await.unwrap().is_some());
+        }
+        assert_eq!(hits(&serving), 2);
+        write(format!(
+            "UPDATE sessions SET user_roles = '[\"suspended\"]' WHERE id = '{id}'"
+        ));
+        let read = serving.find_session(&s.token_hash).await.unwrap().unwrap();
+        assert_eq!(read.user.roles, ["suspended"]);
+        assert_eq!(hits(&serving), 2);
+        assert!(serving.find_session(&s.token_hash).await.unwrap().is_some());
+        assert_eq!(hits(&serving), 3);
+        write(format!("DELETE FROM sessions WHERE id = '{id}'"));
+        assert_eq!(serving.find_session(&s.token_hash).await.unwrap(), None);
+    }
+
+    /// The kept rows are bounded: past [`CAPACITY`] nothing more is kept,
+    /// and the sessions beyond it are still read, from the file.
+    #[tokio::test]
+    async fn the_kept_rows_are_bounded() {
+        use crate::walcache::CAPACITY;
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir.path().join("tessera.db")).await;
+        let template = session("many@example.com", None);
+        store.insert_session(&template).await.unwrap();
+        let hashes: Vec<_> = (0..CAPACITY + 10)
+            .map(|_| tessera_core::SessionToken::generate().hash())
+            .collect();
+        // Copies of one row with their own id and hash, in one transaction
+        // (a commit per row would take seconds).
+        let mut tx = store.pool.begin().await.unwrap();
+        for hash in &hashes {
+            sqlx::query(
+                "INSERT INTO sessions (id, token_hash, user_id, user_email, user_name, \
+                 user_email_verified, user_roles, user_created_at, created_at, last_seen_at, \
+                 idle_expires_at, absolute_expires_at, user_agent, ip, amr) \
+                 SELECT ?, ?, user_id, user_email, user_name, user_email_verified, user_roles, \
+                 user_created_at, created_at, last_seen_at, idle_expires_at, absolute_expires_at, \
+                 user_agent, ip, amr FROM sessions WHERE id = ?",
+            )
+            .bind(uuid::Uuid::new_v4().to_string())
+            .bind(&hash.0[..])
+            .bind(template.id.0.to_string())
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+        for round in 0..2 {
+            for hash in &hashes {
+                let found = store.find_session(hash).await.unwrap().unwrap();
+                assert_eq!(&found.token_hash, hash);
+                assert_eq!(found.user, template.user);
+            }
+            assert_eq!(kept(&store), CAPACITY);
+            assert_eq!(hits(&store), round * CAPACITY as u64);
+        }
     }
 }

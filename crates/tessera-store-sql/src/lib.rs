@@ -28,6 +28,7 @@ mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod users;
+mod walcache;
 mod webhooks;
 
 pub use db::{CHECK_WHEN_IDLE_FOR, SqlStore};

@@ -209,12 +209,13 @@ async fn user_create_list_and_disable() {
 }
 
 /// The SQLite whoami reads on the request's own thread, through
-/// connections kept open with the statement prepared: it must still see at
-/// once what another process wrote to the file. A session that whoami has
-/// just served (on one kept-alive connection, so the server's read
-/// connections and statements are warm) is refused on the very next request
-/// after `tessera user revoke-sessions`, and likewise after `tessera user
-/// disable`.
+/// connections kept open with the statement prepared, and serves the rows
+/// it read again while the file's WAL index header is unchanged
+/// (`walcache.rs`): it must still see at once what another process wrote to
+/// the file. A session that whoami has just served 50 times (so from its
+/// kept rows, with the server's read connections and statements warm) is
+/// refused on the very next request after `tessera user revoke-sessions`,
+/// and likewise after `tessera user disable`.
 #[tokio::test]
 async fn another_processs_disable_ends_a_session_whoami_served_a_moment_before() {
     let dir = tempfile::tempdir().unwrap();
