@@ -248,6 +248,30 @@ mutate "the SQLite read cache trusts a header whose checksum is wrong (issue 23)
 mutate "the SQLite read cache trusts a header caught between its two copies (issue 23)" crates/tessera-store-sql/src/walcache.rs \
   "        (first == second && consistent(&header)).then_some(header)" "        consistent(&header).then_some(header)" \
   -p tessera-store-sql -- walcache::tests::copies_that_differ_are_no_header
+mutate "the SQLite read cache keeps a row under the header read after it (issue 23)" crates/tessera-store-sql/src/direct.rs \
+  "            cache.keep(before, session);" "            cache.keep(cache.header().unwrap_or(before), session);" \
+  -p tessera-store-sql -- direct::tests::a_row_followed_by_a_commit_before_it_is_kept_is_not_served
+mutate "the SQLite read cache adds a row to rows kept under another header (issue 23)" crates/tessera-store-sql/src/walcache.rs \
+  "        if rows.header != before {" "        if false {" \
+  -p tessera-store-sql -- walcache::tests::rows_are_served_only_under_the_header_they_were_read_under
+mutate "the SQLite read cache trusts a header recovery rebuilt (issue 23)" crates/tessera-store-sql/src/walcache.rs \
+  "let now = self.header().filter(|h| change_counter(h) != 0);" "let now = self.header();" \
+  -p tessera-store-sql -- walcache::tests::rows_are_served_only_under_the_header_they_were_read_under
+mutate "the SQLite read cache keeps its rows through a header caught mid-write (issue 23)" crates/tessera-store-sql/src/walcache.rs \
+  "            rows.by_hash.clear();
+            return Lookup::Unknown;" "            return Lookup::Unknown;" \
+  -p tessera-store-sql -- walcache::tests::rows_are_served_only_under_the_header_they_were_read_under
+mutate "the SQLite read cache trusts an uninitialised header (issue 23)" crates/tessera-store-sql/src/walcache.rs \
+  "    if !is_init || word(0) != VERSION {" "    if word(0) != VERSION {" \
+  -p tessera-store-sql -- walcache::tests::only_a_whole_header_of_the_known_format_reads_consistent
+mutate "the SQLite read cache trusts a header of another format (issue 23)" crates/tessera-store-sql/src/walcache.rs \
+  "    if !is_init || word(0) != VERSION {" "    if !is_init {" \
+  -p tessera-store-sql -- walcache::tests::only_a_whole_header_of_the_known_format_reads_consistent
+mutate "a closed SQLite store still reads directly (issue 23)" crates/tessera-store-sql/src/direct.rs \
+  "        if self.closed.load(Ordering::SeqCst) {
+            return Ok(Direct::Busy);" "        if false {
+            return Ok(Direct::Busy);" \
+  -p tessera-store-sql -- direct::tests::closing_forgets_the_kept_rows
 mutate "the SQLite read cache grows without bound (issue 23)" crates/tessera-store-sql/src/walcache.rs \
   "        if rows.by_hash.len() < CAPACITY {" "        if rows.by_hash.len() < usize::MAX {" \
   -p tessera-store-sql -- direct::tests::the_kept_rows_are_bounded
