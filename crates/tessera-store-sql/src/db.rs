@@ -530,13 +530,15 @@ impl<DB: Database> SqlStore<DB> {
     }
 
     pub async fn close(&self) {
+        // First, so that no direct read outlives the pool's close: a closed
+        // direct read answers busy, and the closed pool then unavailable.
+        if let Some(direct) = &self.direct {
+            direct.close();
+        }
         if let Some(own) = &self.own {
             own.close().await;
         }
         self.pool.close().await;
-        if let Some(direct) = &self.direct {
-            direct.close();
-        }
     }
 }
 

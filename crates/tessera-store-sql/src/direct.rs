@@ -60,8 +60,8 @@ pub(crate) struct DirectReads {
 /// What a direct read answered.
 pub(crate) enum Direct<T> {
     Read(T),
-    /// SQLite was busy (or no connection could be opened): read through the
-    /// pool instead.
+    /// SQLite was busy, no connection could be opened, or the reads are
+    /// closed: read through the pool instead.
     Busy,
 }
 
@@ -107,8 +107,8 @@ impl DirectReads {
         Ok(Some((conn, cache)))
     }
 
-    /// Closes every connection; reads stop going through here (the store
-    /// checks its pool is open first).
+    /// Closes every connection; every read after it answers busy (the
+    /// store then asks its pool, closed too: unavailable).
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
         if let Some(cache) = &self.cache {

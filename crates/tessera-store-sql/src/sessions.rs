@@ -62,10 +62,9 @@ impl<DB: SqlDb> SessionStore for SqlStore<DB> {
     }
 
     async fn find_session(&self, token_hash: &TokenHash) -> Result<Option<Session>, StoreError> {
-        // A closed store reads nothing (its pool answers unavailable), as
-        // before the direct read.
+        // A closed store reads nothing: its direct reads answer busy (they
+        // are closed first), and its pool unavailable.
         if let Some(direct) = &self.direct
-            && !self.pool.is_closed()
             && let Direct::Read(session) = direct.find_session(token_hash)?
         {
             return Ok(session);
