@@ -21,6 +21,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 STORE=${1:-sqlite}
+case $STORE in sqlite | redis) ;; *) echo "usage: bash bench/probe-nextjs.sh [sqlite|redis] [ROUNDS] [SECONDS]" >&2; exit 2 ;; esac
 ROUNDS=${2:-3}
 SECS=${3:-8}
 BIN_DIR=${BENCH_PREBUILT:-${CARGO_TARGET_DIR:-target}/release}
@@ -53,16 +54,27 @@ COOKIE="__Host-tessera_session=$TOKEN"
   taskset -c 0 node ../../node_modules/next/dist/bin/next start --port "$NPORT" --hostname 127.0.0.1) > "$WORK/next.out" 2>&1 &
 NPID=$!
 PIDS+=("$NPID")
-for _ in $(seq 1 300); do curl -fsS -o /dev/null "http://127.0.0.1:$NPORT/bench/static" 2>/dev/null && break; sleep 0.1; done
-answer=$(curl -fsS -H "Cookie: $COOKIE" "http://127.0.0.1:$NPORT/bench/session")
-case $answer in *'"id"'*) ;; *) echo "getSession() answered $answer" >&2; exit 1 ;; esac
+up=
+for _ in $(seq 1 300); do
+  curl -fsS -o /dev/null "http://127.0.0.1:$NPORT/bench/static" 2>/dev/null && { up=1; break; }
+  kill -0 "$NPID" 2>/dev/null || break
+  sleep 0.1
+done
+[ -n "$up" ] || { echo "next start did not answer /bench/static (built? bench/run's Next.js scenario builds it):" >&2; cat "$WORK/next.out" >&2; exit 1; }
+answer=$(curl -sS -w ' %{http_code}' -H "Cookie: $COOKIE" "http://127.0.0.1:$NPORT/bench/session" || true)
+case $answer in *'"id"'*' 200') ;; *)
+  echo "getSession() answered: $answer" >&2
+  cat "$WORK/next.out" "$WORK/tessera.out" >&2
+  exit 1
+  ;;
+esac
 
 # threads PID: "tid ns voluntary involuntary" per thread
 threads() {
   local t
   for t in /proc/"$1"/task/*; do
-    printf '%s %s %s %s\n' "${t##*/}" "$(cut -d' ' -f1 "$t/schedstat")" \
-      "$(awk '/^voluntary_ctxt/{print $2}' "$t/status")" "$(awk '/^nonvoluntary_ctxt/{print $2}' "$t/status")"
+    printf '%s %s %s %s\n' "${t##*/}" "$(cut -d' ' -f1 "$t/schedstat" 2>/dev/null)" \
+      "$(awk '/^voluntary_ctxt/{print $2}' "$t/status" 2>/dev/null)" "$(awk '/^nonvoluntary_ctxt/{print $2}' "$t/status" 2>/dev/null)"
   done
 }
 
@@ -78,9 +90,17 @@ for round in $(seq 1 "$ROUNDS"); do
     python3 - "$WORK" "$round" "$path" "$SECS" "$NPID" <<'PY'
 import re, sys
 work, rnd, path, secs, npid = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]), sys.argv[5]
-n = int(re.search(r"(\d+) requests in", open(f"{work}/wrk.out").read()).group(1))
+out = open(f"{work}/wrk.out").read()
+n = int(re.search(r"(\d+) requests in", out).group(1))
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+errors = re.search(r"Socket errors: .*", out)
+if n == 0 or bad or errors:
+    sys.exit(f"round {rnd} {path}: figures void: {n} requests, {bad.group(0) if bad else 'no non-2xx'}, {errors.group(0) if errors else 'no socket errors'}")
 def read(name):
-    return {int(l.split()[0]): list(map(int, l.split()[1:])) for l in open(f"{work}/{name}")}
+    # a thread that ended between listing and reading leaves a short line: skipped
+    rows = (l.split() for l in open(f"{work}/{name}"))
+    return {int(r[0]): list(map(int, r[1:])) for r in rows if len(r) == 4 and all(x.isdigit() for x in r)}
 def delta(proc, pid):
     # by thread id: a thread that started during the run counts from zero, one that ended is not counted
     b, a = read(f"{proc}.before"), read(f"{proc}.after")
@@ -92,7 +112,7 @@ def delta(proc, pid):
     return ns, main, vol, inv
 ns, main, vol, inv = delta("next", int(npid))
 tns, _, tvol, tinv = delta("tessera", 0)
-print(f"round {rnd} {path:15} {n/secs:6.0f} req/s  next {ns/n/1000:5.0f} ({main/n/1000:.0f} + {(ns-main)/n/1000:.0f})  "
+print(f"round {rnd} {path:15} {rps:6.0f} req/s  next {ns/n/1000:5.0f} ({main/n/1000:.0f} + {(ns-main)/n/1000:.0f})  "
       f"tessera {tns/n/1000:4.0f}  switches next {vol/n:.2f}/{inv/n:.2f} tessera {tvol/n:.2f}/{tinv/n:.2f}")
 PY
   done
