@@ -63,6 +63,8 @@ test("change email: a confirmation to the new address, a notice to the old one, 
   await expect(page.getByTestId("account-email")).toHaveText(newEmail);
 
   await page.getByRole("button", { name: "Sign out" }).click();
+  // Signed out before /login is asked for: a signed-in /login redirects to /dashboard.
+  await expect(page).toHaveURL(/\/login$/);
   await signInViaUi(page, { email: account.email, password: PASSWORD });
   await expect(page.locator("main").getByRole("alert")).toHaveText("Email or password is incorrect.");
   await signInViaUi(page, { email: newEmail, password: PASSWORD });
