@@ -26,6 +26,8 @@ ROUNDS=${2:-3}
 SECS=${3:-8}
 BIN_DIR=${BENCH_PREBUILT:-${CARGO_TARGET_DIR:-target}/release}
 REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:6379}
+# As bench/run: wrk from Debian when this machine lacks it.
+command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 source bench/lib.sh
 WORK=$(mktemp -d)
 PIDS=()
