@@ -66,30 +66,46 @@ PY
 }
 
 # peers_measure SLUG NAME PID URL COOKIE: JIT warm-up (not measured), then
-# `measure` with bench/peers/check-body.lua, which counts every answer that
-# is not a 200 carrying the signed-in user's email (Better Auth answers an
-# unknown session with 200 `null`, invisible to wrk's non-2xx count).
-# P_BAD is the larger of that count and measure's (non-2xx + socket errors).
-# Sets P_RPS P_P50 P_P99 P_CPU P_BAD P_REDIS; returns 1 when wrk gave nothing.
+# ROUNDS runs of `measure` (medians, as tessera's whoami rows are) with
+# bench/peers/check-body.lua, which counts every answer that is not a 200
+# carrying the signed-in user's email (Better Auth answers an unknown
+# session with 200 `null`, invisible to wrk's non-2xx count).
+# P_BAD is the larger of that count and measure's (non-2xx + socket
+# errors), each summed over the runs. Sets P_RPS P_P50 P_P99 P_CPU P_BAD
+# P_REDIS and P_RUNS (req/s run by run); returns 1 when wrk gave nothing.
 peers_measure() {
-  local name=$2 pid=$3 url=$4 cookie=$5 check="$WORK/peer-$1.check" r0 r1 seen bad
-  P_RPS=""; P_BAD=""
-  taskset -c 1 wrk -t1 -c"$CONNS" -d2s -H "Cookie: $cookie" "$url" > /dev/null
+  local name=$2 pid=$3 url=$4 cookie=$5 runs="$WORK/peer-$1.runs" r0 r1 line run check
+  local seen=0 bad=0 checked=1 s b
+  P_RPS=""; P_BAD=""; P_RUNS=""
+  : > "$runs"
+  taskset -c 1 wrk -t1 -c"$CONNS" -d"${SECONDS_PER_RUN}s" -H "Cookie: $cookie" "$url" > /dev/null
   r0=$(peers_redis_calls)
-  read -r P_RPS P_P50 P_P99 P_CPU P_BAD < <(WRK_EXPECT="$PEERS_EMAIL" WRK_CHECK_OUT="$check" \
-    measure "$pid" "$url" "$cookie" -s "$PEERS_DIR/check-body.lua") || true
-  if [ -z "${P_BAD:-}" ]; then
-    echo "- **WARNING: $name: wrk gave no figures** (see the bench output)." >> "$NOTES"
-    return 1
-  fi
+  for run in $(seq 1 "$ROUNDS"); do
+    check="$WORK/peer-$1.check.$run"
+    line=$(WRK_EXPECT="$PEERS_EMAIL" WRK_CHECK_OUT="$check" \
+      measure "$pid" "$url" "$cookie" -s "$PEERS_DIR/check-body.lua") || true
+    if [ -z "$line" ]; then
+      echo "- **WARNING: $name: wrk gave no figures in run $run** (see the bench output)." >> "$NOTES"
+      return 1
+    fi
+    echo "$line" >> "$runs"
+    if read -r s b < "$check" 2>/dev/null; then
+      seen=$((seen + s)); bad=$((bad + b))
+    else
+      checked=""
+    fi
+  done
   r1=$(peers_redis_calls)
-  if read -r seen bad < "$check" 2>/dev/null; then
+  read -r P_RPS P_P50 P_P99 P_CPU P_BAD < <(medians "$runs")
+  P_RUNS=$(listed "$runs")
+  if [ -n "$checked" ]; then
     [ "$bad" -gt "$P_BAD" ] && P_BAD=$bad
   else
-    seen=0; P_BAD="?"
-    echo "- **$name: the body check did not run** (no $check): answers unchecked." >> "$NOTES"
+    P_BAD="?"
+    echo "- **$name: the body check did not run** (no $WORK/peer-$1.check.N): answers unchecked." >> "$NOTES"
   fi
-  P_REDIS=$(peers_redis_per_req "$r0" "$r1" "$seen")
+  # Per answer seen by the body check: without its counts, not counted.
+  if [ -n "$checked" ]; then P_REDIS=$(peers_redis_per_req "$r0" "$r1" "$seen"); else P_REDIS="(not counted)"; fi
   if [ "$P_BAD" != 0 ]; then
     echo "- **WARNING: $name answered $P_BAD of $seen requests with something other than 200 + the user** (see its row): its figures do not measure a session check." >> "$NOTES"
   fi
@@ -124,7 +140,7 @@ if [ -n "$PEERS_OK" ]; then
     if [ -n "$BA_COOKIE" ] && curl -fsS -m 10 "$BA_URL/api/auth/get-session" -H "Cookie: $BA_COOKIE" | grep -q "$PEERS_EMAIL"; then
       BA_PG0=$(peers_pg_checkouts)
       if peers_measure better-auth "Better Auth getSession" "$BA_PID" "$BA_URL/api/auth/get-session" "$BA_COOKIE"; then
-        BA_RPS=$P_RPS; BA_P50=$P_P50; BA_P99=$P_P99; BA_CPU=$P_CPU; BA_BAD=$P_BAD; BA_REDIS=$P_REDIS
+        BA_RPS=$P_RPS; BA_P50=$P_P50; BA_P99=$P_P99; BA_CPU=$P_CPU; BA_BAD=$P_BAD; BA_REDIS=$P_REDIS; BA_RUNS=$P_RUNS
         BA_PG1=$(peers_pg_checkouts)
         if [ -n "$BA_PG0" ] && [ -n "$BA_PG1" ]; then BA_PG=$((BA_PG1 - BA_PG0)); else BA_PG="(not counted)"; fi
         row "Better Auth getSession (Redis secondary storage)" "$BA_RPS" "$BA_P50" "$BA_P99" "$BA_CPU" "$BA_BAD" "$F_RPS" "$F_P99" "" ""
@@ -145,7 +161,7 @@ if [ -n "$PEERS_OK" ]; then
       sed -n 's/^set-cookie: \(connect\.sid=[^;]*\).*/\1/ip' | tr -d '\r' || true)
     if [ -n "$ES_COOKIE" ] && curl -fsS -m 10 "$ES_URL/v1/session" -H "Cookie: $ES_COOKIE" | grep -q "$PEERS_EMAIL"; then
       if peers_measure express-session "express-session" "$ES_PID" "$ES_URL/v1/session" "$ES_COOKIE"; then
-        ES_RPS=$P_RPS; ES_P50=$P_P50; ES_P99=$P_P99; ES_CPU=$P_CPU; ES_BAD=$P_BAD; ES_REDIS=$P_REDIS
+        ES_RPS=$P_RPS; ES_P50=$P_P50; ES_P99=$P_P99; ES_CPU=$P_CPU; ES_BAD=$P_BAD; ES_REDIS=$P_REDIS; ES_RUNS=$P_RUNS
         row "express-session + connect-redis" "$ES_RPS" "$ES_P50" "$ES_P99" "$ES_CPU" "$ES_BAD" "$F_RPS" "$F_P99" "" ""
       fi
     else
@@ -170,12 +186,12 @@ fi
 peers_version() { node -p "require('$PEERS_DIR/node_modules/$1/package.json').version" 2>/dev/null || echo '?'; }
 {
   echo
-  echo "**Peers.** Each peer is one Node $(node --version) process (NODE_ENV=production) pinned to CPU 0, as tessera is, wrk on CPU 1, with a 2 s warm-up (V8's JIT) before the measured run. Node runs JavaScript on one thread, so one core is what one Node process uses (a multi-core deployment runs a process per core, as tessera would use its cores): per core is the fair comparison. CPU µs/req counts the whole process (GC and libuv threads too). The peers' rows have the floor as baseline, the \"tessera whoami vs\" rows the peer. Non-2xx for a peer counts every answer that is not a 200 carrying the user (bench/peers/check-body.lua)."
+  echo "**Peers.** Each peer is one Node $(node --version) process (NODE_ENV=production) pinned to CPU 0, as tessera is, wrk on CPU 1, with a ${SECONDS_PER_RUN} s warm-up (V8's JIT, the heap's growth) before $ROUNDS measured runs, whose medians the rows show (measured after tessera's rows, not alternating with them). Node runs JavaScript on one thread, so one core is what one Node process uses (a multi-core deployment runs a process per core, as tessera would use its cores): per core is the fair comparison. CPU µs/req counts the whole process (GC and libuv threads too). The peers' rows have the floor as baseline, the \"tessera whoami vs\" rows the peer. Non-2xx for a peer counts every answer that is not a 200 carrying the user (bench/peers/check-body.lua)."
   if [ -n "$BA_RPS" ]; then
-    echo "- Better Auth $(peers_version better-auth) getSession (GET /api/auth/get-session, @better-auth/redis-storage $(peers_version @better-auth/redis-storage) on ioredis $(peers_version ioredis), pg Pool on PostgreSQL): cookie signature check, then per request Redis $BA_REDIS; PostgreSQL pool checkouts during the run: $BA_PG (sessions live in Redis only: \`session.storeSessionInDatabase\` is off, its default with secondary storage). Cookie cache off (its default; the recommended Redis set-up leaves it off). Its rate limiter (on by default in production: a Redis EVAL INCR per request, 100 per 10 s per address) is exempted for /get-session, as tessera does not limit whoami: this favours Better Auth. tessera whoami: $(ratio "$R_RPS" "$BA_RPS")× its throughput, $(ratio "$BA_CPU" "$R_CPU")× less CPU per request."
+    echo "- Better Auth $(peers_version better-auth) getSession (GET /api/auth/get-session, @better-auth/redis-storage $(peers_version @better-auth/redis-storage) on ioredis $(peers_version ioredis), pg Pool on PostgreSQL): cookie signature check, then per request Redis $BA_REDIS; PostgreSQL pool checkouts during the runs: $BA_PG (sessions live in Redis only: \`session.storeSessionInDatabase\` is off, its default with secondary storage). Cookie cache off (its default; the recommended Redis set-up leaves it off). Its rate limiter (on by default in production: a Redis EVAL INCR per request, 100 per 10 s per address) is exempted for /get-session, as tessera does not limit whoami: this favours Better Auth. Its req/s run by run: $BA_RUNS. tessera whoami: $(ratio "$R_RPS" "$BA_RPS")× its throughput, $(ratio "$BA_CPU" "$R_CPU")× less CPU per request."
   fi
   if [ -n "$ES_RPS" ]; then
-    echo "- express-session $(peers_version express-session) + connect-redis $(peers_version connect-redis) (express $(peers_version express), node-redis $(peers_version redis)): cookie signature check, then per request Redis $ES_REDIS (the EXPIRE is express-session's touch of an unmodified session, connect-redis's default). tessera whoami: $(ratio "$R_RPS" "$ES_RPS")× its throughput, $(ratio "$ES_CPU" "$R_CPU")× less CPU per request."
+    echo "- express-session $(peers_version express-session) + connect-redis $(peers_version connect-redis) (express $(peers_version express), node-redis $(peers_version redis)): cookie signature check, then per request Redis $ES_REDIS (the EXPIRE is express-session's touch of an unmodified session, connect-redis's default). Its req/s run by run: $ES_RUNS. tessera whoami: $(ratio "$R_RPS" "$ES_RPS")× its throughput, $(ratio "$ES_CPU" "$R_CPU")× less CPU per request."
   fi
   if [ -n "$BA_RPS$ES_RPS" ]; then
     echo "- Redis commands per request are counted on the whole Redis server (INFO commandstats), so anything else using it during the run adds to them."
