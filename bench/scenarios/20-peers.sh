@@ -98,14 +98,15 @@ peers_measure() {
   r1=$(peers_redis_calls)
   read -r P_RPS P_P50 P_P99 P_CPU P_BAD < <(medians "$runs")
   P_RUNS=$(listed "$runs")
+  # Redis commands per answer the body check saw: without its counts, not counted.
   if [ -n "$checked" ]; then
     [ "$bad" -gt "$P_BAD" ] && P_BAD=$bad
+    P_REDIS=$(peers_redis_per_req "$r0" "$r1" "$seen")
   else
     P_BAD="?"
+    P_REDIS="(not counted)"
     echo "- **$name: the body check did not run** (no $WORK/peer-$1.check.N): answers unchecked." >> "$NOTES"
   fi
-  # Per answer seen by the body check: without its counts, not counted.
-  if [ -n "$checked" ]; then P_REDIS=$(peers_redis_per_req "$r0" "$r1" "$seen"); else P_REDIS="(not counted)"; fi
   if [ "$P_BAD" != 0 ]; then
     echo "- **WARNING: $name answered $P_BAD of $seen requests with something other than 200 + the user** (see its row): its figures do not measure a session check." >> "$NOTES"
   fi
