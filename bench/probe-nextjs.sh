@@ -25,6 +25,7 @@ case $STORE in sqlite | redis) ;; *) echo "usage: bash bench/probe-nextjs.sh [sq
 ROUNDS=${2:-3}
 SECS=${3:-8}
 BIN_DIR=${BENCH_PREBUILT:-${CARGO_TARGET_DIR:-target}/release}
+TESSERA="$BIN_DIR/tessera"
 REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:6379}
 # As bench/run: wrk from Debian when this machine lacks it.
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
@@ -34,39 +35,15 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 
-KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
-TPORT=$(free_port)
 NPORT=$(free_port)
 STORE_ENV=()
 [ "$STORE" = redis ] && STORE_ENV=(TESSERA_SESSION_STORE="$REDIS_URL")
-# shellcheck disable=SC2086 # the prefix is a command line
-env TESSERA_LOG=warn TESSERA_DATA_DIR="$WORK/tessera" TESSERA_BFF_KEY="$KEY" \
-  TESSERA_PUBLIC_ORIGIN="http://127.0.0.1:$NPORT" "${STORE_ENV[@]}" \
-  ${PROBE_TESSERA_PREFIX:-} taskset -c "${PROBE_TESSERA_CPU:-0}" "$BIN_DIR/tessera" serve --listen "127.0.0.1:$TPORT" > "$WORK/tessera.out" 2>&1 &
-TPID=$!
-PIDS+=("$TPID")
-wait_line "$WORK/tessera.out" listening
-curl -fsS -D "$WORK/headers" "http://127.0.0.1:$TPORT/v1/register" -H "Tessera-Bff-Key: $KEY" \
-  -H 'content-type: application/json' -d '{"email":"probe@example.com","password":"benchmark password"}' > /dev/null
-TOKEN=$(sed -n 's/^set-cookie: __Host-tessera_session=\([^;]*\).*/\1/ip' "$WORK/headers" | tr -d '\r')
-COOKIE="__Host-tessera_session=$TOKEN"
-
-(cd examples/next-demo && exec env NEXT_TELEMETRY_DISABLED=1 TESSERA_DEMO_BENCH=1 TESSERA_URL="http://127.0.0.1:$TPORT" \
-  TESSERA_BFF_KEY="$KEY" APP_ORIGIN="http://127.0.0.1:$NPORT" NODE_ENV=production \
-  taskset -c 0 node ../../node_modules/next/dist/bin/next start --port "$NPORT" --hostname 127.0.0.1) > "$WORK/next.out" 2>&1 &
-NPID=$!
-PIDS+=("$NPID")
-up=
-for _ in $(seq 1 300); do
-  curl -fsS -o /dev/null "http://127.0.0.1:$NPORT/bench/static" 2>/dev/null && { up=1; break; }
-  kill -0 "$NPID" 2>/dev/null || break
-  sleep 0.1
-done
-[ -n "$up" ] || { echo "next start did not answer /bench/static (built? bench/run's Next.js scenario builds it):" >&2; cat "$WORK/next.out" >&2; exit 1; }
+PAIR_TESSERA_PREFIX=${PROBE_TESSERA_PREFIX:-} PAIR_TESSERA_CPU=${PROBE_TESSERA_CPU:-0} start_next_pair probe "$NPORT" "${STORE_ENV[@]}"
+TPID=$PAIR_TESSERA_PID NPID=$PAIR_NEXT_PID COOKIE=$PAIR_COOKIE
 answer=$(curl -sS -w ' %{http_code}' -H "Cookie: $COOKIE" "http://127.0.0.1:$NPORT/bench/session" || true)
 case $answer in *'"id"'*' 200') ;; *)
   echo "getSession() answered: $answer" >&2
-  cat "$WORK/next.out" "$WORK/tessera.out" >&2
+  cat "$WORK/probe-next-start.out" "$WORK/probe-tessera/out" >&2
   exit 1
   ;;
 esac

@@ -76,41 +76,10 @@ fi
 # front of it, both routes measured in turn; rows and notes for LABEL.
 nx_run() {
   local NX_NAME=$1 NX_LABEL=$2; shift 2
-  # --- tessera: the session store, BFF key ------------------------------------------
-  NX_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
-  NX_TPORT=$(free_port)
-  NX_TURL="http://127.0.0.1:$NX_TPORT"
-  mkdir -p "$WORK/$NX_NAME-tessera"
-  env TESSERA_LOG=warn TESSERA_REGISTER_MAX_PER_IP=1000000 TESSERA_DATA_DIR="$WORK/$NX_NAME-tessera" \
-    TESSERA_BFF_KEY="$NX_KEY" TESSERA_PUBLIC_ORIGIN="$NX_ORIGIN" "$@" \
-    taskset -c 0 "$TESSERA" serve --listen "127.0.0.1:$NX_TPORT" > "$WORK/$NX_NAME-tessera/out" 2>&1 &
-  PIDS+=("$!"); NX_TESSERA_PID=$!
-  wait_line "$WORK/$NX_NAME-tessera/out" listening
-
-  # Sign up directly at tessera, as start_tessera does, but with the BFF key
-  # (with a key, every /v1 request needs it). The session cookie is all the
-  # demo needs for a GET: getSession() forwards it (plus the BFF key and the
-  # X-Forwarded-For that `next start` fills in); the CSRF cookie is only for
-  # unsafe methods, and proxy.ts does not protect /bench.
-  NX_REG=$(curl -fsS -D "$WORK/nextjs-register.headers" "$NX_TURL/v1/register" \
-    -H "Tessera-Bff-Key: $NX_KEY" -H 'content-type: application/json' \
-    -d "{\"email\":\"bench-$NX_NAME@example.com\",\"password\":\"benchmark password\"}")
-  NX_TOKEN=$(sed -n 's/^set-cookie: __Host-tessera_session=\([^;]*\).*/\1/ip' "$WORK/nextjs-register.headers" | tr -d '\r')
-  NX_USER_ID=$(printf '%s' "$NX_REG" | python3 -c 'import json, sys; print(json.load(sys.stdin)["user"]["id"])')
-  [ -n "$NX_TOKEN" ] || { echo "no session cookie from tessera's register" >&2; exit 1; }
-  NX_COOKIE="__Host-tessera_session=$NX_TOKEN"
-
-  # --- next start, pinned next to tessera ------------------------------------------
-  (cd "$NX_DEMO" && exec env TESSERA_DEMO_BENCH=1 TESSERA_URL="$NX_TURL" TESSERA_BFF_KEY="$NX_KEY" APP_ORIGIN="$NX_ORIGIN" \
-    NODE_ENV=production taskset -c 0 node "$NX_ROOT/node_modules/next/dist/bin/next" start --port "$NX_PORT" --hostname 127.0.0.1) \
-    > "$WORK/$NX_NAME-next-start.out" 2>&1 &
-  PIDS+=("$!"); NX_NEXT_PID=$!
+  # --- tessera (that session store, a BFF key) and next start, both on CPU 0 ----------
+  start_next_pair "$NX_NAME" "$NX_PORT" "$@"
+  NX_TESSERA_PID=$PAIR_TESSERA_PID NX_NEXT_PID=$PAIR_NEXT_PID NX_COOKIE=$PAIR_COOKIE NX_USER_ID=$PAIR_USER_ID
   NX_URL="$NX_ORIGIN"
-  for _ in $(seq 1 600); do
-    curl -fsS -o /dev/null "$NX_URL/bench/static" 2>/dev/null && break
-    kill -0 "$NX_NEXT_PID" 2>/dev/null || { echo "next start exited" >&2; cat "$WORK/$NX_NAME-next-start.out" >&2; exit 1; }
-    sleep 0.1
-  done
   # `next start` serves in its own process today; should it ever fork, count
   # (and stop) its children too.
   NX_NEXT_PIDS=$NX_NEXT_PID
