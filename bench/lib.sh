@@ -1,6 +1,8 @@
 # Shared by bench/run and bench/scenarios/*.sh (sourced, not run).
 # Expects WORK (a scratch dir), PIDS (an array of processes to kill at the
-# end), SECONDS_PER_RUN and CONNS to be set by bench/run.
+# end), SECONDS_PER_RUN and CONNS to be set by bench/run; TESSERA (the
+# binary) for start_tessera and start_next_pair, which also expects the
+# repository root as the working directory.
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 cpu_ticks() { # pid[,pid...]: user+system ticks, summed
