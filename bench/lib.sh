@@ -128,18 +128,18 @@ start_tessera() { # name, extra env...
 # PAIR_TESSERA_PREFIX when set, e.g. `chrt -b 0`), one user registered there
 # with the key, and `next start` of examples/next-demo (TESSERA_DEMO_BENCH=1)
 # on CPU 0 at 127.0.0.1:PORT (its APP_ORIGIN); returns once /bench/static
-# answers. Sets PAIR_KEY, PAIR_TESSERA_PID,
-# PAIR_NEXT_PID, PAIR_COOKIE and PAIR_USER_ID; both pids go to PIDS; the
-# servers write to $WORK/NAME-tessera/out and $WORK/NAME-next-start.out.
+# answers. Sets PAIR_TESSERA_PID, PAIR_NEXT_PID, PAIR_COOKIE and
+# PAIR_USER_ID; both pids go to PIDS; the servers write to
+# $WORK/NAME-tessera/out and $WORK/NAME-next-start.out.
 start_next_pair() {
   local name=$1 port=$2; shift 2
-  local tport reg origin="http://127.0.0.1:$port" next_bin="$PWD/node_modules/next/dist/bin/next"
-  PAIR_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
+  local key tport reg origin="http://127.0.0.1:$port" next_bin="$PWD/node_modules/next/dist/bin/next"
+  key=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
   tport=$(free_port)
   mkdir -p "$WORK/$name-tessera"
   # shellcheck disable=SC2086 # the prefix is a command line
   env TESSERA_LOG=warn TESSERA_REGISTER_MAX_PER_IP=1000000 TESSERA_DATA_DIR="$WORK/$name-tessera" \
-    TESSERA_BFF_KEY="$PAIR_KEY" TESSERA_PUBLIC_ORIGIN="$origin" "$@" \
+    TESSERA_BFF_KEY="$key" TESSERA_PUBLIC_ORIGIN="$origin" "$@" \
     ${PAIR_TESSERA_PREFIX:-} taskset -c "${PAIR_TESSERA_CPU:-0}" "$TESSERA" serve --listen "127.0.0.1:$tport" > "$WORK/$name-tessera/out" 2>&1 &
   PIDS+=("$!"); PAIR_TESSERA_PID=$!
   wait_line "$WORK/$name-tessera/out" listening
@@ -150,7 +150,7 @@ start_next_pair() {
   # X-Forwarded-For that `next start` fills in); the CSRF cookie is only for
   # unsafe methods, and proxy.ts does not protect /bench.
   reg=$(curl -fsS -D "$WORK/$name-register.headers" "http://127.0.0.1:$tport/v1/register" \
-    -H "Tessera-Bff-Key: $PAIR_KEY" -H 'content-type: application/json' \
+    -H "Tessera-Bff-Key: $key" -H 'content-type: application/json' \
     -d "{\"email\":\"bench-$name@example.com\",\"password\":\"benchmark password\"}")
   PAIR_COOKIE=$(sed -n 's/^set-cookie: __Host-tessera_session=\([^;]*\).*/\1/ip' "$WORK/$name-register.headers" | tr -d '\r')
   [ -n "$PAIR_COOKIE" ] || { echo "no session cookie from tessera's register" >&2; exit 1; }
@@ -158,7 +158,7 @@ start_next_pair() {
   PAIR_USER_ID=$(printf '%s' "$reg" | python3 -c 'import json, sys; print(json.load(sys.stdin)["user"]["id"])')
 
   (cd examples/next-demo && exec env NEXT_TELEMETRY_DISABLED=1 TESSERA_DEMO_BENCH=1 TESSERA_URL="http://127.0.0.1:$tport" \
-    TESSERA_BFF_KEY="$PAIR_KEY" APP_ORIGIN="$origin" NODE_ENV=production \
+    TESSERA_BFF_KEY="$key" APP_ORIGIN="$origin" NODE_ENV=production \
     taskset -c 0 node "$next_bin" start --port "$port" --hostname 127.0.0.1) > "$WORK/$name-next-start.out" 2>&1 &
   PIDS+=("$!"); PAIR_NEXT_PID=$!
   for _ in $(seq 1 600); do
@@ -170,7 +170,6 @@ start_next_pair() {
   cat "$WORK/$name-next-start.out" >&2
   exit 1
 }
-
 
 # "a, b, c": the first field of a file's lines, as a list.
 listed() { awk '{printf "%s%s", sep, $1; sep=", "}' "$1"; }

@@ -77,7 +77,7 @@ fi
 nx_run() {
   local NX_NAME=$1 NX_LABEL=$2; shift 2
   # --- tessera (that session store, a BFF key) and next start, both on CPU 0 ----------
-  # Both on CPU 0 and tessera under no prefix, whatever the environment says.
+  # (set here, so no PAIR_* variable in the environment can move them)
   PAIR_TESSERA_PREFIX="" PAIR_TESSERA_CPU=0 start_next_pair "$NX_NAME" "$NX_PORT" "$@"
   NX_TESSERA_PID=$PAIR_TESSERA_PID NX_NEXT_PID=$PAIR_NEXT_PID NX_COOKIE=$PAIR_COOKIE NX_USER_ID=$PAIR_USER_ID
   NX_URL="$NX_ORIGIN"
